@@ -1,0 +1,80 @@
+import type { Nanos } from "./money.ts";
+
+/** Which layer of cost a row belongs to (ARCHITECTURE.md, "Layers of cost, each dollar once"). */
+export type CostBasis = "estimate" | "allocation" | "billed";
+
+export const DIMENSIONS = [
+  "team",
+  "model",
+  "model_version",
+  "business_unit",
+  "cost_center",
+  "namespace",
+  "environment",
+  "cloud",
+] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+/** The owner value used when an event names none: costs are never dropped for lack of an owner. */
+export const UNALLOCATED = "unallocated";
+
+/**
+ * One stored cost row: what the raw events table holds. An event becomes one row, except a cost
+ * spread over a period (fixed, allocation), which becomes one row per hour (`part` counts them).
+ * The dedupe key is (event_source, event_id, part).
+ */
+export interface CostRow {
+  event_id: string;
+  event_source: string;
+  event_type: string;
+  part: number;
+  event_time: Date;
+  ingested_at: Date;
+  basis: CostBasis;
+  team: string;
+  model: string;
+  model_version: string | null;
+  business_unit: string;
+  cost_center: string | null;
+  namespace: string | null;
+  environment: string | null;
+  cloud: string | null;
+  region: string | null;
+  labels: Record<string, string>;
+  instance_type: string | null;
+  accelerator: string | null;
+  pricing_model: string | null;
+  provider: string | null;
+  gpu_count: number | null;
+  gpu_seconds: number | null;
+  input_tokens: number | null;
+  cached_input_tokens: number | null;
+  output_tokens: number | null;
+  cache_hit: boolean | null;
+  request_fingerprint: string | null;
+  job_id: string | null;
+  job_phase: string | null;
+  epoch: number | null;
+  elapsed_seconds: number | null;
+  /**
+   * For training rows the job's cumulative cost up to this event; the rollup charges each event the
+   * difference to the job's previous event, so order of arrival does not matter. Otherwise this row's cost.
+   */
+  cost_nanos: Nanos;
+  currency: string;
+  /** Components (gpu, cpu, ram, pv, network, other) for allocation rows; empty otherwise. */
+  components: Record<string, Nanos>;
+  /** e.g. "catalog:2026-11-01" or "emitter"; lets a recalibration re-price what the catalog priced. */
+  price_source: string;
+}
+
+export interface RejectedRow {
+  rejected_at: Date;
+  event_source: string | null;
+  event_id: string | null;
+  event_type: string | null;
+  field: string;
+  reason: string;
+  /** The raw input, truncated to a bounded size so a 1 MB string cannot bloat the table. */
+  payload: string;
+}

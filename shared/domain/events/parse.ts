@@ -1,0 +1,39 @@
+import type { z } from "zod";
+import { type CostEvent, dataSchemas, envelopeSchema } from "./cloud-event.ts";
+
+/** How far ahead of the receiver's clock an event time may be (clock skew), and how far back. */
+export const MAX_FUTURE_MS = 15 * 60 * 1000;
+export const MAX_PAST_MS = 400 * 24 * 3600 * 1000;
+
+export interface Rejection {
+  /** Dotted path of the offending field, e.g. "data.gpu_seconds"; "" for the whole event. */
+  field: string;
+  reason: string;
+}
+
+export type ParseResult = { ok: true; event: CostEvent } | { ok: false; rejection: Rejection };
+
+function firstIssue(error: z.ZodError, prefix: string): Rejection {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String).join(".") ?? "";
+  const field = [prefix, path].filter(Boolean).join(".");
+  return { field, reason: `${field || "event"}: ${issue?.message ?? "invalid"}` };
+}
+
+/** Validates one structured-mode CloudEvent. Never throws: bad input becomes a Rejection naming the field. */
+export function parseCostEvent(raw: unknown, now: Date): ParseResult {
+  const envelope = envelopeSchema.safeParse(raw);
+  if (!envelope.success) return { ok: false, rejection: firstIssue(envelope.error, "") };
+  const { id, source, type, time, subject } = envelope.data;
+  const at = new Date(time);
+  if (at.getTime() > now.getTime() + MAX_FUTURE_MS) {
+    return { ok: false, rejection: { field: "time", reason: `time: ${time} is in the future` } };
+  }
+  if (at.getTime() < now.getTime() - MAX_PAST_MS) {
+    return { ok: false, rejection: { field: "time", reason: `time: ${time} is more than 400 days old` } };
+  }
+  const data = dataSchemas[type].safeParse(envelope.data.data);
+  if (!data.success) return { ok: false, rejection: firstIssue(data.error, "data") };
+  const base = { id, source, time: at, ...(subject === undefined ? {} : { subject }) };
+  return { ok: true, event: { ...base, type, data: data.data } as CostEvent };
+}
