@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export type Dialect = "duckdb" | "bigquery";
+
+const SQL_ROOT = fileURLToPath(new URL("../../../sql/", import.meta.url));
+const cache = new Map<string, string>();
+
+/** Thrown when a named query is missing or a placeholder has no value. */
+export class SqlTemplateError extends Error {
+  override readonly name = "SqlTemplateError";
+}
+
+/**
+ * Reads `sql/<dialect>/<name>.sql`. `{{placeholder}}` marks identifiers the adapter fills in
+ * (dataset, an allow-listed column list); values are never pasted, they are bound parameters
+ * (`$name` in DuckDB, `@name` in BigQuery).
+ */
+export function loadSql(dialect: Dialect, name: string, identifiers: Record<string, string> = {}): string {
+  const key = `${dialect}/${name}`;
+  let text = cache.get(key);
+  if (text === undefined) {
+    try {
+      text = readFileSync(`${SQL_ROOT}${key}.sql`, "utf8");
+    } catch (cause) {
+      throw new SqlTemplateError(`no query named ${key}`, { cause });
+    }
+    cache.set(key, text);
+  }
+  return text.replace(/\{\{(\w+)\}\}/g, (_, id: string) => {
+    const value = identifiers[id];
+    if (value === undefined) throw new SqlTemplateError(`${key}.sql: no value for {{${id}}}`);
+    return value;
+  });
+}
+
+/** The bound parameter names a query uses, without their sigil, sorted. */
+export function sqlParameters(dialect: Dialect, text: string): string[] {
+  const withoutComments = text.replace(/--.*$/gm, "").replace(/'(?:[^']|'')*'/g, "''");
+  const pattern = dialect === "duckdb" ? /\$([a-z_][a-z0-9_]*)/gi : /@([a-z_][a-z0-9_]*)/gi;
+  return [...new Set([...withoutComments.matchAll(pattern)].map((m) => m[1] as string))].sort();
+}
+
+export function sqlRoot(): string {
+  return SQL_ROOT;
+}
