@@ -1,0 +1,68 @@
+import { createCostReport } from "#app/cost-report.ts";
+import type { Dimension } from "#domain/cost-row.ts";
+import { formatReport } from "#domain/report-format.ts";
+import { composeRuntime } from "#runtime/compose.ts";
+import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts";
+import { type Runtime, setRuntime } from "#runtime/runtime.ts";
+import { loadFunctions } from "../../functions/registry.ts";
+import { demoWindow, publishDemo } from "./demo-feed.ts";
+
+export interface LocalSession {
+  runtime: Runtime;
+  stack: LocalStack;
+  close(): Promise<void>;
+}
+
+/** Builds the runtime, registers every function and starts the local stack on `port` (0: any free port). */
+export async function openLocalSession(port: number): Promise<LocalSession> {
+  const runtime = await composeRuntime({ logLevel: "warn" });
+  setRuntime(runtime);
+  const functions = await loadFunctions();
+  const stack = await startLocalStack({
+    runtime,
+    functions,
+    port,
+    scheduleEveryMs: (target) => (target === "refreshRollups" ? runtime.config.local.rollupIntervalMs : 60_000),
+  });
+  return {
+    runtime,
+    stack,
+    async close() {
+      await stack.close();
+      await runtime.close();
+    },
+  };
+}
+
+/** Streams the demo org through the bus and the ingest function, waits until it is stored and rolled up. */
+export async function runDemo(session: LocalSession, options: { hours: number; seed: string; out: NodeJS.WriteStream }) {
+  const { runtime, stack } = session;
+  const now = runtime.clock.now();
+  const window = demoWindow(now, options.hours);
+  const began = performance.now();
+  let lastShown = 0;
+  const published = await publishDemo(runtime.bus, {
+    hours: options.hours,
+    seed: options.seed,
+    now,
+    progress(done, total) {
+      if (done - lastShown >= 20_000 || done === total) {
+        lastShown = done;
+        options.out.write(`  published ${done}/${total} events\n`);
+      }
+    },
+  });
+  await (runtime.bus as { drain?: () => Promise<void> }).drain?.();
+  const res = await stack.trigger("refreshRollups");
+  if (!res.ok) throw new Error(`refreshRollups answered ${res.status}: ${await res.text()}`);
+  const seconds = (performance.now() - began) / 1000;
+  options.out.write(
+    `  ${published.events} events in ${published.messages} messages ingested in ${seconds.toFixed(1)} s (${Math.round(published.events / seconds)} events/s)\n\n`,
+  );
+  const by: Dimension[] = ["team", "model"];
+  const rows = await createCostReport({ warehouse: runtime.warehouse })({ by, ...window });
+  options.out.write(
+    `Cost by team and model, ${window.from.toISOString()} to ${window.to.toISOString()}:\n${formatReport(rows, by, "table")}`,
+  );
+  return published;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { ReportQueryError } from "#app/cost-report.ts";
+import { ConfigError } from "#runtime/config.ts";
+import { EnvError } from "#runtime/env.ts";
+import { type Command, UsageError } from "./cli-args.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { ingestCommand } from "./commands/ingest.ts";
+import { reportCommand } from "./commands/report.ts";
+import { schemasCommand } from "./commands/schemas.ts";
+import { startCommand } from "./commands/start.ts";
+
+const COMMANDS: readonly Command[] = [startCommand, demoCommand, ingestCommand, reportCommand, schemasCommand];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return `finops: AI cost attribution, local stack and operator commands
+
+Usage: finops <command> [options]   (finops <command> --help for its options)
+
+Commands:
+${lines.join("\n")}
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`finops: unknown command ${JSON.stringify(name)}\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ReportQueryError) {
+      process.stderr.write(`finops ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError || error instanceof EnvError) {
+      process.stderr.write(`finops ${command.name}: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,20 @@
+import { TOPICS } from "#ports/bus.ts";
+
+/** Every deployable function: its target (camelCase of its folder), trigger, and where its code is. */
+export interface FunctionSpec {
+  target: string;
+  folder: string;
+  trigger: { kind: "http" } | { kind: "topic"; topic: string } | { kind: "schedule"; cron: string };
+}
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  { target: "ingestEvents", folder: "ingest-events", trigger: { kind: "topic", topic: TOPICS.events } },
+  { target: "ingestHttp", folder: "ingest-http", trigger: { kind: "http" } },
+  { target: "refreshRollups", folder: "refresh-rollups", trigger: { kind: "schedule", cron: "*/10 * * * *" } },
+];
+
+/** Registers every function with the Functions Framework by importing its module. */
+export async function loadFunctions(): Promise<readonly FunctionSpec[]> {
+  await Promise.all(FUNCTIONS.map((f) => import(`./${f.folder}/index.ts`)));
+  return FUNCTIONS;
+}

@@ -1,0 +1,104 @@
+import { WarehouseError } from "#ports/warehouse-error.ts";
+
+/**
+ * Maps what the BigQuery client throws to WarehouseError, so the edge can decide: `unavailable`
+ * (throw, let Pub/Sub redeliver) or `invalid` (the same request fails again: dead-letter it).
+ */
+
+/** Reasons BigQuery gives for faults that pass (docs: "Troubleshoot errors", error table). */
+const TRANSIENT_REASONS = new Set([
+  "backendError",
+  "internalError",
+  "rateLimitExceeded",
+  "quotaExceeded",
+  "jobRateLimitExceeded",
+  "tableUnavailable",
+  "timeout",
+  "stopped",
+]);
+
+/** Status codes after which the same request cannot succeed. 401/403 are left transient: IAM changes heal them. */
+const PERMANENT_STATUS = new Set([400, 404, 405, 409, 411, 413, 414, 416]);
+
+interface ApiErrorLike {
+  code: number;
+  message: string;
+  errors?: { reason?: string; message?: string }[];
+}
+
+function isApiError(error: unknown): error is ApiErrorLike {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "number";
+}
+
+export function classifyBigQueryError(error: unknown): "unavailable" | "invalid" {
+  if (!isApiError(error)) return "unavailable"; // network: refused, reset, DNS, timeout
+  const reasons = (error.errors ?? []).map((e) => e.reason ?? "");
+  if (reasons.some((r) => TRANSIENT_REASONS.has(r))) return "unavailable";
+  return PERMANENT_STATUS.has(error.code) ? "invalid" : "unavailable";
+}
+
+export function toWarehouseError(error: unknown, action: string): WarehouseError {
+  if (error instanceof WarehouseError) return error;
+  const code = classifyBigQueryError(error);
+  const status = isApiError(error) ? ` (HTTP ${error.code})` : "";
+  const detail = error instanceof Error ? error.message : String(error);
+  return new WarehouseError(`BigQuery ${action} failed${status}: ${detail}`, code, { cause: error });
+}
+
+/** One entry of tabledata.insertAll's `insertErrors`. */
+interface InsertError {
+  index: number;
+  errors?: { reason?: string; location?: string; message?: string }[];
+}
+
+interface PartialFailureLike {
+  name: "PartialFailureError";
+  response?: { insertErrors?: InsertError[] };
+}
+
+export function isPartialFailure(error: unknown): error is PartialFailureLike {
+  return error instanceof Error && error.name === "PartialFailureError";
+}
+
+/**
+ * A PartialFailureError means BigQuery refused rows of the request. With `skipInvalidRows` off, one
+ * invalid row stops the whole request (the others come back as reason "stopped"), so nothing of it
+ * was stored. Invalid rows make the error `invalid` and are named with the field BigQuery points at;
+ * a request refused only for transient reasons is `unavailable`.
+ */
+export function partialFailureToWarehouseError(
+  error: PartialFailureLike,
+  labels: readonly string[],
+  table: string,
+): WarehouseError {
+  const insertErrors = error.response?.insertErrors ?? [];
+  const invalid: string[] = [];
+  let transient = 0;
+  for (const entry of insertErrors) {
+    const label = labels[entry.index] ?? `row ${entry.index}`;
+    for (const e of entry.errors ?? []) {
+      if (e.reason === "stopped") continue;
+      if (e.reason !== undefined && TRANSIENT_REASONS.has(e.reason)) {
+        transient += 1;
+        continue;
+      }
+      const field = e.location ? `.${e.location}` : "";
+      invalid.push(`${label}${field}: ${e.reason ?? "invalid"}: ${e.message ?? "refused"}`);
+    }
+  }
+  if (invalid.length > 0) {
+    const more = invalid.length > 5 ? ` (and ${invalid.length - 5} more)` : "";
+    return new WarehouseError(
+      `BigQuery refused rows for ${table}: ${invalid.slice(0, 5).join("; ")}${more}`,
+      "invalid",
+      {
+        cause: error,
+      },
+    );
+  }
+  return new WarehouseError(
+    `BigQuery could not store ${insertErrors.length} row(s) of ${table} for now (${transient} transient error(s))`,
+    "unavailable",
+    { cause: error },
+  );
+}

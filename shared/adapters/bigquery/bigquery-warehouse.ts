@@ -1,0 +1,250 @@
+import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
+import { loadSql } from "#adapters/sql/load-sql.ts";
+import { type CostRow, DIMENSIONS, type Dimension, type RejectedRow } from "#domain/cost-row.ts";
+import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
+import { WarehouseError } from "#ports/warehouse-error.ts";
+import { createBigQueryClient } from "./bigquery-client.ts";
+import { isPartialFailure, partialFailureToWarehouseError, toWarehouseError } from "./bigquery-errors.ts";
+import {
+  chunkInsertRows,
+  costRowLabel,
+  dedupeBatch,
+  encodeCostRow,
+  encodeRejectedRow,
+  INSERT_LIMITS,
+  numericToNanos,
+  type PendingRow,
+  wholeHours,
+} from "./bigquery-rows.ts";
+
+export interface BigQueryWarehouseOptions {
+  /** Injected client; by default one from createBigQueryClient (short retries, fit for a function). */
+  client?: BigQuery;
+  /** Project that holds the dataset; the client's project when absent. */
+  projectId?: string;
+  dataset: string;
+  /** Location jobs run in; must match the dataset's. The client's when absent. */
+  location?: string;
+  /** Days raw cost_events partitions are kept (applies when init() creates the table). */
+  partitionExpirationDays?: number;
+  /** Days rejected_events partitions are kept. */
+  rejectedExpirationDays?: number;
+  /**
+   * How far before a refreshed range training rows are read, so the first event of a job inside the
+   * range is charged against its predecessor rather than in full. It must exceed the longest gap
+   * between two events of one job.
+   */
+  trainingLookbackHours?: number;
+  /** Refuses any query that would bill more bytes than this: a runaway guard for our own spend. */
+  maximumBytesBilled?: bigint;
+  /** Insert request limits; BigQuery's own advice by default. */
+  insertLimits?: { maxRows: number; maxBytes: number };
+}
+
+export const BIGQUERY_WAREHOUSE_DEFAULTS = Object.freeze({
+  partitionExpirationDays: 400,
+  rejectedExpirationDays: 30,
+  trainingLookbackHours: 7 * 24,
+});
+
+const TABLES = { events: "cost_events", hourly: "cost_hourly", rejected: "rejected_events" } as const;
+const DATASET_ID = /^[A-Za-z0-9_]{1,1024}$/;
+const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,62}$/;
+/** What @google-cloud/common puts in place of a project it has not resolved yet. */
+const UNRESOLVED_PROJECT = "{{projectId}}";
+const HOUR_MS = 3_600_000;
+
+type Row = Record<string, unknown>;
+
+function invalidOption(message: string): never {
+  throw new WarehouseError(`createBigQueryWarehouse: ${message}`, "invalid");
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0)
+    invalidOption(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function toDate(value: unknown, column: string): Date {
+  const text = value instanceof BigQueryTimestamp ? value.value : value;
+  const date = typeof text === "string" ? new Date(text) : text instanceof Date ? text : undefined;
+  if (date === undefined || Number.isNaN(date.getTime())) {
+    throw new WarehouseError(`BigQuery returned a ${column} that is not a timestamp`, "invalid");
+  }
+  return date;
+}
+
+function toDimensionValue(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+/**
+ * The Warehouse on BigQuery. Raw rows are streamed with tabledata.insertAll in batches; reports and
+ * rollups run the named queries in sql/bigquery with bound, typed parameters (TIMESTAMP values as
+ * Dates, money as NUMERIC decimal strings). NUMERIC results come back to bigint nanos exactly.
+ */
+export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Warehouse {
+  if (!DATASET_ID.test(options.dataset))
+    invalidOption(`dataset ${JSON.stringify(options.dataset)} is not a dataset id`);
+  const client =
+    options.client ?? createBigQueryClient({ projectId: options.projectId, location: options.location });
+  const projectId =
+    options.projectId ?? (client.projectId === UNRESOLVED_PROJECT ? undefined : client.projectId);
+  if (projectId !== undefined && !PROJECT_ID.test(projectId)) {
+    invalidOption(`projectId ${JSON.stringify(projectId)} is not a project id`);
+  }
+  const location = options.location ?? client.location;
+  const partitionExpirationDays = positiveInteger(
+    "partitionExpirationDays",
+    options.partitionExpirationDays ?? BIGQUERY_WAREHOUSE_DEFAULTS.partitionExpirationDays,
+  );
+  const rejectedExpirationDays = positiveInteger(
+    "rejectedExpirationDays",
+    options.rejectedExpirationDays ?? BIGQUERY_WAREHOUSE_DEFAULTS.rejectedExpirationDays,
+  );
+  const trainingLookbackMs =
+    positiveInteger(
+      "trainingLookbackHours",
+      options.trainingLookbackHours ?? BIGQUERY_WAREHOUSE_DEFAULTS.trainingLookbackHours,
+    ) * HOUR_MS;
+  const insertLimits = options.insertLimits ?? INSERT_LIMITS;
+  /** `project.dataset` (or the dataset alone, resolved in the job's project), for `{{dataset}}`. */
+  const datasetPath = projectId === undefined ? options.dataset : `${projectId}.${options.dataset}`;
+  const dataset = client.dataset(options.dataset, projectId === undefined ? {} : { projectId });
+
+  async function query(
+    name: string,
+    identifiers: Record<string, string>,
+    params: Record<string, Date>,
+  ): Promise<Row[]> {
+    const sql = loadSql("bigquery", name, { dataset: datasetPath, ...identifiers });
+    // Job labels attribute our own BigQuery spend to this app and query.
+    const request: Query = { query: sql, labels: { app: "finops", query: name } };
+    if (Object.keys(params).length > 0) {
+      request.params = params;
+      request.types = Object.fromEntries(Object.keys(params).map((key) => [key, "TIMESTAMP"]));
+    }
+    if (location !== undefined) request.location = location;
+    if (options.maximumBytesBilled !== undefined)
+      request.maximumBytesBilled = String(options.maximumBytesBilled);
+    try {
+      const [rows] = await client.query(request);
+      return rows as Row[];
+    } catch (cause) {
+      throw toWarehouseError(cause, `query ${name}`);
+    }
+  }
+
+  /** Sends rows in insertAll requests, one after another; the first failure stops the batch. */
+  async function insert(tableName: string, pending: readonly PendingRow[]): Promise<void> {
+    const table = dataset.table(tableName);
+    for (const chunk of chunkInsertRows(pending, insertLimits)) {
+      try {
+        // raw: our own insertIds and JSON; partialRetries 0: a refused request is reported, not resent.
+        await table.insert(
+          chunk.map((p) => p.row),
+          { raw: true, partialRetries: 0 },
+        );
+      } catch (cause) {
+        if (isPartialFailure(cause)) {
+          throw partialFailureToWarehouseError(
+            cause,
+            chunk.map((p) => p.label),
+            tableName,
+          );
+        }
+        throw toWarehouseError(cause, `insert into ${tableName}`);
+      }
+    }
+  }
+
+  return {
+    async init() {
+      await query(
+        "create_tables",
+        {
+          partition_expiration_days: String(partitionExpirationDays),
+          rejected_expiration_days: String(rejectedExpirationDays),
+        },
+        {},
+      );
+    },
+
+    /**
+     * Streams the batch. `duplicates` counts repeats inside this batch only (the first copy is sent):
+     * BigQuery cannot say cheaply whether a row is already stored, so `inserted` counts rows accepted.
+     * Repeats across batches carry the same insertId (best-effort dedupe by BigQuery for about a
+     * minute) and are removed for good by refresh_hourly, which keeps the first ingested copy.
+     */
+    async insertEvents(rows: readonly CostRow[]): Promise<InsertResult> {
+      const { unique, duplicates } = dedupeBatch(rows);
+      const pending = unique.map(({ row, index }) => ({
+        label: costRowLabel(row, index),
+        row: encodeCostRow(row, index),
+      }));
+      if (pending.length > 0) await insert(TABLES.events, pending);
+      return { inserted: pending.length, duplicates };
+    },
+
+    async insertRejected(rows: readonly RejectedRow[]) {
+      const pending = rows.map((row, index) => ({
+        label: `rows[${index}]`,
+        row: encodeRejectedRow(row, index),
+      }));
+      if (pending.length > 0) await insert(TABLES.rejected, pending);
+    },
+
+    async refreshHourly(range: TimeRange) {
+      const hours = wholeHours(range);
+      if (hours.from >= hours.to) return;
+      await query(
+        "refresh_hourly",
+        {},
+        {
+          from: hours.from,
+          to: hours.to,
+          lookback_from: new Date(hours.from.getTime() - trainingLookbackMs),
+        },
+      );
+    },
+
+    async hoursIngestedSince(since: Date, lookback: TimeRange): Promise<TimeRange | null> {
+      const [row] = await query(
+        "hours_ingested_since",
+        {},
+        { since, lookback_from: lookback.from, lookback_to: lookback.to },
+      );
+      if (row === undefined || row.from_hour === null || row.from_hour === undefined) return null;
+      return { from: toDate(row.from_hour, "from_hour"), to: toDate(row.to_hour, "to_hour") };
+    },
+
+    async report(request: ReportQuery): Promise<ReportRow[]> {
+      const by = [...new Set(request.by)];
+      for (const dimension of by) {
+        if (!(DIMENSIONS as readonly string[]).includes(dimension)) {
+          throw new WarehouseError(`report: ${JSON.stringify(dimension)} is not a dimension`, "invalid");
+        }
+      }
+      const rows = await query(
+        "report",
+        { dimensions: by.map((d) => `${d}, `).join("") },
+        { from: request.from, to: request.to },
+      );
+      return rows.map((row) => {
+        const group: Partial<Record<Dimension, string | null>> = {};
+        for (const dimension of by) group[dimension] = toDimensionValue(row[dimension]);
+        return {
+          group,
+          currency: String(row.currency),
+          cost_nanos: numericToNanos(row.total_cost, "total_cost"),
+          rows: Number(row.row_count),
+        };
+      });
+    },
+
+    async close() {
+      // The client holds no connection of its own to release (HTTP keep-alive sockets close when idle).
+    },
+  };
+}

@@ -1,0 +1,386 @@
+import {
+  DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  type DuckDBType,
+  type DuckDBValue,
+  StatementType,
+} from "@duckdb/node-api";
+import { loadSql } from "#adapters/sql/load-sql.ts";
+import { type CostRow, DIMENSIONS, type Dimension, type RejectedRow } from "#domain/cost-row.ts";
+import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
+import { WarehouseError } from "#ports/warehouse-error.ts";
+import {
+  dateToTimestamp,
+  decodeCostRow,
+  decodeRejectedRow,
+  moneyToNanos,
+  STAGED_DIMS_COLUMNS,
+  STAGED_EVENTS_COLUMNS,
+  stageCostRows,
+  timestampToDate,
+} from "./row-encoding.ts";
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** The DuckDB vector size: one data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+
+export interface DuckDbWarehouseOptions {
+  /** A database file (created if missing) or ":memory:". */
+  path: string;
+  /** An open instance to use instead of opening `path`; the caller keeps ownership and closes it. */
+  instance?: DuckDBInstance;
+  /** An open connection to use (its instance is the caller's); the caller keeps ownership. */
+  connection?: DuckDBConnection;
+  /**
+   * How far before a refresh range training rows are read, so the first training event inside the
+   * range is charged against its predecessor. Default 7 days.
+   */
+  trainingLookbackMs?: number;
+}
+
+/** The Warehouse port, plus reads of what is stored (for checks, tools and the contract suite). */
+export interface DuckDbWarehouse extends Warehouse {
+  /** Raw rows with event_time in [from, to), ordered by (event_source, event_id, part). */
+  readEvents(range: TimeRange): Promise<CostRow[]>;
+  /** Rejected rows with rejected_at in [from, to), oldest first. */
+  readRejected(range: TimeRange): Promise<RejectedRow[]>;
+}
+
+const TRANSIENT = /^(IO|Out of Memory|Interrupt|Transaction|Connection|Fatal|FATAL) Error/i;
+
+/** DuckDB reports its error class as the message prefix ("IO Error: ..."); I/O and resource faults pass. */
+export function toWarehouseError(error: unknown, action: string): WarehouseError {
+  if (error instanceof WarehouseError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = TRANSIENT.test(message) || /lock on file/i.test(message) ? "unavailable" : "invalid";
+  return new WarehouseError(`DuckDB ${action} failed: ${message}`, code, { cause: error });
+}
+
+function hourFloor(date: Date): number {
+  return Math.floor(date.getTime() / HOUR_MS) * HOUR_MS;
+}
+
+function hourCeil(date: Date): number {
+  return Math.ceil(date.getTime() / HOUR_MS) * HOUR_MS;
+}
+
+function assertRange(range: TimeRange, what: string): void {
+  const from = range.from instanceof Date ? range.from.getTime() : Number.NaN;
+  const to = range.to instanceof Date ? range.to.getTime() : Number.NaN;
+  if (!Number.isFinite(from) || !Number.isFinite(to)) {
+    throw new WarehouseError(`${what}: from and to must be valid dates`, "invalid");
+  }
+  if (from > to) throw new WarehouseError(`${what}: from is after to`, "invalid");
+}
+
+/** `team, model, ` for report.sql's {{dimensions}}: allow-listed names only, each followed by ", ". */
+export function dimensionList(by: readonly Dimension[]): string {
+  const seen = new Set<string>();
+  for (const dimension of by) {
+    if (!(DIMENSIONS as readonly string[]).includes(dimension)) {
+      throw new WarehouseError(`report: ${JSON.stringify(dimension)} is not a dimension`, "invalid");
+    }
+    if (seen.has(dimension)) throw new WarehouseError(`report: ${dimension} is named twice`, "invalid");
+    seen.add(dimension);
+  }
+  return by.map((dimension) => `${dimension}, `).join("");
+}
+
+/**
+ * The embedded warehouse: DuckDB in a file (or in memory). One connection; every call is queued
+ * behind the previous one, so writes never interleave. Batches go through the appender into
+ * temporary staging tables, then into cost_events by one set-based statement that skips stored keys.
+ */
+export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWarehouse {
+  const lookbackMs = options.trainingLookbackMs ?? 7 * DAY_MS;
+  if (!Number.isFinite(lookbackMs) || lookbackMs < 0) {
+    throw new WarehouseError(
+      "createDuckDbWarehouse: trainingLookbackMs must be a non-negative number",
+      "invalid",
+    );
+  }
+  if (typeof options.path !== "string" || options.path === "") {
+    throw new WarehouseError("createDuckDbWarehouse: path is required (a file or :memory:)", "invalid");
+  }
+
+  let opened: Promise<{ instance: DuckDBInstance | null; connection: DuckDBConnection }> | null = null;
+  let stagingReady = false;
+  let closed = false;
+  let tail: Promise<unknown> = Promise.resolve();
+
+  async function open() {
+    if (options.connection) {
+      await options.connection.run("SET TimeZone = 'UTC'");
+      return { instance: null, connection: options.connection };
+    }
+    const instance = options.instance ?? (await DuckDBInstance.create(options.path));
+    try {
+      const connection = await DuckDBConnection.create(instance);
+      // Hours are UTC hours whatever the host's zone: date_trunc on TIMESTAMPTZ follows this setting.
+      await connection.run("SET TimeZone = 'UTC'");
+      return { instance: options.instance ? null : instance, connection };
+    } catch (error) {
+      if (!options.instance) instance.closeSync();
+      throw error;
+    }
+  }
+
+  /** Runs `work` after every earlier call has settled; DuckDB faults become WarehouseErrors. */
+  function serialized<T>(action: string, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = tail.then(async () => {
+      if (closed) throw new WarehouseError(`DuckDB ${action}: warehouse is closed`, "unavailable");
+      try {
+        opened ??= open();
+        const { connection } = await opened.catch((error: unknown) => {
+          opened = null;
+          throw error;
+        });
+        return await work(connection);
+      } catch (error) {
+        throw toWarehouseError(error, action);
+      }
+    });
+    tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs every statement of a named query, binding to each only the parameters it names. */
+  async function runScript(
+    connection: DuckDBConnection,
+    name: string,
+    params: Record<string, DuckDBValue>,
+    identifiers: Record<string, string> = {},
+  ): Promise<Record<string, DuckDBValue>[]> {
+    const extracted = await connection.extractStatements(loadSql("duckdb", name, identifiers));
+    let rows: Record<string, DuckDBValue>[] = [];
+    // A script may hold its own BEGIN ... COMMIT (refresh_hourly): on a failure in between, roll back.
+    let inTransaction = false;
+    try {
+      for (let index = 0; index < extracted.count; index++) {
+        const prepared = await extracted.prepare(index);
+        try {
+          bindNamed(prepared, params, name);
+          const reader = await prepared.runAndReadAll();
+          rows = reader.getRowObjects();
+          if (prepared.statementType === StatementType.TRANSACTION) inTransaction = !inTransaction;
+        } finally {
+          prepared.destroySync();
+        }
+      }
+    } catch (error) {
+      if (inTransaction) await connection.run("ROLLBACK");
+      throw error;
+    }
+    return rows;
+  }
+
+  function bindNamed(prepared: DuckDBPreparedStatement, params: Record<string, DuckDBValue>, name: string) {
+    for (let index = 1; index <= prepared.parameterCount; index++) {
+      const parameter = prepared.parameterName(index);
+      const value = params[parameter];
+      if (value === undefined) {
+        throw new WarehouseError(`${name}.sql: no value for $${parameter}`, "invalid");
+      }
+      prepared.bindValue(index, value);
+    }
+  }
+
+  async function ensureStaging(connection: DuckDBConnection): Promise<void> {
+    if (stagingReady) return;
+    await connection.run(loadSql("duckdb", "create_staging"));
+    stagingReady = true;
+  }
+
+  async function appendRows(
+    connection: DuckDBConnection,
+    table: string,
+    columnCount: number,
+    columns: readonly (readonly DuckDBValue[])[],
+    rowCount: number,
+  ): Promise<void> {
+    const appender = await connection.createAppender(table, "main", "temp");
+    try {
+      if (appender.columnCount !== columnCount) {
+        throw new WarehouseError(
+          `temp.${table} has ${appender.columnCount} columns, expected ${columnCount}`,
+          "invalid",
+        );
+      }
+      const types: DuckDBType[] = Array.from({ length: columnCount }, (_, i) => appender.columnType(i));
+      for (let start = 0; start < rowCount; start += CHUNK_ROWS) {
+        const size = Math.min(CHUNK_ROWS, rowCount - start);
+        const chunk = DuckDBDataChunk.create(types, size);
+        chunk.setColumns(columns.map((column) => column.slice(start, start + size)));
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  function transpose(rows: readonly (readonly DuckDBValue[])[], columnCount: number): DuckDBValue[][] {
+    const columns: DuckDBValue[][] = Array.from({ length: columnCount }, () => new Array(rows.length));
+    rows.forEach((row, r) => {
+      for (let c = 0; c < columnCount; c++) (columns[c] as DuckDBValue[])[r] = row[c] ?? null;
+    });
+    return columns;
+  }
+
+  return {
+    init() {
+      return serialized("init", async (connection) => {
+        await connection.run(loadSql("duckdb", "create_tables"));
+        await ensureStaging(connection);
+      });
+    },
+
+    insertEvents(rows) {
+      if (rows.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
+      return serialized("insertEvents", async (connection): Promise<InsertResult> => {
+        const batch = stageCostRows(rows);
+        await ensureStaging(connection);
+        try {
+          await appendRows(
+            connection,
+            "staged_dims",
+            STAGED_DIMS_COLUMNS,
+            transpose(batch.dims, STAGED_DIMS_COLUMNS),
+            batch.dims.length,
+          );
+          await appendRows(connection, "staged_events", STAGED_EVENTS_COLUMNS, batch.columns, batch.rowCount);
+          const [result] = await runScript(connection, "insert_staged_events", {
+            min_event_time: dateToTimestamp(batch.minEventTime, "min_event_time"),
+            max_event_time: dateToTimestamp(batch.maxEventTime, "max_event_time"),
+          });
+          const inserted = Number(result?.Count ?? 0n);
+          return { inserted, duplicates: rows.length - inserted };
+        } finally {
+          await connection.run(loadSql("duckdb", "clear_staging"));
+        }
+      });
+    },
+
+    insertRejected(rows) {
+      if (rows.length === 0) return Promise.resolve();
+      return serialized("insertRejected", async (connection) => {
+        const appender = await connection.createAppender("rejected_events");
+        try {
+          rows.forEach((row, index) => {
+            const where = `rows[${index}]`;
+            appender.appendTimestampTZ(dateToTimestamp(row.rejected_at, `${where}.rejected_at`));
+            for (const value of [row.event_source, row.event_id, row.event_type]) {
+              if (value === null || value === undefined) appender.appendNull();
+              else appender.appendVarchar(value);
+            }
+            appender.appendVarchar(row.field);
+            appender.appendVarchar(row.reason);
+            appender.appendVarchar(row.payload);
+            appender.endRow();
+          });
+          appender.flushSync();
+        } catch (error) {
+          appender.clear();
+          throw error;
+        } finally {
+          appender.closeSync();
+        }
+      });
+    },
+
+    refreshHourly(range) {
+      return serialized("refreshHourly", async (connection) => {
+        assertRange(range, "refreshHourly");
+        // Whole hours: the hour holding `from` through the hour holding the instant before `to`.
+        const from = hourFloor(range.from);
+        const to = Math.max(hourCeil(range.to), from);
+        await runScript(connection, "refresh_hourly", {
+          from: dateToTimestamp(new Date(from), "from"),
+          to: dateToTimestamp(new Date(to), "to"),
+          lookback_from: dateToTimestamp(new Date(from - lookbackMs), "lookback_from"),
+        });
+      });
+    },
+
+    hoursIngestedSince(since, lookback) {
+      return serialized("hoursIngestedSince", async (connection) => {
+        assertRange(lookback, "hoursIngestedSince");
+        const [row] = await runScript(connection, "hours_ingested_since", {
+          since: dateToTimestamp(since, "since"),
+          lookback_from: dateToTimestamp(lookback.from, "lookback_from"),
+          lookback_to: dateToTimestamp(lookback.to, "lookback_to"),
+        });
+        if (!row || row.from_hour === null || row.to_hour === null) return null;
+        return {
+          from: timestampToDate(row.from_hour ?? null, "from_hour"),
+          to: timestampToDate(row.to_hour ?? null, "to_hour"),
+        };
+      });
+    },
+
+    report(query: ReportQuery) {
+      return serialized("report", async (connection): Promise<ReportRow[]> => {
+        assertRange(query, "report");
+        const dimensions = dimensionList(query.by);
+        const rows = await runScript(
+          connection,
+          "report",
+          { from: dateToTimestamp(query.from, "from"), to: dateToTimestamp(query.to, "to") },
+          { dimensions },
+        );
+        return rows.map((row) => {
+          const group: ReportRow["group"] = {};
+          for (const dimension of query.by) {
+            const value = row[dimension];
+            group[dimension] = typeof value === "string" ? value : null;
+          }
+          return {
+            group,
+            currency: String(row.currency),
+            cost_nanos: moneyToNanos(row.total_cost ?? null, "total_cost"),
+            rows: Number(row.row_count ?? 0),
+          };
+        });
+      });
+    },
+
+    readEvents(range) {
+      return serialized("readEvents", async (connection) => {
+        assertRange(range, "readEvents");
+        const rows = await runScript(connection, "read_events", {
+          from: dateToTimestamp(range.from, "from"),
+          to: dateToTimestamp(range.to, "to"),
+        });
+        return rows.map(decodeCostRow);
+      });
+    },
+
+    readRejected(range) {
+      return serialized("readRejected", async (connection) => {
+        assertRange(range, "readRejected");
+        const rows = await runScript(connection, "read_rejected", {
+          from: dateToTimestamp(range.from, "from"),
+          to: dateToTimestamp(range.to, "to"),
+        });
+        return rows.map(decodeRejectedRow);
+      });
+    },
+
+    close() {
+      const run = tail.then(async () => {
+        if (closed) return;
+        closed = true;
+        if (!opened) return;
+        const { instance, connection } = await opened.catch(() => ({ instance: null, connection: null }));
+        opened = null;
+        if (connection && connection !== options.connection) connection.closeSync();
+        instance?.closeSync();
+      });
+      tail = run.catch(() => undefined);
+      return run;
+    },
+  };
+}

@@ -1,0 +1,307 @@
+import {
+  DuckDBDecimalValue as DecimalValueClass,
+  type DuckDBDecimalValue,
+  DuckDBTimestampTZValue,
+  type DuckDBValue,
+  decimalValue,
+  timestampTZValue,
+} from "@duckdb/node-api";
+import type { CostBasis, CostRow, RejectedRow } from "#domain/cost-row.ts";
+import { decimalToNanos, NANO_DIGITS, type Nanos, nanosToDecimal } from "#domain/money.ts";
+import { WarehouseError } from "#ports/warehouse-error.ts";
+
+/** DECIMAL(38,9): the widest DuckDB decimal, nine places, so one nano is its smallest step. */
+export const MONEY_WIDTH = 38;
+const MAX_MONEY_NANOS = 10n ** BigInt(MONEY_WIDTH) - 1n;
+
+/** Columns of temp.staged_dims, in table order (sql/duckdb/create_staging.sql). */
+export const STAGED_DIMS_COLUMNS = 21;
+/** Columns of temp.staged_events, in table order (sql/duckdb/create_staging.sql). */
+export const STAGED_EVENTS_COLUMNS = 17;
+
+/**
+ * A batch laid out for the appender: rows unique on (event_source, event_id, part), their attribution
+ * columns interned into `dims` (one entry per distinct combination), and column arrays in the order
+ * of the staging tables. Strings cost a native call each to append; numbers and nulls do not, so the
+ * strings that repeat across a batch are appended once.
+ */
+export interface StagedBatch {
+  /** temp.staged_dims rows. */
+  dims: DuckDBValue[][];
+  /** temp.staged_events columns, each `rowCount` long. */
+  columns: DuckDBValue[][];
+  rowCount: number;
+  /** Input rows dropped because an earlier copy of their key was in the same batch. */
+  duplicatesInBatch: number;
+  minEventTime: Date;
+  maxEventTime: Date;
+}
+
+function invalid(where: string, message: string, cause?: unknown): WarehouseError {
+  return new WarehouseError(`${where}: ${message}`, "invalid", cause === undefined ? undefined : { cause });
+}
+
+export function dateToTimestamp(value: Date, where: string): DuckDBTimestampTZValue {
+  const ms = value instanceof Date ? value.getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) throw invalid(where, "not a valid time");
+  return timestampTZValue(BigInt(ms) * 1000n);
+}
+
+export function timestampToDate(value: DuckDBValue, where: string): Date {
+  if (!(value instanceof DuckDBTimestampTZValue)) throw invalid(where, "expected a TIMESTAMPTZ");
+  return new Date(Number(value.micros / 1000n));
+}
+
+export function nanosToMoney(nanos: Nanos, where: string): DuckDBDecimalValue {
+  if (typeof nanos !== "bigint") throw invalid(where, "cost must be bigint nanos");
+  if (nanos > MAX_MONEY_NANOS || nanos < -MAX_MONEY_NANOS) {
+    throw invalid(where, `${nanos} nanos does not fit DECIMAL(38,9)`);
+  }
+  return decimalValue(nanos, MONEY_WIDTH, NANO_DIGITS);
+}
+
+/** A DECIMAL of any scale (SUM may widen it) to nanos, exactly; a scale above nine must carry no digits there. */
+export function moneyToNanos(value: DuckDBValue, where: string): Nanos {
+  if (!(value instanceof DecimalValueClass)) throw invalid(where, "expected a DECIMAL amount");
+  const shift = NANO_DIGITS - value.scale;
+  if (shift >= 0) return value.value * 10n ** BigInt(shift);
+  const divisor = 10n ** BigInt(-shift);
+  if (value.value % divisor !== 0n) throw invalid(where, `${value.toString()} has digits below one nano`);
+  return value.value / divisor;
+}
+
+function bigintOrNull(value: number | null, where: string): bigint | null {
+  if (value === null || value === undefined) return null;
+  if (!Number.isSafeInteger(value)) throw invalid(where, `${value} is not a whole number`);
+  return BigInt(value);
+}
+
+function numberOrNull(value: number | null, where: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "number" || !Number.isFinite(value))
+    throw invalid(where, `${value} is not a finite number`);
+  return value;
+}
+
+function stringOrNull(value: string | null | undefined): string | null {
+  return value === undefined ? null : value;
+}
+
+function labelsJson(labels: Record<string, string> | undefined): string {
+  if (!labels) return "{}";
+  for (const _ in labels) return JSON.stringify(labels);
+  return "{}";
+}
+
+function componentsJson(components: Record<string, Nanos> | undefined, where: string): string | null {
+  if (!components) return null;
+  let out: Record<string, string> | null = null;
+  for (const [name, amount] of Object.entries(components)) {
+    if (typeof amount !== "bigint") throw invalid(`${where}.components.${name}`, "must be bigint nanos");
+    out ??= {};
+    out[name] = nanosToDecimal(amount);
+  }
+  return out === null ? null : JSON.stringify(out);
+}
+
+/** Appends a string to a collision-free key: length-prefixed, null as "~". */
+function keyPart(value: string | null): string {
+  return value === null ? "~" : `${value.length}:${value}`;
+}
+
+/** Lays out `rows` for the staging tables, dropping later copies of a key within the batch. */
+export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
+  // Within the batch the first ingested copy of a key wins, as in refresh_hourly's dedupe.
+  const firstByKey = new Map<string, number>();
+  const kept: number[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as CostRow;
+    const key = `${keyPart(row.event_source)}${keyPart(row.event_id)}${row.part}`;
+    const seen = firstByKey.get(key);
+    if (seen === undefined) {
+      firstByKey.set(key, kept.length);
+      kept.push(i);
+    } else if (row.ingested_at.getTime() < (rows[kept[seen] as number] as CostRow).ingested_at.getTime()) {
+      kept[seen] = i;
+    }
+  }
+
+  const dimsIds = new Map<string, number>();
+  const dims: DuckDBValue[][] = [];
+  const n = kept.length;
+  const columns: DuckDBValue[][] = Array.from({ length: STAGED_EVENTS_COLUMNS }, () => new Array(n));
+  let minTime = Number.POSITIVE_INFINITY;
+  let maxTime = Number.NEGATIVE_INFINITY;
+
+  for (let k = 0; k < n; k++) {
+    const index = kept[k] as number;
+    const row = rows[index] as CostRow;
+    const where = `rows[${index}]`;
+    if (typeof row.event_source !== "string" || typeof row.event_id !== "string") {
+      throw invalid(where, "event_source and event_id must be strings");
+    }
+    if (!Number.isInteger(row.part)) throw invalid(`${where}.part`, "must be an integer");
+
+    const labels = labelsJson(row.labels);
+    const dimValues: (string | null)[] = [
+      row.event_source,
+      row.event_type,
+      row.basis,
+      stringOrNull(row.team),
+      stringOrNull(row.model),
+      stringOrNull(row.model_version),
+      stringOrNull(row.business_unit),
+      stringOrNull(row.cost_center),
+      stringOrNull(row.namespace),
+      stringOrNull(row.environment),
+      stringOrNull(row.cloud),
+      stringOrNull(row.region),
+      labels,
+      stringOrNull(row.instance_type),
+      stringOrNull(row.accelerator),
+      stringOrNull(row.pricing_model),
+      stringOrNull(row.provider),
+      stringOrNull(row.job_phase),
+      row.currency,
+      stringOrNull(row.price_source),
+    ];
+    let dimsKey = "";
+    for (const value of dimValues) dimsKey += keyPart(value);
+    let dimsId = dimsIds.get(dimsKey);
+    if (dimsId === undefined) {
+      dimsId = dims.length;
+      dimsIds.set(dimsKey, dimsId);
+      dims.push([dimsId, ...dimValues]);
+    }
+
+    const eventTime = dateToTimestamp(row.event_time, `${where}.event_time`);
+    const ms = row.event_time.getTime();
+    if (ms < minTime) minTime = ms;
+    if (ms > maxTime) maxTime = ms;
+
+    (columns[0] as DuckDBValue[])[k] = dimsId;
+    (columns[1] as DuckDBValue[])[k] = row.event_id;
+    (columns[2] as DuckDBValue[])[k] = row.part;
+    (columns[3] as DuckDBValue[])[k] = eventTime;
+    (columns[4] as DuckDBValue[])[k] = dateToTimestamp(row.ingested_at, `${where}.ingested_at`);
+    (columns[5] as DuckDBValue[])[k] = numberOrNull(row.gpu_count, `${where}.gpu_count`);
+    (columns[6] as DuckDBValue[])[k] = numberOrNull(row.gpu_seconds, `${where}.gpu_seconds`);
+    (columns[7] as DuckDBValue[])[k] = bigintOrNull(row.input_tokens, `${where}.input_tokens`);
+    (columns[8] as DuckDBValue[])[k] = bigintOrNull(row.cached_input_tokens, `${where}.cached_input_tokens`);
+    (columns[9] as DuckDBValue[])[k] = bigintOrNull(row.output_tokens, `${where}.output_tokens`);
+    (columns[10] as DuckDBValue[])[k] = row.cache_hit ?? null;
+    (columns[11] as DuckDBValue[])[k] = stringOrNull(row.request_fingerprint);
+    (columns[12] as DuckDBValue[])[k] = stringOrNull(row.job_id);
+    (columns[13] as DuckDBValue[])[k] = bigintOrNull(row.epoch, `${where}.epoch`);
+    (columns[14] as DuckDBValue[])[k] = numberOrNull(row.elapsed_seconds, `${where}.elapsed_seconds`);
+    (columns[15] as DuckDBValue[])[k] = nanosToMoney(row.cost_nanos, `${where}.cost_nanos`);
+    (columns[16] as DuckDBValue[])[k] = componentsJson(row.components, where);
+  }
+
+  return {
+    dims,
+    columns,
+    rowCount: n,
+    duplicatesInBatch: rows.length - n,
+    minEventTime: new Date(minTime),
+    maxEventTime: new Date(maxTime),
+  };
+}
+
+function str(row: Record<string, DuckDBValue>, column: string): string {
+  const value = row[column];
+  if (typeof value !== "string") throw invalid(column, "expected a string");
+  return value;
+}
+
+function strOrNull(row: Record<string, DuckDBValue>, column: string): string | null {
+  const value = row[column];
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "string") throw invalid(column, "expected a string");
+  return value;
+}
+
+function numOrNull(row: Record<string, DuckDBValue>, column: string): number | null {
+  const value = row[column];
+  if (value === null || value === undefined) return null;
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  throw invalid(column, "expected a number");
+}
+
+function parseObject(text: string | null, column: string): Record<string, unknown> {
+  if (text === null) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+      return parsed as Record<string, unknown>;
+    }
+  } catch (cause) {
+    throw invalid(column, "is not JSON", cause);
+  }
+  throw invalid(column, "is not a JSON object");
+}
+
+/** A cost_events row as read back (sql/duckdb/read_events.sql) to a CostRow. */
+export function decodeCostRow(row: Record<string, DuckDBValue>): CostRow {
+  const labels: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parseObject(strOrNull(row, "labels"), "labels"))) {
+    labels[name] = String(value);
+  }
+  const components: Record<string, Nanos> = {};
+  for (const [name, value] of Object.entries(parseObject(strOrNull(row, "components"), "components"))) {
+    components[name] = decimalToNanos(String(value));
+  }
+  const cacheHit = row.cache_hit;
+  return {
+    event_id: str(row, "event_id"),
+    event_source: str(row, "event_source"),
+    event_type: str(row, "event_type"),
+    part: numOrNull(row, "part") ?? 0,
+    event_time: timestampToDate(row.event_time ?? null, "event_time"),
+    ingested_at: timestampToDate(row.ingested_at ?? null, "ingested_at"),
+    basis: str(row, "basis") as CostBasis,
+    team: str(row, "team"),
+    model: str(row, "model"),
+    model_version: strOrNull(row, "model_version"),
+    business_unit: str(row, "business_unit"),
+    cost_center: strOrNull(row, "cost_center"),
+    namespace: strOrNull(row, "namespace"),
+    environment: strOrNull(row, "environment"),
+    cloud: strOrNull(row, "cloud"),
+    region: strOrNull(row, "region"),
+    labels,
+    instance_type: strOrNull(row, "instance_type"),
+    accelerator: strOrNull(row, "accelerator"),
+    pricing_model: strOrNull(row, "pricing_model"),
+    provider: strOrNull(row, "provider"),
+    gpu_count: numOrNull(row, "gpu_count"),
+    gpu_seconds: numOrNull(row, "gpu_seconds"),
+    input_tokens: numOrNull(row, "input_tokens"),
+    cached_input_tokens: numOrNull(row, "cached_input_tokens"),
+    output_tokens: numOrNull(row, "output_tokens"),
+    cache_hit: typeof cacheHit === "boolean" ? cacheHit : null,
+    request_fingerprint: strOrNull(row, "request_fingerprint"),
+    job_id: strOrNull(row, "job_id"),
+    job_phase: strOrNull(row, "job_phase"),
+    epoch: numOrNull(row, "epoch"),
+    elapsed_seconds: numOrNull(row, "elapsed_seconds"),
+    cost_nanos: moneyToNanos(row.cost ?? null, "cost"),
+    currency: str(row, "currency"),
+    components,
+    price_source: strOrNull(row, "price_source") ?? "",
+  };
+}
+
+/** A rejected_events row as read back (sql/duckdb/read_rejected.sql). */
+export function decodeRejectedRow(row: Record<string, DuckDBValue>): RejectedRow {
+  return {
+    rejected_at: timestampToDate(row.rejected_at ?? null, "rejected_at"),
+    event_source: strOrNull(row, "event_source"),
+    event_id: strOrNull(row, "event_id"),
+    event_type: strOrNull(row, "event_type"),
+    field: str(row, "field"),
+    reason: str(row, "reason"),
+    payload: strOrNull(row, "payload") ?? "",
+  };
+}

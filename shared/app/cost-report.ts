@@ -1,0 +1,43 @@
+import { DIMENSIONS, type Dimension } from "#domain/cost-row.ts";
+import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
+
+const HOUR_MS = 3_600_000;
+
+export class ReportQueryError extends Error {
+  override readonly name = "ReportQueryError";
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+export function parseDimensions(text: string): Dimension[] {
+  const names = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!(DIMENSIONS as readonly string[]).includes(name)) {
+      throw new ReportQueryError("by", `unknown dimension ${JSON.stringify(name)}; one of ${DIMENSIONS.join(", ")}`);
+    }
+  }
+  if (new Set(names).size !== names.length) throw new ReportQueryError("by", "a dimension is named twice");
+  return names as Dimension[];
+}
+
+/** Cost per group over [from, to), read from the hourly rollup, so both ends must fall on whole hours. */
+export function createCostReport({ warehouse }: { warehouse: Warehouse }) {
+  return async function costReport(query: { by: Dimension[]; from: Date; to: Date }): Promise<ReportRow[]> {
+    for (const [field, at] of [
+      ["from", query.from],
+      ["to", query.to],
+    ] as const) {
+      if (at.getTime() % HOUR_MS !== 0) {
+        throw new ReportQueryError(field, `${at.toISOString()} is not on a whole UTC hour (the rollup is hourly)`);
+      }
+    }
+    if (query.to <= query.from) throw new ReportQueryError("to", "must be after from");
+    return warehouse.report(query);
+  };
+}

@@ -1,0 +1,295 @@
+import type { CostRow, RejectedRow } from "#domain/cost-row.ts";
+import { decodeEventBody, truncatePayload } from "#domain/events/decode-body.ts";
+import { parseCostEvent } from "#domain/events/parse.ts";
+import { toCostRows } from "#domain/ingest/to-cost-rows.ts";
+import type { Pricer } from "#domain/pricing/pricer.ts";
+import type { Bus, BusMessage } from "#ports/bus.ts";
+import { BUS_LIMITS, BusError, truncateUtf8 } from "#ports/bus-error.ts";
+import type { Clock } from "#ports/clock.ts";
+import type { Logger } from "#ports/logger.ts";
+import type { InsertResult, TimeRange, Warehouse } from "#ports/warehouse.ts";
+import { WarehouseError } from "#ports/warehouse-error.ts";
+
+export interface IngestEventsDeps {
+  warehouse: Warehouse;
+  pricer: Pricer;
+  clock: Clock;
+  /** With `deadLetterTopic`, every rejected payload is also published there. */
+  bus?: Bus;
+  deadLetterTopic?: string;
+  logger: Logger;
+}
+
+export interface IngestRejection {
+  /** Position of the event in the body (array index, or 0-based line of an NDJSON body). */
+  index: number;
+  id?: string;
+  source?: string;
+  /** Dotted path of the offending field ("data.gpu_seconds"), "body" for framing, "" for the whole event. */
+  field: string;
+  reason: string;
+}
+
+export interface IngestSummary {
+  /** Events found in the body, good or bad (a body that cannot be read at all counts as one). */
+  received: number;
+  /** Events with at least one newly stored row. */
+  accepted: number;
+  /** Events whose every row was already stored, or repeated earlier in the same body. */
+  duplicates: number;
+  rejected: IngestRejection[];
+  /** The span of event hours written, what a rollup refresh must cover; null when nothing new. */
+  hours: TimeRange | null;
+}
+
+export interface IngestEvents {
+  ingest(body: string | Buffer, contentType?: string): Promise<IngestSummary>;
+}
+
+interface Priced {
+  index: number;
+  rows: CostRow[];
+}
+
+interface Refused extends IngestRejection {
+  eventType?: string;
+  /** What goes to the dead-letter topic: the event's JSON, or the truncated body for framing errors. */
+  payload: string;
+}
+
+const HOUR_MS = 3600 * 1000;
+
+function str(raw: unknown, key: string): string | undefined {
+  if (raw === null || typeof raw !== "object" || !(key in raw)) return undefined;
+  const value = (raw as Record<string, unknown>)[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+function identity(raw: unknown): Pick<Refused, "id" | "source" | "eventType"> {
+  const id = str(raw, "id");
+  const source = str(raw, "source");
+  const eventType = str(raw, "type");
+  return {
+    ...(id === undefined ? {} : { id }),
+    ...(source === undefined ? {} : { source }),
+    ...(eventType === undefined ? {} : { eventType }),
+  };
+}
+
+/** The whole UTC hours the rows fall in, as one half-open range; null for no rows. */
+export function hoursOf(rows: readonly CostRow[]): TimeRange | null {
+  if (rows.length === 0) return null;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const row of rows) {
+    const t = row.event_time.getTime();
+    if (t < min) min = t;
+    if (t > max) max = t;
+  }
+  return {
+    from: new Date(Math.floor(min / HOUR_MS) * HOUR_MS),
+    to: new Date((Math.floor(max / HOUR_MS) + 1) * HOUR_MS),
+  };
+}
+
+/**
+ * How many events were entirely duplicates, given each event's row count and the warehouse's count
+ * of duplicate rows for the batch. Re-sent events repeat all their rows (rows are a function of the
+ * event), so this finds the fewest events whose row counts add up to the duplicate rows; with
+ * one-row events (inference, training) that is exact.
+ */
+export function countDuplicateEvents(rowCounts: readonly number[], duplicateRows: number): number {
+  if (duplicateRows <= 0) return 0;
+  const total = rowCounts.reduce((a, b) => a + b, 0);
+  if (duplicateRows >= total) return rowCounts.length;
+  if (rowCounts.every((n) => n === 1)) return duplicateRows;
+  // fewest[s]: the fewest events whose row counts sum to s (subset sum, each event used once).
+  const fewest = new Array<number>(duplicateRows + 1).fill(Number.POSITIVE_INFINITY);
+  fewest[0] = 0;
+  for (const n of rowCounts) {
+    for (let s = duplicateRows; s >= n; s--) {
+      const candidate = (fewest[s - n] ?? Number.POSITIVE_INFINITY) + 1;
+      if (candidate < (fewest[s] ?? Number.POSITIVE_INFINITY)) fewest[s] = candidate;
+    }
+  }
+  const exact = fewest[duplicateRows] ?? Number.POSITIVE_INFINITY;
+  if (Number.isFinite(exact)) return exact;
+  // Some event was stored in part before (its period grew): count the whole events that fit, smallest first.
+  let left = duplicateRows;
+  let count = 0;
+  for (const n of [...rowCounts].sort((a, b) => a - b)) {
+    if (n > left) break;
+    left -= n;
+    count += 1;
+  }
+  return count;
+}
+
+/**
+ * Whether a failure is worth retrying later (the warehouse or the dead-letter bus is unavailable):
+ * what an HTTP edge answers 503 for and an event trigger throws for, so Pub/Sub redelivers.
+ */
+export function isTransientError(error: unknown): boolean {
+  return (error instanceof WarehouseError || error instanceof BusError) && error.code === "unavailable";
+}
+
+/**
+ * The HTTP status for a summary: 200 when nothing was rejected, 207 (Multi-Status) when some
+ * events were rejected and others stored or already there, 400 when nothing could be taken
+ * (empty or unreadable body, every event invalid). The body lists the rejections in each case.
+ */
+export function ingestStatus(summary: IngestSummary): 200 | 207 | 400 {
+  if (summary.rejected.length === 0) return 200;
+  return summary.accepted + summary.duplicates > 0 ? 207 : 400;
+}
+
+function isInvalid(error: unknown): error is WarehouseError {
+  return error instanceof WarehouseError && error.code === "invalid";
+}
+
+/**
+ * The ingest use case: decode a body, validate and price every event, store the good rows of the
+ * whole body in one insert and the rejected ones in the rejected table (and on the dead-letter
+ * topic). A bad event never costs the others their place. Transient warehouse and bus failures
+ * propagate so the delivery is retried; a retry is harmless because rows dedupe on
+ * (event_source, event_id, part).
+ */
+export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
+  const { warehouse, pricer, clock, bus, deadLetterTopic, logger } = deps;
+
+  /** Stores all rows in one call; if the warehouse refuses the batch as invalid, event by event. */
+  async function store(priced: readonly Priced[], refused: Refused[], raws: Map<number, unknown>) {
+    const rows = priced.flatMap((p) => p.rows);
+    try {
+      const result = await warehouse.insertEvents(rows);
+      return { result, stored: priced };
+    } catch (error) {
+      if (!isInvalid(error)) throw error;
+      logger.warn("warehouse refused the batch; inserting event by event", { error: error.message });
+    }
+    const total: InsertResult = { inserted: 0, duplicates: 0 };
+    const stored: Priced[] = [];
+    for (const p of priced) {
+      try {
+        const r = await warehouse.insertEvents(p.rows);
+        total.inserted += r.inserted;
+        total.duplicates += r.duplicates;
+        stored.push(p);
+      } catch (error) {
+        if (!isInvalid(error)) throw error;
+        const raw = raws.get(p.index);
+        refused.push({
+          index: p.index,
+          ...identity(raw),
+          field: "",
+          reason: `event: the warehouse refused it (${error.message})`,
+          payload: JSON.stringify(raw) ?? "",
+        });
+      }
+    }
+    return { result: total, stored };
+  }
+
+  async function deadLetter(refused: readonly Refused[]): Promise<void> {
+    if (!bus || !deadLetterTopic || refused.length === 0) return;
+    const max = BUS_LIMITS.maxAttributeValueBytes;
+    const messages: BusMessage[] = refused.map((r) => ({
+      data: Buffer.from(r.payload, "utf8"),
+      attributes: {
+        reason: truncateUtf8(r.reason, max),
+        field: truncateUtf8(r.field || "event", max),
+        index: String(r.index),
+        ...(r.id === undefined ? {} : { event_id: truncateUtf8(r.id, max) }),
+        ...(r.source === undefined ? {} : { event_source: truncateUtf8(r.source, max) }),
+        ...(r.eventType === undefined ? {} : { event_type: truncateUtf8(r.eventType, max) }),
+      },
+    }));
+    await bus.publish(deadLetterTopic, messages);
+  }
+
+  async function ingest(body: string | Buffer, contentType?: string): Promise<IngestSummary> {
+    const now = clock.now();
+    const decoded = decodeEventBody(body, contentType);
+    const refused: Refused[] = decoded.rejections.map((r) => ({ ...r }));
+    const priced: Priced[] = [];
+    const raws = new Map<number, unknown>();
+    const seen = new Set<string>();
+    let repeatedInBody = 0;
+
+    for (const item of decoded.items) {
+      const parsed = parseCostEvent(item.raw, now);
+      const reject = (field: string, reason: string) =>
+        refused.push({ index: item.index, ...identity(item.raw), field, reason, payload: item.text });
+      if (!parsed.ok) {
+        reject(parsed.rejection.field, parsed.rejection.reason);
+        continue;
+      }
+      const key = JSON.stringify([parsed.event.source, parsed.event.id]);
+      if (seen.has(key)) {
+        repeatedInBody += 1;
+        continue;
+      }
+      const costed = toCostRows(parsed.event, pricer, now);
+      if (!costed.ok) {
+        reject(costed.rejection.field, costed.rejection.reason);
+        continue;
+      }
+      seen.add(key);
+      raws.set(item.index, item.raw);
+      priced.push({ index: item.index, rows: costed.rows });
+    }
+
+    let accepted = 0;
+    let duplicates = repeatedInBody;
+    let hours: TimeRange | null = null;
+    if (priced.length > 0) {
+      const { result, stored } = await store(priced, refused, raws);
+      const duplicateEvents = countDuplicateEvents(
+        stored.map((p) => p.rows.length),
+        result.duplicates,
+      );
+      accepted = stored.length - duplicateEvents;
+      duplicates += duplicateEvents;
+      hours = result.inserted > 0 ? hoursOf(stored.flatMap((p) => p.rows)) : null;
+    }
+
+    refused.sort((a, b) => a.index - b.index);
+    if (refused.length > 0) {
+      const rows: RejectedRow[] = refused.map((r) => ({
+        rejected_at: now,
+        event_source: r.source ?? null,
+        event_id: r.id ?? null,
+        event_type: r.eventType ?? null,
+        field: r.field,
+        reason: r.reason,
+        payload: truncatePayload(r.payload),
+      }));
+      await warehouse.insertRejected(rows);
+      await deadLetter(refused);
+    }
+
+    const summary: IngestSummary = {
+      received: decoded.items.length + decoded.rejections.length,
+      accepted,
+      duplicates,
+      rejected: refused.map(({ index, id, source, field, reason }) => ({
+        index,
+        ...(id === undefined ? {} : { id }),
+        ...(source === undefined ? {} : { source }),
+        field,
+        reason,
+      })),
+      hours,
+    };
+    logger.info("events ingested", {
+      received: summary.received,
+      accepted,
+      duplicates,
+      rejected: refused.length,
+      ...(refused.length > 0 ? { reasons: refused.slice(0, 10).map((r) => r.reason.slice(0, 200)) } : {}),
+    });
+    return summary;
+  }
+
+  return { ingest };
+}

@@ -1,0 +1,67 @@
+import { MAX_FUTURE_MS } from "#domain/events/parse.ts";
+import type { Clock } from "#ports/clock.ts";
+import type { Logger } from "#ports/logger.ts";
+import { silentLogger } from "#ports/logger.ts";
+import type { TimeRange, Warehouse } from "#ports/warehouse.ts";
+
+export interface RefreshRollupsDeps {
+  warehouse: Warehouse;
+  clock: Clock;
+  /** How far back in event time late rows are looked for (training jobs report days after the fact). */
+  lookbackDays?: number;
+  logger?: Logger;
+}
+
+export interface RefreshRollups {
+  /**
+   * Rebuilds the hourly rollup for every hour that rows ingested at or after `since` touch, and
+   * returns the new watermark (this run's start) to pass as `since` next time. Rows ingested while
+   * the run is going are picked up by the next run, so calling it repeatedly misses nothing.
+   */
+  refresh(since: Date): Promise<Date>;
+}
+
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+export function createRefreshRollups({
+  warehouse,
+  clock,
+  lookbackDays = 35,
+  logger = silentLogger,
+}: RefreshRollupsDeps): RefreshRollups {
+  if (!Number.isFinite(lookbackDays) || lookbackDays <= 0) {
+    throw new RangeError(`lookbackDays must be a positive number, got ${lookbackDays}`);
+  }
+  return {
+    async refresh(since) {
+      const startedAt = clock.now();
+      const now = startedAt.getTime();
+      // Event times go back `lookbackDays` and ahead by the clock skew parseCostEvent allows.
+      const lookback: TimeRange = {
+        from: new Date(floorHour(now - lookbackDays * DAY_MS)),
+        to: new Date(floorHour(now + MAX_FUTURE_MS) + HOUR_MS),
+      };
+      const touched = await warehouse.hoursIngestedSince(since, lookback);
+      if (!touched) {
+        logger.debug("rollups up to date", { since: since.toISOString() });
+        return startedAt;
+      }
+      // A training row is charged the difference to its job's previous event, so a late row also
+      // changes the charge of that job's later rows: refresh from the earliest touched hour onwards.
+      const range: TimeRange = {
+        from: new Date(Math.max(touched.from.getTime(), lookback.from.getTime())),
+        to: new Date(Math.max(touched.to.getTime(), floorHour(now) + HOUR_MS)),
+      };
+      await warehouse.refreshHourly(range);
+      logger.info("rollups refreshed", {
+        since: since.toISOString(),
+        from: range.from.toISOString(),
+        to: range.to.toISOString(),
+      });
+      return startedAt;
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import type { InferenceWireData } from "./demo-cloud-event.ts";
+import { type SeededRandom, weightedPicker } from "./seeded-random.ts";
+import {
+  type BusinessUnit,
+  findTeam,
+  type OrgModel,
+  type OrgTeam,
+  type ProviderUsage,
+  type ServingFleet,
+  type SyntheticOrg,
+} from "./synthetic-org.ts";
+
+/** One request's emitter and payload. */
+export interface InferenceRequest {
+  source: string;
+  data: InferenceWireData;
+}
+
+/** A model (or provider API) whose requests can be drawn one at a time, fast. */
+export interface TrafficSource {
+  readonly model: string;
+  readonly trafficWeight: number;
+  readonly troughRatio: number;
+  request(rng: SeededRandom): InferenceRequest;
+}
+
+export function inferenceSource(cluster: string, deployment: string): string {
+  return `//inference/${cluster}/${deployment}`;
+}
+
+/**
+ * Share of a day's peak traffic at a given UTC hour (0..24, fractional): the trough is at 03:00 UTC
+ * (night on both sides of the Atlantic), the peak at 15:00 UTC (EU afternoon, US morning).
+ */
+export function diurnalFactor(hourOfDayUtc: number, troughRatio: number): number {
+  const bump = (1 - Math.cos((2 * Math.PI * (hourOfDayUtc - 3)) / 24)) / 2;
+  return troughRatio + (1 - troughRatio) * bump ** 1.5;
+}
+
+/** Weekends carry less interactive traffic. */
+export function weekdayFactor(ms: number): number {
+  const day = new Date(ms).getUTCDay();
+  return day === 0 || day === 6 ? 0.65 : 1;
+}
+
+function businessUnitOf(team: OrgTeam): BusinessUnit {
+  if (team.businessUnit === undefined) {
+    throw new RangeError(`team ${team.name} serves traffic but belongs to no business unit`);
+  }
+  return team.businessUnit;
+}
+
+const round5 = (x: number): number => Math.round(x * 100_000) / 100_000;
+
+/** Compiles the org's models and provider usage into sources that build requests without lookups. */
+export function compileTraffic(org: SyntheticOrg, rng: SeededRandom): TrafficSource[] {
+  return [
+    ...org.models.map((model) => compileModel(org, model)),
+    ...org.providerUsage.map((usage) => compileProvider(org, usage, rng.fork(`prompts:${usage.team}`))),
+  ];
+}
+
+function compileModel(org: SyntheticOrg, model: OrgModel): TrafficSource {
+  const team = findTeam(org, model.team);
+  const ownerUnit = businessUnitOf(team);
+  const pickVersion = weightedPicker(
+    model.versions.map((v) => v.version),
+    model.versions.map((v) => v.weight),
+  );
+  const pickFleet = weightedPicker(
+    model.fleets.map((f) => compileFleet(f)),
+    model.fleets.map((f) => f.weight),
+  );
+  const callers = model.callers ?? [{ businessUnit: ownerUnit, weight: 1 }];
+  const pickUnit = weightedPicker(
+    callers.map((c) => c.businessUnit),
+    callers.map((c) => c.weight),
+  );
+  const { min, max } = model.gpuSecondsPerRequest;
+  const input = model.tokens?.input;
+  const output = model.tokens?.output;
+
+  return {
+    model: model.name,
+    trafficWeight: model.trafficWeight,
+    troughRatio: model.troughRatio,
+    request(rng: SeededRandom): InferenceRequest {
+      const fleet = pickFleet(rng.next());
+      // Long generations take longer: GPU time follows the output length where there is one.
+      const size = rng.next() ** 2;
+      const gpuSeconds = Math.max(min / 2, (min + (max - min) * size) * (1 + 0.08 * rng.normalish()));
+      const data: InferenceWireData = {
+        team: model.team,
+        model: model.name,
+        model_version: pickVersion(rng.next()),
+        business_unit: pickUnit(rng.next()),
+        cost_center: team.costCenter,
+        environment: "prod",
+        namespace: team.name,
+        cloud: fleet.cloud,
+        region: fleet.region,
+        gpu_count: fleet.gpuCount,
+        gpu_seconds: round5(gpuSeconds),
+        currency: "USD",
+      };
+      if (fleet.accelerator !== undefined) data.accelerator = fleet.accelerator;
+      if (fleet.instanceType !== undefined) data.instance_type = fleet.instanceType;
+      if (input) data.input_tokens = input.min + Math.floor((input.max - input.min) * rng.next() ** 2);
+      if (output) data.output_tokens = output.min + Math.floor((output.max - output.min) * size);
+      return { source: fleet.source, data };
+    },
+  };
+}
+
+interface CompiledFleet {
+  source: string;
+  cloud: "gcp" | "aws";
+  region: string;
+  accelerator?: string;
+  instanceType?: string;
+  gpuCount: number;
+}
+
+function compileFleet(fleet: ServingFleet): CompiledFleet {
+  const source = inferenceSource(fleet.cluster, fleet.deployment);
+  const p = fleet.placement;
+  return p.cloud === "gcp"
+    ? { source, cloud: p.cloud, region: p.region, accelerator: p.accelerator, gpuCount: fleet.gpuCount }
+    : { source, cloud: p.cloud, region: p.region, instanceType: p.instanceType, gpuCount: fleet.gpuCount };
+}
+
+function compileProvider(org: SyntheticOrg, usage: ProviderUsage, promptRng: SeededRandom): TrafficSource {
+  const team = findTeam(org, usage.team);
+  const businessUnit = businessUnitOf(team);
+  const source = inferenceSource(usage.cluster, usage.deployment);
+  // The same few prompts (FAQ answers, canned summaries) sent over and over with no cache in front.
+  const hot = Array.from({ length: usage.hotPrompts }, () => ({
+    fingerprint: `sha256:${promptRng.hex(16)}`,
+    inputTokens: promptRng.int(usage.tokens.input.min, usage.tokens.input.max),
+  }));
+  // Popular prompts are much more popular: weight 1/rank.
+  const pickHot = weightedPicker(
+    hot,
+    hot.map((_, i) => 1 / (i + 1)),
+  );
+  const { input, output } = usage.tokens;
+
+  return {
+    model: usage.model,
+    trafficWeight: usage.trafficWeight,
+    troughRatio: usage.troughRatio,
+    request(rng: SeededRandom): InferenceRequest {
+      const repeated = rng.next() < usage.repeatedShare;
+      const prompt = repeated
+        ? pickHot(rng.next())
+        : {
+            fingerprint: `sha256:${rng.hex(16)}`,
+            inputTokens: input.min + Math.floor((input.max - input.min) * rng.next() ** 2),
+          };
+      const data: InferenceWireData = {
+        team: usage.team,
+        model: usage.model,
+        model_version: usage.modelVersion,
+        business_unit: businessUnit,
+        cost_center: team.costCenter,
+        environment: "prod",
+        namespace: team.name,
+        provider: usage.provider,
+        input_tokens: prompt.inputTokens,
+        cached_input_tokens: 0,
+        output_tokens: output.min + Math.floor((output.max - output.min) * rng.next() ** 2),
+        cache_hit: false,
+        request_fingerprint: prompt.fingerprint,
+        currency: "USD",
+      };
+      return { source, data };
+    },
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * A realistic, fixed organisation for demos and tests: who owns which model, where it is served,
+ * and what its requests look like. Placement values are exactly the pricing catalog's keys:
+ * GCP → cloud "gcp", region "us-central1", accelerator; AWS → cloud "aws", region "us-east-1", instance_type.
+ */
+
+export const BUSINESS_UNITS = ["consumer", "enterprise", "research"] as const;
+export type BusinessUnit = (typeof BUSINESS_UNITS)[number];
+
+export const GCP_REGION = "us-central1";
+export const AWS_REGION = "us-east-1";
+export const GCP_ACCELERATORS = [
+  "nvidia-tesla-a100",
+  "nvidia-a100-80gb",
+  "nvidia-l4",
+  "nvidia-tesla-v100",
+] as const;
+export const AWS_INSTANCE_TYPES = ["p3.2xlarge", "g4dn.xlarge"] as const;
+export type GcpAccelerator = (typeof GCP_ACCELERATORS)[number];
+export type AwsInstanceType = (typeof AWS_INSTANCE_TYPES)[number];
+
+export type Placement =
+  | { cloud: "gcp"; region: typeof GCP_REGION; accelerator: GcpAccelerator }
+  | { cloud: "aws"; region: typeof AWS_REGION; instanceType: AwsInstanceType };
+
+export interface OrgTeam {
+  /** Slack-ish handle, also the Kubernetes namespace. */
+  name: string;
+  /** Absent for a shared platform team whose costs are split across the business units. */
+  businessUnit?: BusinessUnit;
+  costCenter: string;
+  slackChannel: string;
+}
+
+export interface ServingFleet {
+  cluster: string;
+  deployment: string;
+  placement: Placement;
+  /** GPUs one request occupies: 1, or 0.5 on a time-sliced (shared) L4. */
+  gpuCount: number;
+  /** Share of the model's traffic this fleet serves. */
+  weight: number;
+}
+
+export interface TokenProfile {
+  input: { min: number; max: number };
+  output?: { min: number; max: number };
+}
+
+export interface OrgModel {
+  name: string;
+  team: string;
+  versions: ReadonlyArray<{ version: string; weight: number }>;
+  fleets: readonly ServingFleet[];
+  /** GPU-seconds one request consumes, before jitter. */
+  gpuSecondsPerRequest: { min: number; max: number };
+  tokens?: TokenProfile;
+  /** Share of the org's inference requests. */
+  trafficWeight: number;
+  /** Traffic at the quietest hour relative to the busiest (0..1): batch-ish or global traffic is flatter. */
+  troughRatio: number;
+  /** Business units calling the model, when not only the owner's (a shared model serves several). */
+  callers?: ReadonlyArray<{ businessUnit: BusinessUnit; weight: number }>;
+}
+
+/** A team calling a provider's API, priced per token. */
+export interface ProviderUsage {
+  team: string;
+  provider: string;
+  model: string;
+  modelVersion: string;
+  cluster: string;
+  deployment: string;
+  tokens: Required<TokenProfile>;
+  trafficWeight: number;
+  troughRatio: number;
+  /** Share of requests that repeat one of a few hot prompts (a caching opportunity), and how many. */
+  repeatedShare: number;
+  hotPrompts: number;
+}
+
+export interface TrainingPipeline {
+  name: string;
+  team: string;
+  model: string;
+  cluster: string;
+  placement: Placement;
+  gpuCount: number;
+  epochs: number;
+  epochMinutes: number;
+  /** The model version a run of this pipeline produces. */
+  targetVersion: string;
+}
+
+export interface FixedCostItem {
+  team: string;
+  description: string;
+  /** Whole US dollars per calendar month, amortized over the month's hours. */
+  monthlyUsd: number;
+  vendor: string;
+  labels?: Record<string, string>;
+}
+
+export interface SyntheticOrg {
+  businessUnits: readonly BusinessUnit[];
+  teams: readonly OrgTeam[];
+  models: readonly OrgModel[];
+  providerUsage: readonly ProviderUsage[];
+  trainingPipelines: readonly TrainingPipeline[];
+  fixedCosts: readonly FixedCostItem[];
+}
+
+const gcp = (accelerator: GcpAccelerator): Placement => ({ cloud: "gcp", region: GCP_REGION, accelerator });
+const aws = (instanceType: AwsInstanceType): Placement => ({
+  cloud: "aws",
+  region: AWS_REGION,
+  instanceType,
+});
+
+const SERVING_GKE = "gke-prod-us-central1";
+const SERVING_EKS = "eks-prod-us-east-1";
+const TRAINING_GKE = "gke-train-us-central1";
+const TRAINING_EKS = "eks-train-us-east-1";
+
+const ORG: SyntheticOrg = {
+  businessUnits: BUSINESS_UNITS,
+  teams: [
+    {
+      name: "search-ranking",
+      businessUnit: "consumer",
+      costCenter: "CC-1010",
+      slackChannel: "#search-ranking",
+    },
+    { name: "chat-experience", businessUnit: "consumer", costCenter: "CC-1020", slackChannel: "#chat-exp" },
+    {
+      name: "trust-safety",
+      businessUnit: "enterprise",
+      costCenter: "CC-2010",
+      slackChannel: "#trust-safety",
+    },
+    {
+      name: "doc-intelligence",
+      businessUnit: "enterprise",
+      costCenter: "CC-2020",
+      slackChannel: "#doc-intel",
+    },
+    {
+      name: "support-automation",
+      businessUnit: "enterprise",
+      costCenter: "CC-2030",
+      slackChannel: "#support-automation",
+    },
+    { name: "applied-nlp", businessUnit: "research", costCenter: "CC-3010", slackChannel: "#applied-nlp" },
+    { name: "vision-lab", businessUnit: "research", costCenter: "CC-3020", slackChannel: "#vision-lab" },
+    { name: "ml-platform", costCenter: "CC-9000", slackChannel: "#ml-platform" },
+  ],
+  models: [
+    {
+      name: "ranker",
+      team: "search-ranking",
+      versions: [
+        { version: "v3.2", weight: 0.3 },
+        { version: "v3.3", weight: 0.7 },
+      ],
+      fleets: [
+        {
+          cluster: SERVING_GKE,
+          deployment: "ranker-v3",
+          placement: gcp("nvidia-tesla-a100"),
+          gpuCount: 1,
+          weight: 1,
+        },
+      ],
+      gpuSecondsPerRequest: { min: 0.01, max: 0.04 },
+      trafficWeight: 0.34,
+      troughRatio: 0.1,
+    },
+    {
+      name: "chat-assistant",
+      team: "chat-experience",
+      versions: [
+        { version: "2024-10", weight: 0.25 },
+        { version: "2025-02", weight: 0.75 },
+      ],
+      fleets: [
+        {
+          cluster: SERVING_GKE,
+          deployment: "chat-assistant",
+          placement: gcp("nvidia-a100-80gb"),
+          gpuCount: 1,
+          weight: 1,
+        },
+      ],
+      gpuSecondsPerRequest: { min: 0.15, max: 0.4 },
+      tokens: { input: { min: 150, max: 2400 }, output: { min: 40, max: 700 } },
+      trafficWeight: 0.16,
+      troughRatio: 0.12,
+    },
+    {
+      name: "embedder",
+      team: "doc-intelligence",
+      versions: [
+        { version: "v2.1", weight: 0.4 },
+        { version: "v2.2", weight: 0.6 },
+      ],
+      fleets: [
+        {
+          cluster: SERVING_GKE,
+          deployment: "embedder-l4",
+          placement: gcp("nvidia-l4"),
+          gpuCount: 0.5,
+          weight: 1,
+        },
+      ],
+      gpuSecondsPerRequest: { min: 0.01, max: 0.05 },
+      tokens: { input: { min: 32, max: 512 } },
+      trafficWeight: 0.22,
+      troughRatio: 0.15,
+      callers: [
+        { businessUnit: "enterprise", weight: 0.6 },
+        { businessUnit: "consumer", weight: 0.3 },
+        { businessUnit: "research", weight: 0.1 },
+      ],
+    },
+    {
+      name: "fraud-detector",
+      team: "trust-safety",
+      versions: [
+        { version: "v1.8", weight: 0.5 },
+        { version: "v1.9", weight: 0.5 },
+      ],
+      fleets: [
+        {
+          cluster: SERVING_EKS,
+          deployment: "fraud-detector",
+          placement: aws("g4dn.xlarge"),
+          gpuCount: 1,
+          weight: 0.8,
+        },
+        {
+          cluster: SERVING_EKS,
+          deployment: "fraud-detector-burst",
+          placement: aws("p3.2xlarge"),
+          gpuCount: 1,
+          weight: 0.2,
+        },
+      ],
+      gpuSecondsPerRequest: { min: 0.01, max: 0.03 },
+      trafficWeight: 0.14,
+      troughRatio: 0.2,
+    },
+    {
+      name: "vision-tagger",
+      team: "vision-lab",
+      versions: [
+        { version: "v0.9", weight: 0.2 },
+        { version: "v1.0", weight: 0.8 },
+      ],
+      fleets: [
+        {
+          cluster: SERVING_GKE,
+          deployment: "vision-tagger",
+          placement: gcp("nvidia-tesla-v100"),
+          gpuCount: 1,
+          weight: 1,
+        },
+      ],
+      gpuSecondsPerRequest: { min: 0.05, max: 0.2 },
+      trafficWeight: 0.06,
+      troughRatio: 0.12,
+    },
+  ],
+  providerUsage: [
+    {
+      team: "support-automation",
+      provider: "openai",
+      model: "gpt-4o-mini",
+      modelVersion: "2024-07-18",
+      cluster: SERVING_GKE,
+      deployment: "support-bot-gateway",
+      tokens: { input: { min: 300, max: 3000 }, output: { min: 60, max: 500 } },
+      trafficWeight: 0.08,
+      troughRatio: 0.08,
+      repeatedShare: 0.6,
+      hotPrompts: 24,
+    },
+  ],
+  trainingPipelines: [
+    {
+      name: "ranker-nightly",
+      team: "search-ranking",
+      model: "ranker",
+      cluster: TRAINING_GKE,
+      placement: gcp("nvidia-tesla-a100"),
+      gpuCount: 4,
+      epochs: 5,
+      epochMinutes: 35,
+      targetVersion: "v3.4",
+    },
+    {
+      name: "chat-finetune",
+      team: "applied-nlp",
+      model: "chat-assistant",
+      cluster: TRAINING_GKE,
+      placement: gcp("nvidia-a100-80gb"),
+      gpuCount: 8,
+      epochs: 4,
+      epochMinutes: 70,
+      targetVersion: "2025-05",
+    },
+    {
+      name: "vision-tagger-train",
+      team: "vision-lab",
+      model: "vision-tagger",
+      cluster: TRAINING_GKE,
+      placement: gcp("nvidia-tesla-v100"),
+      gpuCount: 4,
+      epochs: 8,
+      epochMinutes: 20,
+      targetVersion: "v1.1",
+    },
+    {
+      name: "fraud-retrain",
+      team: "trust-safety",
+      model: "fraud-detector",
+      cluster: TRAINING_EKS,
+      placement: aws("p3.2xlarge"),
+      gpuCount: 1,
+      epochs: 6,
+      epochMinutes: 25,
+      targetVersion: "v2.0",
+    },
+  ],
+  fixedCosts: [
+    {
+      team: "ml-platform",
+      description: "Model-serving platform licence (monthly, amortized)",
+      monthlyUsd: 18_000,
+      vendor: "serving-platform",
+      labels: { cost_kind: "licence", shared: "true" },
+    },
+  ],
+};
+
+/** The demo organisation. Returns the same frozen description every time. */
+export function syntheticOrg(): SyntheticOrg {
+  return ORG;
+}
+
+export function findTeam(org: SyntheticOrg, name: string): OrgTeam {
+  const team = org.teams.find((t) => t.name === name);
+  if (!team) throw new RangeError(`synthetic org has no team ${JSON.stringify(name)}`);
+  return team;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+deepFreeze(ORG);

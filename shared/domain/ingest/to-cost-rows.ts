@@ -1,0 +1,340 @@
+import { type CostBasis, type CostRow, UNALLOCATED } from "#domain/cost-row.ts";
+import {
+  ALLOCATION_V1,
+  type AllocationEvent,
+  type CostEvent,
+  FIXED_V1,
+  type FixedEvent,
+  INFERENCE_V1,
+  type InferenceEvent,
+  TRAINING_V1,
+  type TrainingEvent,
+} from "#domain/events/cloud-event.ts";
+import type { Rejection } from "#domain/events/parse.ts";
+import { type Nanos, splitByWeights, sumNanos } from "#domain/money.ts";
+import type { GpuPriceQuery, GpuRate, PriceFailure, Pricer } from "#domain/pricing/pricer.ts";
+
+/**
+ * Longest window an allocation or fixed cost may be spread over. One row per hour, so this bounds
+ * the fan-out of one event to 2,232 rows; a quarter (92 days) plus a day of slack fits.
+ */
+export const MAX_AMORTIZATION_DAYS = 93;
+const MAX_AMORTIZATION_MS = MAX_AMORTIZATION_DAYS * 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+
+export type ToCostRowsResult = { ok: true; rows: CostRow[] } | { ok: false; rejection: Rejection };
+
+/** One UTC hour's share of a window: where it starts (the later of the window start and the hour start) and how long. */
+export interface HourSlice {
+  start: Date;
+  /** Milliseconds of the window inside this hour; the weight of this hour's share. */
+  overlapMs: bigint;
+}
+
+/** The UTC hours a window [start, end) overlaps, in order, each with its overlap. */
+export function hourSlices(start: Date, end: Date): HourSlice[] {
+  const slices: HourSlice[] = [];
+  const endMs = end.getTime();
+  let at = start.getTime();
+  while (at < endMs) {
+    const nextHour = Math.floor(at / HOUR_MS) * HOUR_MS + HOUR_MS;
+    const until = Math.min(nextHour, endMs);
+    slices.push({ start: new Date(at), overlapMs: BigInt(until - at) });
+    at = until;
+  }
+  return slices;
+}
+
+function reject(field: string, message: string): ToCostRowsResult {
+  return { ok: false, rejection: { field, reason: `${field}: ${message}` } };
+}
+
+function fromFailure(failure: PriceFailure): ToCostRowsResult {
+  return reject(failure.field, failure.reason);
+}
+
+type RowCommon = Pick<CostRow, "event_id" | "event_source" | "event_type" | "ingested_at">;
+
+/** A row with every optional column empty; each event type fills in what it knows. */
+function blankRow(common: RowCommon, basis: CostBasis, eventTime: Date, part: number): CostRow {
+  return {
+    ...common,
+    part,
+    event_time: eventTime,
+    basis,
+    team: UNALLOCATED,
+    model: UNALLOCATED,
+    model_version: null,
+    business_unit: UNALLOCATED,
+    cost_center: null,
+    namespace: null,
+    environment: null,
+    cloud: null,
+    region: null,
+    labels: {},
+    instance_type: null,
+    accelerator: null,
+    pricing_model: null,
+    provider: null,
+    gpu_count: null,
+    gpu_seconds: null,
+    input_tokens: null,
+    cached_input_tokens: null,
+    output_tokens: null,
+    cache_hit: null,
+    request_fingerprint: null,
+    job_id: null,
+    job_phase: null,
+    epoch: null,
+    elapsed_seconds: null,
+    cost_nanos: 0n,
+    currency: "USD",
+    components: {},
+    price_source: "emitter",
+  };
+}
+
+interface OwnerData {
+  team?: string | undefined;
+  model?: string | undefined;
+  model_version?: string | undefined;
+  business_unit?: string | undefined;
+  cost_center?: string | undefined;
+  namespace?: string | undefined;
+  environment?: string | undefined;
+  labels?: Record<string, string> | undefined;
+}
+
+/** Owner dimensions: a missing team, model or business unit lands in the explicit unallocated bucket. */
+function owners(data: OwnerData) {
+  return {
+    team: data.team ?? UNALLOCATED,
+    model: data.model ?? UNALLOCATED,
+    model_version: data.model_version ?? null,
+    business_unit: data.business_unit ?? UNALLOCATED,
+    cost_center: data.cost_center ?? null,
+    namespace: data.namespace ?? null,
+    environment: data.environment ?? null,
+    labels: { ...data.labels },
+  };
+}
+
+function placementQuery(data: GpuPriceQuery): GpuPriceQuery {
+  return {
+    cloud: data.cloud,
+    region: data.region,
+    instance_type: data.instance_type,
+    accelerator: data.accelerator,
+    pricing_model: data.pricing_model,
+  };
+}
+
+type Priced =
+  | { ok: true; cost: Nanos; priceSource: string; rate?: GpuRate }
+  | { ok: false; result: ToCostRowsResult };
+
+function checkCurrency(pricer: Pricer, currency: string): ToCostRowsResult | undefined {
+  if (currency === pricer.currency) return undefined;
+  return reject(
+    "data.currency",
+    `catalog ${pricer.version} prices in ${pricer.currency}; the event says ${currency} and gives no cost_nanos`,
+  );
+}
+
+function priceGpu(
+  pricer: Pricer,
+  query: GpuPriceQuery,
+  seconds: number,
+  gpuCount: number | undefined,
+): Priced {
+  const found = pricer.gpuHourlyRate(query);
+  if (!found.ok) return { ok: false, result: fromFailure(found.failure) };
+  return {
+    ok: true,
+    cost: pricer.gpuCost(found.rate, { seconds, gpuCount }),
+    priceSource: `catalog:${pricer.version}:${found.rate.key}`,
+    rate: found.rate,
+  };
+}
+
+function priceInference(event: InferenceEvent, pricer: Pricer): Priced {
+  const d = event.data;
+  if (d.cost_nanos !== undefined) return { ok: true, cost: d.cost_nanos, priceSource: "emitter" };
+  const wrongCurrency = checkCurrency(pricer, d.currency);
+  if (wrongCurrency) return { ok: false, result: wrongCurrency };
+  if (d.provider !== undefined) {
+    const found = pricer.tokenRate({ provider: d.provider, model: d.model });
+    if (!found.ok) return { ok: false, result: fromFailure(found.failure) };
+    return {
+      ok: true,
+      cost: pricer.tokenCost(found.rate, d),
+      priceSource: `catalog:${pricer.version}:${found.rate.key}`,
+    };
+  }
+  if (d.gpu_seconds === undefined)
+    return { ok: false, result: reject("data.gpu_seconds", "required to price a GPU request") };
+  return priceGpu(pricer, placementQuery(d), d.gpu_seconds, d.gpu_count);
+}
+
+function inferenceRows(event: InferenceEvent, pricer: Pricer, common: RowCommon): ToCostRowsResult {
+  const d = event.data;
+  const priced = priceInference(event, pricer);
+  if (!priced.ok) return priced.result;
+  const row: CostRow = {
+    ...blankRow(common, "estimate", event.time, 0),
+    ...owners(d),
+    cloud: d.cloud ?? priced.rate?.cloud ?? null,
+    region: d.region ?? null,
+    instance_type: d.instance_type ?? null,
+    accelerator: d.accelerator ?? null,
+    pricing_model: d.instance_type !== undefined || d.accelerator !== undefined ? d.pricing_model : null,
+    provider: d.provider ?? null,
+    gpu_count: d.gpu_count ?? null,
+    gpu_seconds: d.gpu_seconds ?? null,
+    input_tokens: d.input_tokens ?? null,
+    cached_input_tokens: d.cached_input_tokens ?? null,
+    output_tokens: d.output_tokens ?? null,
+    cache_hit: d.cache_hit ?? null,
+    request_fingerprint: d.request_fingerprint ?? null,
+    cost_nanos: priced.cost,
+    currency: d.cost_nanos !== undefined ? d.currency : pricer.currency,
+    price_source: priced.priceSource,
+  };
+  return { ok: true, rows: [row] };
+}
+
+/** A training event's cost is the job's cumulative cost up to it; the rollup charges the differences. */
+function trainingRows(event: TrainingEvent, pricer: Pricer, common: RowCommon): ToCostRowsResult {
+  const d = event.data;
+  let priced: Priced;
+  if (d.cost_nanos !== undefined) {
+    priced = { ok: true, cost: d.cost_nanos, priceSource: "emitter" };
+  } else {
+    const wrongCurrency = checkCurrency(pricer, d.currency);
+    if (wrongCurrency) return wrongCurrency;
+    priced = priceGpu(pricer, placementQuery(d), d.elapsed_seconds, d.gpu_count);
+  }
+  if (!priced.ok) return priced.result;
+  const row: CostRow = {
+    ...blankRow(common, "estimate", event.time, 0),
+    ...owners(d),
+    cloud: d.cloud ?? priced.rate?.cloud ?? null,
+    region: d.region ?? null,
+    instance_type: d.instance_type ?? null,
+    accelerator: d.accelerator ?? null,
+    pricing_model: d.pricing_model,
+    gpu_count: d.gpu_count,
+    job_id: d.job_id,
+    job_phase: d.phase,
+    epoch: d.epoch ?? null,
+    elapsed_seconds: d.elapsed_seconds,
+    cost_nanos: priced.cost,
+    currency: d.cost_nanos !== undefined ? d.currency : pricer.currency,
+    price_source: priced.priceSource,
+  };
+  return { ok: true, rows: [row] };
+}
+
+/** Hourly slices of a window, or a rejection naming `field` when the window is too long to spread. */
+function amortizationSlices(
+  window: { start: string; end: string },
+  field: string,
+): { ok: true; slices: HourSlice[] } | { ok: false; result: ToCostRowsResult } {
+  const start = new Date(window.start);
+  const end = new Date(window.end);
+  const length = end.getTime() - start.getTime();
+  if (!(length > 0)) return { ok: false, result: reject(`${field}.end`, "end must be after start") };
+  if (length > MAX_AMORTIZATION_MS) {
+    const days = (length / (24 * HOUR_MS)).toFixed(1);
+    return {
+      ok: false,
+      result: reject(
+        field,
+        `spans ${days} days; split it into windows of at most ${MAX_AMORTIZATION_DAYS} days`,
+      ),
+    };
+  }
+  return { ok: true, slices: hourSlices(start, end) };
+}
+
+const COMPONENT_NAMES = ["gpu", "cpu", "ram", "pv", "network", "other"] as const;
+
+/** An allocation becomes one row per UTC hour of its window; every component is split over the hours exactly. */
+function allocationRows(event: AllocationEvent, common: RowCommon): ToCostRowsResult {
+  const d = event.data;
+  const spread = amortizationSlices(d.window, "data.window");
+  if (!spread.ok) return spread.result;
+  const weights = spread.slices.map((s) => s.overlapMs);
+  const totalMs = Number(weights.reduce((a, b) => a + b, 0n));
+  const parts = COMPONENT_NAMES.map((name) => [name, splitByWeights(d.components[name], weights)] as const);
+  const rows = spread.slices.map((slice, i): CostRow => {
+    const components: Record<string, Nanos> = {};
+    for (const [name, split] of parts) components[name] = split[i] ?? 0n;
+    const dims = owners(d);
+    return {
+      ...blankRow(common, "allocation", slice.start, i),
+      ...dims,
+      labels: { ...dims.labels, cluster: d.cluster },
+      cloud: d.cloud ?? null,
+      region: d.region ?? null,
+      gpu_seconds:
+        d.gpu_hours === undefined ? null : (d.gpu_hours * 3600 * Number(slice.overlapMs)) / totalMs,
+      cost_nanos: sumNanos(Object.values(components)),
+      currency: d.currency,
+      components,
+      price_source: "emitter",
+    };
+  });
+  return { ok: true, rows };
+}
+
+/** A fixed cost is amortized evenly over the hours of its period. */
+function fixedRows(event: FixedEvent, common: RowCommon): ToCostRowsResult {
+  const d = event.data;
+  const spread = amortizationSlices(d.period, "data.period");
+  if (!spread.ok) return spread.result;
+  const split = splitByWeights(
+    d.cost_nanos,
+    spread.slices.map((s) => s.overlapMs),
+  );
+  const rows = spread.slices.map((slice, i): CostRow => {
+    const dims = owners(d);
+    return {
+      ...blankRow(common, "estimate", slice.start, i),
+      ...dims,
+      labels: { ...dims.labels, description: d.description },
+      cloud: d.cloud ?? null,
+      cost_nanos: split[i] ?? 0n,
+      currency: d.currency,
+      price_source: "emitter",
+    };
+  });
+  return { ok: true, rows };
+}
+
+/**
+ * Turns one validated event into the cost rows stored for it. Never throws for bad input: an event
+ * the catalog cannot price, or a window too long to spread, becomes a Rejection naming the field.
+ * - inference: one "estimate" row; cost from cost_nanos, else per-token or GPU catalog prices.
+ * - training: one "estimate" row holding the job's cumulative cost up to the event.
+ * - allocation: "allocation" rows, one per UTC hour the window overlaps, split by overlap.
+ * - fixed: "estimate" rows, the same hourly amortization over the period.
+ */
+export function toCostRows(event: CostEvent, pricer: Pricer, ingestedAt: Date): ToCostRowsResult {
+  const common: RowCommon = {
+    event_id: event.id,
+    event_source: event.source,
+    event_type: event.type,
+    ingested_at: ingestedAt,
+  };
+  switch (event.type) {
+    case INFERENCE_V1:
+      return inferenceRows(event, pricer, common);
+    case TRAINING_V1:
+      return trainingRows(event, pricer, common);
+    case ALLOCATION_V1:
+      return allocationRows(event, common);
+    case FIXED_V1:
+      return fixedRows(event, common);
+  }
+}

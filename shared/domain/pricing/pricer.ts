@@ -1,0 +1,333 @@
+import { decimalToNanos, divRound, type Nanos } from "#domain/money.ts";
+import {
+  type AcceleratorPrice,
+  entryKey,
+  entryKeys,
+  type InstancePrice,
+  type PriceCatalog,
+  type TokenPrice,
+} from "#domain/pricing/catalog.ts";
+
+export type PricingModel = "on_demand" | "spot";
+
+/** Where a workload ran: the event's placement fields. */
+export interface GpuPriceQuery {
+  cloud?: string | undefined;
+  region?: string | undefined;
+  instance_type?: string | undefined;
+  accelerator?: string | undefined;
+  pricing_model?: PricingModel | undefined;
+}
+
+export interface GpuRate {
+  rateNanosPerHour: Nanos;
+  /** True for an accelerator entry (rate per GPU-hour), false for an instance entry (per instance-hour). */
+  perGpu: boolean;
+  /** GPUs the rate covers: the instance's GPU count, or 1 for a per-GPU rate. */
+  gpuCount: number;
+  /** The catalog entry's key, e.g. "aws/us-east-1/p3.2xlarge". */
+  key: string;
+  source: string;
+  cloud: string;
+  /** The region of the entry that priced it, which is the cloud's default region after a fallback. */
+  region: string;
+  pricingModel: PricingModel;
+}
+
+export interface TokenRate {
+  provider: string;
+  /** The catalog's model name (aliases resolve to it). */
+  model: string;
+  /** "openai/gpt-4o". */
+  key: string;
+  source: string;
+  inputNanosPerMillion: Nanos;
+  cachedInputNanosPerMillion: Nanos;
+  outputNanosPerMillion: Nanos;
+}
+
+export interface TokenPriceQuery {
+  provider: string;
+  model: string;
+}
+
+export interface TokenUsage {
+  /** Uncached input tokens. */
+  input_tokens?: number | undefined;
+  /** Input tokens read from the provider's prompt cache, counted apart from input_tokens. */
+  cached_input_tokens?: number | undefined;
+  output_tokens?: number | undefined;
+}
+
+export interface GpuUsage {
+  /** Seconds the GPUs (or the instance) were held. */
+  seconds: number;
+  /** GPUs held; may be fractional (a time-sliced GPU). Defaults: 1 per-GPU, the whole instance otherwise. */
+  gpuCount?: number | undefined;
+}
+
+export type PriceFailureCode =
+  | "no_price"
+  | "no_spot_price"
+  | "ambiguous_cloud"
+  | "unknown_provider"
+  | "unknown_model";
+
+/** Why an event could not be priced; `field` is the event field at fault, e.g. "data.instance_type". */
+export interface PriceFailure {
+  code: PriceFailureCode;
+  field: string;
+  reason: string;
+}
+
+export type GpuRateResult = { ok: true; rate: GpuRate } | { ok: false; failure: PriceFailure };
+export type TokenRateResult = { ok: true; rate: TokenRate } | { ok: false; failure: PriceFailure };
+
+export interface Pricer {
+  readonly version: string;
+  readonly currency: string;
+  /**
+   * The hourly rate for a placement. Lookup order: the event's cloud (or, when omitted, the only
+   * cloud whose catalog lists the name); then, for the event's region and after it the cloud's
+   * default region (catalog `default_regions`), the instance_type entry before the accelerator
+   * entry. An entry without a rate for the requested pricing model is skipped.
+   */
+  gpuHourlyRate(query: GpuPriceQuery): GpuRateResult;
+  /**
+   * Exact cost of holding GPUs: rate × (gpus / gpus the rate covers) × seconds / 3600, computed on
+   * exact decimals of the JS numbers and rounded once, half away from zero.
+   */
+  gpuCost(rate: GpuRate, usage: GpuUsage): Nanos;
+  /** Per-token prices for a provider's model (model name or alias, case-insensitive). */
+  tokenRate(query: TokenPriceQuery): TokenRateResult;
+  /** Σ tokens × price per million / 1e6, exact, rounded once. */
+  tokenCost(rate: TokenRate, usage: TokenUsage): Nanos;
+}
+
+const SECONDS_PER_HOUR = 3600n;
+const TOKENS_PER_PRICE_UNIT = 1_000_000n;
+
+interface ExactDecimal {
+  /** value = units / 10^scale */
+  units: bigint;
+  scale: number;
+}
+
+const NUMBER_TEXT = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/;
+
+/** The exact value of a JS number's shortest decimal form ("0.0123" → 123 / 10^4). */
+export function exactDecimal(value: number): ExactDecimal {
+  if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
+  const m = NUMBER_TEXT.exec(String(value));
+  if (!m) throw new RangeError(`cannot read ${value} as a decimal`);
+  const fraction = m[3] ?? "";
+  const exponent = Number(m[4] ?? "0") - fraction.length;
+  const sign = m[1] === "-" ? -1n : 1n;
+  const digits = BigInt(`${m[2] ?? "0"}${fraction}`);
+  if (exponent >= 0) return { units: sign * digits * 10n ** BigInt(exponent), scale: 0 };
+  return { units: sign * digits, scale: -exponent };
+}
+
+function nonNegative(value: number, what: string): ExactDecimal {
+  if (!(value >= 0)) throw new RangeError(`${what} must be a non-negative number, got ${value}`);
+  return exactDecimal(value);
+}
+
+function describeQuery(cloud: string, region: string | undefined, names: string[], model: PricingModel) {
+  return `${cloud}/${region ?? "(no region)"}/${names.join(" or ")} (${model})`;
+}
+
+export function createPricer(catalog: PriceCatalog): Pricer {
+  const { version, currency } = catalog;
+  const instances = new Map<string, InstancePrice>();
+  const accelerators = new Map<string, AcceleratorPrice>();
+  const tokens = new Map<string, TokenPrice>();
+  const cloudsByInstance = new Map<string, Set<string>>();
+  const cloudsByAccelerator = new Map<string, Set<string>>();
+  const providers = new Set<string>();
+  const addCloud = (index: Map<string, Set<string>>, name: string, cloud: string) => {
+    const key = name.toLowerCase();
+    const set = index.get(key) ?? new Set<string>();
+    set.add(cloud);
+    index.set(key, set);
+  };
+
+  for (const entry of catalog.entries) {
+    if (entry.kind === "instance") {
+      instances.set(entryKey(entry), entry);
+      addCloud(cloudsByInstance, entry.instance_type, entry.cloud);
+    } else if (entry.kind === "accelerator") {
+      accelerators.set(entryKey(entry), entry);
+      addCloud(cloudsByAccelerator, entry.accelerator, entry.cloud);
+    } else {
+      for (const key of entryKeys(entry)) tokens.set(key, entry);
+      providers.add(entry.provider.toLowerCase());
+    }
+  }
+  const defaultRegions: Partial<Record<string, string>> = catalog.default_regions;
+
+  function toRate(entry: InstancePrice | AcceleratorPrice, model: PricingModel): GpuRate | undefined {
+    const text = model === "spot" ? entry.spot : entry.on_demand;
+    if (text === undefined) return undefined;
+    const perGpu = entry.kind === "accelerator";
+    return {
+      rateNanosPerHour: decimalToNanos(text),
+      perGpu,
+      gpuCount: entry.kind === "instance" ? entry.gpu_count : 1,
+      key: entryKey(entry),
+      source: model === "spot" ? (entry.spot_source ?? entry.source) : entry.source,
+      cloud: entry.cloud,
+      region: entry.region,
+      pricingModel: model,
+    };
+  }
+
+  function inferCloud(
+    query: GpuPriceQuery,
+  ): { ok: true; cloud: string } | { ok: false; failure: PriceFailure } {
+    const names: string[] = [];
+    let clouds = new Set<string>();
+    if (query.instance_type !== undefined) {
+      names.push(query.instance_type);
+      clouds = cloudsByInstance.get(query.instance_type.toLowerCase()) ?? clouds;
+    }
+    if (clouds.size === 0 && query.accelerator !== undefined) {
+      names.push(query.accelerator);
+      clouds = cloudsByAccelerator.get(query.accelerator.toLowerCase()) ?? clouds;
+    }
+    const [only, ...others] = [...clouds].sort();
+    if (only !== undefined && others.length === 0) return { ok: true, cloud: only };
+    if (only === undefined) {
+      return {
+        ok: false,
+        failure: {
+          code: "no_price",
+          field: query.instance_type !== undefined ? "data.instance_type" : "data.accelerator",
+          reason: `no price for ${names.join(" or ") || "(no instance_type or accelerator)"} in any cloud of catalog ${version}`,
+        },
+      };
+    }
+    return {
+      ok: false,
+      failure: {
+        code: "ambiguous_cloud",
+        field: "data.cloud",
+        reason: `${names.join(" or ")} is priced in ${[only, ...others].join(" and ")} in catalog ${version}; name the cloud`,
+      },
+    };
+  }
+
+  function gpuHourlyRate(query: GpuPriceQuery): GpuRateResult {
+    const model = query.pricing_model ?? "on_demand";
+    let cloud = query.cloud;
+    if (cloud === undefined) {
+      const inferred = inferCloud(query);
+      if (!inferred.ok) return inferred;
+      cloud = inferred.cloud;
+    }
+    const regions = [query.region, defaultRegions[cloud]].filter(
+      (r, i, all): r is string => r !== undefined && all.indexOf(r) === i,
+    );
+    const withoutModel: string[] = [];
+    for (const region of regions) {
+      const candidates = [
+        query.instance_type === undefined
+          ? undefined
+          : instances.get(`${cloud}/${region}/${query.instance_type}`.toLowerCase()),
+        query.accelerator === undefined
+          ? undefined
+          : accelerators.get(`${cloud}/${region}/${query.accelerator}`.toLowerCase()),
+      ];
+      for (const entry of candidates) {
+        if (entry === undefined) continue;
+        const rate = toRate(entry, model);
+        if (rate !== undefined) return { ok: true, rate };
+        withoutModel.push(entryKey(entry));
+      }
+    }
+    if (withoutModel.length > 0) {
+      return {
+        ok: false,
+        failure: {
+          code: "no_spot_price",
+          field: "data.pricing_model",
+          reason: `no ${model} price for ${withoutModel.join(" or ")} in catalog ${version}`,
+        },
+      };
+    }
+    const names = [query.instance_type, query.accelerator].filter((n): n is string => n !== undefined);
+    return {
+      ok: false,
+      failure: {
+        code: "no_price",
+        field: query.instance_type !== undefined ? "data.instance_type" : "data.accelerator",
+        reason: `no price for ${describeQuery(cloud, query.region ?? defaultRegions[cloud], names.length > 0 ? names : ["(no instance_type or accelerator)"], model)} in catalog ${version}`,
+      },
+    };
+  }
+
+  function gpuCost(rate: GpuRate, usage: GpuUsage): Nanos {
+    const seconds = nonNegative(usage.seconds, "seconds");
+    // cost = rate × seconds / 3600 × (held / covered), where held defaults to what the rate covers.
+    let numerator = rate.rateNanosPerHour * seconds.units;
+    let denominator = SECONDS_PER_HOUR * 10n ** BigInt(seconds.scale);
+    if (usage.gpuCount !== undefined) {
+      const held = nonNegative(usage.gpuCount, "gpuCount");
+      const covered = exactDecimal(rate.gpuCount);
+      numerator *= held.units * 10n ** BigInt(covered.scale);
+      denominator *= covered.units * 10n ** BigInt(held.scale);
+    }
+    return divRound(numerator, denominator);
+  }
+
+  function tokenRate(query: TokenPriceQuery): TokenRateResult {
+    const entry = tokens.get(`${query.provider}/${query.model}`.toLowerCase());
+    if (entry !== undefined) {
+      return {
+        ok: true,
+        rate: {
+          provider: entry.provider,
+          model: entry.model,
+          key: entryKey(entry),
+          source: entry.source,
+          inputNanosPerMillion: decimalToNanos(entry.input),
+          cachedInputNanosPerMillion: decimalToNanos(entry.cached_input ?? entry.input),
+          outputNanosPerMillion: decimalToNanos(entry.output),
+        },
+      };
+    }
+    if (!providers.has(query.provider.toLowerCase())) {
+      return {
+        ok: false,
+        failure: {
+          code: "unknown_provider",
+          field: "data.provider",
+          reason: `no token prices for provider ${query.provider} in catalog ${version}`,
+        },
+      };
+    }
+    return {
+      ok: false,
+      failure: {
+        code: "unknown_model",
+        field: "data.model",
+        reason: `no token price for ${query.provider}/${query.model} in catalog ${version}`,
+      },
+    };
+  }
+
+  function tokenCost(rate: TokenRate, usage: TokenUsage): Nanos {
+    const count = (n: number | undefined, what: string): bigint => {
+      if (n === undefined) return 0n;
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a whole count, got ${n}`);
+      return BigInt(n);
+    };
+    const total =
+      count(usage.input_tokens, "input_tokens") * rate.inputNanosPerMillion +
+      count(usage.cached_input_tokens, "cached_input_tokens") * rate.cachedInputNanosPerMillion +
+      count(usage.output_tokens, "output_tokens") * rate.outputNanosPerMillion;
+    return divRound(total, TOKENS_PER_PRICE_UNIT);
+  }
+
+  return { version, currency, gpuHourlyRate, gpuCost, tokenRate, tokenCost };
+}

@@ -1,0 +1,128 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import type { Env } from "./env.ts";
+
+/** The versioned configuration file (finops.config.json). Secrets never live here. */
+export const configFileSchema = z
+  .object({
+    version: z.literal(1),
+    pricing: z
+      .object({
+        /** Path of the price catalog, relative to the config file; the shipped catalog when absent. */
+        catalog: z.string().optional(),
+        /** Entries that replace or add to the catalog's (same shape as its `entries`). */
+        overrides: z.unknown().optional(),
+      })
+      .strict()
+      .default({}),
+    warehouse: z
+      .object({
+        kind: z.enum(["duckdb", "bigquery"]).default("duckdb"),
+        duckdb: z
+          .object({ path: z.string().default("data/finops.duckdb") })
+          .strict()
+          .default({ path: "data/finops.duckdb" }),
+        bigquery: z
+          .object({
+            dataset: z
+              .string()
+              .regex(/^\w{1,1024}$/, "must be a BigQuery dataset id")
+              .default("finops"),
+            location: z.string().default("US"),
+            partitionExpirationDays: z.number().int().positive().max(3650).default(400),
+          })
+          .strict()
+          .default({ dataset: "finops", location: "US", partitionExpirationDays: 400 }),
+      })
+      .strict()
+      .default({
+        kind: "duckdb",
+        duckdb: { path: "data/finops.duckdb" },
+        bigquery: { dataset: "finops", location: "US", partitionExpirationDays: 400 },
+      }),
+    bus: z
+      .object({ kind: z.enum(["memory", "pubsub"]).default("memory") })
+      .strict()
+      .default({ kind: "memory" }),
+    local: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(8080),
+        rollupIntervalMs: z.number().int().min(100).default(1000),
+      })
+      .strict()
+      .default({ port: 8080, rollupIntervalMs: 1000 }),
+  })
+  .strict();
+
+const SHIPPED_CATALOG = fileURLToPath(new URL("../../config/price-catalog.json", import.meta.url));
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+export interface Config {
+  /** Directory the relative paths in the file are resolved against. */
+  baseDir: string;
+  pricing: { catalogPath: string; overrides: unknown };
+  warehouse: ConfigFile["warehouse"];
+  bus: ConfigFile["bus"];
+  local: ConfigFile["local"];
+  projectId: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function fieldError(file: string, error: z.ZodError): ConfigError {
+  const lines = error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+  return new ConfigError(`invalid configuration in ${file}:\n${lines.join("\n")}`);
+}
+
+export function parseConfig(raw: unknown, file: string): ConfigFile {
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) throw fieldError(file, parsed.error);
+  return parsed.data;
+}
+
+/**
+ * Reads the config file named by FINOPS_CONFIG (or ./finops.config.json if present, else defaults)
+ * and applies the environment's overrides. The result is frozen.
+ */
+export function loadConfig(env: Env, cwd = process.cwd()): Config {
+  const explicit = env.FINOPS_CONFIG;
+  const file = resolve(cwd, explicit ?? "finops.config.json");
+  let raw: unknown = { version: 1 };
+  let baseDir = cwd;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+    baseDir = dirname(file);
+  } catch (cause) {
+    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
+    if (explicit !== undefined || !missing) {
+      throw new ConfigError(`cannot read configuration ${file}: ${(cause as Error).message}`, { cause });
+    }
+  }
+  const parsed = parseConfig(raw, file);
+  const warehouse = {
+    ...parsed.warehouse,
+    kind: env.FINOPS_WAREHOUSE ?? parsed.warehouse.kind,
+    duckdb: { path: resolve(baseDir, env.FINOPS_DUCKDB_PATH ?? parsed.warehouse.duckdb.path) },
+    bigquery: {
+      ...parsed.warehouse.bigquery,
+      dataset: env.FINOPS_BQ_DATASET ?? parsed.warehouse.bigquery.dataset,
+      location: env.FINOPS_BQ_LOCATION ?? parsed.warehouse.bigquery.location,
+    },
+  };
+  return Object.freeze({
+    baseDir,
+    pricing: {
+      catalogPath: parsed.pricing.catalog ? resolve(baseDir, parsed.pricing.catalog) : SHIPPED_CATALOG,
+      overrides: parsed.pricing.overrides,
+    },
+    warehouse,
+    bus: { kind: env.FINOPS_BUS ?? parsed.bus.kind },
+    local: { ...parsed.local, port: env.PORT ?? parsed.local.port },
+    projectId: env.GOOGLE_CLOUD_PROJECT,
+  });
+}

@@ -1,0 +1,50 @@
+import type { createIngestEvents } from "#app/ingest-events.ts";
+import type { createRefreshRollups } from "#app/refresh-rollups.ts";
+import type { Bus } from "#ports/bus.ts";
+import type { Clock } from "#ports/clock.ts";
+import type { Logger } from "#ports/logger.ts";
+import type { Warehouse } from "#ports/warehouse.ts";
+import type { Config } from "./config.ts";
+
+/** What a function needs at run time: the use cases, built once per process by the composition root. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  warehouse: Warehouse;
+  bus: Bus;
+  ingestEvents: ReturnType<typeof createIngestEvents>;
+  refreshRollups: ReturnType<typeof createRefreshRollups>;
+  close(): Promise<void>;
+}
+
+type RuntimeFactory = () => Promise<Runtime>;
+
+let factory: RuntimeFactory | undefined;
+let current: Promise<Runtime> | undefined;
+
+/**
+ * How to build the runtime; by default the composition root reads the environment and config file.
+ * Nothing is built until a function first asks.
+ */
+export function setRuntimeFactory(next: RuntimeFactory): void {
+  factory = next;
+  current = undefined;
+}
+
+/** Sets an already-built runtime (tests, the local stack). */
+export function setRuntime(runtime: Runtime): void {
+  factory = async () => runtime;
+  current = Promise.resolve(runtime);
+}
+
+export function getRuntime(): Promise<Runtime> {
+  if (!current) {
+    const build = factory ?? (async () => (await import("./compose.ts")).composeRuntime());
+    current = build().catch((error: unknown) => {
+      current = undefined;
+      throw error;
+    });
+  }
+  return current;
+}

@@ -1,0 +1,6 @@
+-- Raw rows with event times in [@from, @to), in key order: what was stored, for checks and tools.
+-- Duplicates from at-least-once streaming show here as they are stored; refresh_hourly dedupes.
+SELECT *
+FROM `{{dataset}}`.cost_events
+WHERE event_time >= @from AND event_time < @to
+ORDER BY event_source, event_id, part, ingested_at

@@ -1,0 +1,61 @@
+-- Rebuilds cost_hourly for the hours in [@from, @to) from cost_events, in one transaction: a reader
+-- sees the old hours or the new ones, never a half. @from and @to are whole hours.
+-- Streaming inserts are at least once, so the raw table may hold a row twice: the first ingested
+-- copy of each (event_source, event_id, part) counts.
+-- Training rows hold the job's cumulative cost; each is charged the difference to the job's previous
+-- event (by elapsed time), the first its whole cost. Training rows are read from @lookback_from
+-- (<= @from) so that the first event inside the range finds its predecessor; only hours in
+-- [@from, @to) are written. Every read of cost_events filters event_time (partition pruning).
+BEGIN TRANSACTION;
+
+DELETE FROM `{{dataset}}`.cost_hourly
+WHERE hour >= @from AND hour < @to;
+
+INSERT INTO `{{dataset}}`.cost_hourly (
+  hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
+  environment, cloud, currency, cost, `rows`, gpu_seconds, input_tokens, output_tokens, refreshed_at
+)
+WITH unique_events AS (
+  SELECT
+    event_source, event_id, event_type, event_time, basis, team, model, model_version, business_unit,
+    cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
+    output_tokens, job_id, elapsed_seconds
+  FROM `{{dataset}}`.cost_events
+  WHERE event_time >= @lookback_from
+    AND event_time < @to
+    AND (event_time >= @from OR event_type = 'ai.cost.training.v1')
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
+),
+charged AS (
+  SELECT
+    *,
+    IF(
+      event_type = 'ai.cost.training.v1' AND job_id IS NOT NULL,
+      cost - COALESCE(
+        LAG(cost) OVER (
+          PARTITION BY event_type, event_source, job_id
+          ORDER BY elapsed_seconds, event_time, event_id
+        ),
+        0
+      ),
+      cost
+    ) AS charged_cost
+  FROM unique_events
+)
+SELECT
+  TIMESTAMP_TRUNC(event_time, HOUR) AS hour,
+  basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
+  environment, cloud, currency,
+  SUM(charged_cost) AS cost,
+  COUNT(*) AS `rows`,
+  SUM(gpu_seconds) AS gpu_seconds,
+  SUM(input_tokens) AS input_tokens,
+  SUM(output_tokens) AS output_tokens,
+  CURRENT_TIMESTAMP() AS refreshed_at
+FROM charged
+WHERE event_time >= @from
+GROUP BY
+  hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
+  environment, cloud, currency;
+
+COMMIT TRANSACTION;

@@ -1,0 +1,74 @@
+-- Tables of the embedded warehouse. Idempotent: safe to run on every start.
+-- Money is DECIMAL(38,9) holding currency units, so one nano is 0.000000001, exactly.
+-- cost_events has no PRIMARY KEY: its index cost a third more per bulk load and must live in memory.
+-- The key (event_source, event_id, part) is kept by insert_staged_events (which skips stored keys,
+-- one writer per file) and refresh_hourly dedupes again, as in the BigQuery twin.
+CREATE TABLE IF NOT EXISTS cost_events (
+  event_id VARCHAR NOT NULL,
+  event_source VARCHAR NOT NULL,
+  event_type VARCHAR NOT NULL,
+  part INTEGER NOT NULL,
+  event_time TIMESTAMPTZ NOT NULL,
+  ingested_at TIMESTAMPTZ NOT NULL,
+  basis VARCHAR NOT NULL,
+  team VARCHAR,
+  model VARCHAR,
+  model_version VARCHAR,
+  business_unit VARCHAR,
+  cost_center VARCHAR,
+  namespace VARCHAR,
+  environment VARCHAR,
+  cloud VARCHAR,
+  region VARCHAR,
+  labels JSON,
+  instance_type VARCHAR,
+  accelerator VARCHAR,
+  pricing_model VARCHAR,
+  provider VARCHAR,
+  gpu_count DOUBLE,
+  gpu_seconds DOUBLE,
+  input_tokens BIGINT,
+  cached_input_tokens BIGINT,
+  output_tokens BIGINT,
+  cache_hit BOOLEAN,
+  request_fingerprint VARCHAR,
+  job_id VARCHAR,
+  job_phase VARCHAR,
+  epoch BIGINT,
+  elapsed_seconds DOUBLE,
+  cost DECIMAL(38, 9) NOT NULL,
+  currency VARCHAR NOT NULL,
+  components JSON,
+  price_source VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS cost_hourly (
+  hour TIMESTAMPTZ NOT NULL,
+  basis VARCHAR NOT NULL,
+  event_type VARCHAR NOT NULL,
+  team VARCHAR,
+  model VARCHAR,
+  model_version VARCHAR,
+  business_unit VARCHAR,
+  cost_center VARCHAR,
+  namespace VARCHAR,
+  environment VARCHAR,
+  cloud VARCHAR,
+  currency VARCHAR NOT NULL,
+  cost DECIMAL(38, 9) NOT NULL,
+  rows BIGINT NOT NULL,
+  gpu_seconds DOUBLE,
+  input_tokens BIGINT,
+  output_tokens BIGINT,
+  refreshed_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rejected_events (
+  rejected_at TIMESTAMPTZ NOT NULL,
+  event_source VARCHAR,
+  event_id VARCHAR,
+  event_type VARCHAR,
+  field VARCHAR NOT NULL,
+  reason VARCHAR NOT NULL,
+  payload VARCHAR
+);

@@ -1,0 +1,461 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { CostRow, RejectedRow } from "#domain/cost-row.ts";
+import type { ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
+import { WarehouseError } from "#ports/warehouse-error.ts";
+import { at, BASE_HOUR, costRow, rejectedRow, trainingRow } from "../support/cost-row-builder.ts";
+
+export interface WarehouseUnderTest {
+  /** An empty warehouse (a fresh file, database or dataset); the suite calls init(). */
+  warehouse: Warehouse;
+  /** What the adapter stored, to check round trips: raw rows with event_time in [from, to). */
+  readEvents(range: TimeRange): Promise<CostRow[]>;
+  /** Rejected rows with rejected_at in [from, to). */
+  readRejected(range: TimeRange): Promise<RejectedRow[]>;
+  /** Releases what the factory made besides the warehouse (a temp file, a dataset). */
+  cleanup?(): Promise<void>;
+}
+
+export type WarehouseFactory = () => Promise<WarehouseUnderTest>;
+
+const HOUR_MS = 3_600_000;
+const hour = (n: number): Date => new Date(BASE_HOUR.getTime() + n * HOUR_MS);
+const hours = (from: number, to: number): TimeRange => ({ from: hour(from), to: hour(to) });
+/** Wide enough for every row the suite writes. */
+const ALL: TimeRange = { from: hour(-24 * 30), to: hour(24 * 30) };
+const USD = (units: bigint) => units * 1_000_000_000n;
+
+async function expectWarehouseError(promise: Promise<unknown>, code: WarehouseError["code"]): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(WarehouseError);
+  expect((error as WarehouseError).code).toBe(code);
+}
+
+/** Totals by currency over a range, as a plain object: { USD: nanos }. */
+function byCurrency(rows: readonly ReportRow[]): Record<string, bigint> {
+  return Object.fromEntries(rows.map((row) => [row.currency, row.cost_nanos]));
+}
+
+/** The behaviour every Warehouse adapter owes its callers; run it against each adapter. */
+export function describeWarehouseContract(name: string, factory: WarehouseFactory): void {
+  describe(`Warehouse contract: ${name}`, () => {
+    let subject: WarehouseUnderTest;
+    let warehouse: Warehouse;
+
+    beforeEach(async () => {
+      subject = await factory();
+      warehouse = subject.warehouse;
+      await warehouse.init();
+    });
+
+    afterEach(async () => {
+      await warehouse.close();
+      await subject.cleanup?.();
+    });
+
+    async function total(range: TimeRange, currency = "USD"): Promise<bigint> {
+      const rows = await warehouse.report({ ...range, by: [] });
+      return byCurrency(rows)[currency] ?? 0n;
+    }
+
+    describe("init", () => {
+      it("can be called again on an initialized warehouse without losing rows", async () => {
+        await warehouse.insertEvents([costRow()]);
+        await warehouse.init();
+        expect(await subject.readEvents(ALL)).toHaveLength(1);
+      });
+    });
+
+    describe("insertEvents", () => {
+      it("stores a batch and counts what it stored", async () => {
+        const result = await warehouse.insertEvents([costRow(), costRow(), costRow()]);
+        expect(result).toEqual({ inserted: 3, duplicates: 0 });
+        expect(await subject.readEvents(ALL)).toHaveLength(3);
+      });
+
+      it("answers an empty batch with zero counts", async () => {
+        expect(await warehouse.insertEvents([])).toEqual({ inserted: 0, duplicates: 0 });
+      });
+
+      it("keeps one copy of a key repeated within a batch", async () => {
+        const row = costRow();
+        const result = await warehouse.insertEvents([row, { ...row }, costRow(), { ...row }]);
+        expect(result).toEqual({ inserted: 2, duplicates: 2 });
+        expect(await subject.readEvents(ALL)).toHaveLength(2);
+      });
+
+      it("keeps the first ingested copy of a key within a batch", async () => {
+        const later = costRow({ event_id: "dup", ingested_at: at(30), cost_nanos: 2n });
+        const earlier = { ...later, ingested_at: at(10), cost_nanos: 1n };
+        await warehouse.insertEvents([later, earlier]);
+        const [stored] = await subject.readEvents(ALL);
+        expect(stored?.cost_nanos).toBe(1n);
+        expect(stored?.ingested_at).toEqual(at(10));
+      });
+
+      it("skips keys stored by an earlier batch, counting them as duplicates", async () => {
+        const first = [costRow(), costRow()];
+        expect(await warehouse.insertEvents(first)).toEqual({ inserted: 2, duplicates: 0 });
+        const again = await warehouse.insertEvents([
+          ...first.map((row) => ({ ...row, ingested_at: at(50) })),
+        ]);
+        expect(again).toEqual({ inserted: 0, duplicates: 2 });
+        const mixed = await warehouse.insertEvents([first[0] as CostRow, costRow()]);
+        expect(mixed).toEqual({ inserted: 1, duplicates: 1 });
+        expect(await subject.readEvents(ALL)).toHaveLength(3);
+      });
+
+      it("keys on (event_source, event_id, part), not on the id alone", async () => {
+        const base = costRow({ event_id: "shared-id" });
+        const result = await warehouse.insertEvents([
+          base,
+          { ...base, part: 1 },
+          { ...base, event_source: "//inference/other" },
+        ]);
+        expect(result).toEqual({ inserted: 3, duplicates: 0 });
+      });
+
+      it("counts exactly when batches with shared keys arrive concurrently", async () => {
+        const rows = Array.from({ length: 50 }, () => costRow());
+        const results = await Promise.all([
+          warehouse.insertEvents(rows.slice(0, 30)),
+          warehouse.insertEvents(rows.slice(20, 50)),
+          warehouse.insertEvents(rows.slice(10, 40)),
+        ]);
+        expect(results.reduce((sum, r) => sum + r.inserted, 0)).toBe(50);
+        expect(results.reduce((sum, r) => sum + r.duplicates, 0)).toBe(40);
+        expect(await subject.readEvents(ALL)).toHaveLength(50);
+      });
+
+      it("round-trips every field, labels and components included", async () => {
+        const row = costRow({
+          event_id: "round-trip",
+          part: 2,
+          event_time: new Date("2026-11-15T10:17:23.456Z"),
+          ingested_at: new Date("2026-11-15T10:18:00.001Z"),
+          basis: "allocation",
+          labels: { tenant: "acme", "app.kubernetes.io/name": "scorer", note: 'quote " and ünïcode' },
+          components: { gpu: 1n, cpu: 2_500_000_001n, ram: USD(1_000_000_000_000_000n), network: -5n },
+          cost_nanos: USD(1_000_000_000_000_000n) + 2_500_000_001n + 1n - 5n,
+          provider: "gke",
+          request_fingerprint: "sha256:abc",
+          cache_hit: true,
+          job_id: "job-9",
+          job_phase: "completed",
+          epoch: 12,
+          elapsed_seconds: 4321.5,
+          gpu_count: 0.5,
+          gpu_seconds: 123.25,
+          input_tokens: 9_007_199_254_740_991,
+        });
+        const bare = costRow({
+          event_id: "bare",
+          model_version: null,
+          cost_center: null,
+          namespace: null,
+          environment: null,
+          cloud: null,
+          region: null,
+          instance_type: null,
+          accelerator: null,
+          pricing_model: null,
+          gpu_count: null,
+          gpu_seconds: null,
+          input_tokens: null,
+          cached_input_tokens: null,
+          output_tokens: null,
+          cache_hit: null,
+          cost_nanos: 0n,
+        });
+        await warehouse.insertEvents([row, bare]);
+        const stored = await subject.readEvents(ALL);
+        expect(stored.find((r) => r.event_id === "round-trip")).toEqual(row);
+        expect(stored.find((r) => r.event_id === "bare")).toEqual(bare);
+      });
+
+      it("refuses an amount no money column can hold, as invalid", async () => {
+        await expectWarehouseError(warehouse.insertEvents([costRow({ cost_nanos: 10n ** 38n })]), "invalid");
+        expect(await subject.readEvents(ALL)).toHaveLength(0);
+      });
+    });
+
+    describe("insertRejected", () => {
+      it("stores rejected rows with their field, reason and payload", async () => {
+        const rows = [
+          rejectedRow(),
+          rejectedRow({
+            rejected_at: at(8),
+            event_source: null,
+            event_id: null,
+            event_type: null,
+            field: "body",
+            reason: "not JSON",
+            payload: "{not json",
+          }),
+        ];
+        await warehouse.insertRejected(rows);
+        await warehouse.insertRejected([]);
+        expect(await subject.readRejected(ALL)).toEqual(rows);
+      });
+    });
+
+    describe("refreshHourly and report", () => {
+      it("sums money exactly: single nanos and amounts of 10^15 USD", async () => {
+        const nanos = Array.from({ length: 1000 }, (_, i) =>
+          costRow({ event_time: at(i % 60), cost_nanos: 1n }),
+        );
+        const huge = [
+          costRow({ cost_nanos: USD(10n ** 15n) }),
+          costRow({ cost_nanos: USD(10n ** 15n) + 1n }),
+          costRow({ cost_nanos: -1n, basis: "billed" }),
+        ];
+        await warehouse.insertEvents([...nanos, ...huge]);
+        await warehouse.refreshHourly(hours(0, 1));
+        expect(await total(hours(0, 1))).toBe(USD(2n * 10n ** 15n) + 1000n);
+        const [row] = await warehouse.report({ ...hours(0, 1), by: [] });
+        expect(row?.rows).toBe(1003);
+      });
+
+      it("groups by the dimensions asked, in cost order then dimension order", async () => {
+        await warehouse.insertEvents([
+          costRow({ team: "risk", model: "a", cost_nanos: USD(1n) }),
+          costRow({ team: "risk", model: "b", cost_nanos: USD(4n) }),
+          costRow({ team: "ads", model: "a", cost_nanos: USD(2n) }),
+          costRow({ team: "ads", model: "b", cost_nanos: USD(3n) }),
+          costRow({ team: "search", model: "a", cost_nanos: USD(5n) }),
+          costRow({ team: "search", model: "c", cost_nanos: USD(0n) }),
+          costRow({ team: "bio", model: "a", cost_nanos: USD(5n) }),
+        ]);
+        await warehouse.refreshHourly(hours(0, 1));
+
+        const teams = await warehouse.report({ ...hours(0, 1), by: ["team"] });
+        expect(teams).toEqual([
+          { group: { team: "ads" }, currency: "USD", cost_nanos: USD(5n), rows: 2 },
+          { group: { team: "bio" }, currency: "USD", cost_nanos: USD(5n), rows: 1 },
+          { group: { team: "risk" }, currency: "USD", cost_nanos: USD(5n), rows: 2 },
+          { group: { team: "search" }, currency: "USD", cost_nanos: USD(5n), rows: 2 },
+        ]);
+
+        const pairs = await warehouse.report({ ...hours(0, 1), by: ["model", "team"] });
+        expect(pairs.map((r) => [r.group.model, r.group.team, r.cost_nanos])).toEqual([
+          ["a", "bio", USD(5n)],
+          ["a", "search", USD(5n)],
+          ["b", "risk", USD(4n)],
+          ["b", "ads", USD(3n)],
+          ["a", "ads", USD(2n)],
+          ["a", "risk", USD(1n)],
+          ["c", "search", 0n],
+        ]);
+        expect(Object.keys(pairs[0]?.group ?? {})).toEqual(["model", "team"]);
+      });
+
+      it("gives one total per currency when no dimension is asked", async () => {
+        await warehouse.insertEvents([
+          costRow({ cost_nanos: USD(2n), team: "a" }),
+          costRow({ cost_nanos: USD(3n), team: "b" }),
+          costRow({ cost_nanos: 7n, currency: "EUR" }),
+        ]);
+        await warehouse.refreshHourly(hours(0, 1));
+        const rows = await warehouse.report({ ...hours(0, 1), by: [] });
+        expect(rows).toEqual([
+          { group: {}, currency: "USD", cost_nanos: USD(5n), rows: 2 },
+          { group: {}, currency: "EUR", cost_nanos: 7n, rows: 1 },
+        ]);
+      });
+
+      it("keeps unallocated owners and missing dimensions as their own groups", async () => {
+        await warehouse.insertEvents([
+          costRow({ team: "unallocated", business_unit: "unallocated", cost_center: null, cost_nanos: 3n }),
+          costRow({ team: "risk", cost_center: "cc-1", cost_nanos: 2n }),
+        ]);
+        await warehouse.refreshHourly(hours(0, 1));
+        const rows = await warehouse.report({ ...hours(0, 1), by: ["team", "cost_center"] });
+        expect(rows).toEqual([
+          { group: { team: "unallocated", cost_center: null }, currency: "USD", cost_nanos: 3n, rows: 1 },
+          { group: { team: "risk", cost_center: "cc-1" }, currency: "USD", cost_nanos: 2n, rows: 1 },
+        ]);
+      });
+
+      it("puts a row in the hour of its event time: from inclusive, to exclusive", async () => {
+        await warehouse.insertEvents([
+          costRow({ event_time: hour(0), cost_nanos: 1n }),
+          costRow({ event_time: new Date(hour(1).getTime() - 1), cost_nanos: 10n }),
+          costRow({ event_time: hour(1), cost_nanos: 100n }),
+          costRow({ event_time: new Date(hour(0).getTime() - 1), cost_nanos: 1000n }),
+        ]);
+        await warehouse.refreshHourly(hours(-1, 2));
+        expect(await total(hours(0, 1))).toBe(11n);
+        expect(await total(hours(1, 2))).toBe(100n);
+        expect(await total(hours(-1, 0))).toBe(1000n);
+        expect(await total(hours(-1, 2))).toBe(1111n);
+        expect(await warehouse.report({ ...hours(2, 3), by: ["team"] })).toEqual([]);
+      });
+
+      it("reads nothing but what a refresh put in the rollup", async () => {
+        await warehouse.insertEvents([costRow({ cost_nanos: 5n })]);
+        expect(await total(hours(0, 1))).toBe(0n);
+        await warehouse.refreshHourly(hours(0, 1));
+        expect(await total(hours(0, 1))).toBe(5n);
+      });
+
+      it("rebuilds whole hours when the range is not on hour boundaries", async () => {
+        await warehouse.insertEvents([
+          costRow({ event_time: at(5), cost_nanos: 1n }),
+          costRow({ event_time: at(55), cost_nanos: 2n }),
+          costRow({ event_time: at(65), cost_nanos: 4n }),
+        ]);
+        await warehouse.refreshHourly({ from: at(30), to: at(40) });
+        expect(await total(hours(0, 2))).toBe(3n);
+        await warehouse.refreshHourly({ from: at(30), to: at(61) });
+        expect(await total(hours(0, 2))).toBe(7n);
+      });
+
+      it("is idempotent and leaves hours outside its range alone", async () => {
+        await warehouse.insertEvents([
+          costRow({ event_time: at(10), cost_nanos: 1n }),
+          costRow({ event_time: at(70), cost_nanos: 2n }),
+        ]);
+        await warehouse.refreshHourly(hours(0, 2));
+        await warehouse.refreshHourly(hours(0, 2));
+        expect(await total(hours(0, 2))).toBe(3n);
+        expect((await warehouse.report({ ...hours(0, 2), by: [] }))[0]?.rows).toBe(2);
+
+        await warehouse.insertEvents([
+          costRow({ event_time: at(20), cost_nanos: 10n }),
+          costRow({ event_time: at(80), cost_nanos: 20n }),
+        ]);
+        await warehouse.refreshHourly(hours(1, 2));
+        expect(await total(hours(0, 1))).toBe(1n);
+        expect(await total(hours(1, 2))).toBe(22n);
+      });
+
+      it("does not count a row twice when it arrives twice", async () => {
+        const row = costRow({ cost_nanos: 5n });
+        await warehouse.insertEvents([row, row]);
+        await warehouse.insertEvents([{ ...row, ingested_at: at(59) }]);
+        await warehouse.refreshHourly(hours(0, 1));
+        expect(await total(hours(0, 1))).toBe(5n);
+      });
+    });
+
+    describe("training rows (cumulative cost)", () => {
+      // Job progress at 10:30, 11:00 and 11:30 with cumulative 10, 25 and 40 USD: charged 10, 15, 15.
+      const job = () => [
+        trainingRow("job-1", 1800, USD(10n)),
+        trainingRow("job-1", 3600, USD(25n)),
+        trainingRow("job-1", 5400, USD(40n)),
+      ];
+
+      it("charges each event the difference to the job's previous one", async () => {
+        await warehouse.insertEvents(job());
+        await warehouse.refreshHourly(hours(0, 2));
+        expect(await total(hours(0, 1))).toBe(USD(10n));
+        expect(await total(hours(1, 2))).toBe(USD(30n));
+      });
+
+      it("gives the same hourly totals in any order of arrival", async () => {
+        const orders = [
+          [0, 1, 2],
+          [2, 1, 0],
+          [1, 2, 0],
+        ];
+        for (const order of orders) {
+          const local = await factory();
+          try {
+            await local.warehouse.init();
+            const rows = job();
+            for (const index of order) {
+              await local.warehouse.insertEvents([rows[index] as CostRow]);
+              await local.warehouse.refreshHourly(hours(0, 2));
+            }
+            const report = async (range: TimeRange) =>
+              byCurrency(await local.warehouse.report({ ...range, by: [] })).USD;
+            expect(await report(hours(0, 1))).toBe(USD(10n));
+            expect(await report(hours(1, 2))).toBe(USD(30n));
+          } finally {
+            await local.warehouse.close();
+            await local.cleanup?.();
+          }
+        }
+      });
+
+      it("finds the predecessor before the refreshed range", async () => {
+        await warehouse.insertEvents(job());
+        await warehouse.refreshHourly(hours(1, 2));
+        expect(await total(hours(1, 2))).toBe(USD(30n));
+        expect(await total(hours(0, 1))).toBe(0n);
+      });
+
+      it("keeps jobs apart and leaves other rows' own cost alone", async () => {
+        await warehouse.insertEvents([
+          ...job(),
+          trainingRow("job-2", 1200, USD(3n)),
+          trainingRow("job-2", 3000, USD(4n)),
+          costRow({ event_time: at(10), cost_nanos: USD(100n), job_id: "job-1" }),
+        ]);
+        await warehouse.refreshHourly(hours(0, 2));
+        expect(await total(hours(0, 1))).toBe(USD(10n + 4n + 100n));
+        expect(await total(hours(1, 2))).toBe(USD(30n));
+      });
+
+      it("does not charge a repeated progress event twice", async () => {
+        await warehouse.insertEvents(job());
+        await warehouse.insertEvents([{ ...(job()[1] as CostRow), ingested_at: hour(5) }]);
+        await warehouse.refreshHourly(hours(0, 2));
+        expect(await total(hours(0, 2))).toBe(USD(40n));
+      });
+    });
+
+    describe("hoursIngestedSince", () => {
+      it("spans the event hours of rows ingested at or after the instant", async () => {
+        await warehouse.insertEvents([costRow({ event_time: at(5), ingested_at: at(6) })]);
+        await warehouse.insertEvents([
+          costRow({ event_time: at(125), ingested_at: at(300) }),
+          costRow({ event_time: at(245), ingested_at: at(301) }),
+        ]);
+        expect(await warehouse.hoursIngestedSince(at(300), hours(-48, 48))).toEqual(hours(2, 5));
+        expect(await warehouse.hoursIngestedSince(at(0), hours(-48, 48))).toEqual(hours(0, 5));
+      });
+
+      it("answers null when nothing was ingested since", async () => {
+        await warehouse.insertEvents([costRow({ ingested_at: at(6) })]);
+        expect(await warehouse.hoursIngestedSince(at(7), hours(-48, 48))).toBeNull();
+      });
+
+      it("looks only at event times inside the lookback", async () => {
+        await warehouse.insertEvents([
+          costRow({ event_time: at(5), ingested_at: at(300) }),
+          costRow({ event_time: hour(-100), ingested_at: at(300) }),
+        ]);
+        expect(await warehouse.hoursIngestedSince(at(300), hours(-48, 48))).toEqual(hours(0, 1));
+        expect(await warehouse.hoursIngestedSince(at(300), hours(1, 48))).toBeNull();
+      });
+
+      it("extends to the job's latest event when a training row arrives late", async () => {
+        await warehouse.insertEvents([
+          trainingRow("job-1", 3600, USD(25n), { ingested_at: at(70) }),
+          trainingRow("job-1", 9000, USD(40n), { ingested_at: at(160) }),
+        ]);
+        const late = trainingRow("job-1", 900, USD(5n), { ingested_at: at(400) });
+        await warehouse.insertEvents([late]);
+        expect(await warehouse.hoursIngestedSince(at(400), hours(-48, 48))).toEqual(hours(0, 3));
+      });
+    });
+
+    describe("errors", () => {
+      it("refuses a dimension that is not allow-listed, as invalid", async () => {
+        await expectWarehouseError(
+          warehouse.report({ ...hours(0, 1), by: ["team; DROP TABLE cost_events" as "team"] }),
+          "invalid",
+        );
+      });
+
+      it("answers unavailable once closed", async () => {
+        await warehouse.close();
+        await expectWarehouseError(warehouse.insertEvents([costRow()]), "unavailable");
+      });
+    });
+  });
+}

@@ -1,0 +1,600 @@
+import type { BigQuery } from "@google-cloud/bigquery";
+import { OAuth2Client } from "google-auth-library";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createBigQueryClient } from "#adapters/bigquery/bigquery-client.ts";
+import { costRowInsertId } from "#adapters/bigquery/bigquery-rows.ts";
+import { createBigQueryWarehouse } from "#adapters/bigquery/bigquery-warehouse.ts";
+import type { CostRow, RejectedRow } from "#domain/cost-row.ts";
+import type { Warehouse } from "#ports/warehouse.ts";
+import { WarehouseError } from "#ports/warehouse-error.ts";
+import {
+  apiError,
+  type FakeBigQueryApi,
+  type RecordedRequest,
+  startFakeBigQueryApi,
+} from "./fake-bigquery-api.ts";
+
+// The real @google-cloud/bigquery client against a local HTTP server speaking the REST API (no network).
+
+const PROJECT = "finops-test";
+const DATASET = "finops";
+const HOUR = 3_600_000;
+const T0 = new Date("2026-03-01T10:00:00.000Z");
+
+function costRow(overrides: Partial<CostRow> = {}): CostRow {
+  return {
+    event_id: "evt-1",
+    event_source: "//inference/llm-gateway",
+    event_type: "ai.cost.inference.v1",
+    part: 0,
+    event_time: new Date("2026-03-01T10:15:30.250Z"),
+    ingested_at: new Date("2026-03-01T10:15:31.000Z"),
+    basis: "estimate",
+    team: "search",
+    model: "llama-3-70b",
+    model_version: "2026-02",
+    business_unit: "consumer",
+    cost_center: "cc-42",
+    namespace: "serving",
+    environment: "prod",
+    cloud: "gcp",
+    region: "europe-west4",
+    labels: { tenant: "acme" },
+    instance_type: "g2-standard-8",
+    accelerator: "nvidia-l4",
+    pricing_model: "on_demand",
+    provider: null,
+    gpu_count: 1,
+    gpu_seconds: 0.01,
+    input_tokens: 812,
+    cached_input_tokens: 0,
+    output_tokens: 97,
+    cache_hit: false,
+    request_fingerprint: "fp-1",
+    job_id: null,
+    job_phase: null,
+    epoch: null,
+    elapsed_seconds: null,
+    cost_nanos: 1_234n,
+    currency: "USD",
+    components: {},
+    price_source: "catalog:2026-03-01",
+    ...overrides,
+  };
+}
+
+function rows(count: number, prefix = "evt"): CostRow[] {
+  return Array.from({ length: count }, (_, i) =>
+    costRow({ event_id: `${prefix}-${i}`, cost_nanos: BigInt(i) }),
+  );
+}
+
+interface InsertAllBody {
+  rows: { insertId: string; json: Record<string, unknown> }[];
+}
+
+const insertBody = (request: RecordedRequest | undefined) => request?.body as InsertAllBody;
+
+interface QueryParameterBody {
+  name: string;
+  parameterType: { type: string };
+  parameterValue: { value: string };
+}
+
+interface JobsQueryBody {
+  query: string;
+  location?: string;
+  useLegacySql: boolean;
+  parameterMode?: string;
+  queryParameters?: QueryParameterBody[];
+  labels?: Record<string, string>;
+}
+
+const queryBody = (request: RecordedRequest | undefined) => request?.body as JobsQueryBody;
+
+const micros = (iso: string) => String(BigInt(new Date(iso).getTime()) * 1000n);
+
+describe("BigQuery warehouse against a fake BigQuery API", () => {
+  let api: FakeBigQueryApi;
+  let client: BigQuery;
+  let warehouse: Warehouse;
+
+  beforeEach(async () => {
+    // Prepare
+    api = await startFakeBigQueryApi();
+    client = createBigQueryClient({
+      projectId: PROJECT,
+      location: "EU",
+      apiEndpoint: api.url,
+      // A fixed token: no metadata server, no key file. The client sends it as a Bearer header.
+      authClient: new OAuth2Client({
+        credentials: { access_token: "test-token", expiry_date: Date.now() + HOUR },
+      }),
+      // One quick retry, so a transient fault is visible without slowing the suite.
+      retry: { maxRetries: 1, retryDelayMultiplier: 0.01, maxRetryDelaySeconds: 1, totalTimeoutSeconds: 10 },
+    });
+    warehouse = createBigQueryWarehouse({ client, dataset: DATASET, partitionExpirationDays: 90 });
+  });
+
+  afterEach(async () => {
+    expect(api.unknown).toEqual([]);
+    await warehouse.close();
+    await api.close();
+    vi.unstubAllEnvs();
+  });
+
+  describe("insertEvents", () => {
+    it("streams rows with insertId and json, NUMERIC as 9-decimal strings, TIMESTAMP in RFC 3339 UTC", async () => {
+      // Act
+      const result = await warehouse.insertEvents([
+        costRow({
+          cost_nanos: 3_060_000_000n,
+          components: { gpu: 2_000_000_001n, cpu: -5n },
+          labels: { tenant: "acme", tier: "gold" },
+        }),
+        costRow({ event_id: "evt-2", cost_nanos: 1n, model_version: null }),
+      ]);
+
+      // Assess
+      expect(result).toEqual({ inserted: 2, duplicates: 0 });
+      const [request] = api.of("insertAll");
+      expect(request?.path).toBe(
+        `/bigquery/v2/projects/${PROJECT}/datasets/${DATASET}/tables/cost_events/insertAll`,
+      );
+      expect(request?.headers.authorization).toBe("Bearer test-token");
+      const body = insertBody(request);
+      expect(Object.keys(body)).toEqual(["rows"]);
+      expect(body.rows).toHaveLength(2);
+      const [first, second] = body.rows;
+      expect(Object.keys(first ?? {}).sort()).toEqual(["insertId", "json"]);
+      expect(first?.insertId).toMatch(/^[0-9a-f]{64}$/);
+      expect(first?.json).toMatchObject({
+        event_id: "evt-1",
+        event_source: "//inference/llm-gateway",
+        part: 0,
+        event_time: "2026-03-01T10:15:30.250Z",
+        ingested_at: "2026-03-01T10:15:31.000Z",
+        cost: "3.060000000",
+        currency: "USD",
+        labels: '{"tenant":"acme","tier":"gold"}',
+        components: '{"gpu":"2.000000001","cpu":"-0.000000005"}',
+        gpu_seconds: 0.01,
+        input_tokens: 812,
+        cache_hit: false,
+        provider: null,
+      });
+      expect(second?.json.cost).toBe("0.000000001");
+      expect(second?.json.model_version).toBeNull();
+      expect(typeof second?.json.cost).toBe("string");
+    });
+
+    it("batches 1,200 rows into 3 requests of at most 500", async () => {
+      // Act
+      const result = await warehouse.insertEvents(rows(1_200));
+
+      // Assess
+      expect(result).toEqual({ inserted: 1_200, duplicates: 0 });
+      const sizes = api.of("insertAll").map((r) => insertBody(r).rows.length);
+      expect(sizes).toEqual([500, 500, 200]);
+      const ids = api.of("insertAll").flatMap((r) => insertBody(r).rows.map((row) => row.json.event_id));
+      expect(ids).toEqual(rows(1_200).map((r) => r.event_id));
+    });
+
+    it("splits requests by size as well as by count", async () => {
+      // Prepare
+      const sized = createBigQueryWarehouse({
+        client,
+        dataset: DATASET,
+        insertLimits: { maxRows: 500, maxBytes: 20_000 },
+      });
+      const big = rows(30).map((r) => ({ ...r, request_fingerprint: "x".repeat(1_500) }));
+
+      // Act
+      await sized.insertEvents(big);
+
+      // Assess
+      const requests = api.of("insertAll");
+      expect(requests.length).toBeGreaterThan(1);
+      for (const r of requests) expect(Buffer.byteLength(JSON.stringify(r.body))).toBeLessThanOrEqual(20_000);
+      expect(requests.reduce((n, r) => n + insertBody(r).rows.length, 0)).toBe(30);
+    });
+
+    it("sends a repeat inside the batch once and counts it as a duplicate", async () => {
+      // Act
+      const result = await warehouse.insertEvents([
+        costRow({ event_id: "a" }),
+        costRow({ event_id: "b" }),
+        costRow({ event_id: "a", ingested_at: new Date("2026-03-01T11:00:00Z") }),
+        costRow({ event_id: "a", part: 1 }),
+      ]);
+
+      // Assess
+      expect(result).toEqual({ inserted: 3, duplicates: 1 });
+      const sent = insertBody(api.of("insertAll")[0]).rows.map((r) => [r.json.event_id, r.json.part]);
+      expect(sent).toEqual([
+        ["a", 0],
+        ["b", 0],
+        ["a", 1],
+      ]);
+    });
+
+    it("keeps insertIds stable across retries and redeliveries", async () => {
+      // Act: the same events delivered twice, the second time with a later ingest time.
+      await warehouse.insertEvents(rows(3));
+      await warehouse.insertEvents(
+        rows(3).map((r) => ({ ...r, ingested_at: new Date("2026-03-02T00:00:00Z") })),
+      );
+
+      // Assess
+      const [first, second] = api.of("insertAll").map((r) => insertBody(r).rows.map((row) => row.insertId));
+      expect(second).toEqual(first);
+      expect(new Set(first).size).toBe(3);
+      expect(first?.[0]).toBe(
+        costRowInsertId({ event_source: "//inference/llm-gateway", event_id: "evt-0", part: 0 }),
+      );
+    });
+
+    it("retries a 503 once and succeeds with the same request", async () => {
+      // Prepare
+      api.script("insertAll", apiError(503, "backendError", "Backend error"));
+
+      // Act
+      const result = await warehouse.insertEvents(rows(2));
+
+      // Assess
+      expect(result.inserted).toBe(2);
+      const [failed, retried] = api.of("insertAll");
+      expect(api.of("insertAll")).toHaveLength(2);
+      expect(retried?.body).toEqual(failed?.body);
+    });
+
+    it("gives up after the short retry budget with WarehouseError unavailable", async () => {
+      // Prepare
+      api.script(
+        "insertAll",
+        apiError(503, "backendError", "Backend error"),
+        apiError(503, "backendError", "Backend error"),
+      );
+
+      // Act
+      const error = await warehouse.insertEvents(rows(1)).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(WarehouseError);
+      expect(error).toMatchObject({ code: "unavailable" });
+      expect((error as Error).cause).toBeDefined();
+      expect(api.of("insertAll")).toHaveLength(2);
+    });
+
+    it("turns a 400 into WarehouseError invalid without retrying", async () => {
+      // Prepare
+      api.script("insertAll", apiError(400, "invalid", "No such field: colour."));
+
+      // Act
+      const error = await warehouse.insertEvents(rows(1)).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(WarehouseError);
+      expect(error).toMatchObject({ code: "invalid" });
+      expect((error as Error).message).toContain("No such field: colour.");
+      expect(api.of("insertAll")).toHaveLength(1);
+    });
+
+    it("names the row and field of a partial failure, without resending", async () => {
+      // Prepare: BigQuery refuses row 1's cost and stops the rest of the request.
+      api.script("insertAll", {
+        status: 200,
+        body: {
+          kind: "bigquery#tableDataInsertAllResponse",
+          insertErrors: [
+            { index: 0, errors: [{ reason: "stopped", location: "", message: "" }] },
+            {
+              index: 1,
+              errors: [{ reason: "invalid", location: "cost", message: "Invalid NUMERIC value: 1e40" }],
+            },
+            { index: 2, errors: [{ reason: "stopped", location: "", message: "" }] },
+          ],
+        },
+      });
+
+      // Act
+      const error = await warehouse
+        .insertEvents([
+          costRow({ event_id: "a" }),
+          costRow({ event_id: "a" }),
+          costRow({ event_id: "b" }),
+          costRow({ event_id: "c" }),
+        ])
+        .catch((e: unknown) => e);
+
+      // Assess: row 1 of the request is the caller's rows[2] (rows[1] was a repeat).
+      expect(error).toBeInstanceOf(WarehouseError);
+      expect(error).toMatchObject({ code: "invalid" });
+      expect((error as Error).message).toContain("rows[2] (//inference/llm-gateway, b, 0).cost");
+      expect((error as Error).message).toContain("Invalid NUMERIC value");
+      expect(api.of("insertAll")).toHaveLength(1);
+    });
+
+    it("reports a request refused only for transient reasons as unavailable", async () => {
+      // Prepare
+      api.script("insertAll", {
+        status: 200,
+        body: {
+          insertErrors: [{ index: 0, errors: [{ reason: "timeout", location: "", message: "Timed out" }] }],
+        },
+      });
+
+      // Act
+      const error = await warehouse.insertEvents(rows(1)).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ name: "WarehouseError", code: "unavailable" });
+    });
+
+    it("reports a refused connection as unavailable", async () => {
+      // Prepare: a server that is gone.
+      const gone = await startFakeBigQueryApi();
+      await gone.close();
+      const offline = createBigQueryWarehouse({
+        client: createBigQueryClient({
+          projectId: PROJECT,
+          apiEndpoint: gone.url,
+          authClient: new OAuth2Client({
+            credentials: { access_token: "t", expiry_date: Date.now() + HOUR },
+          }),
+          retry: { maxRetries: 0 },
+        }),
+        dataset: DATASET,
+      });
+
+      // Act
+      const error = await offline.insertEvents(rows(1)).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ name: "WarehouseError", code: "unavailable" });
+    });
+
+    it("refuses money that does not fit NUMERIC before sending anything", async () => {
+      // Act
+      const error = await warehouse
+        .insertEvents([costRow({ cost_nanos: 10n ** 38n })])
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ name: "WarehouseError", code: "invalid" });
+      expect((error as Error).message).toContain("rows[0] (//inference/llm-gateway, evt-1, 0).cost_nanos");
+      expect(api.of("insertAll")).toHaveLength(0);
+    });
+
+    it("sends nothing for an empty batch", async () => {
+      expect(await warehouse.insertEvents([])).toEqual({ inserted: 0, duplicates: 0 });
+      expect(api.requests).toHaveLength(0);
+    });
+  });
+
+  describe("insertRejected", () => {
+    it("streams rejected rows to rejected_events", async () => {
+      // Prepare
+      const rejected: RejectedRow = {
+        rejected_at: new Date("2026-03-01T10:00:01.000Z"),
+        event_source: "//training/launcher",
+        event_id: "job-7-3",
+        event_type: "ai.cost.training.v1",
+        field: "data.elapsed_seconds",
+        reason: "must be >= 0",
+        payload: '{"elapsed_seconds":-1}',
+      };
+
+      // Act
+      await warehouse.insertRejected([rejected, rejected]);
+
+      // Assess
+      const [request] = api.of("insertAll");
+      expect(request?.path).toContain("/tables/rejected_events/insertAll");
+      const body = insertBody(request);
+      expect(body.rows[0]?.json).toEqual({ ...rejected, rejected_at: "2026-03-01T10:00:01.000Z" });
+      expect(body.rows[0]?.insertId).toBe(body.rows[1]?.insertId);
+    });
+  });
+
+  describe("queries", () => {
+    it("init creates the tables in the configured dataset with the partition expiration", async () => {
+      // Act
+      await warehouse.init();
+
+      // Assess
+      const body = queryBody(api.of("jobs.query")[0]);
+      expect(body.query).toContain(`CREATE TABLE IF NOT EXISTS \`${PROJECT}.${DATASET}\`.cost_events`);
+      expect(body.query).toContain("partition_expiration_days = 90");
+      expect(body.query).toContain("require_partition_filter = TRUE");
+      expect(body.query).not.toContain("{{");
+      expect(body.queryParameters).toBeUndefined();
+      expect(body.location).toBe("EU");
+      expect(body.labels).toEqual({ app: "finops", query: "create_tables" });
+    });
+
+    it("report binds named TIMESTAMP parameters and parses NUMERIC sums to exact nanos", async () => {
+      // Prepare
+      api.onQuery("report", {
+        fields: [
+          { name: "team", type: "STRING" },
+          { name: "model", type: "STRING" },
+          { name: "currency", type: "STRING" },
+          { name: "total_cost", type: "NUMERIC" },
+          { name: "row_count", type: "INTEGER" },
+        ],
+        rows: [
+          ["search", "llama-3-70b", "USD", "12345678901234567890.123456789", "7"],
+          ["search", null, "USD", "0.000000001", "1"],
+          ["ads", "gemma", "EUR", "-0.5", "2"],
+        ],
+      });
+
+      // Act
+      const report = await warehouse.report({
+        from: new Date("2026-03-01T00:00:00Z"),
+        to: new Date("2026-03-02T00:00:00Z"),
+        by: ["team", "model"],
+      });
+
+      // Assess
+      expect(report).toEqual([
+        {
+          group: { team: "search", model: "llama-3-70b" },
+          currency: "USD",
+          cost_nanos: 12_345_678_901_234_567_890_123_456_789n,
+          rows: 7,
+        },
+        { group: { team: "search", model: null }, currency: "USD", cost_nanos: 1n, rows: 1 },
+        { group: { team: "ads", model: "gemma" }, currency: "EUR", cost_nanos: -500_000_000n, rows: 2 },
+      ]);
+      const body = queryBody(api.of("jobs.query")[0]);
+      expect(body.useLegacySql).toBe(false);
+      expect(body.parameterMode).toBe("named");
+      expect(body.queryParameters).toEqual([
+        {
+          name: "from",
+          parameterType: { type: "TIMESTAMP" },
+          parameterValue: { value: "2026-03-01T00:00:00.000Z" },
+        },
+        {
+          name: "to",
+          parameterType: { type: "TIMESTAMP" },
+          parameterValue: { value: "2026-03-02T00:00:00.000Z" },
+        },
+      ]);
+      expect(body.query).toContain("team, model, currency");
+      expect(body.query).toContain(`FROM \`${PROJECT}.${DATASET}\`.cost_hourly`);
+      expect(body.query).not.toContain("2026-03-01");
+    });
+
+    it("caps the bytes a query may bill when asked to", async () => {
+      // Prepare
+      const capped = createBigQueryWarehouse({ client, dataset: DATASET, maximumBytesBilled: 10n ** 10n });
+
+      // Act
+      await capped.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: ["business_unit"] });
+
+      // Assess
+      const body = queryBody(api.of("jobs.query")[0]) as JobsQueryBody & { maximumBytesBilled?: string };
+      expect(body.maximumBytesBilled).toBe("10000000000");
+      expect(body.query).toContain("GROUP BY business_unit, currency");
+    });
+
+    it("report refuses a dimension outside the allow-list without querying", async () => {
+      // Act
+      const error = await warehouse
+        .report({ from: T0, to: T0, by: ["team; DROP TABLE x" as "team"] })
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ name: "WarehouseError", code: "invalid" });
+      expect(api.requests).toHaveLength(0);
+    });
+
+    it("refreshHourly runs the transaction over whole hours and polls getQueryResults until done", async () => {
+      // Prepare: the script is still running when jobs.query returns, and once more after.
+      api.onQuery("refresh_hourly", { fields: [], rows: [], pendingPolls: 2 });
+
+      // Act
+      await warehouse.refreshHourly({
+        from: new Date("2026-03-01T10:20:00Z"),
+        to: new Date("2026-03-01T12:00:00Z"),
+      });
+
+      // Assess
+      const body = queryBody(api.of("jobs.query")[0]);
+      expect(body.query).toContain("BEGIN TRANSACTION");
+      expect(body.query).toContain("COMMIT TRANSACTION");
+      const params = Object.fromEntries((body.queryParameters ?? []).map((p) => [p.name, p]));
+      expect(params.from?.parameterValue.value).toBe("2026-03-01T10:00:00.000Z");
+      expect(params.to?.parameterValue.value).toBe("2026-03-01T12:00:00.000Z");
+      expect(params.lookback_from?.parameterValue.value).toBe("2026-02-22T10:00:00.000Z");
+      expect(Object.values(params).every((p) => p.parameterType.type === "TIMESTAMP")).toBe(true);
+      const polls = api.of("getQueryResults");
+      expect(polls).toHaveLength(2);
+      expect(polls[0]?.query.get("location")).toBe("EU");
+    });
+
+    it("refreshHourly also works through jobs.insert when the client's fast path is off", async () => {
+      // Prepare
+      vi.stubEnv("FAST_QUERY_PATH", "DISABLED");
+
+      // Act
+      await warehouse.refreshHourly({ from: T0, to: new Date(T0.getTime() + HOUR) });
+
+      // Assess
+      const [insert] = api.of("jobs.insert");
+      const job = insert?.body as { configuration: { query: JobsQueryBody; labels: Record<string, string> } };
+      expect(job.configuration.labels.query).toBe("refresh_hourly");
+      expect(job.configuration.query.parameterMode).toBe("named");
+      expect(job.configuration.query.queryParameters?.map((p) => p.name).sort()).toEqual([
+        "from",
+        "lookback_from",
+        "to",
+      ]);
+      expect(api.of("getQueryResults")).toHaveLength(1);
+      expect(api.of("jobs.query")).toHaveLength(0);
+    });
+
+    it("hoursIngestedSince reads the span of hours, or null when nothing came in", async () => {
+      // Prepare
+      api.onQuery("hours_ingested_since", {
+        fields: [
+          { name: "from_hour", type: "TIMESTAMP" },
+          { name: "to_hour", type: "TIMESTAMP" },
+        ],
+        rows: [[micros("2026-03-01T08:00:00Z"), micros("2026-03-01T13:00:00Z")]],
+      });
+      const lookback = { from: new Date("2026-02-28T00:00:00Z"), to: new Date("2026-03-02T00:00:00Z") };
+
+      // Act
+      const span = await warehouse.hoursIngestedSince(T0, lookback);
+      api.onQuery("hours_ingested_since", {
+        fields: [
+          { name: "from_hour", type: "TIMESTAMP" },
+          { name: "to_hour", type: "TIMESTAMP" },
+        ],
+        rows: [[null, null]],
+      });
+      const none = await warehouse.hoursIngestedSince(T0, lookback);
+
+      // Assess
+      expect(span).toEqual({ from: new Date("2026-03-01T08:00:00Z"), to: new Date("2026-03-01T13:00:00Z") });
+      expect(none).toBeNull();
+      const names = (queryBody(api.of("jobs.query")[0]).queryParameters ?? []).map((p) => p.name).sort();
+      expect(names).toEqual(["lookback_from", "lookback_to", "since"]);
+    });
+
+    it("retries a 503 on jobs.query once", async () => {
+      // Prepare
+      api.script("jobs.query", apiError(503, "backendError", "Backend error"));
+
+      // Act
+      await warehouse.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: [] });
+
+      // Assess
+      const [first, second] = api.of("jobs.query");
+      expect(api.of("jobs.query")).toHaveLength(2);
+      // Same requestId: BigQuery runs a retried jobs.query once.
+      const requestIds = [first, second].map(
+        (r) => (r?.body as { requestId?: string } | undefined)?.requestId,
+      );
+      expect(requestIds[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(requestIds[1]).toBe(requestIds[0]);
+    });
+
+    it("turns an invalid query into WarehouseError invalid", async () => {
+      // Prepare
+      api.script("jobs.query", apiError(400, "invalidQuery", "Unrecognized name: colour at [3:3]"));
+
+      // Act
+      const error = await warehouse.report({ from: T0, to: T0, by: [] }).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ name: "WarehouseError", code: "invalid" });
+      expect((error as Error).message).toContain("query report");
+      expect(api.of("jobs.query")).toHaveLength(1);
+    });
+  });
+});

@@ -1,0 +1,145 @@
+import type { CostRow, Dimension, RejectedRow } from "#domain/cost-row.ts";
+import type { Nanos } from "#domain/money.ts";
+import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
+
+const HOUR_MS = 3600 * 1000;
+const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+interface HourlyRow {
+  hour: number;
+  dims: Record<Dimension, string | null>;
+  currency: string;
+  cost_nanos: Nanos;
+  rows: number;
+}
+
+export interface MemoryWarehouse extends Warehouse {
+  /** Stored raw rows, in insertion order (copies). */
+  events(): CostRow[];
+  rejected(): RejectedRow[];
+  /** Number of insertEvents calls so far. */
+  insertCalls(): number;
+}
+
+function dimsOf(row: CostRow): Record<Dimension, string | null> {
+  return {
+    team: row.team,
+    model: row.model,
+    model_version: row.model_version,
+    business_unit: row.business_unit,
+    cost_center: row.cost_center,
+    namespace: row.namespace,
+    environment: row.environment,
+    cloud: row.cloud,
+  };
+}
+
+/**
+ * A Warehouse in memory for unit tests: dedupes on (event_source, event_id, part) across and within
+ * batches, sums in bigint, and rebuilds the hourly rollup the way the SQL twins do (a training row
+ * is charged its cumulative cost minus that of the job's previous event, by elapsed time).
+ */
+export function createMemoryWarehouse(): MemoryWarehouse {
+  const raw = new Map<string, CostRow>();
+  const rejectedRows: RejectedRow[] = [];
+  let hourly: HourlyRow[] = [];
+  let calls = 0;
+
+  const keyOf = (r: CostRow) => JSON.stringify([r.event_source, r.event_id, r.part]);
+
+  /** What each row adds to its hour: training rows by difference to their job's previous event. */
+  function charges(): Map<CostRow, Nanos> {
+    const out = new Map<CostRow, Nanos>();
+    const jobs = new Map<string, CostRow[]>();
+    for (const row of raw.values()) {
+      if (row.event_type === "ai.cost.training.v1" && row.job_id !== null) {
+        const list = jobs.get(row.job_id) ?? [];
+        list.push(row);
+        jobs.set(row.job_id, list);
+      } else {
+        out.set(row, row.cost_nanos);
+      }
+    }
+    for (const list of jobs.values()) {
+      list.sort(
+        (a, b) =>
+          (a.elapsed_seconds ?? 0) - (b.elapsed_seconds ?? 0) ||
+          a.event_time.getTime() - b.event_time.getTime() ||
+          a.event_id.localeCompare(b.event_id),
+      );
+      let previous = 0n;
+      for (const row of list) {
+        out.set(row, row.cost_nanos - previous);
+        previous = row.cost_nanos;
+      }
+    }
+    return out;
+  }
+
+  return {
+    async init() {},
+    async insertEvents(rows: readonly CostRow[]): Promise<InsertResult> {
+      calls += 1;
+      let inserted = 0;
+      let duplicates = 0;
+      for (const row of rows) {
+        const key = keyOf(row);
+        if (raw.has(key)) {
+          duplicates += 1;
+          continue;
+        }
+        raw.set(key, structuredClone(row));
+        inserted += 1;
+      }
+      return { inserted, duplicates };
+    },
+    async insertRejected(rows: readonly RejectedRow[]) {
+      rejectedRows.push(...rows.map((r) => structuredClone(r)));
+    },
+    async refreshHourly(range: TimeRange) {
+      const from = floorHour(range.from.getTime());
+      const to = range.to.getTime();
+      const groups = new Map<string, HourlyRow>();
+      for (const [row, charge] of charges()) {
+        const hour = floorHour(row.event_time.getTime());
+        if (hour < from || hour >= to) continue;
+        const dims = dimsOf(row);
+        const key = JSON.stringify([hour, dims, row.currency]);
+        const group = groups.get(key) ?? { hour, dims, currency: row.currency, cost_nanos: 0n, rows: 0 };
+        group.cost_nanos += charge;
+        group.rows += 1;
+        groups.set(key, group);
+      }
+      hourly = [...hourly.filter((h) => h.hour < from || h.hour >= to), ...groups.values()];
+    },
+    async hoursIngestedSince(since: Date, lookback: TimeRange) {
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      for (const row of raw.values()) {
+        const t = row.event_time.getTime();
+        if (row.ingested_at < since || t < lookback.from.getTime() || t >= lookback.to.getTime()) continue;
+        min = Math.min(min, t);
+        max = Math.max(max, t);
+      }
+      if (!Number.isFinite(min)) return null;
+      return { from: new Date(floorHour(min)), to: new Date(floorHour(max) + HOUR_MS) };
+    },
+    async report(query: ReportQuery): Promise<ReportRow[]> {
+      const groups = new Map<string, ReportRow>();
+      for (const h of hourly) {
+        if (h.hour < query.from.getTime() || h.hour >= query.to.getTime()) continue;
+        const group = Object.fromEntries(query.by.map((d) => [d, h.dims[d]])) as ReportRow["group"];
+        const key = JSON.stringify([query.by.map((d) => h.dims[d]), h.currency]);
+        const row = groups.get(key) ?? { group, currency: h.currency, cost_nanos: 0n, rows: 0 };
+        row.cost_nanos += h.cost_nanos;
+        row.rows += h.rows;
+        groups.set(key, row);
+      }
+      return [...groups.values()];
+    },
+    async close() {},
+    events: () => [...raw.values()].map((r) => structuredClone(r)),
+    rejected: () => rejectedRows.map((r) => structuredClone(r)),
+    insertCalls: () => calls,
+  };
+}
