@@ -9,7 +9,13 @@ import { reportCommand } from "./commands/report.ts";
 import { schemasCommand } from "./commands/schemas.ts";
 import { startCommand } from "./commands/start.ts";
 
-const COMMANDS: readonly Command[] = [startCommand, demoCommand, ingestCommand, reportCommand, schemasCommand];
+const COMMANDS: readonly Command[] = [
+  startCommand,
+  demoCommand,
+  ingestCommand,
+  reportCommand,
+  schemasCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

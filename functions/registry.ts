@@ -10,7 +10,7 @@ export interface FunctionSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { target: "ingestEvents", folder: "ingest-events", trigger: { kind: "topic", topic: TOPICS.events } },
   { target: "ingestHttp", folder: "ingest-http", trigger: { kind: "http" } },
-  { target: "refreshRollups", folder: "refresh-rollups", trigger: { kind: "schedule", cron: "*/10 * * * *" } },
+  { target: "refreshRollups", folder: "refresh-rollups", trigger: { kind: "schedule", cron: "2 * * * *" } },
 ];
 
 /** Registers every function with the Functions Framework by importing its module. */

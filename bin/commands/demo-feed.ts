@@ -21,7 +21,10 @@ export function demoWindow(now: Date, hours: number): { from: Date; to: Date } {
 }
 
 /** Publishes the synthetic org's events on the events topic, as CloudEvents batches, the way emitters do. */
-export async function publishDemo(bus: Bus, options: DemoFeedOptions): Promise<{ events: number; messages: number }> {
+export async function publishDemo(
+  bus: Bus,
+  options: DemoFeedOptions,
+): Promise<{ events: number; messages: number }> {
   const { from } = demoWindow(options.now, options.hours);
   const events = generateDemoEvents({
     from,

@@ -24,7 +24,8 @@ export const demoCommand: Command = {
       out: { type: "string" },
     });
     const hours = Number(values.hours);
-    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 62) throw new UsageError("--hours: a whole number 1..1488");
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 62)
+      throw new UsageError("--hours: a whole number 1..1488");
     const seed = values.seed ?? "demo";
     if (values.out !== undefined) {
       const now = new Date();
@@ -33,7 +34,8 @@ export const demoCommand: Command = {
       let count = 0;
       for (const event of generateDemoEvents({ from, hours, seed })) {
         if (Date.parse(event.time) > now.getTime()) continue;
-        if (!out.write(`${JSON.stringify(event)}\n`)) await new Promise<void>((r) => out.once("drain", () => r()));
+        if (!out.write(`${JSON.stringify(event)}\n`))
+          await new Promise<void>((r) => out.once("drain", () => r()));
         count += 1;
       }
       if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
@@ -42,7 +44,9 @@ export const demoCommand: Command = {
     }
     const session = await openLocalSession(0);
     try {
-      process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the local pipeline...\n`);
+      process.stdout.write(
+        `Streaming ${hours} h of a synthetic org's events through the local pipeline...\n`,
+      );
       await runDemo(session, { hours, seed, out: process.stdout });
       return 0;
     } finally {

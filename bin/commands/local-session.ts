@@ -22,7 +22,8 @@ export async function openLocalSession(port: number): Promise<LocalSession> {
     runtime,
     functions,
     port,
-    scheduleEveryMs: (target) => (target === "refreshRollups" ? runtime.config.local.rollupIntervalMs : 60_000),
+    scheduleEveryMs: (target) =>
+      target === "refreshRollups" ? runtime.config.local.rollupIntervalMs : 60_000,
   });
   return {
     runtime,
@@ -35,7 +36,10 @@ export async function openLocalSession(port: number): Promise<LocalSession> {
 }
 
 /** Streams the demo org through the bus and the ingest function, waits until it is stored and rolled up. */
-export async function runDemo(session: LocalSession, options: { hours: number; seed: string; out: NodeJS.WriteStream }) {
+export async function runDemo(
+  session: LocalSession,
+  options: { hours: number; seed: string; out: NodeJS.WriteStream },
+) {
   const { runtime, stack } = session;
   const now = runtime.clock.now();
   const window = demoWindow(now, options.hours);

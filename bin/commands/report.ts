@@ -23,7 +23,8 @@ export const reportCommand: Command = {
       format: { type: "string", default: "table" },
     });
     const format = values.format as ReportFormat;
-    if (!REPORT_FORMATS.includes(format)) throw new UsageError(`--format: one of ${REPORT_FORMATS.join(", ")}`);
+    if (!REPORT_FORMATS.includes(format))
+      throw new UsageError(`--format: one of ${REPORT_FORMATS.join(", ")}`);
     const by = parseDimensions(values.by ?? "");
     const nextHour = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000);
     const to = values.to ? parseUtc(values.to, "--to") : nextHour;

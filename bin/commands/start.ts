@@ -24,11 +24,14 @@ export const startCommand: Command = {
       seed: { type: "string", default: "demo" },
     });
     const hours = Number(values.hours);
-    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 62) throw new UsageError("--hours: a whole number 1..1488");
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 62)
+      throw new UsageError("--hours: a whole number 1..1488");
     const session = await openLocalSession(values.port === undefined ? -1 : Number(values.port));
     const { stack, runtime } = session;
     process.stdout.write(`finops local stack listening on ${stack.url}\n`);
-    process.stdout.write(`  warehouse: ${runtime.config.warehouse.kind} ${runtime.config.warehouse.duckdb.path}\n`);
+    process.stdout.write(
+      `  warehouse: ${runtime.config.warehouse.kind} ${runtime.config.warehouse.duckdb.path}\n`,
+    );
     process.stdout.write(`  functions: ${stack.targets.join(", ")}\n\n`);
     if (values.demo) {
       process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the bus...\n`);

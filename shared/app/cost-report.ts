@@ -19,7 +19,10 @@ export function parseDimensions(text: string): Dimension[] {
     .filter(Boolean);
   for (const name of names) {
     if (!(DIMENSIONS as readonly string[]).includes(name)) {
-      throw new ReportQueryError("by", `unknown dimension ${JSON.stringify(name)}; one of ${DIMENSIONS.join(", ")}`);
+      throw new ReportQueryError(
+        "by",
+        `unknown dimension ${JSON.stringify(name)}; one of ${DIMENSIONS.join(", ")}`,
+      );
     }
   }
   if (new Set(names).size !== names.length) throw new ReportQueryError("by", "a dimension is named twice");
@@ -34,7 +37,10 @@ export function createCostReport({ warehouse }: { warehouse: Warehouse }) {
       ["to", query.to],
     ] as const) {
       if (at.getTime() % HOUR_MS !== 0) {
-        throw new ReportQueryError(field, `${at.toISOString()} is not on a whole UTC hour (the rollup is hourly)`);
+        throw new ReportQueryError(
+          field,
+          `${at.toISOString()} is not on a whole UTC hour (the rollup is hourly)`,
+        );
       }
     }
     if (query.to <= query.from) throw new ReportQueryError("to", "must be after from");

@@ -31,7 +31,11 @@ function totalsByCurrency(lines: readonly ReportLine[]): Map<string, bigint> {
   return totals;
 }
 
-export function formatReport(lines: readonly ReportLine[], by: readonly Dimension[], format: ReportFormat): string {
+export function formatReport(
+  lines: readonly ReportLine[],
+  by: readonly Dimension[],
+  format: ReportFormat,
+): string {
   if (format === "json") return `${JSON.stringify(reportToJson(lines, by), null, 2)}\n`;
   if (format === "csv") {
     const header = [...by, "currency", "cost_nanos", "amount"].join(",");
@@ -50,12 +54,19 @@ export function formatReport(lines: readonly ReportLine[], by: readonly Dimensio
     return [...by.map((d) => l.group[d] ?? "—"), `${formatAmount(l.cost_nanos)} ${l.currency}`, share];
   });
   for (const [currency, total] of totals) {
-    table.push([...by.map((_, i) => (i === 0 ? "TOTAL" : "")), `${formatAmount(total)} ${currency}`, "100.0%"]);
+    table.push([
+      ...by.map((_, i) => (i === 0 ? "TOTAL" : "")),
+      `${formatAmount(total)} ${currency}`,
+      "100.0%",
+    ]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] ?? "").length)));
   const numeric = (i: number) => i >= by.length;
   const render = (r: string[]) =>
-    r.map((c, i) => (numeric(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
+    r
+      .map((c, i) => (numeric(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const body = table.map(render);
   body.splice(lines.length, 0, rule);

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createIngestEvents } from "#app/ingest-events.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
-import { parsePriceCatalog, mergeCatalogOverrides } from "#domain/pricing/catalog.ts";
+import { mergeCatalogOverrides, parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer } from "#domain/pricing/pricer.ts";
 import type { Bus } from "#ports/bus.ts";
 import { TOPICS } from "#ports/bus.ts";
@@ -29,12 +29,18 @@ function loadPricer(config: Config) {
   try {
     raw = JSON.parse(readFileSync(config.pricing.catalogPath, "utf8"));
   } catch (cause) {
-    throw new ConfigError(`cannot read price catalog ${config.pricing.catalogPath}: ${(cause as Error).message}`, {
-      cause,
-    });
+    throw new ConfigError(
+      `cannot read price catalog ${config.pricing.catalogPath}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
   }
   const catalog = parsePriceCatalog(raw, config.pricing.catalogPath);
-  const merged = config.pricing.overrides === undefined ? catalog : mergeCatalogOverrides(catalog, config.pricing.overrides);
+  const merged =
+    config.pricing.overrides === undefined
+      ? catalog
+      : mergeCatalogOverrides(catalog, config.pricing.overrides);
   return createPricer(merged);
 }
 

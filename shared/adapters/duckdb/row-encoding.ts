@@ -16,6 +16,8 @@ const MAX_MONEY_NANOS = 10n ** BigInt(MONEY_WIDTH) - 1n;
 
 /** Columns of temp.staged_dims, in table order (sql/duckdb/create_staging.sql). */
 export const STAGED_DIMS_COLUMNS = 21;
+/** The staged_dims columns after dims_id. */
+const DIM_VALUES = STAGED_DIMS_COLUMNS - 1;
 /** Columns of temp.staged_events, in table order (sql/duckdb/create_staging.sql). */
 export const STAGED_EVENTS_COLUMNS = 17;
 
@@ -70,17 +72,33 @@ export function moneyToNanos(value: DuckDBValue, where: string): Nanos {
   return value.value / divisor;
 }
 
-function bigintOrNull(value: number | null, where: string): bigint | null {
+function bigintOrNull(value: number | null, index: number, field: string): bigint | null {
   if (value === null || value === undefined) return null;
-  if (!Number.isSafeInteger(value)) throw invalid(where, `${value} is not a whole number`);
+  if (!Number.isSafeInteger(value))
+    throw invalid(`rows[${index}].${field}`, `${value} is not a whole number`);
   return BigInt(value);
 }
 
-function numberOrNull(value: number | null, where: string): number | null {
+function numberOrNull(value: number | null, index: number, field: string): number | null {
   if (value === null || value === undefined) return null;
-  if (typeof value !== "number" || !Number.isFinite(value))
-    throw invalid(where, `${value} is not a finite number`);
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw invalid(`rows[${index}].${field}`, `${value} is not a finite number`);
+  }
   return value;
+}
+
+/** Field names are joined into a message only on failure: a batch has hundreds of thousands of fields. */
+function rowTime(value: Date, index: number, field: string): DuckDBTimestampTZValue {
+  const ms = value instanceof Date ? value.getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) throw invalid(`rows[${index}].${field}`, "not a valid time");
+  return timestampTZValue(BigInt(ms) * 1000n);
+}
+
+function rowMoney(nanos: Nanos, index: number): DuckDBDecimalValue {
+  if (typeof nanos !== "bigint" || nanos > MAX_MONEY_NANOS || nanos < -MAX_MONEY_NANOS) {
+    return nanosToMoney(nanos, `rows[${index}].cost_nanos`);
+  }
+  return decimalValue(nanos, MONEY_WIDTH, NANO_DIGITS);
 }
 
 function stringOrNull(value: string | null | undefined): string | null {
@@ -93,109 +111,145 @@ function labelsJson(labels: Record<string, string> | undefined): string {
   return "{}";
 }
 
-function componentsJson(components: Record<string, Nanos> | undefined, where: string): string | null {
+function componentsJson(components: Record<string, Nanos> | undefined, index: number): string | null {
   if (!components) return null;
   let out: Record<string, string> | null = null;
   for (const [name, amount] of Object.entries(components)) {
-    if (typeof amount !== "bigint") throw invalid(`${where}.components.${name}`, "must be bigint nanos");
+    if (typeof amount !== "bigint")
+      throw invalid(`rows[${index}].components.${name}`, "must be bigint nanos");
     out ??= {};
     out[name] = nanosToDecimal(amount);
   }
   return out === null ? null : JSON.stringify(out);
 }
 
-/** Appends a string to a collision-free key: length-prefixed, null as "~". */
-function keyPart(value: string | null): string {
-  return value === null ? "~" : `${value.length}:${value}`;
+/** A trie over value tuples (null allowed): the id of each distinct tuple, without building key strings. */
+interface TupleNode {
+  next: Map<string | null, TupleNode>;
+  id: number;
+}
+
+function tupleId(root: TupleNode, values: readonly (string | null)[], nextId: number): number {
+  let node = root;
+  for (const value of values) {
+    let child = node.next.get(value);
+    if (child === undefined) {
+      child = { next: new Map(), id: -1 };
+      node.next.set(value, child);
+    }
+    node = child;
+  }
+  if (node.id === -1) node.id = nextId;
+  return node.id;
 }
 
 /** Lays out `rows` for the staging tables, dropping later copies of a key within the batch. */
 export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
   // Within the batch the first ingested copy of a key wins, as in refresh_hourly's dedupe.
-  const firstByKey = new Map<string, number>();
+  // Keys are looked up by source, then id; a second part of one id (rare) goes through `otherParts`.
+  const bySource = new Map<string, Map<string, number>>();
+  const otherParts = new Map<string, number>();
   const kept: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as CostRow;
-    const key = `${keyPart(row.event_source)}${keyPart(row.event_id)}${row.part}`;
-    const seen = firstByKey.get(key);
-    if (seen === undefined) {
-      firstByKey.set(key, kept.length);
+    let ids = bySource.get(row.event_source);
+    if (ids === undefined) {
+      ids = new Map();
+      bySource.set(row.event_source, ids);
+    }
+    let slot = ids.get(row.event_id);
+    if (slot === undefined) {
+      ids.set(row.event_id, kept.length);
       kept.push(i);
-    } else if (row.ingested_at.getTime() < (rows[kept[seen] as number] as CostRow).ingested_at.getTime()) {
-      kept[seen] = i;
+      continue;
+    }
+    if ((rows[kept[slot] as number] as CostRow).part !== row.part) {
+      const key = JSON.stringify([row.event_source, row.event_id, row.part]);
+      slot = otherParts.get(key);
+      if (slot === undefined) {
+        otherParts.set(key, kept.length);
+        kept.push(i);
+        continue;
+      }
+    }
+    if (row.ingested_at.getTime() < (rows[kept[slot] as number] as CostRow).ingested_at.getTime()) {
+      kept[slot] = i;
     }
   }
 
-  const dimsIds = new Map<string, number>();
+  const dimsRoot: TupleNode = { next: new Map(), id: -1 };
+  const dimValues: (string | null)[] = new Array(DIM_VALUES).fill(null);
+  // Sentinel values no row has, so the first row always takes the slow path.
+  const previousDims: (string | null | undefined)[] = new Array(DIM_VALUES).fill(undefined);
+  let previousDimsId = -1;
   const dims: DuckDBValue[][] = [];
   const n = kept.length;
-  const columns: DuckDBValue[][] = Array.from({ length: STAGED_EVENTS_COLUMNS }, () => new Array(n));
+  const columns: DuckDBValue[][] = Array.from({ length: STAGED_EVENTS_COLUMNS }, () => []);
   let minTime = Number.POSITIVE_INFINITY;
   let maxTime = Number.NEGATIVE_INFINITY;
 
   for (let k = 0; k < n; k++) {
     const index = kept[k] as number;
     const row = rows[index] as CostRow;
-    const where = `rows[${index}]`;
     if (typeof row.event_source !== "string" || typeof row.event_id !== "string") {
-      throw invalid(where, "event_source and event_id must be strings");
+      throw invalid(`rows[${index}]`, "event_source and event_id must be strings");
     }
-    if (!Number.isInteger(row.part)) throw invalid(`${where}.part`, "must be an integer");
+    if (!Number.isInteger(row.part)) throw invalid(`rows[${index}].part`, "must be an integer");
 
-    const labels = labelsJson(row.labels);
-    const dimValues: (string | null)[] = [
-      row.event_source,
-      row.event_type,
-      row.basis,
-      stringOrNull(row.team),
-      stringOrNull(row.model),
-      stringOrNull(row.model_version),
-      stringOrNull(row.business_unit),
-      stringOrNull(row.cost_center),
-      stringOrNull(row.namespace),
-      stringOrNull(row.environment),
-      stringOrNull(row.cloud),
-      stringOrNull(row.region),
-      labels,
-      stringOrNull(row.instance_type),
-      stringOrNull(row.accelerator),
-      stringOrNull(row.pricing_model),
-      stringOrNull(row.provider),
-      stringOrNull(row.job_phase),
-      row.currency,
-      stringOrNull(row.price_source),
-    ];
-    let dimsKey = "";
-    for (const value of dimValues) dimsKey += keyPart(value);
-    let dimsId = dimsIds.get(dimsKey);
-    if (dimsId === undefined) {
-      dimsId = dims.length;
-      dimsIds.set(dimsKey, dimsId);
-      dims.push([dimsId, ...dimValues]);
+    // Reused scratch tuple; copied only when it is new. Consecutive rows often share every value.
+    dimValues[0] = row.event_source;
+    dimValues[1] = row.event_type;
+    dimValues[2] = row.basis;
+    dimValues[3] = stringOrNull(row.team);
+    dimValues[4] = stringOrNull(row.model);
+    dimValues[5] = stringOrNull(row.model_version);
+    dimValues[6] = stringOrNull(row.business_unit);
+    dimValues[7] = stringOrNull(row.cost_center);
+    dimValues[8] = stringOrNull(row.namespace);
+    dimValues[9] = stringOrNull(row.environment);
+    dimValues[10] = stringOrNull(row.cloud);
+    dimValues[11] = stringOrNull(row.region);
+    dimValues[12] = labelsJson(row.labels);
+    dimValues[13] = stringOrNull(row.instance_type);
+    dimValues[14] = stringOrNull(row.accelerator);
+    dimValues[15] = stringOrNull(row.pricing_model);
+    dimValues[16] = stringOrNull(row.provider);
+    dimValues[17] = stringOrNull(row.job_phase);
+    dimValues[18] = row.currency;
+    dimValues[19] = stringOrNull(row.price_source);
+    let dimsId = previousDimsId;
+    for (let v = 0; v < DIM_VALUES; v++) {
+      if (dimValues[v] !== previousDims[v]) {
+        dimsId = tupleId(dimsRoot, dimValues, dims.length);
+        if (dimsId === dims.length) dims.push([dimsId, ...dimValues]);
+        for (let w = 0; w < DIM_VALUES; w++) previousDims[w] = dimValues[w] as string | null;
+        previousDimsId = dimsId;
+        break;
+      }
     }
 
-    const eventTime = dateToTimestamp(row.event_time, `${where}.event_time`);
+    const eventTime = rowTime(row.event_time, index, "event_time");
     const ms = row.event_time.getTime();
     if (ms < minTime) minTime = ms;
     if (ms > maxTime) maxTime = ms;
 
-    (columns[0] as DuckDBValue[])[k] = dimsId;
-    (columns[1] as DuckDBValue[])[k] = row.event_id;
-    (columns[2] as DuckDBValue[])[k] = row.part;
-    (columns[3] as DuckDBValue[])[k] = eventTime;
-    (columns[4] as DuckDBValue[])[k] = dateToTimestamp(row.ingested_at, `${where}.ingested_at`);
-    (columns[5] as DuckDBValue[])[k] = numberOrNull(row.gpu_count, `${where}.gpu_count`);
-    (columns[6] as DuckDBValue[])[k] = numberOrNull(row.gpu_seconds, `${where}.gpu_seconds`);
-    (columns[7] as DuckDBValue[])[k] = bigintOrNull(row.input_tokens, `${where}.input_tokens`);
-    (columns[8] as DuckDBValue[])[k] = bigintOrNull(row.cached_input_tokens, `${where}.cached_input_tokens`);
-    (columns[9] as DuckDBValue[])[k] = bigintOrNull(row.output_tokens, `${where}.output_tokens`);
-    (columns[10] as DuckDBValue[])[k] = row.cache_hit ?? null;
-    (columns[11] as DuckDBValue[])[k] = stringOrNull(row.request_fingerprint);
-    (columns[12] as DuckDBValue[])[k] = stringOrNull(row.job_id);
-    (columns[13] as DuckDBValue[])[k] = bigintOrNull(row.epoch, `${where}.epoch`);
-    (columns[14] as DuckDBValue[])[k] = numberOrNull(row.elapsed_seconds, `${where}.elapsed_seconds`);
-    (columns[15] as DuckDBValue[])[k] = nanosToMoney(row.cost_nanos, `${where}.cost_nanos`);
-    (columns[16] as DuckDBValue[])[k] = componentsJson(row.components, where);
+    (columns[0] as DuckDBValue[]).push(dimsId);
+    (columns[1] as DuckDBValue[]).push(row.event_id);
+    (columns[2] as DuckDBValue[]).push(row.part);
+    (columns[3] as DuckDBValue[]).push(eventTime);
+    (columns[4] as DuckDBValue[]).push(rowTime(row.ingested_at, index, "ingested_at"));
+    (columns[5] as DuckDBValue[]).push(numberOrNull(row.gpu_count, index, "gpu_count"));
+    (columns[6] as DuckDBValue[]).push(numberOrNull(row.gpu_seconds, index, "gpu_seconds"));
+    (columns[7] as DuckDBValue[]).push(bigintOrNull(row.input_tokens, index, "input_tokens"));
+    (columns[8] as DuckDBValue[]).push(bigintOrNull(row.cached_input_tokens, index, "cached_input_tokens"));
+    (columns[9] as DuckDBValue[]).push(bigintOrNull(row.output_tokens, index, "output_tokens"));
+    (columns[10] as DuckDBValue[]).push(row.cache_hit ?? null);
+    (columns[11] as DuckDBValue[]).push(stringOrNull(row.request_fingerprint));
+    (columns[12] as DuckDBValue[]).push(stringOrNull(row.job_id));
+    (columns[13] as DuckDBValue[]).push(bigintOrNull(row.epoch, index, "epoch"));
+    (columns[14] as DuckDBValue[]).push(numberOrNull(row.elapsed_seconds, index, "elapsed_seconds"));
+    (columns[15] as DuckDBValue[]).push(rowMoney(row.cost_nanos, index));
+    (columns[16] as DuckDBValue[]).push(componentsJson(row.components, index));
   }
 
   return {

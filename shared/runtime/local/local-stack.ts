@@ -43,7 +43,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     if (path === "/") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ functions: functions.map((f) => ({ target: f.target, trigger: f.trigger })) }));
+      res.end(
+        JSON.stringify({ functions: functions.map((f) => ({ target: f.target, trigger: f.trigger })) }),
+      );
       return;
     }
     req.url = "/";
@@ -64,7 +66,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       f.trigger.kind === "topic"
         ? [
             runtime.bus.subscribe(f.trigger.topic, `${f.target}-local`, (message) =>
-              host.deliver(f.target, toMessagePublishedEvent(message, projectId, (f.trigger as { topic: string }).topic)),
+              host.deliver(
+                f.target,
+                toMessagePublishedEvent(message, projectId, (f.trigger as { topic: string }).topic),
+              ),
             ),
           ]
         : [],

@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { measureFreshness } from "./freshness.ts";
+import { measureIngestThroughput } from "./ingest-throughput.ts";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "200000" },
+    rate: { type: "string", default: "2000" },
+    seconds: { type: "string", default: "20" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  process.stdout.write(`npm run bench -- [--events N] [--rate EVENTS_PER_S] [--seconds S]
+
+  1. Ingest throughput: N synthetic events through the whole path (parse, validate, price, dedupe,
+     write to DuckDB), against DuckDB's own bulk NDJSON load of the same file, in the same run.
+  2. Freshness: a steady stream at --rate through the local stack for --seconds; time from publish
+     to the event's cost showing in the report, p50 and p99.
+  Figures are printed side by side; nothing passes or fails on absolute times.
+`);
+  process.exit(0);
+}
+
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const dir = mkdtempSync(join(tmpdir(), "finops-bench-"));
+try {
+  const count = Number(values.events);
+  process.stdout.write(`Ingest throughput, ${count} events (generating, then ingesting)...\n`);
+  const t = await measureIngestThroughput(dir, count);
+  const pipelineRate = t.events / t.pipelineSeconds;
+  const bulkRate = t.events / t.bulkLoadSeconds;
+  process.stdout.write(
+    [
+      `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipelineSeconds.toFixed(2)} s)`,
+      `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
+      `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoadSeconds.toFixed(2)} s)`,
+      `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
+      "",
+    ].join("\n"),
+  );
+
+  const rate = Number(values.rate);
+  const seconds = Number(values.seconds);
+  process.stdout.write(`Freshness at ${rate} events/s for ${seconds} s through the local stack...\n`);
+  const f = await measureFreshness(dir, rate, seconds);
+  process.stdout.write(
+    [
+      `  published ${f.eventsPublished} events, ${f.probes} probes, ${f.seen} seen in the report`,
+      `  publish → report latency: p50 ${quantile(f.latenciesMs, 0.5).toFixed(0)} ms, p99 ${quantile(f.latenciesMs, 0.99).toFixed(0)} ms, max ${quantile(f.latenciesMs, 1).toFixed(0)} ms`,
+      "",
+    ].join("\n"),
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

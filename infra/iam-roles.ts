@@ -1,0 +1,87 @@
+import { TOPICS } from "#ports/bus.ts";
+
+export type TopicKey = keyof typeof TOPICS;
+
+/** What one function's runtime identity may do, by where the grant sits. Nothing else is granted. */
+export interface RoleSet {
+  project: readonly string[];
+  dataset: readonly string[];
+  topics: Readonly<Partial<Record<TopicKey, readonly string[]>>>;
+}
+
+export const ROLES = {
+  bigqueryDataEditor: "roles/bigquery.dataEditor",
+  bigqueryJobUser: "roles/bigquery.jobUser",
+  pubsubPublisher: "roles/pubsub.publisher",
+  /** Invoking a gen2 function is invoking its Cloud Run service. */
+  runInvoker: "roles/run.invoker",
+} as const;
+
+/**
+ * Ingest streams rows into the dataset's tables (dataEditor there, not on the project), runs
+ * create_tables and queries as jobs (jobUser: jobs are project-scoped), and publishes refused input
+ * to the dead-letter topic, and only there.
+ */
+export const INGEST_ROLES: RoleSet = {
+  project: [ROLES.bigqueryJobUser],
+  dataset: [ROLES.bigqueryDataEditor],
+  topics: { eventsDeadLetter: [ROLES.pubsubPublisher] },
+};
+
+/** Refresh rebuilds cost_hourly from cost_events with a DML transaction. */
+export const REFRESH_ROLES: RoleSet = {
+  project: [ROLES.bigqueryJobUser],
+  dataset: [ROLES.bigqueryDataEditor],
+  topics: {},
+};
+
+/** Role set per function target. A function in the registry without one fails the deployment. */
+export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
+  ingestEvents: INGEST_ROLES,
+  ingestHttp: INGEST_ROLES,
+  refreshRollups: REFRESH_ROLES,
+};
+
+export class IamError extends Error {
+  override readonly name = "IamError";
+}
+
+export function roleSetFor(target: string, roles: Readonly<Record<string, RoleSet>> = FUNCTION_ROLES): RoleSet {
+  const set = roles[target];
+  if (set === undefined) throw new IamError(`no role set for function ${target}: add it to infra/iam-roles.ts`);
+  return set;
+}
+
+export type GrantScope = "project" | "dataset" | `topic:${TopicKey}`;
+
+export interface Grant {
+  scope: GrantScope;
+  role: string;
+}
+
+/** The role set as a flat list, in a stable order (project, dataset, then topics by key). */
+export function grantsOf(set: RoleSet): Grant[] {
+  const topicKeys = (Object.keys(set.topics) as TopicKey[]).sort();
+  return [
+    ...set.project.map((role) => ({ scope: "project" as const, role })),
+    ...set.dataset.map((role) => ({ scope: "dataset" as const, role })),
+    ...topicKeys.flatMap((key) => (set.topics[key] ?? []).map((role) => ({ scope: `topic:${key}` as const, role }))),
+  ];
+}
+
+/** Members that would make a binding public. No function of ours is invocable by them. */
+export const PUBLIC_MEMBERS: readonly string[] = ["allUsers", "allAuthenticatedUsers"];
+const MEMBER = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/;
+
+/** Checks invoker members given in configuration: typed IAM members, none public. */
+export function checkInvokerMembers(target: string, members: readonly string[]): readonly string[] {
+  for (const member of members) {
+    if (PUBLIC_MEMBERS.includes(member)) {
+      throw new IamError(`${target}: ${member} may not invoke it; name the callers (serviceAccount:..., group:...)`);
+    }
+    if (!MEMBER.test(member)) {
+      throw new IamError(`${target}: invoker ${JSON.stringify(member)} is not an IAM member like serviceAccount:name@project.iam.gserviceaccount.com`);
+    }
+  }
+  return members;
+}
