@@ -1,4 +1,4 @@
-import { TOPICS } from "#ports/bus.ts";
+import type { TOPICS } from "#ports/bus.ts";
 
 export type TopicKey = keyof typeof TOPICS;
 
@@ -46,9 +46,13 @@ export class IamError extends Error {
   override readonly name = "IamError";
 }
 
-export function roleSetFor(target: string, roles: Readonly<Record<string, RoleSet>> = FUNCTION_ROLES): RoleSet {
+export function roleSetFor(
+  target: string,
+  roles: Readonly<Record<string, RoleSet>> = FUNCTION_ROLES,
+): RoleSet {
   const set = roles[target];
-  if (set === undefined) throw new IamError(`no role set for function ${target}: add it to infra/iam-roles.ts`);
+  if (set === undefined)
+    throw new IamError(`no role set for function ${target}: add it to infra/iam-roles.ts`);
   return set;
 }
 
@@ -65,7 +69,9 @@ export function grantsOf(set: RoleSet): Grant[] {
   return [
     ...set.project.map((role) => ({ scope: "project" as const, role })),
     ...set.dataset.map((role) => ({ scope: "dataset" as const, role })),
-    ...topicKeys.flatMap((key) => (set.topics[key] ?? []).map((role) => ({ scope: `topic:${key}` as const, role }))),
+    ...topicKeys.flatMap((key) =>
+      (set.topics[key] ?? []).map((role) => ({ scope: `topic:${key}` as const, role })),
+    ),
   ];
 }
 
@@ -77,10 +83,14 @@ const MEMBER = /^(user|serviceAccount|group|domain|principal|principalSet):\S+$/
 export function checkInvokerMembers(target: string, members: readonly string[]): readonly string[] {
   for (const member of members) {
     if (PUBLIC_MEMBERS.includes(member)) {
-      throw new IamError(`${target}: ${member} may not invoke it; name the callers (serviceAccount:..., group:...)`);
+      throw new IamError(
+        `${target}: ${member} may not invoke it; name the callers (serviceAccount:..., group:...)`,
+      );
     }
     if (!MEMBER.test(member)) {
-      throw new IamError(`${target}: invoker ${JSON.stringify(member)} is not an IAM member like serviceAccount:name@project.iam.gserviceaccount.com`);
+      throw new IamError(
+        `${target}: invoker ${JSON.stringify(member)} is not an IAM member like serviceAccount:name@project.iam.gserviceaccount.com`,
+      );
     }
   }
   return members;

@@ -27,7 +27,7 @@ export function childName(base: string, ...parts: readonly string[]): string {
  * Joins the parts and fits the result in `max` characters: when it is too long it keeps the head and
  * appends a hash of the whole, so two long names that share a prefix stay distinct and stable.
  */
-function fit(parts: readonly string[], max: number): string {
+function fitName(parts: readonly string[], max: number): string {
   const full = kebab(parts.join("-"));
   if (full.length <= max) return full;
   const hash = createHash("sha256").update(full).digest("hex").slice(0, 6);
@@ -35,13 +35,13 @@ function fit(parts: readonly string[], max: number): string {
 }
 
 export function accountId(base: string, ...parts: readonly string[]): string {
-  const id = fit([base, ...parts], 30);
+  const id = fitName([base, ...parts], 30);
   if (!ACCOUNT_ID.test(id)) throw new NameError(`service account id ${JSON.stringify(id)} is not valid`);
   return id;
 }
 
 export function functionName(base: string, folder: string): string {
-  const name = fit([base, folder], 63);
+  const name = fitName([base, folder], 63);
   if (!FUNCTION_NAME.test(name)) throw new NameError(`function name ${JSON.stringify(name)} is not valid`);
   return name;
 }

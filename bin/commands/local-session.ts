@@ -13,7 +13,7 @@ export interface LocalSession {
   close(): Promise<void>;
 }
 
-/** Builds the runtime, registers every function and starts the local stack on `port` (0: any free port). */
+/** Builds the runtime, registers every function and starts the local stack on `port` (0: any free port; negative: the configured port, $PORT or local.port). */
 export async function openLocalSession(port: number): Promise<LocalSession> {
   const runtime = await composeRuntime({ logLevel: "warn" });
   setRuntime(runtime);
@@ -21,7 +21,7 @@ export async function openLocalSession(port: number): Promise<LocalSession> {
   const stack = await startLocalStack({
     runtime,
     functions,
-    port,
+    port: port < 0 ? runtime.config.local.port : port,
     scheduleEveryMs: (target) =>
       target === "refreshRollups" ? runtime.config.local.rollupIntervalMs : 60_000,
   });

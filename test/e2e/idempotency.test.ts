@@ -19,7 +19,7 @@ import {
   totalsByGroup,
 } from "../support/local-stack-session.ts";
 
-const HOURS = 8;
+const HOURS = 12;
 const SEED = "e2e-idempotency";
 const BATCHES = 8;
 const BY: ["team", "model"] = ["team", "model"];

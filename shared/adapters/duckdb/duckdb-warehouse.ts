@@ -18,6 +18,7 @@ import {
   moneyToNanos,
   STAGED_DIMS_COLUMNS,
   STAGED_EVENTS_COLUMNS,
+  type StagedBatch,
   stageCostRows,
   timestampToDate,
 } from "./row-encoding.ts";
@@ -171,7 +172,15 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
         }
       }
     } catch (error) {
-      if (inTransaction) await connection.run("ROLLBACK");
+      if (inTransaction) {
+        try {
+          await connection.run("ROLLBACK");
+        } catch (rollbackError) {
+          throw new WarehouseError(`${name}.sql failed and its rollback failed too`, "unavailable", {
+            cause: new AggregateError([error, rollbackError]),
+          });
+        }
+      }
       throw error;
     }
     return rows;
@@ -240,8 +249,15 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
 
     insertEvents(rows) {
       if (rows.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
+      // Laying out the batch is pure work in JS: done before queueing, it overlaps the database's
+      // work on earlier batches (DuckDB runs off the main thread).
+      let batch: StagedBatch;
+      try {
+        batch = stageCostRows(rows);
+      } catch (error) {
+        return Promise.reject(toWarehouseError(error, "insertEvents"));
+      }
       return serialized("insertEvents", async (connection): Promise<InsertResult> => {
-        const batch = stageCostRows(rows);
         await ensureStaging(connection);
         try {
           await appendRows(
@@ -259,7 +275,10 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
           const inserted = Number(result?.Count ?? 0n);
           return { inserted, duplicates: rows.length - inserted };
         } finally {
+          // Should the clearing fail, the next batch recreates the staging tables (empty) instead.
+          stagingReady = false;
           await connection.run(loadSql("duckdb", "clear_staging"));
+          stagingReady = true;
         }
       });
     },

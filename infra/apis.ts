@@ -1,0 +1,13 @@
+/** APIs the pipeline uses; enabled by the component unless the project manages them elsewhere. */
+export const REQUIRED_APIS: readonly string[] = [
+  "artifactregistry.googleapis.com",
+  "bigquery.googleapis.com",
+  "cloudbuild.googleapis.com",
+  "cloudfunctions.googleapis.com",
+  "cloudscheduler.googleapis.com",
+  "eventarc.googleapis.com",
+  "iam.googleapis.com",
+  "pubsub.googleapis.com",
+  "run.googleapis.com",
+  "storage.googleapis.com",
+];
