@@ -29,7 +29,7 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
   const startedAt = runtime.clock.now();
   const t0 = performance.now();
   const { accepted } = await ingestStream(
-    (body) => runtime.ingestEvents.ingest(body),
+    (body, contentType) => runtime.ingestEvents.ingest(body, contentType),
     createReadStream(file),
   );
   const t1 = performance.now();

@@ -26,15 +26,3 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T, 
     throw new UsageError((error as Error).message);
   }
 }
-
-/** Parses a UTC date or date-time; a bare date means its midnight UTC. */
-export function parseUtc(text: string, flag: string): Date {
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    throw new UsageError(
-      `${flag}: ${JSON.stringify(text)} is not a date (YYYY-MM-DD or an ISO 8601 date-time)`,
-    );
-  }
-  return at;
-}

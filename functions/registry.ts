@@ -10,6 +10,7 @@ export interface FunctionSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { target: "ingestEvents", folder: "ingest-events", trigger: { kind: "topic", topic: TOPICS.events } },
   { target: "ingestHttp", folder: "ingest-http", trigger: { kind: "http" } },
+  { target: "costReport", folder: "cost-report", trigger: { kind: "http" } },
   { target: "refreshRollups", folder: "refresh-rollups", trigger: { kind: "schedule", cron: "2 * * * *" } },
 ];
 

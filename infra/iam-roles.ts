@@ -11,6 +11,7 @@ export interface RoleSet {
 
 export const ROLES = {
   bigqueryDataEditor: "roles/bigquery.dataEditor",
+  bigqueryDataViewer: "roles/bigquery.dataViewer",
   bigqueryJobUser: "roles/bigquery.jobUser",
   pubsubPublisher: "roles/pubsub.publisher",
   /** Invoking a gen2 function is invoking its Cloud Run service. */
@@ -35,11 +36,19 @@ export const REFRESH_ROLES: RoleSet = {
   topics: {},
 };
 
+/** The report reads the hourly rollup: read on the dataset, query jobs on the project. */
+export const REPORT_ROLES: RoleSet = {
+  project: [ROLES.bigqueryJobUser],
+  dataset: [ROLES.bigqueryDataViewer],
+  topics: {},
+};
+
 /** Role set per function target. A function in the registry without one fails the deployment. */
 export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   ingestEvents: INGEST_ROLES,
   ingestHttp: INGEST_ROLES,
   refreshRollups: REFRESH_ROLES,
+  costReport: REPORT_ROLES,
 };
 
 export class IamError extends Error {

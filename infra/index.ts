@@ -13,7 +13,7 @@ const config = new pulumi.Config("finops");
 
 const INGRESS: readonly Ingress[] = ["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"];
 
-/** `finops:ingestInvokers`: a list of IAM members (serviceAccount:..., group:...). */
+/** `finops:ingestInvokers`, `finops:reportReaders`: lists of IAM members (serviceAccount:..., group:...). */
 function memberList(key: string): string[] {
   const value = config.getObject<unknown>(key) ?? [];
   if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
@@ -37,7 +37,7 @@ const pipeline = new EventPipeline(pulumi.getProject(), {
   sourceDir: fileURLToPath(new URL("..", import.meta.url)),
   // Pulumi.yaml defaults it to "" (a declared key without a default would be required).
   sourceBucket: config.get("sourceBucket") || undefined,
-  invokers: { ingestHttp: memberList("ingestInvokers") },
+  invokers: { ingestHttp: memberList("ingestInvokers"), costReport: memberList("reportReaders") },
   httpIngress: config.get<Ingress>("ingestIngress", { allowedValues: [...INGRESS] }) ?? "ALLOW_ALL",
   enableApis: config.getBoolean("enableApis") ?? true,
 });

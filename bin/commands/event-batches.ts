@@ -2,12 +2,13 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 
 export const BATCH_LINES = 10_000;
+const NDJSON = "application/x-ndjson";
 
 /** Splits NDJSON into batches of lines; a JSON array (first non-blank char `[`) is one batch. */
 export async function* eventBatches(
   input: Readable,
   batchLines = BATCH_LINES,
-): AsyncGenerator<{ body: string; firstIndex: number }> {
+): AsyncGenerator<{ body: string; firstIndex: number; contentType: string }> {
   let lines: string[] = [];
   let index = 0;
   let arrayText: string[] | undefined;
@@ -20,13 +21,14 @@ export async function* eventBatches(
     }
     lines.push(line);
     if (lines.length === batchLines) {
-      yield { body: lines.join("\n"), firstIndex: index };
+      yield { body: lines.join("\n"), firstIndex: index, contentType: NDJSON };
       index += lines.length;
       lines = [];
     }
   }
-  if (arrayText) yield { body: arrayText.join("\n"), firstIndex: 0 };
-  else if (lines.length > 0 || index === 0) yield { body: lines.join("\n"), firstIndex: index };
+  if (arrayText) yield { body: arrayText.join("\n"), firstIndex: 0, contentType: "application/json" };
+  else if (lines.length > 0 || index === 0)
+    yield { body: lines.join("\n"), firstIndex: index, contentType: NDJSON };
 }
 
 export interface StreamTotals {
@@ -36,7 +38,10 @@ export interface StreamTotals {
   rejected: Array<{ index: number; id?: string; source?: string; field: string; reason: string }>;
 }
 
-type Ingest = (body: string) => Promise<{
+type Ingest = (
+  body: string,
+  contentType: string,
+) => Promise<{
   received: number;
   accepted: number;
   duplicates: number;
@@ -54,8 +59,8 @@ export async function ingestStream(
 ): Promise<StreamTotals> {
   const totals: StreamTotals = { received: 0, accepted: 0, duplicates: 0, rejected: [] };
   const running = new Set<Promise<void>>();
-  for await (const { body, firstIndex } of eventBatches(input)) {
-    const task: Promise<void> = ingest(body).then((summary) => {
+  for await (const { body, firstIndex, contentType } of eventBatches(input)) {
+    const task: Promise<void> = ingest(body, contentType).then((summary) => {
       totals.received += summary.received;
       totals.accepted += summary.accepted;
       totals.duplicates += summary.duplicates;

@@ -36,15 +36,19 @@ export const ingestCommand: Command = {
     const startedAt = runtime.clock.now();
     const began = performance.now();
     try {
-      const totals = await ingestStream((body) => runtime.ingestEvents.ingest(body), input, {
-        onBatch(t) {
-          if (values.quiet) return;
-          const rate = Math.round(t.received / ((performance.now() - began) / 1000));
-          process.stderr.write(
-            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s\n`,
-          );
+      const totals = await ingestStream(
+        (body, contentType) => runtime.ingestEvents.ingest(body, contentType),
+        input,
+        {
+          onBatch(t) {
+            if (values.quiet) return;
+            const rate = Math.round(t.received / ((performance.now() - began) / 1000));
+            process.stderr.write(
+              `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s\n`,
+            );
+          },
         },
-      });
+      );
       await runtime.refreshRollups.refresh(startedAt);
       const { rejected, ...counts } = totals;
       const out = {

@@ -1,9 +1,23 @@
-import { createCostReport, parseDimensions } from "#app/cost-report.ts";
+import { createCostReport, parseDimensions, reportWindow } from "#app/cost-report.ts";
 import { formatReport, REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
 import { composeRuntime } from "#runtime/compose.ts";
-import { type Command, parseCommandArgs, parseUtc, UsageError } from "../cli-args.ts";
+import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
 
-const DAY_MS = 86_400_000;
+async function fetchReport(base: string, by: string, query: { from: Date; to: Date }, format: ReportFormat) {
+  const url = new URL("/costReport", base);
+  url.search = new URLSearchParams({
+    by,
+    from: query.from.toISOString(),
+    to: query.to.toISOString(),
+    format,
+  }).toString();
+  const res = await fetch(url).catch((error: Error) => {
+    throw new UsageError(`--url: cannot reach ${base}: ${error.message}`);
+  });
+  const text = await res.text();
+  if (!res.ok) throw new UsageError(`--url: ${res.status} ${text}`);
+  return text;
+}
 
 export const reportCommand: Command = {
   name: "report",
@@ -14,24 +28,30 @@ export const reportCommand: Command = {
              team, model, model_version, business_unit, cost_center, namespace, environment, cloud
   --from     start, inclusive, UTC (YYYY-MM-DD or ISO date-time on the hour; default 30 days ago)
   --to       end, exclusive, UTC (default the next whole hour)
-  --format   table (default), json (one object per group, cost_nanos as a string) or csv`,
+  --format   table (default), json (one object per group, cost_nanos as a string) or csv
+  --url      ask a running local stack (e.g. http://127.0.0.1:8080), which holds the DuckDB file,
+             instead of opening the file`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       by: { type: "string", default: "team,model" },
       from: { type: "string" },
       to: { type: "string" },
       format: { type: "string", default: "table" },
+      url: { type: "string" },
     });
     const format = values.format as ReportFormat;
     if (!REPORT_FORMATS.includes(format))
       throw new UsageError(`--format: one of ${REPORT_FORMATS.join(", ")}`);
     const by = parseDimensions(values.by ?? "");
-    const nextHour = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000);
-    const to = values.to ? parseUtc(values.to, "--to") : nextHour;
-    const from = values.from ? parseUtc(values.from, "--from") : new Date(to.getTime() - 30 * DAY_MS);
+    const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
+    const query = { by, ...window };
+    if (values.url !== undefined) {
+      process.stdout.write(await fetchReport(values.url, values.by ?? "", query, format));
+      return 0;
+    }
     const runtime = await composeRuntime({ logLevel: "warn" });
     try {
-      const rows = await createCostReport({ warehouse: runtime.warehouse })({ by, from, to });
+      const rows = await createCostReport({ warehouse: runtime.warehouse })(query);
       process.stdout.write(formatReport(rows, by, format));
       return 0;
     } finally {

@@ -29,6 +29,26 @@ export function parseDimensions(text: string): Dimension[] {
   return names as Dimension[];
 }
 
+/** Parses a UTC date (its midnight) or an ISO 8601 date-time; `field` names the input in errors. */
+export function parseUtcDate(text: string, field: string): Date {
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    throw new ReportQueryError(
+      field,
+      `${JSON.stringify(text)} is not a date (YYYY-MM-DD or an ISO 8601 date-time)`,
+    );
+  }
+  return at;
+}
+
+/** The window a report covers when not told: the 30 days up to the end of the current hour. */
+export function reportWindow(now: Date, from?: string, to?: string, names = { from: "from", to: "to" }) {
+  const end = to ? parseUtcDate(to, names.to) : new Date(Math.ceil(now.getTime() / HOUR_MS) * HOUR_MS);
+  const start = from ? parseUtcDate(from, names.from) : new Date(end.getTime() - 30 * 24 * HOUR_MS);
+  return { from: start, to: end };
+}
+
 /** Cost per group over [from, to), read from the hourly rollup, so both ends must fall on whole hours. */
 export function createCostReport({ warehouse }: { warehouse: Warehouse }) {
   return async function costReport(query: { by: Dimension[]; from: Date; to: Date }): Promise<ReportRow[]> {

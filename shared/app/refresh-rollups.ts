@@ -15,14 +15,19 @@ export interface RefreshRollupsDeps {
 export interface RefreshRollups {
   /**
    * Rebuilds the hourly rollup for every hour that rows ingested at or after `since` touch, and
-   * returns the new watermark (this run's start) to pass as `since` next time. Rows ingested while
-   * the run is going are picked up by the next run, so calling it repeatedly misses nothing.
+   * returns the new watermark to pass as `since` next time: this run's start less INGEST_MARGIN_MS.
+   * A row's `ingested_at` is stamped when its batch starts, and the batch may still be writing when
+   * a refresh starts, so the watermark stays behind by more than any write takes; refreshing an hour
+   * twice is harmless, missing one is not.
    */
   refresh(since: Date): Promise<Date>;
 }
 
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
+
+/** Longer than any ingest batch can take to write (the ingest function's timeout is 60 s). */
+export const INGEST_MARGIN_MS = 5 * 60 * 1000;
 
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
@@ -37,8 +42,8 @@ export function createRefreshRollups({
   }
   return {
     async refresh(since) {
-      const startedAt = clock.now();
-      const now = startedAt.getTime();
+      const now = clock.now().getTime();
+      const watermark = new Date(now - INGEST_MARGIN_MS);
       // Event times go back `lookbackDays` and ahead by the clock skew parseCostEvent allows.
       const lookback: TimeRange = {
         from: new Date(floorHour(now - lookbackDays * DAY_MS)),
@@ -47,7 +52,7 @@ export function createRefreshRollups({
       const touched = await warehouse.hoursIngestedSince(since, lookback);
       if (!touched) {
         logger.debug("rollups up to date", { since: since.toISOString() });
-        return startedAt;
+        return watermark;
       }
       // A training row is charged the difference to its job's previous event, so a late row also
       // changes the charge of that job's later rows: refresh from the earliest touched hour onwards.
@@ -61,7 +66,7 @@ export function createRefreshRollups({
         from: range.from.toISOString(),
         to: range.to.toISOString(),
       });
-      return startedAt;
+      return watermark;
     },
   };
 }

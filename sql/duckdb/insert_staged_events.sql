@@ -18,12 +18,9 @@ SELECT
   COALESCE(e.components, '{}'), d.price_source
 FROM temp.staged_events AS e
 JOIN temp.staged_dims AS d ON d.dims_id = e.dims_id
-WHERE NOT EXISTS (
-  SELECT 1
-  FROM cost_events AS c
-  WHERE c.event_time >= $min_event_time
-    AND c.event_time <= $max_event_time
-    AND c.event_source = d.event_source
-    AND c.event_id = e.event_id
-    AND c.part = e.part
-)
+ANTI JOIN (
+  SELECT event_source, event_id, part
+  FROM cost_events
+  WHERE event_time >= $min_event_time AND event_time <= $max_event_time
+) AS stored
+  ON stored.event_source = d.event_source AND stored.event_id = e.event_id AND stored.part = e.part

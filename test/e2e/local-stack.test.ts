@@ -399,6 +399,7 @@ describe("routes", () => {
       functions: [
         { target: "ingestEvents", trigger: { kind: "topic", topic: TOPICS.events } },
         { target: "ingestHttp", trigger: { kind: "http" } },
+        { target: "costReport", trigger: { kind: "http" } },
         { target: "refreshRollups", trigger: { kind: "schedule", cron: expect.any(String) } },
       ],
     });
@@ -413,7 +414,7 @@ describe("routes", () => {
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({
       error: "no function at /no/such/function",
-      functions: ["ingestEvents", "ingestHttp", "refreshRollups"],
+      functions: ["ingestEvents", "ingestHttp", "costReport", "refreshRollups"],
     });
   });
 

@@ -241,6 +241,10 @@ describe("EventPipeline", () => {
         sa("finops-refresh-rollups"),
         [`dataset:finops_test roles/bigquery.dataEditor`, `project:${PROJECT} roles/bigquery.jobUser`],
       ],
+      [
+        sa("finops-cost-report"),
+        [`dataset:finops_test roles/bigquery.dataViewer`, `project:${PROJECT} roles/bigquery.jobUser`],
+      ],
       [sa("finops-ingest-events-trg"), ["function:finops-ingest-events roles/run.invoker"]],
       [sa("finops-refresh-rollups-sch"), ["function:finops-refresh-rollups roles/run.invoker"]],
       [SENDER, ["function:finops-ingest-http roles/run.invoker"]],

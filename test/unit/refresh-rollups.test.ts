@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createIngestEvents } from "#app/ingest-events.ts";
-import { createRefreshRollups } from "#app/refresh-rollups.ts";
+import { createRefreshRollups, INGEST_MARGIN_MS } from "#app/refresh-rollups.ts";
 import type { Clock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
 import type { TimeRange } from "#ports/warehouse.ts";
@@ -38,22 +38,30 @@ async function setup() {
 }
 
 describe("refresh", () => {
-  it("rebuilds the hours touched since the watermark and returns this run's start", async () => {
+  it("rebuilds the hours touched since the watermark and returns a watermark behind this run's start", async () => {
     const { ingest, refresh, refreshed, advance, total } = await setup();
     await ingest(
       ndjson([inferenceEvent({ id: "a" }), inferenceEvent({ id: "b", time: "2026-11-15T09:10:00Z" })]),
     );
     advance(60_000);
     const watermark = await refresh(new Date(0));
-    expect(watermark).toEqual(new Date(NOW.getTime() + 60_000));
+    expect(watermark).toEqual(new Date(NOW.getTime() + 60_000 - INGEST_MARGIN_MS));
     expect(refreshed).toEqual([
       { from: new Date("2026-11-15T09:00:00Z"), to: new Date("2026-11-15T13:00:00Z") },
     ]);
     expect(await total()).toBe(17_000_000n);
 
     advance(60_000);
-    expect(await refresh(watermark)).toEqual(new Date(NOW.getTime() + 120_000));
-    expect(refreshed).toHaveLength(1);
+    const next = await refresh(watermark);
+    expect(next).toEqual(new Date(NOW.getTime() + 120_000 - INGEST_MARGIN_MS));
+    expect(refreshed).toHaveLength(2); // still within the margin: the same hours again, harmlessly
+    expect(await total()).toBe(17_000_000n);
+
+    advance(INGEST_MARGIN_MS);
+    const past = await refresh(next);
+    expect(past.getTime()).toBeGreaterThan(NOW.getTime()); // the watermark has passed the rows
+    await refresh(past);
+    expect(refreshed).toHaveLength(3);
   });
 
   it("charges a late training event once: later hours of the job are rebuilt too", async () => {

@@ -33,8 +33,6 @@ export interface StagedBatch {
   /** temp.staged_events columns, each `rowCount` long. */
   columns: DuckDBValue[][];
   rowCount: number;
-  /** Input rows dropped because an earlier copy of their key was in the same batch. */
-  duplicatesInBatch: number;
   minEventTime: Date;
   maxEventTime: Date;
 }
@@ -256,7 +254,6 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
     dims,
     columns,
     rowCount: n,
-    duplicatesInBatch: rows.length - n,
     minEventTime: new Date(minTime),
     maxEventTime: new Date(maxTime),
   };

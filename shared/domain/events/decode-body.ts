@@ -114,12 +114,15 @@ function errorLine(error: unknown, text: string): number {
 function looksLikeNdjson(text: string): boolean {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
   if (lines.length < 2) return false;
-  try {
-    JSON.parse(lines[0] ?? "");
-    return true;
-  } catch {
-    return false;
-  }
+  // One good line is enough: a broken first line must not take the good ones down with it.
+  return lines.some((line) => {
+    try {
+      JSON.parse(line);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function itemOrRejection(index: number, raw: unknown, text: string, out: DecodeResult): void {
