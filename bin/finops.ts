@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { ReportQueryError } from "#app/cost-report.ts";
+import { PriceCatalogError } from "#domain/pricing/catalog.ts";
+import { WarehouseError } from "#ports/warehouse-error.ts";
 import { ConfigError } from "#runtime/config.ts";
 import { EnvError } from "#runtime/env.ts";
 import { type Command, UsageError } from "./cli-args.ts";
@@ -51,7 +53,14 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`finops ${command.name}: ${error.message}\n\n${command.usage}\n`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof EnvError) {
+    if (error instanceof WarehouseError && /lock/i.test(error.message)) {
+      process.stderr.write(
+        `finops ${command.name}: the DuckDB file is in use by another process (a running \`finops start\`?).\n` +
+          "  Stop it, point FINOPS_DUCKDB_PATH elsewhere, or for reports ask the running stack: finops report --url http://127.0.0.1:8080\n",
+      );
+      return 1;
+    }
+    if (error instanceof ConfigError || error instanceof EnvError || error instanceof PriceCatalogError) {
       process.stderr.write(`finops ${command.name}: ${error.message}\n`);
       return 2;
     }

@@ -37,7 +37,13 @@ export const startCommand: Command = {
       process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the bus...\n`);
       await runDemo(session, { hours, seed: values.seed ?? "demo", out: process.stdout });
       process.stdout.write(
-        `\nTry: curl -s ${stack.url}/v1/events -H 'content-type: application/json' -d @events.json\n     npx finops report --by business_unit,team --format json\n`,
+        [
+          "",
+          "Try, from another terminal:",
+          `  npx finops report --url ${stack.url} --by business_unit,team`,
+          `  npx finops demo --hours 2 --seed more --out - | curl -s ${stack.url}/v1/events -H 'content-type: application/x-ndjson' --data-binary @-`,
+          "",
+        ].join("\n"),
       );
     }
     process.stdout.write(`\nReady. Ctrl-C to stop.\n`);

@@ -34,7 +34,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const { runtime, functions, projectId = "local" } = options;
   const host = createFunctionHost(functions.map((f) => f.target));
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://local").pathname;
+    const { pathname: path, search } = new URL(req.url ?? "/", "http://local");
     const [, first = "", second = ""] = path.split("/");
     const route = first === "v1" && second === "events" ? "ingestHttp" : first === "events" ? second : first;
     if (path === "/healthz") {
@@ -48,7 +48,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       );
       return;
     }
-    req.url = "/";
+    req.url = `/${search}`;
     if (!host.serve(route, req, res)) {
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: `no function at ${path}`, functions: host.targets() }));
