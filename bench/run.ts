@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { measureFreshness } from "./freshness.ts";
 import { measureIngestThroughput } from "./ingest-throughput.ts";
+import { measureSdkOverhead } from "./sdk-overhead.ts";
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +21,8 @@ if (values.help) {
      write to DuckDB), against DuckDB's own bulk NDJSON load of the same file, in the same run.
   2. Freshness: a steady stream at --rate through the local stack for --seconds; time from publish
      to the event's cost showing in the report, p50 and p99.
+  3. SDK overhead: an Express handler with and without the inference cost middleware, over
+     loopback, medians of paired rounds.
   Figures are printed side by side; nothing passes or fails on absolute times.
 `);
   process.exit(0);
@@ -52,6 +55,16 @@ try {
     [
       `  published ${f.eventsPublished} events, ${f.probes} probes, ${f.seen} seen in the report`,
       `  publish → report latency: p50 ${quantile(f.latenciesMs, 0.5).toFixed(0)} ms, p99 ${quantile(f.latenciesMs, 0.99).toFixed(0)} ms, max ${quantile(f.latenciesMs, 1).toFixed(0)} ms`,
+      "",
+    ].join("\n"),
+  );
+
+  process.stdout.write("SDK per-request overhead (Express, loopback, paired rounds)...\n");
+  const o = await measureSdkOverhead({ requests: 5000 });
+  process.stdout.write(
+    [
+      `  without middleware ${o.baselineUsPerRequest.toFixed(1)} µs/request, with ${o.instrumentedUsPerRequest.toFixed(1)} µs/request: +${o.overheadUsPerRequest.toFixed(1)} µs`,
+      `  the recorder alone (no HTTP): ${o.recorderUsPerCall.toFixed(1)} µs/call; ${o.eventsSent} events sent in ${o.batchesSent} batches, ${o.eventsDropped} dropped`,
       "",
     ].join("\n"),
   );

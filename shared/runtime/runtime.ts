@@ -23,15 +23,6 @@ type RuntimeFactory = () => Promise<Runtime>;
 let factory: RuntimeFactory | undefined;
 let current: Promise<Runtime> | undefined;
 
-/**
- * How to build the runtime; by default the composition root reads the environment and config file.
- * Nothing is built until a function first asks.
- */
-export function setRuntimeFactory(next: RuntimeFactory): void {
-  factory = next;
-  current = undefined;
-}
-
 /** Sets an already-built runtime (tests, the local stack). */
 export function setRuntime(runtime: Runtime): void {
   factory = async () => runtime;
