@@ -11,6 +11,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { target: "ingestEvents", folder: "ingest-events", trigger: { kind: "topic", topic: TOPICS.events } },
   { target: "ingestHttp", folder: "ingest-http", trigger: { kind: "http" } },
   { target: "costReport", folder: "cost-report", trigger: { kind: "http" } },
+  {
+    target: "collectAllocations",
+    folder: "collect-allocations",
+    trigger: { kind: "schedule", cron: "15 * * * *" },
+  },
   { target: "refreshRollups", folder: "refresh-rollups", trigger: { kind: "schedule", cron: "2 * * * *" } },
 ];
 

@@ -43,12 +43,20 @@ export const REPORT_ROLES: RoleSet = {
   topics: {},
 };
 
+/** Collect reads OpenCost/Kubecost over HTTP and publishes allocation events; it touches no BigQuery. */
+export const COLLECT_ROLES: RoleSet = {
+  project: [],
+  dataset: [],
+  topics: { events: [ROLES.pubsubPublisher] },
+};
+
 /** Role set per function target. A function in the registry without one fails the deployment. */
 export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   ingestEvents: INGEST_ROLES,
   ingestHttp: INGEST_ROLES,
   refreshRollups: REFRESH_ROLES,
   costReport: REPORT_ROLES,
+  collectAllocations: COLLECT_ROLES,
 };
 
 export class IamError extends Error {

@@ -7,6 +7,12 @@ import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { loadFunctions } from "../../functions/registry.ts";
 import { demoWindow, publishDemo } from "./demo-feed.ts";
 
+/** How often scheduled functions run locally; cron schedules are for the cloud. */
+const LOCAL_SCHEDULES: Record<string, (runtime: Runtime) => number> = {
+  refreshRollups: (runtime) => runtime.config.local.rollupIntervalMs,
+  collectAllocations: () => 300_000,
+};
+
 export interface LocalSession {
   runtime: Runtime;
   stack: LocalStack;
@@ -22,8 +28,7 @@ export async function openLocalSession(port: number): Promise<LocalSession> {
     runtime,
     functions,
     port: port < 0 ? runtime.config.local.port : port,
-    scheduleEveryMs: (target) =>
-      target === "refreshRollups" ? runtime.config.local.rollupIntervalMs : 60_000,
+    scheduleEveryMs: (target) => LOCAL_SCHEDULES[target]?.(runtime) ?? 60_000,
   });
   return {
     runtime,

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { type CollectAllocationsRuntime, collectAllocationsFromRuntime } from "#app/collect-allocations.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
 import { mergeCatalogOverrides, parsePriceCatalog } from "#domain/pricing/catalog.ts";
@@ -71,6 +72,17 @@ async function createBus(config: Config, logger: Logger): Promise<Bus> {
   });
 }
 
+async function createCollectAllocations(config: Config, parts: CollectAllocationsRuntime) {
+  if (!config.allocations) return undefined;
+  const { createKubecostAllocationSource, kubecostOptionsFromSettings } = await import(
+    "#adapters/kubecost/kubecost-allocation-source.ts"
+  );
+  const source = createKubecostAllocationSource(
+    kubecostOptionsFromSettings(config.allocations, { logger: parts.logger }),
+  );
+  return collectAllocationsFromRuntime(parts, config.allocations, source);
+}
+
 /** The composition root: reads configuration once, builds the adapters it names and the use cases. */
 export async function composeRuntime(options: ComposeOptions = {}): Promise<Runtime> {
   const env = options.env ?? readEnv();
@@ -95,6 +107,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     logger,
   });
   const refreshRollups = createRefreshRollups({ warehouse, clock });
+  const collectAllocations = await createCollectAllocations(config, { bus, clock, logger });
   return {
     config,
     logger,
@@ -103,6 +116,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     bus,
     ingestEvents,
     refreshRollups,
+    ...(collectAllocations ? { collectAllocations } : {}),
     async close() {
       await bus.close();
       await warehouse.close();

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { allocationSettingsSchema } from "#domain/allocation/allocation-settings.ts";
 import type { Env } from "./env.ts";
 
 /** The versioned configuration file (finops.config.json). Secrets never live here. */
@@ -46,6 +47,7 @@ export const configFileSchema = z
       .object({ kind: z.enum(["memory", "pubsub"]).default("memory") })
       .strict()
       .default({ kind: "memory" }),
+    allocations: allocationSettingsSchema.optional(),
     local: z
       .object({
         port: z.number().int().min(0).max(65535).default(8080),
@@ -67,6 +69,7 @@ export interface Config {
   warehouse: ConfigFile["warehouse"];
   bus: ConfigFile["bus"];
   local: ConfigFile["local"];
+  allocations: ConfigFile["allocations"];
   projectId: string | undefined;
 }
 
@@ -123,6 +126,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     warehouse,
     bus: { kind: env.FINOPS_BUS ?? parsed.bus.kind },
     local: { ...parsed.local, port: env.PORT ?? parsed.local.port },
+    allocations: parsed.allocations,
     projectId: env.GOOGLE_CLOUD_PROJECT,
   });
 }

@@ -1,3 +1,4 @@
+import type { CollectAllocations } from "#app/collect-allocations.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
 import type { createRefreshRollups } from "#app/refresh-rollups.ts";
 import type { Bus } from "#ports/bus.ts";
@@ -15,6 +16,8 @@ export interface Runtime {
   bus: Bus;
   ingestEvents: ReturnType<typeof createIngestEvents>;
   refreshRollups: ReturnType<typeof createRefreshRollups>;
+  /** Present when the config has an `allocations` section. */
+  collectAllocations?: CollectAllocations;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOPICS } from "#ports/bus.ts";
 import { MESSAGE_PUBLISHED } from "#runtime/local/pubsub-cloud-event.ts";
+import { FUNCTIONS } from "../../functions/registry.ts";
 import { inferenceEvent, trainingEvent } from "../support/ingest-builders.ts";
 import {
   batchMessage,
@@ -396,12 +397,7 @@ describe("routes", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({
-      functions: [
-        { target: "ingestEvents", trigger: { kind: "topic", topic: TOPICS.events } },
-        { target: "ingestHttp", trigger: { kind: "http" } },
-        { target: "costReport", trigger: { kind: "http" } },
-        { target: "refreshRollups", trigger: { kind: "schedule", cron: expect.any(String) } },
-      ],
+      functions: FUNCTIONS.map((f) => ({ target: f.target, trigger: f.trigger })),
     });
   });
 
@@ -414,7 +410,7 @@ describe("routes", () => {
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({
       error: "no function at /no/such/function",
-      functions: ["ingestEvents", "ingestHttp", "costReport", "refreshRollups"],
+      functions: FUNCTIONS.map((f) => f.target),
     });
   });
 

@@ -1,0 +1,283 @@
+import { type AllocationCloudEvent, allocationEvents } from "#domain/allocation/allocation-events.ts";
+import type { AllocationSettings } from "#domain/allocation/allocation-settings.ts";
+import { applyIdlePolicy, DEFAULT_IDLE_POLICY, type IdlePolicy } from "#domain/allocation/idle-policy.ts";
+import {
+  type ComponentName,
+  componentsTotal,
+  type K8sAllocation,
+  sumComponents,
+} from "#domain/allocation/k8s-allocation.ts";
+import { DEFAULT_LABEL_KEYS, IDLE_OWNER, type LabelKeys } from "#domain/allocation/owner.ts";
+import { UNALLOCATED } from "#domain/cost-row.ts";
+import type { Nanos } from "#domain/money.ts";
+import {
+  type AllocationAggregate,
+  type AllocationSource,
+  AllocationSourceError,
+  type CollectWindow,
+} from "#ports/allocation-source.ts";
+import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
+import { BusError } from "#ports/bus-error.ts";
+import type { Clock } from "#ports/clock.ts";
+import { type Logger, silentLogger } from "#ports/logger.ts";
+
+/** Events per bus message, as every emitter batches them (one CloudEvents batch per message). */
+export const MAX_EVENTS_PER_MESSAGE = 500;
+export const DEFAULT_ALLOCATION_EVENT_SOURCE = "//finops/collect-allocations";
+
+const HOUR_MS = 3600 * 1000;
+
+export interface CollectAllocationsDeps {
+  source: AllocationSource;
+  bus: Bus;
+  /** Where the events go: the events topic, whose ingest validates, dedupes and stores them. */
+  topic?: string;
+  clock: Clock;
+  policy?: IdlePolicy;
+  labelKeys?: LabelKeys;
+  /** Names the events of allocations whose source named no cluster; part of every event id. */
+  cluster: string;
+  aggregate?: AllocationAggregate;
+  /** CloudEvents `source` of the events. */
+  eventSource?: string;
+  currency?: string;
+  logger?: Logger;
+}
+
+/** What one collection did. The nanos prove conservation: fetched === total === attributed + idle + unallocated. */
+export interface CollectSummary {
+  window: CollectWindow;
+  allocations: number;
+  events: number;
+  messages: number;
+  /** Sum of the components of everything fetched. */
+  fetchedNanos: Nanos;
+  /** Sum of the components of everything published (equal to fetchedNanos, or the collection fails). */
+  totalNanos: Nanos;
+  /** Published under an owning team. */
+  attributedNanos: Nanos;
+  /** Published in the explicit idle bucket (0 when idle is shared). */
+  idleNanos: Nanos;
+  /** Published with team "unallocated" (no owner label, unallocated and unmounted cost). */
+  unallocatedNanos: Nanos;
+  /** Fetched as idle, whether kept or shared. */
+  idleFetchedNanos: Nanos;
+  /** Per component, what was published. */
+  components: Record<ComponentName, Nanos>;
+}
+
+export interface CollectAllocations {
+  /** Collects a window, by default the previous whole UTC hour, and publishes its events. */
+  collect(window?: CollectWindow): Promise<CollectSummary>;
+}
+
+export type CollectAllocationsErrorCode = "invalid" | "conservation";
+
+/** `invalid`: a bad window. `conservation`: the events would not add up to what was fetched (a bug; nothing is published). */
+export class CollectAllocationsError extends Error {
+  override readonly name = "CollectAllocationsError";
+  readonly code: CollectAllocationsErrorCode;
+
+  constructor(code: CollectAllocationsErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The whole UTC hour before the one `now` is in. */
+export function previousHour(now: Date): CollectWindow {
+  const to = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS;
+  return { from: new Date(to - HOUR_MS), to: new Date(to) };
+}
+
+/** Whether a collection failure may pass on a later try (the source or the bus was unavailable). */
+export function isTransientCollectError(error: unknown): boolean {
+  return (
+    (error instanceof AllocationSourceError || error instanceof BusError) && error.code === "unavailable"
+  );
+}
+
+/** How an HTTP edge answers a failed collection: 400 for a bad window, 503 to retry later; undefined to rethrow. */
+export function collectErrorAnswer(
+  error: unknown,
+): { status: 400 | 503; headers: Record<string, string>; body: { error: string } } | undefined {
+  if (error instanceof CollectAllocationsError && error.code === "invalid") {
+    return { status: 400, headers: {}, body: { error: error.message } };
+  }
+  if (isTransientCollectError(error)) {
+    return { status: 503, headers: { "Retry-After": "60" }, body: { error: (error as Error).message } };
+  }
+  return undefined;
+}
+
+/**
+ * A window from a request's query (`?from=...&to=...`, RFC 3339); undefined when neither is given
+ * (the default window applies). Throws CollectAllocationsError("invalid") naming the field.
+ */
+export function windowFromQuery(query: Record<string, unknown>): CollectWindow | undefined {
+  const { from, to } = query;
+  if (from === undefined && to === undefined) return undefined;
+  const read = (field: string, value: unknown): Date => {
+    const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms)) {
+      throw new CollectAllocationsError(
+        "invalid",
+        `${field}: must be an RFC 3339 time such as 2026-11-15T10:00:00Z`,
+      );
+    }
+    return new Date(ms);
+  };
+  return { from: read("from", from), to: read("to", to) };
+}
+
+/** Summary with nanos as decimal strings, for a JSON response or a log line. */
+export function summaryToJson(summary: CollectSummary): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(summary, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)),
+  ) as Record<string, unknown>;
+}
+
+function checkWindow(window: CollectWindow): void {
+  const from = window.from.getTime();
+  const to = window.to.getTime();
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) {
+    throw new CollectAllocationsError("invalid", "window: to must be after from");
+  }
+}
+
+function totalOf(events: readonly AllocationCloudEvent[], team?: string): Nanos {
+  let total = 0n;
+  for (const event of events) {
+    if (team !== undefined && event.data.team !== team) continue;
+    for (const value of Object.values(event.data.components)) total += BigInt(value);
+  }
+  return total;
+}
+
+function componentsOfEvents(events: readonly AllocationCloudEvent[]): Record<ComponentName, Nanos> {
+  const sum: Record<ComponentName, Nanos> = { gpu: 0n, cpu: 0n, ram: 0n, pv: 0n, network: 0n, other: 0n };
+  for (const event of events) {
+    for (const name of Object.keys(sum) as ComponentName[]) sum[name] += BigInt(event.data.components[name]);
+  }
+  return sum;
+}
+
+function batches(events: readonly AllocationCloudEvent[], size: number): BusMessage[] {
+  const messages: BusMessage[] = [];
+  for (let i = 0; i < events.length; i += size) {
+    messages.push({
+      data: Buffer.from(JSON.stringify(events.slice(i, i + size))),
+      attributes: { "content-type": "application/cloudevents-batch+json" },
+    });
+  }
+  return messages;
+}
+
+/**
+ * The collect-allocations use case: fetch a window's allocations, apply the idle and shared
+ * policies, turn them into ai.cost.allocation.v1 events and publish them on the events topic in
+ * CloudEvents batches. Event ids are a function of the cluster, the window and the allocation, so
+ * collecting a window again publishes the same events and ingest dedupes them. Before publishing
+ * it checks that the events add up, per component, to what was fetched; if not, nothing is sent.
+ */
+export function createCollectAllocations(deps: CollectAllocationsDeps): CollectAllocations {
+  const {
+    source,
+    bus,
+    topic = TOPICS.events,
+    clock,
+    policy = DEFAULT_IDLE_POLICY,
+    labelKeys = DEFAULT_LABEL_KEYS,
+    cluster,
+    aggregate = ["namespace", "pod"],
+    eventSource = DEFAULT_ALLOCATION_EVENT_SOURCE,
+    currency = "USD",
+    logger = silentLogger,
+  } = deps;
+
+  return {
+    async collect(requested) {
+      const window = requested ?? previousHour(clock.now());
+      checkWindow(window);
+      const fetched: K8sAllocation[] = await source.allocations(window, aggregate);
+      const repaired = fetched.filter((a) => a.notes.length > 0);
+      if (repaired.length > 0) {
+        logger.warn("allocations repaired while reading", {
+          allocations: repaired.length,
+          examples: repaired.slice(0, 5).map((a) => ({ name: a.name, notes: a.notes.slice(0, 3) })),
+        });
+      }
+      const shaped = applyIdlePolicy(fetched, policy);
+      const events = allocationEvents(shaped, { cluster, window, source: eventSource, labelKeys, currency });
+
+      const fetchedComponents = sumComponents(fetched);
+      const components = componentsOfEvents(events);
+      const mismatch = (Object.keys(components) as ComponentName[]).filter(
+        (name) => components[name] !== fetchedComponents[name],
+      );
+      if (mismatch.length > 0) {
+        throw new CollectAllocationsError(
+          "conservation",
+          `events do not add up to the allocations fetched in ${mismatch.join(", ")}; nothing published`,
+        );
+      }
+
+      const messages = batches(events, MAX_EVENTS_PER_MESSAGE);
+      if (messages.length > 0) await bus.publish(topic, messages);
+
+      const totalNanos = totalOf(events);
+      const idleNanos = totalOf(events, IDLE_OWNER);
+      const unallocatedNanos = totalOf(events, UNALLOCATED);
+      const summary: CollectSummary = {
+        window,
+        allocations: fetched.length,
+        events: events.length,
+        messages: messages.length,
+        fetchedNanos: componentsTotal(fetchedComponents),
+        totalNanos,
+        attributedNanos: totalNanos - idleNanos - unallocatedNanos,
+        idleNanos,
+        unallocatedNanos,
+        idleFetchedNanos: componentsTotal(sumComponents(fetched.filter((a) => a.special === "idle"))),
+        components,
+      };
+      if (policy.idle !== "keep" && idleNanos > 0n) {
+        logger.warn("idle cost kept as its own bucket: no allocation to share it with", {
+          idleNanos: idleNanos.toString(),
+        });
+      }
+      logger.info("allocations collected", summaryToJson(summary));
+      return summary;
+    },
+  };
+}
+
+/** What the runtime already has that the use case needs. */
+export interface CollectAllocationsRuntime {
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The use case from the runtime's parts, the configuration's `allocations` section and a source built from it. */
+export function collectAllocationsFromRuntime(
+  runtime: CollectAllocationsRuntime,
+  settings: AllocationSettings,
+  source: AllocationSource,
+): CollectAllocations {
+  return createCollectAllocations({
+    source,
+    bus: runtime.bus,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    cluster: settings.cluster,
+    aggregate: settings.aggregate,
+    policy: {
+      idle: settings.idle,
+      sharedNamespaces: settings.sharedNamespaces,
+      sharedPolicy: settings.sharedPolicy,
+    },
+    labelKeys: settings.labelKeys,
+    currency: settings.currency,
+  });
+}
