@@ -1,11 +1,77 @@
--- Cost per group over the hours in [$from, $to), from the hourly rollup (never the raw events).
+-- Cost per group over the hours in [$from, $to), from the hourly rollup (never the raw events),
+-- through the one view in which no dollar appears twice (ARCHITECTURE.md, "Layers of cost"):
+-- in a namespace-hour that the infrastructure layer covers (basis 'allocation': Kubernetes
+-- allocations, DCGM-adjusted), the workload estimates (requests, training) do not add to it: they
+-- divide its cost among their owners in proportion to their estimated cost (GPU-seconds × rate),
+-- every nano handed out by largest remainder. Elsewhere each row stands as it is.
 -- {{dimensions}} is the adapter's allow-listed group-by column list, each followed by ", " (empty
 -- for one total per currency), so it fits before currency in SELECT, GROUP BY and ORDER BY.
+WITH hourly AS (
+  SELECT
+    *,
+    basis = 'estimate' AND event_type IN ('ai.cost.inference.v1', 'ai.cost.training.v1') AS is_workload
+  FROM cost_hourly
+  WHERE hour >= $from AND hour < $to
+),
+covering AS (
+  SELECT hour, namespace, currency, CAST(SUM(cost) * 1000000000 AS HUGEINT) AS infra_nanos
+  FROM hourly
+  WHERE basis = 'allocation' AND namespace IS NOT NULL
+  GROUP BY hour, namespace, currency
+),
+weighted AS (
+  SELECT
+    w.*,
+    c.infra_nanos,
+    GREATEST(CAST(w.cost * 1000000000 AS HUGEINT), 0) AS weight,
+    SUM(GREATEST(CAST(w.cost * 1000000000 AS HUGEINT), 0)) OVER per_namespace_hour AS weight_sum
+  FROM hourly AS w
+  JOIN covering AS c ON c.hour = w.hour AND c.namespace = w.namespace AND c.currency = w.currency
+  WHERE w.is_workload
+  WINDOW per_namespace_hour AS (PARTITION BY w.hour, w.namespace, w.currency)
+),
+floored AS (
+  SELECT
+    *,
+    (infra_nanos * weight) // weight_sum AS floor_nanos,
+    (infra_nanos * weight) % weight_sum AS remainder
+  FROM weighted
+  WHERE weight_sum > 0
+),
+shared_out AS (
+  SELECT
+    *,
+    infra_nanos - SUM(floor_nanos) OVER per_namespace_hour AS leftover,
+    ROW_NUMBER() OVER (
+      PARTITION BY hour, namespace, currency
+      ORDER BY remainder DESC, team, model, model_version, business_unit, cost_center, environment, cloud,
+        event_type
+    ) AS place
+  FROM floored
+  WINDOW per_namespace_hour AS (PARTITION BY hour, namespace, currency)
+),
+covered AS (
+  SELECT DISTINCT hour, namespace, currency FROM floored
+),
+one_view AS (
+  SELECT
+    team, model, model_version, business_unit, cost_center, namespace, environment, cloud, currency,
+    CAST(CAST(floor_nanos + CASE WHEN place <= leftover THEN 1 ELSE 0 END AS DECIMAL(38, 9)) * 0.000000001
+      AS DECIMAL(38, 9)) AS cost,
+    rows
+  FROM shared_out
+  UNION ALL
+  SELECT
+    h.team, h.model, h.model_version, h.business_unit, h.cost_center, h.namespace, h.environment, h.cloud,
+    h.currency, h.cost, h.rows
+  FROM hourly AS h
+  LEFT JOIN covered AS c ON c.hour = h.hour AND c.namespace = h.namespace AND c.currency = h.currency
+  WHERE c.hour IS NULL OR NOT (h.is_workload OR h.basis = 'allocation')
+)
 SELECT
   {{dimensions}}currency,
   SUM(cost) AS total_cost,
   SUM(rows) AS row_count
-FROM cost_hourly
-WHERE hour >= $from AND hour < $to
+FROM one_view
 GROUP BY {{dimensions}}currency
 ORDER BY total_cost DESC, {{dimensions}}currency
