@@ -1,5 +1,6 @@
 import { type AllocationCloudEvent, allocationEvents } from "#domain/allocation/allocation-events.ts";
 import type { AllocationSettings } from "#domain/allocation/allocation-settings.ts";
+import { adjustGpuCost, GpuAdjustmentError } from "#domain/allocation/gpu-adjustment.ts";
 import { applyIdlePolicy, DEFAULT_IDLE_POLICY, type IdlePolicy } from "#domain/allocation/idle-policy.ts";
 import {
   type ComponentName,
@@ -9,6 +10,7 @@ import {
 } from "#domain/allocation/k8s-allocation.ts";
 import { DEFAULT_LABEL_KEYS, IDLE_OWNER, type LabelKeys } from "#domain/allocation/owner.ts";
 import { UNALLOCATED } from "#domain/cost-row.ts";
+import type { GpuSplitStrategy } from "#domain/gpu-split/split-gpu-cost.ts";
 import type { Nanos } from "#domain/money.ts";
 import {
   type AllocationAggregate,
@@ -20,12 +22,24 @@ import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
 import { BusError } from "#ports/bus-error.ts";
 import type { Clock } from "#ports/clock.ts";
 import { type Logger, silentLogger } from "#ports/logger.ts";
+import { type MetricsSource, MetricsSourceError } from "#ports/metrics-source.ts";
 
 /** Events per bus message, as every emitter batches them (one CloudEvents batch per message). */
 export const MAX_EVENTS_PER_MESSAGE = 500;
 export const DEFAULT_ALLOCATION_EVENT_SOURCE = "//finops/collect-allocations";
 
 const HOUR_MS = 3600 * 1000;
+/** Most GPU notes a summary carries; the rest are counted. */
+const MAX_GPU_NOTES = 50;
+
+/** Splitting GPU cost by what DCGM measured instead of by request (see adjustGpuCost). */
+export interface GpuUtilizationDeps {
+  metrics: MetricsSource;
+  /** Default "utilization". */
+  strategy?: GpuSplitStrategy;
+  /** Default 30 (dcgm-exporter's collection interval). */
+  stepSeconds?: number;
+}
 
 export interface CollectAllocationsDeps {
   source: AllocationSource;
@@ -42,6 +56,27 @@ export interface CollectAllocationsDeps {
   eventSource?: string;
   currency?: string;
   logger?: Logger;
+  /**
+   * When set, the window's GPU usage is read from `metrics` and every node it measured has its GPU
+   * cost split by that usage before the owner mapping and the idle policy. The source should then
+   * return idle per node (Kubecost `idleByNode=true&splitIdle=true`).
+   */
+  gpuUtilization?: GpuUtilizationDeps;
+}
+
+/** What the GPU adjustment did: pooled === attributed + idle, and the GPU total is unchanged. */
+export interface GpuCollectSummary {
+  strategy: GpuSplitStrategy;
+  /** GPU cost of the nodes DCGM measured, as fetched. */
+  pooledNanos: Nanos;
+  /** Of it, what went to pods by their measured use. */
+  attributedNanos: Nanos;
+  /** Of it, what the nodes' idle allocations carry (capacity unused, or used by no known pod). */
+  idleNanos: Nanos;
+  measuredNodes: number;
+  /** Nodes with GPU cost DCGM did not measure: the source's figures stand. */
+  keptNodes: number;
+  notes: string[];
 }
 
 /** What one collection did. The nanos prove conservation: fetched === total === attributed + idle + unallocated. */
@@ -64,6 +99,8 @@ export interface CollectSummary {
   idleFetchedNanos: Nanos;
   /** Per component, what was published. */
   components: Record<ComponentName, Nanos>;
+  /** Present when GPU cost is split by DCGM utilization. */
+  gpu?: GpuCollectSummary;
 }
 
 export interface CollectAllocations {
@@ -93,7 +130,10 @@ export function previousHour(now: Date): CollectWindow {
 /** Whether a collection failure may pass on a later try (the source or the bus was unavailable). */
 export function isTransientCollectError(error: unknown): boolean {
   return (
-    (error instanceof AllocationSourceError || error instanceof BusError) && error.code === "unavailable"
+    (error instanceof AllocationSourceError ||
+      error instanceof BusError ||
+      error instanceof MetricsSourceError) &&
+    error.code === "unavailable"
   );
 }
 
@@ -193,13 +233,18 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
     eventSource = DEFAULT_ALLOCATION_EVENT_SOURCE,
     currency = "USD",
     logger = silentLogger,
+    gpuUtilization,
   } = deps;
 
   return {
     async collect(requested) {
       const window = requested ?? previousHour(clock.now());
       checkWindow(window);
-      const fetched: K8sAllocation[] = await source.allocations(window, aggregate);
+      const stepSeconds = gpuUtilization?.stepSeconds ?? 30;
+      const [fetched, usage] = await Promise.all([
+        source.allocations(window, aggregate),
+        gpuUtilization?.metrics.gpuUsage(window, stepSeconds),
+      ]);
       const repaired = fetched.filter((a) => a.notes.length > 0);
       if (repaired.length > 0) {
         logger.warn("allocations repaired while reading", {
@@ -207,7 +252,43 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
           examples: repaired.slice(0, 5).map((a) => ({ name: a.name, notes: a.notes.slice(0, 3) })),
         });
       }
-      const shaped = applyIdlePolicy(fetched, policy);
+      let measured: readonly K8sAllocation[] = fetched;
+      let gpu: GpuCollectSummary | undefined;
+      if (gpuUtilization && usage) {
+        const strategy = gpuUtilization.strategy ?? "utilization";
+        let adjusted: ReturnType<typeof adjustGpuCost>;
+        try {
+          adjusted = adjustGpuCost({ allocations: fetched, usage, strategy, window, stepSeconds });
+        } catch (cause) {
+          if (!(cause instanceof GpuAdjustmentError)) throw cause;
+          throw new CollectAllocationsError(
+            "conservation",
+            `GPU cost split by utilization does not add up: ${cause.message}; nothing published`,
+            { cause },
+          );
+        }
+        measured = adjusted.allocations;
+        if (adjusted.keptNodes.length > 0) {
+          logger.warn("GPU cost kept as the source split it by request on nodes DCGM did not measure", {
+            nodes: adjusted.keptNodes.slice(0, 20),
+            why: adjusted.notes.slice(0, 3),
+          });
+        }
+        const notes = adjusted.notes.slice(0, MAX_GPU_NOTES);
+        if (adjusted.notes.length > MAX_GPU_NOTES) {
+          notes.push(`${adjusted.notes.length - MAX_GPU_NOTES} more notes not shown`);
+        }
+        gpu = {
+          strategy,
+          pooledNanos: adjusted.pooledNanos,
+          attributedNanos: adjusted.attributedNanos,
+          idleNanos: adjusted.idleNanos,
+          measuredNodes: adjusted.nodes.length,
+          keptNodes: adjusted.keptNodes.length,
+          notes,
+        };
+      }
+      const shaped = applyIdlePolicy(measured, policy);
       const events = allocationEvents(shaped, { cluster, window, source: eventSource, labelKeys, currency });
 
       const fetchedComponents = sumComponents(fetched);
@@ -240,6 +321,7 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
         unallocatedNanos,
         idleFetchedNanos: componentsTotal(sumComponents(fetched.filter((a) => a.special === "idle"))),
         components,
+        ...(gpu === undefined ? {} : { gpu }),
       };
       if (policy.idle !== "keep" && idleNanos > 0n) {
         logger.warn("idle cost kept as its own bucket: no allocation to share it with", {
@@ -259,13 +341,24 @@ export interface CollectAllocationsRuntime {
   logger: Logger;
 }
 
-/** The use case from the runtime's parts, the configuration's `allocations` section and a source built from it. */
+/**
+ * The use case from the runtime's parts, the configuration's `allocations` section and the sources
+ * built from it. `metrics` is required when the section names a GPU utilization source.
+ */
 export function collectAllocationsFromRuntime(
   runtime: CollectAllocationsRuntime,
   settings: AllocationSettings,
   source: AllocationSource,
+  metrics?: MetricsSource,
 ): CollectAllocations {
+  const gpu = settings.gpuUtilization;
+  if (gpu && !metrics) {
+    throw new Error("allocations.gpuUtilization is set but no metrics source was built for it");
+  }
   return createCollectAllocations({
+    ...(gpu && metrics
+      ? { gpuUtilization: { metrics, strategy: gpu.strategy, stepSeconds: gpu.stepSeconds } }
+      : {}),
     source,
     bus: runtime.bus,
     clock: runtime.clock,

@@ -73,14 +73,25 @@ async function createBus(config: Config, logger: Logger): Promise<Bus> {
 }
 
 async function createCollectAllocations(config: Config, parts: CollectAllocationsRuntime) {
-  if (!config.allocations) return undefined;
+  const settings = config.allocations;
+  if (!settings) return undefined;
+  const gpu = settings.gpuUtilization;
   const { createKubecostAllocationSource, kubecostOptionsFromSettings } = await import(
     "#adapters/kubecost/kubecost-allocation-source.ts"
   );
-  const source = createKubecostAllocationSource(
-    kubecostOptionsFromSettings(config.allocations, { logger: parts.logger }),
-  );
-  return collectAllocationsFromRuntime(parts, config.allocations, source);
+  const source = createKubecostAllocationSource({
+    ...kubecostOptionsFromSettings(settings, { logger: parts.logger }),
+    // The GPU split pools each node's GPU cost with that node's idle.
+    ...(gpu ? { idleByNode: true } : {}),
+  });
+  if (!gpu) return collectAllocationsFromRuntime(parts, settings, source);
+  const { createPrometheusMetricsSource } = await import("#adapters/prometheus/prometheus-metrics-source.ts");
+  const metrics = createPrometheusMetricsSource({
+    baseUrl: gpu.prometheusUrl,
+    timeoutMs: settings.timeoutMs,
+    ...(gpu.matchers === undefined ? {} : { matchers: gpu.matchers }),
+  });
+  return collectAllocationsFromRuntime(parts, settings, source, metrics);
 }
 
 /** The composition root: reads configuration once, builds the adapters it names and the use cases. */

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  allocationUrl,
   createKubecostAllocationSource,
   kubecostOptionsFromSettings,
 } from "#adapters/kubecost/kubecost-allocation-source.ts";
@@ -16,6 +17,7 @@ const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), "utf8");
 const OPENCOST_7D = fixture("allocation-namespace-7d.opencost-website.json");
 const KUBECOST_CONTAINER = fixture("allocation-container-unaggregated.kubecost-docs.json");
 const OPENCOST_IDLE = fixture("allocation-namespace-pod-idle.CONSTRUCTED.json");
+const KUBECOST_IDLE_BY_NODE = fixture("allocation-namespace-pod-idle-by-node.CONSTRUCTED.json");
 
 const HOUR = { from: new Date("2026-11-15T10:00:00Z"), to: new Date("2026-11-15T11:00:00Z") };
 const WEEK = { from: new Date("2023-07-12T11:02:46Z"), to: new Date("2023-07-19T11:02:46Z") };
@@ -59,6 +61,7 @@ beforeAll(async () => {
     "/allocation": { status: 200, body: OPENCOST_7D },
     "/model/allocation": { status: 200, body: KUBECOST_CONTAINER },
     "/idle/allocation": { status: 200, body: OPENCOST_IDLE },
+    "/by-node/model/allocation": { status: 200, body: KUBECOST_IDLE_BY_NODE },
     "/busy/allocation": { status: 503, body: "upstream connect error" },
     "/bad/allocation": { status: 400, body: '{"code":400,"status":"error","message":"invalid window"}' },
     "/html/allocation": { status: 200, body: "<html>login</html>" },
@@ -183,6 +186,42 @@ describe("createKubecostAllocationSource against a constructed response with __i
     const llm = allocations.find((a) => a.pod === "llm-7b-0");
     // gpuCost 0.7075 with a gpuCostAdjustment of -0.0125.
     expect(llm?.components.gpu).toBe(695_000_000n);
+    expect(componentsTotal(sumComponents(allocations))).toBe(6_605_050_000n);
+  });
+});
+
+describe("createKubecostAllocationSource with idle by node", () => {
+  it("adds idleByNode and splitIdle only when asked, for either flavor", () => {
+    for (const flavor of ["opencost", "kubecost"] as const) {
+      const plain = allocationUrl({ baseUrl: "http://x", flavor }, HOUR, "pod");
+      expect(plain.searchParams.has("idleByNode")).toBe(false);
+      expect(plain.searchParams.has("splitIdle")).toBe(false);
+      const byNode = allocationUrl({ baseUrl: "http://x", flavor, idleByNode: true }, HOUR, "pod");
+      expect(byNode.searchParams.get("idleByNode")).toBe("true");
+      expect(byNode.searchParams.get("splitIdle")).toBe("true");
+    }
+  });
+
+  it("reads one idle allocation per node, each naming its node", async () => {
+    const source = createKubecostAllocationSource({
+      baseUrl: `${server.baseUrl}/by-node`,
+      flavor: "kubecost",
+      idleByNode: true,
+    });
+    const allocations = await source.allocations(HOUR, ["namespace", "pod"]);
+    expect(Object.fromEntries(server.requests.at(-1)?.searchParams ?? [])).toMatchObject({
+      idle: "true",
+      idleByNode: "true",
+      splitIdle: "true",
+    });
+    const idle = allocations.filter((a) => a.special === "idle");
+    expect(idle.map((a) => [a.name, a.node, a.components.gpu])).toEqual([
+      ["gke-prod-l4-pool-1a2b/__idle__", "gke-prod-l4-pool-1a2b", 707_500_000n],
+      ["gke-prod-a100-pool-7c6d/__idle__", "gke-prod-a100-pool-7c6d", 0n],
+      ["gke-prod-cpu-pool-9z8y/__idle__", "gke-prod-cpu-pool-9z8y", 0n],
+    ]);
+    // The same cluster as the single-__idle__ response, idle split three ways.
+    expect(componentsTotal(sumComponents(idle))).toBe(1_210_170_000n);
     expect(componentsTotal(sumComponents(allocations))).toBe(6_605_050_000n);
   });
 });

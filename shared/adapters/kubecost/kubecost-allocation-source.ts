@@ -24,6 +24,13 @@ export interface KubecostAllocationSourceOptions {
    * (a federated Kubecost reporting several clusters).
    */
   cluster?: string;
+  /**
+   * Ask for idle per node (`idleByNode=true&splitIdle=true`): one idle allocation per node, named
+   * `<node>/__idle__` with the node in its properties, instead of one for the cluster. Kubecost
+   * honours both; OpenCost's /allocation reads idleByNode but not splitIdle, and still answers one
+   * combined `__idle__`.
+   */
+  idleByNode?: boolean;
   logger?: Logger;
 }
 
@@ -44,7 +51,7 @@ function rfc3339(at: Date, field: string): string {
 
 /** The request URL for a window and aggregation; exported for tests and the operator's curl. */
 export function allocationUrl(
-  options: Pick<KubecostAllocationSourceOptions, "baseUrl" | "flavor">,
+  options: Pick<KubecostAllocationSourceOptions, "baseUrl" | "flavor" | "idleByNode">,
   window: CollectWindow,
   aggregate: AllocationAggregate,
 ): URL {
@@ -57,6 +64,10 @@ export function allocationUrl(
   url.searchParams.set("window", `${rfc3339(window.from, "from")},${rfc3339(window.to, "to")}`);
   url.searchParams.set("aggregate", aggregates.join(","));
   url.searchParams.set(flavor.idleParam, "true");
+  if (options.idleByNode) {
+    url.searchParams.set("idleByNode", "true");
+    url.searchParams.set("splitIdle", "true");
+  }
   url.searchParams.set("accumulate", "true");
   return url;
 }

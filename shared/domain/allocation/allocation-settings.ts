@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GPU_SPLIT_STRATEGIES } from "#domain/gpu-split/split-gpu-cost.ts";
 import { SHARE_POLICIES } from "./idle-policy.ts";
 import { AGGREGATE_PROPERTIES } from "./k8s-allocation.ts";
 import { DEFAULT_LABEL_KEYS, OWNER_DIMENSIONS, type OwnerDimension } from "./owner.ts";
@@ -13,6 +14,31 @@ function defaultLabelKeys(): Partial<Record<OwnerDimension, string[]>> {
   }
   return keys;
 }
+
+/**
+ * Where DCGM's GPU usage is (Prometheus scraping dcgm-exporter) and how the GPU cost is split by it.
+ * When set, each collection replaces the GPU cost the source split by request with a split by
+ * measured use (see adjustGpuCost), asking the source for idle by node.
+ */
+export const gpuUtilizationSettingsSchema = z
+  .object({
+    /** Prometheus (or Thanos, Mimir, VictoriaMetrics) base URL, path prefix included. */
+    prometheusUrl: z.url({ protocol: /^https?$/ }),
+    strategy: z.enum(GPU_SPLIT_STRATEGIES).default("utilization"),
+    /** Sample step; dcgm-exporter collects every 30 s by default. */
+    stepSeconds: z.number().int().min(1).max(3600).default(30),
+    /** Extra PromQL label matchers for every DCGM query, e.g. `cluster="prod-gke-1"`. */
+    matchers: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1000)
+      .regex(/^[^{}]*$/, 'must be label matchers without braces, e.g. cluster="prod-gke-1"')
+      .optional(),
+  })
+  .strict();
+
+export type GpuUtilizationSettings = z.infer<typeof gpuUtilizationSettingsSchema>;
 
 /**
  * The `allocations` section of the configuration file: where the OpenCost or Kubecost API is, how
@@ -37,6 +63,8 @@ export const allocationSettingsSchema = z
       .string()
       .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD")
       .default("USD"),
+    /** Split GPU cost by DCGM utilization instead of by request; absent: the source's figures stand. */
+    gpuUtilization: gpuUtilizationSettingsSchema.optional(),
   })
   .strict();
 
