@@ -11,8 +11,13 @@ export const demoCommand: Command = {
 
   A realistic org: three business units, several teams, five models with versions, A100/L4/V100 and
   AWS p3/g4dn fleets, diurnal inference traffic, training jobs (one failed, one runaway), a team that
-  repeats the same requests, a provider API and a monthly licence. Without --out the events go through
-  the bus and the ingest function into the local warehouse and a report is printed.
+  repeats the same requests, a provider API and a monthly licence. Each whole hour also brings the
+  Kubernetes allocations of the GKE serving cluster (gke-prod-us-central1) as the allocation import
+  reports them: GPU list cost split by DCGM utilization, an L4 time-sliced by two teams, idle
+  capacity, an unlabelled namespace (unallocated) and kube-system overhead. In the report, those
+  allocations replace the request estimates of the namespace-hours they cover: each dollar once.
+  Without --out the events go through the bus and the ingest function into the local warehouse and
+  a report is printed.
 
   --hours    hours of history ending now (default 48)
   --seed     seed (default "demo"); the same seed gives the same events and ids

@@ -12,7 +12,7 @@ import {
   GCP_REGION,
   syntheticOrg,
 } from "#domain/demo/synthetic-org.ts";
-import { FIXED_V1, INFERENCE_V1, TRAINING_V1 } from "#domain/events/cloud-event.ts";
+import { ALLOCATION_V1, FIXED_V1, INFERENCE_V1, TRAINING_V1 } from "#domain/events/cloud-event.ts";
 import { parseCostEvent, type Rejection } from "#domain/events/parse.ts";
 
 const HOUR_MS = 3_600_000;
@@ -56,8 +56,13 @@ describe("generateDemoEvents", () => {
     expect(
       events.filter((e) => e.type === INFERENCE_V1).every((e) => e.source.startsWith("//inference/")),
     ).toBe(true);
-    // Nothing after the range; only the month's fixed cost is stamped before it.
-    expect(times.every((t) => t < FROM.getTime() + HOURS * HOUR_MS)).toBe(true);
+    // Nothing after the range: only the last hour's allocations are stamped at its end, when that
+    // hour is collected. Only the month's fixed cost is stamped before it.
+    const end = FROM.getTime() + HOURS * HOUR_MS;
+    expect(times.every((t) => t <= end)).toBe(true);
+    expect(new Set(events.filter((e) => Date.parse(e.time) === end).map((e) => e.type))).toEqual(
+      new Set([ALLOCATION_V1]),
+    );
     expect(events.filter((e) => Date.parse(e.time) < FROM.getTime()).map((e) => e.type)).toEqual([FIXED_V1]);
   });
 
@@ -234,6 +239,9 @@ describe("generateDemoEvents", () => {
   it("scales with requestsPerHour and handles partial hours", () => {
     const none = generateDemoEvents({ from: FROM, hours: 2.5, seed: 3, requestsPerHour: 0 });
     expect(none.every((e) => e.type !== INFERENCE_V1)).toBe(true);
+    // The cluster runs whatever the traffic: two whole hours of allocations, none for the half hour.
+    const windows = new Set(none.flatMap((e) => (e.type === ALLOCATION_V1 ? [e.data.window.start] : [])));
+    expect([...windows]).toEqual([FROM.toISOString(), new Date(FROM.getTime() + HOUR_MS).toISOString()]);
     const few = generateDemoEvents({ from: FROM, hours: 2.5, seed: 3, requestsPerHour: 100 });
     const many = generateDemoEvents({ from: FROM, hours: 2.5, seed: 3, requestsPerHour: 10_000 });
     expect(many.length).toBeGreaterThan(50 * few.length);

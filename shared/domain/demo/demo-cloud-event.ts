@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { AllocationCloudEvent } from "#domain/allocation/allocation-events.ts";
 import { type CostEventType, FIXED_V1, INFERENCE_V1, TRAINING_V1 } from "#domain/events/cloud-event.ts";
 import type { fixedDataSchema } from "#domain/events/fixed.ts";
 import type { inferenceDataSchema } from "#domain/events/inference.ts";
@@ -20,11 +21,15 @@ interface WireEnvelope<T extends CostEventType, D> {
   data: D;
 }
 
-/** A structured-mode CloudEvent as plain JSON, exactly what goes on the events topic (the demo emits no allocation events). */
+/**
+ * A structured-mode CloudEvent as plain JSON, exactly what goes on the events topic: the workloads'
+ * and finance's events, and the serving cluster's allocations as collectAllocations emits them.
+ */
 export type DemoCloudEvent =
   | WireEnvelope<typeof INFERENCE_V1, InferenceWireData>
   | WireEnvelope<typeof TRAINING_V1, TrainingWireData>
-  | WireEnvelope<typeof FIXED_V1, FixedWireData>;
+  | WireEnvelope<typeof FIXED_V1, FixedWireData>
+  | AllocationCloudEvent;
 
 export function inferenceEvent(
   id: string,

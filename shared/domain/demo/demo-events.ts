@@ -1,10 +1,13 @@
 /**
  * A deterministic demo day (or week) of an AI platform's cost events: diurnal inference traffic,
  * training jobs as lifecycle events (one runaway, one failure), a team repeating the same prompts,
- * and the month's fixed licence. Pure: no clock, no I/O; same options, same events.
+ * the month's fixed licence, and each whole hour's Kubernetes allocations of the GPU serving
+ * cluster (shared GPU, idle, unallocated) as the allocation import reports them at the hour's end.
+ * Pure: no clock, no I/O; same options, same events.
  */
 import { MAX_JOB_SECONDS } from "#domain/events/training.ts";
 import { NANOS_PER_UNIT } from "#domain/money.ts";
+import { clusterHour, wholeHours } from "./cluster-allocations.ts";
 import {
   type DemoCloudEvent,
   eventId,
@@ -54,7 +57,9 @@ export function generateDemoEvents(options: DemoEventOptions): DemoCloudEvent[] 
 /**
  * The same events as `generateDemoEvents`, one at a time in time order (ties keep generation
  * order), so a caller can pace them in real time. The month's fixed cost is stamped at the start of
- * its month, which may be before `from`; it comes first.
+ * its month, which may be before `from`; it comes first. Each whole UTC hour of the range gets the
+ * serving cluster's allocation events, stamped at the hour's end (the last ones at the range's end);
+ * their ids are collectAllocations' (cluster, window, pod), so they do not use up sequence numbers.
  */
 export function* demoEventStream(options: DemoEventOptions): Generator<DemoCloudEvent, void, undefined> {
   const { fromMs, endMs, requestsPerHour } = validate(options);
@@ -67,11 +72,31 @@ export function* demoEventStream(options: DemoEventOptions): Generator<DemoCloud
     ...trainingSchedule(org, fromMs, endMs, root.fork("training")),
     ...fixedCostSchedule(org, fromMs, endMs),
   ].sort((a, b) => a.ms - b.ms);
+  // Forked per hour from one label: an hour's allocations depend on the seed and the hour only.
+  const clusterRng = root.fork("gpu-cluster");
+  const allocationHours = wholeHours(fromMs, endMs);
 
   const rng = root.fork("inference");
   const sources = compileTraffic(org, root.fork("traffic"));
   let sequence = 0;
   let next = 0;
+  let nextHour = 0;
+  const scheduledAt = () => (next < scheduled.length ? (scheduled[next] as Scheduled).ms : Infinity);
+  const allocationsAt = () =>
+    nextHour < allocationHours.length ? (allocationHours[nextHour] as number) + HOUR_MS : Infinity;
+  let due = Math.min(scheduledAt(), allocationsAt());
+  /** Scheduled events and allocation hours due by `ms`, in time order (scheduled first on a tie). */
+  function* dueBy(ms: number): Generator<DemoCloudEvent, void, undefined> {
+    while (Number.isFinite(due) && due <= ms) {
+      if (scheduledAt() <= allocationsAt()) {
+        yield emit(scheduled[next++] as Scheduled, eventId(runTag, sequence++));
+      } else {
+        const hourStart = allocationHours[nextHour++] as number;
+        yield* clusterHour(org.gpuCluster, hourStart, clusterRng.fork(hourStart)).events;
+      }
+      due = Math.min(scheduledAt(), allocationsAt());
+    }
+  }
 
   for (let bucketStart = fromMs; bucketStart < endMs; bucketStart += HOUR_MS) {
     const bucketEnd = Math.min(bucketStart + HOUR_MS, endMs);
@@ -88,14 +113,12 @@ export function* demoEventStream(options: DemoEventOptions): Generator<DemoCloud
     const slot = span / count;
     for (let i = 0; i < count; i++) {
       const ms = Math.floor(bucketStart + (i + rng.next()) * slot);
-      while (next < scheduled.length && (scheduled[next] as Scheduled).ms <= ms) {
-        yield emit(scheduled[next++] as Scheduled, eventId(runTag, sequence++));
-      }
+      if (due <= ms) yield* dueBy(ms);
       const request = pickSource(rng.next()).request(rng);
       yield inferenceEvent(eventId(runTag, sequence++), request.source, ms, request.data);
     }
   }
-  while (next < scheduled.length) yield emit(scheduled[next++] as Scheduled, eventId(runTag, sequence++));
+  yield* dueBy(Infinity);
 }
 
 function validate(options: DemoEventOptions): { fromMs: number; endMs: number; requestsPerHour: number } {

@@ -101,6 +101,68 @@ export interface FixedCostItem {
   labels?: Record<string, string>;
 }
 
+/** List prices of a machine family's vCPUs and memory (GCP prices them apart from the GPUs). */
+export interface MachineFamilyRates {
+  /** USD per vCPU-hour, as a decimal string. */
+  vcpuUsdPerHour: string;
+  /** USD per GB-hour of memory, as a decimal string. */
+  memoryGbUsdPerHour: string;
+}
+
+export interface ClusterNode {
+  name: string;
+  machineType: string;
+  family: string;
+  accelerator: GcpAccelerator;
+  gpus: number;
+  vcpus: number;
+  memoryGb: number;
+}
+
+/** How busy a pod keeps its GPU: a diurnal curve like the inference traffic it serves. */
+export interface GpuLoad {
+  /** Share of the GPU's time it is busy at the busiest hour of a weekday (0..1). */
+  peak: number;
+  /** Load at the quietest hour relative to the busiest (0..1). */
+  troughRatio: number;
+  /** Occasional bursts on top (a notebook someone runs a cell in): chance per sample and height. */
+  bursts?: { chance: number; utilization: number };
+}
+
+export interface ClusterPod {
+  namespace: string;
+  pod: string;
+  controller: string;
+  /** As OpenCost reports it. */
+  controllerKind: "deployment" | "statefulset" | "daemonset";
+  node: string;
+  /** Device indexes of the node's GPUs this pod holds; several pods on one index time-slice it. */
+  gpus: readonly number[];
+  gpuLoad?: GpuLoad;
+  cpuMillicores: number;
+  memoryMiB: number;
+  /** Pod labels as Prometheus exports them (keys sanitized). */
+  labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Kubernetes cluster as the allocation import sees it: nodes with their list prices, the pods on
+ * them, and the namespace labels that name owners. A namespace missing here has no labels at all.
+ */
+export interface GpuCluster {
+  name: string;
+  cloud: "gcp";
+  region: typeof GCP_REGION;
+  /** GPU list prices, USD per GPU-hour as decimal strings: the pricing catalog's on-demand accelerator rates. */
+  gpuUsdPerHour: Readonly<Partial<Record<GcpAccelerator, string>>>;
+  machineFamilies: Readonly<Record<string, MachineFamilyRates>>;
+  nodes: readonly ClusterNode[];
+  pods: readonly ClusterPod[];
+  namespaceLabels: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** DCGM exporter scrape interval. */
+  dcgmStepSeconds: number;
+}
+
 export interface SyntheticOrg {
   businessUnits: readonly BusinessUnit[];
   teams: readonly OrgTeam[];
@@ -108,6 +170,8 @@ export interface SyntheticOrg {
   providerUsage: readonly ProviderUsage[];
   trainingPipelines: readonly TrainingPipeline[];
   fixedCosts: readonly FixedCostItem[];
+  /** The serving cluster whose allocations (OpenCost + DCGM) the demo reports each hour. */
+  gpuCluster: GpuCluster;
 }
 
 const gcp = (accelerator: GcpAccelerator): Placement => ({ cloud: "gcp", region: GCP_REGION, accelerator });
@@ -121,6 +185,131 @@ const SERVING_GKE = "gke-prod-us-central1";
 const SERVING_EKS = "eks-prod-us-east-1";
 const TRAINING_GKE = "gke-train-us-central1";
 const TRAINING_EKS = "eks-train-us-east-1";
+
+const A100_NODE = "gke-prod-us-central1-a100-80gb-pool-5f1c2e7a-k8w2";
+const L4_NODE = "gke-prod-us-central1-l4-pool-9b3d4a61-x7qm";
+
+const SYSTEM_DAEMONS = [
+  { name: "kube-proxy", cpuMillicores: 100, memoryMiB: 128 },
+  { name: "nvidia-gpu-device-plugin", cpuMillicores: 50, memoryMiB: 64 },
+  { name: "fluentbit-gke", cpuMillicores: 100, memoryMiB: 256 },
+] as const;
+
+/** kube-system daemons on every node: the cluster's overhead, owned by the platform team. */
+const systemPods = (node: string, suffix: string): ClusterPod[] =>
+  SYSTEM_DAEMONS.map((daemon) => ({
+    namespace: "kube-system",
+    pod: `${daemon.name}-${suffix}`,
+    controller: daemon.name,
+    controllerKind: "daemonset",
+    node,
+    gpus: [],
+    cpuMillicores: daemon.cpuMillicores,
+    memoryMiB: daemon.memoryMiB,
+    labels: { k8s_app: daemon.name },
+  }));
+
+/**
+ * The GCP serving cluster: chat-assistant on two A100 80GB, and an L4 node whose first GPU is
+ * time-sliced by the embedder (doc-intelligence) and chat's retriever (chat-experience), and whose
+ * second GPU a forgotten notebook in an unlabelled namespace holds. Namespaces are the ones the
+ * inference events of those deployments name, and no training job uses them: the report matches
+ * allocations to workload estimates by namespace and hour, not cluster, so a namespace that also
+ * trains on gke-train-us-central1 (search-ranking, vision-lab) would have its training estimates
+ * folded into this cluster's cost. Rates are config/price-catalog.json's (2026-11-01):
+ * GPUs its on-demand accelerator rates; A2 and G2 vCPU and memory rates are what is left of its
+ * a2-highgpu-1g and g2-standard-4 instance prices once their GPU is taken out.
+ */
+const SERVING_GPU_CLUSTER: GpuCluster = {
+  name: SERVING_GKE,
+  cloud: "gcp",
+  region: GCP_REGION,
+  gpuUsdPerHour: { "nvidia-a100-80gb": "3.92808", "nvidia-l4": "0.56" },
+  machineFamilies: {
+    a2: { vcpuUsdPerHour: "0.031611", memoryGbUsdPerHour: "0.004237" },
+    g2: { vcpuUsdPerHour: "0.025", memoryGbUsdPerHour: "0.002927" },
+  },
+  nodes: [
+    {
+      name: A100_NODE,
+      machineType: "a2-ultragpu-2g",
+      family: "a2",
+      accelerator: "nvidia-a100-80gb",
+      gpus: 2,
+      vcpus: 24,
+      memoryGb: 340,
+    },
+    {
+      name: L4_NODE,
+      machineType: "g2-standard-24",
+      family: "g2",
+      accelerator: "nvidia-l4",
+      gpus: 2,
+      vcpus: 24,
+      memoryGb: 96,
+    },
+  ],
+  pods: [
+    ...["7d9f8c6b5-2xkqp", "7d9f8c6b5-hm4tz"].map(
+      (suffix, gpu): ClusterPod => ({
+        namespace: "chat-experience",
+        pod: `chat-assistant-${suffix}`,
+        controller: "chat-assistant",
+        controllerKind: "deployment",
+        node: A100_NODE,
+        gpus: [gpu],
+        gpuLoad: { peak: 0.82, troughRatio: 0.12 },
+        cpuMillicores: 10_000,
+        memoryMiB: 144 * 1024,
+        labels: { app: "chat-assistant", model: "chat-assistant" },
+      }),
+    ),
+    {
+      namespace: "doc-intelligence",
+      pod: "embedder-l4-6c5b7f9d8-q2vnl",
+      controller: "embedder-l4",
+      controllerKind: "deployment",
+      node: L4_NODE,
+      gpus: [0],
+      gpuLoad: { peak: 0.5, troughRatio: 0.15 },
+      cpuMillicores: 6_000,
+      memoryMiB: 24 * 1024,
+      labels: { app: "embedder", model: "embedder" },
+    },
+    {
+      namespace: "chat-experience",
+      pod: "chat-retriever-58d4c7b6f-w9rzs",
+      controller: "chat-retriever",
+      controllerKind: "deployment",
+      node: L4_NODE,
+      gpus: [0],
+      gpuLoad: { peak: 0.3, troughRatio: 0.12 },
+      cpuMillicores: 4_000,
+      memoryMiB: 16 * 1024,
+      labels: { app: "chat-retriever", model: "chat-retriever" },
+    },
+    {
+      namespace: "scratch-notebooks",
+      pod: "jupyter-rkumar-0",
+      controller: "jupyter-rkumar",
+      controllerKind: "statefulset",
+      node: L4_NODE,
+      gpus: [1],
+      gpuLoad: { peak: 0.04, troughRatio: 0.5, bursts: { chance: 0.04, utilization: 0.7 } },
+      cpuMillicores: 4_000,
+      memoryMiB: 32 * 1024,
+      labels: { app: "jupyterlab" },
+    },
+    ...systemPods(A100_NODE, "k8w2"),
+    ...systemPods(L4_NODE, "x7qm"),
+  ],
+  namespaceLabels: {
+    "chat-experience": { team: "chat-experience", business_unit: "consumer", cost_center: "CC-1020" },
+    "doc-intelligence": { team: "doc-intelligence", business_unit: "enterprise", cost_center: "CC-2020" },
+    "kube-system": { team: "ml-platform", cost_center: "CC-9000" },
+  },
+  dcgmStepSeconds: 60,
+};
 
 const ORG: SyntheticOrg = {
   businessUnits: BUSINESS_UNITS,
@@ -340,6 +529,7 @@ const ORG: SyntheticOrg = {
       labels: { cost_kind: "licence", shared: "true" },
     },
   ],
+  gpuCluster: SERVING_GPU_CLUSTER,
 };
 
 /** The demo organisation. Returns the same frozen description every time. */
