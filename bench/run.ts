@@ -41,6 +41,7 @@ try {
     [
       `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipelineSeconds.toFixed(2)} s)`,
       `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
+      `  close afterwards (final checkpoint of the log):   ${t.closeSeconds.toFixed(2)} s`,
       `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoadSeconds.toFixed(2)} s)`,
       `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
       "",

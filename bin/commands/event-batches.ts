@@ -1,8 +1,36 @@
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 
 export const BATCH_LINES = 10_000;
 const NDJSON = "application/x-ndjson";
+/** A line ends at \r\n, \n or a lone \r, as node:readline reads it. */
+const LINE_BREAK = /\r\n|\n|\r/;
+
+/**
+ * The lines of a stream, a chunk's worth at a time (one regex split per chunk rather than an event
+ * per line): \r\n, \n and a lone \r end a line, and a last line without a break counts.
+ */
+async function* lineChunks(input: Readable): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder("utf8");
+  let pending = "";
+  for await (const chunk of input) {
+    let text = pending + (typeof chunk === "string" ? chunk : decoder.write(chunk as Buffer));
+    // A \r at the very end may be the first half of a \r\n cut between chunks: the next one decides.
+    let held = "";
+    if (text.endsWith("\r")) {
+      held = "\r";
+      text = text.slice(0, -1);
+    }
+    const lines = text.includes("\r") ? text.split(LINE_BREAK) : text.split("\n");
+    pending = (lines.pop() ?? "") + held;
+    if (lines.length > 0) yield lines;
+  }
+  const rest = pending + decoder.end();
+  if (rest === "") return;
+  const lines = rest.split(LINE_BREAK);
+  if (lines[lines.length - 1] === "") lines.pop();
+  if (lines.length > 0) yield lines;
+}
 
 /** Splits NDJSON into batches of lines; a JSON array (first non-blank char `[`) is one batch. */
 export async function* eventBatches(
@@ -12,18 +40,20 @@ export async function* eventBatches(
   let lines: string[] = [];
   let index = 0;
   let arrayText: string[] | undefined;
-  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-    if (arrayText === undefined && lines.length === 0 && index === 0 && line.trimStart().startsWith("["))
-      arrayText = [];
-    if (arrayText) {
-      arrayText.push(line);
-      continue;
-    }
-    lines.push(line);
-    if (lines.length === batchLines) {
-      yield { body: lines.join("\n"), firstIndex: index, contentType: NDJSON };
-      index += lines.length;
-      lines = [];
+  for await (const chunk of lineChunks(input)) {
+    for (const line of chunk) {
+      if (arrayText === undefined && lines.length === 0 && index === 0 && line.trimStart().startsWith("["))
+        arrayText = [];
+      if (arrayText) {
+        arrayText.push(line);
+        continue;
+      }
+      lines.push(line);
+      if (lines.length === batchLines) {
+        yield { body: lines.join("\n"), firstIndex: index, contentType: NDJSON };
+        index += lines.length;
+        lines = [];
+      }
     }
   }
   if (arrayText) yield { body: arrayText.join("\n"), firstIndex: 0, contentType: "application/json" };

@@ -1,6 +1,6 @@
 import type { CostRow, RejectedRow } from "#domain/cost-row.ts";
-import { decodeEventBody, truncatePayload } from "#domain/events/decode-body.ts";
-import { parseCostEvent } from "#domain/events/parse.ts";
+import { type DecodedItem, decodeEventBody, truncatePayload } from "#domain/events/decode-body.ts";
+import { parseCostEvent, type Rejection } from "#domain/events/parse.ts";
 import { toCostRows } from "#domain/ingest/to-cost-rows.ts";
 import type { Pricer } from "#domain/pricing/pricer.ts";
 import type { Bus, BusMessage } from "#ports/bus.ts";
@@ -48,6 +48,8 @@ export interface IngestEvents {
 
 interface Priced {
   index: number;
+  /** The event as decoded, for the rejection should the warehouse refuse it. */
+  raw: unknown;
   rows: CostRow[];
 }
 
@@ -76,6 +78,10 @@ function identity(raw: unknown): Pick<Refused, "id" | "source" | "eventType"> {
   };
 }
 
+function refusal(item: DecodedItem, rejection: Rejection): Refused {
+  return { index: item.index, ...identity(item.raw), ...rejection, payload: item.text };
+}
+
 /** The whole UTC hours the rows fall in, as one half-open range; null for no rows. */
 export function hoursOf(rows: readonly CostRow[]): TimeRange | null {
   if (rows.length === 0) return null;
@@ -92,37 +98,40 @@ export function hoursOf(rows: readonly CostRow[]): TimeRange | null {
   };
 }
 
+/** What one insert of a body's events came to, event by event. */
+interface Stored {
+  /** Events the warehouse took (all, unless it refused some one by one). */
+  stored: number;
+  /** Of those, the events whose every row was already stored. */
+  duplicateEvents: number;
+  /** The rows newly written. */
+  newRows: CostRow[];
+}
+
 /**
- * How many events were entirely duplicates, given each event's row count and the warehouse's count
- * of duplicate rows for the batch. Re-sent events repeat all their rows (rows are a function of the
- * event), so this finds the fewest events whose row counts add up to the duplicate rows; with
- * one-row events (inference, training) that is exact.
+ * Splits an insert's result by event: `priced` laid their rows out one event after another, so the
+ * warehouse's duplicate row indexes fall in each event's own range. An event is a duplicate when all
+ * its rows are; an event of which some rows were new (its period grew) counts as accepted.
  */
-export function countDuplicateEvents(rowCounts: readonly number[], duplicateRows: number): number {
-  if (duplicateRows <= 0) return 0;
-  const total = rowCounts.reduce((a, b) => a + b, 0);
-  if (duplicateRows >= total) return rowCounts.length;
-  if (rowCounts.every((n) => n === 1)) return duplicateRows;
-  // fewest[s]: the fewest events whose row counts sum to s (subset sum, each event used once).
-  const fewest = new Array<number>(duplicateRows + 1).fill(Number.POSITIVE_INFINITY);
-  fewest[0] = 0;
-  for (const n of rowCounts) {
-    for (let s = duplicateRows; s >= n; s--) {
-      const candidate = (fewest[s - n] ?? Number.POSITIVE_INFINITY) + 1;
-      if (candidate < (fewest[s] ?? Number.POSITIVE_INFINITY)) fewest[s] = candidate;
+function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
+  const duplicateRows = result.duplicateRows;
+  if (duplicateRows.size === 0) {
+    return { stored: priced.length, duplicateEvents: 0, newRows: priced.flatMap((p) => p.rows) };
+  }
+  let duplicateEvents = 0;
+  const newRows: CostRow[] = [];
+  let offset = 0;
+  for (const { rows } of priced) {
+    let fresh = 0;
+    for (let r = 0; r < rows.length; r++) {
+      if (duplicateRows.has(offset + r)) continue;
+      newRows.push(rows[r] as CostRow);
+      fresh += 1;
     }
+    if (fresh === 0) duplicateEvents += 1;
+    offset += rows.length;
   }
-  const exact = fewest[duplicateRows] ?? Number.POSITIVE_INFINITY;
-  if (Number.isFinite(exact)) return exact;
-  // Some event was stored in part before (its period grew): count the whole events that fit, smallest first.
-  let left = duplicateRows;
-  let count = 0;
-  for (const n of [...rowCounts].sort((a, b) => a - b)) {
-    if (n > left) break;
-    left -= n;
-    count += 1;
-  }
-  return count;
+  return { stored: priced.length, duplicateEvents, newRows };
 }
 
 /**
@@ -158,36 +167,33 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
   const { warehouse, pricer, clock, bus, deadLetterTopic, logger } = deps;
 
   /** Stores all rows in one call; if the warehouse refuses the batch as invalid, event by event. */
-  async function store(priced: readonly Priced[], refused: Refused[], raws: Map<number, unknown>) {
-    const rows = priced.flatMap((p) => p.rows);
+  async function store(priced: readonly Priced[], refused: Refused[]): Promise<Stored> {
+    const rows = priced.length === 1 ? (priced[0] as Priced).rows : priced.flatMap((p) => p.rows);
     try {
-      const result = await warehouse.insertEvents(rows);
-      return { result, stored: priced };
+      return byEvent(priced, await warehouse.insertEvents(rows));
     } catch (error) {
       if (!isInvalid(error)) throw error;
       logger.warn("warehouse refused the batch; inserting event by event", { error: error.message });
     }
-    const total: InsertResult = { inserted: 0, duplicates: 0 };
-    const stored: Priced[] = [];
+    const total: Stored = { stored: 0, duplicateEvents: 0, newRows: [] };
     for (const p of priced) {
       try {
-        const r = await warehouse.insertEvents(p.rows);
-        total.inserted += r.inserted;
-        total.duplicates += r.duplicates;
-        stored.push(p);
+        const one = byEvent([p], await warehouse.insertEvents(p.rows));
+        total.stored += 1;
+        total.duplicateEvents += one.duplicateEvents;
+        total.newRows.push(...one.newRows);
       } catch (error) {
         if (!isInvalid(error)) throw error;
-        const raw = raws.get(p.index);
         refused.push({
           index: p.index,
-          ...identity(raw),
+          ...identity(p.raw),
           field: "",
           reason: `event: the warehouse refused it (${error.message})`,
-          payload: JSON.stringify(raw) ?? "",
+          payload: JSON.stringify(p.raw) ?? "",
         });
       }
     }
-    return { result: total, stored };
+    return total;
   }
 
   async function deadLetter(refused: readonly Refused[]): Promise<void> {
@@ -212,45 +218,43 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     const decoded = decodeEventBody(body, contentType);
     const refused: Refused[] = decoded.rejections.map((r) => ({ ...r }));
     const priced: Priced[] = [];
-    const raws = new Map<number, unknown>();
-    const seen = new Set<string>();
+    // Event ids seen in this body, by source: the dedupe key is (source, id).
+    const seen = new Map<string, Set<string>>();
     let repeatedInBody = 0;
 
     for (const item of decoded.items) {
       const parsed = parseCostEvent(item.raw, now);
-      const reject = (field: string, reason: string) =>
-        refused.push({ index: item.index, ...identity(item.raw), field, reason, payload: item.text });
       if (!parsed.ok) {
-        reject(parsed.rejection.field, parsed.rejection.reason);
+        refused.push(refusal(item, parsed.rejection));
         continue;
       }
-      const key = JSON.stringify([parsed.event.source, parsed.event.id]);
-      if (seen.has(key)) {
+      const { source, id } = parsed.event;
+      let ids = seen.get(source);
+      if (ids === undefined) {
+        ids = new Set();
+        seen.set(source, ids);
+      }
+      if (ids.has(id)) {
         repeatedInBody += 1;
         continue;
       }
       const costed = toCostRows(parsed.event, pricer, now);
       if (!costed.ok) {
-        reject(costed.rejection.field, costed.rejection.reason);
+        refused.push(refusal(item, costed.rejection));
         continue;
       }
-      seen.add(key);
-      raws.set(item.index, item.raw);
-      priced.push({ index: item.index, rows: costed.rows });
+      ids.add(id);
+      priced.push({ index: item.index, raw: item.raw, rows: costed.rows });
     }
 
     let accepted = 0;
     let duplicates = repeatedInBody;
     let hours: TimeRange | null = null;
     if (priced.length > 0) {
-      const { result, stored } = await store(priced, refused, raws);
-      const duplicateEvents = countDuplicateEvents(
-        stored.map((p) => p.rows.length),
-        result.duplicates,
-      );
-      accepted = stored.length - duplicateEvents;
+      const { stored, duplicateEvents, newRows } = await store(priced, refused);
+      accepted = stored - duplicateEvents;
       duplicates += duplicateEvents;
-      hours = result.inserted > 0 ? hoursOf(stored.flatMap((p) => p.rows)) : null;
+      hours = hoursOf(newRows);
     }
 
     refused.sort((a, b) => a.index - b.index);

@@ -12,6 +12,14 @@ export interface InsertResult {
   inserted: number;
   /** Rows whose (event_source, event_id, part) was already stored or repeated within the batch. */
   duplicates: number;
+  /**
+   * Which input rows those were, by index into the batch (`duplicates` of them): a row whose key was
+   * already stored, or a copy of a key repeated within the batch that was not the one kept. What
+   * the caller needs to tell, event by event, what was new. Empty when nothing was a duplicate.
+   * An adapter that cannot tell cheaply what is already stored (BigQuery's streaming inserts) names
+   * only the repeats within the batch, and leaves later copies to the rollup's dedupe.
+   */
+  duplicateRows: ReadonlySet<number>;
 }
 
 export interface ReportQuery extends TimeRange {

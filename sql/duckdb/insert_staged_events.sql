@@ -1,7 +1,7 @@
--- DuckDB only: moves the staged batch (already unique on (event_source, event_id, part)) into
--- cost_events, skipping keys already stored. A key's copies share one event time (the same
--- CloudEvent), so the lookup reads only [$min_event_time, $max_event_time] of the batch (pruning).
--- Returns the number of rows inserted.
+-- DuckDB only: moves the staged batch into cost_events. By now the stage holds only new keys: unique
+-- on (event_source, event_id, part) within the batch, and unstage_stored_events took out the keys
+-- already stored. Staged numbers come back to their types here (see create_staging.sql). Returns the
+-- number of rows inserted.
 INSERT INTO cost_events (
   event_id, event_source, event_type, part, event_time, ingested_at, basis, team, model,
   model_version, business_unit, cost_center, namespace, environment, cloud, region, labels,
@@ -10,17 +10,21 @@ INSERT INTO cost_events (
   elapsed_seconds, cost, currency, components, price_source
 )
 SELECT
-  e.event_id, d.event_source, d.event_type, e.part, e.event_time, e.ingested_at, d.basis, d.team, d.model,
-  d.model_version, d.business_unit, d.cost_center, d.namespace, d.environment, d.cloud, d.region,
-  COALESCE(d.labels, '{}'), d.instance_type, d.accelerator, d.pricing_model, d.provider, e.gpu_count,
-  e.gpu_seconds, e.input_tokens, e.cached_input_tokens, e.output_tokens, e.cache_hit,
-  e.request_fingerprint, e.job_id, d.job_phase, e.epoch, e.elapsed_seconds, e.cost, d.currency,
-  COALESCE(e.components, '{}'), d.price_source
+  e.event_id, d.event_source, d.event_type, e.part,
+  make_timestamptz(CAST(e.event_ms AS BIGINT) * 1000),
+  make_timestamptz(CAST(e.ingested_ms AS BIGINT) * 1000),
+  d.basis, d.team, d.model, d.model_version, d.business_unit, d.cost_center, d.namespace,
+  d.environment, d.cloud, d.region, COALESCE(d.labels, '{}'), d.instance_type, d.accelerator,
+  d.pricing_model, d.provider,
+  NULLIF(e.gpu_count, 'NaN'::DOUBLE),
+  NULLIF(e.gpu_seconds, 'NaN'::DOUBLE),
+  CAST(NULLIF(e.input_tokens, 'NaN'::DOUBLE) AS BIGINT),
+  CAST(NULLIF(e.cached_input_tokens, 'NaN'::DOUBLE) AS BIGINT),
+  CAST(NULLIF(e.output_tokens, 'NaN'::DOUBLE) AS BIGINT),
+  CAST(NULLIF(e.cache_hit, 'NaN'::DOUBLE) AS BOOLEAN),
+  e.request_fingerprint, e.job_id, d.job_phase,
+  CAST(NULLIF(e.epoch, 'NaN'::DOUBLE) AS BIGINT),
+  NULLIF(e.elapsed_seconds, 'NaN'::DOUBLE),
+  e.cost, d.currency, COALESCE(e.components, '{}'), d.price_source
 FROM temp.staged_events AS e
 JOIN temp.staged_dims AS d ON d.dims_id = e.dims_id
-ANTI JOIN (
-  SELECT event_source, event_id, part
-  FROM cost_events
-  WHERE event_time >= $min_event_time AND event_time <= $max_event_time
-) AS stored
-  ON stored.event_source = d.event_source AND stored.event_id = e.event_id AND stored.part = e.part

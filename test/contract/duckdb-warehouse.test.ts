@@ -60,7 +60,11 @@ describe("DuckDB warehouse", () => {
       expect(await second.report({ ...HOUR, by: ["team"] })).toEqual([
         { group: { team: "risk" }, currency: "USD", cost_nanos: 42n, rows: 1 },
       ]);
-      expect(await second.insertEvents([row])).toEqual({ inserted: 0, duplicates: 1 });
+      expect(await second.insertEvents([row])).toEqual({
+        inserted: 0,
+        duplicates: 1,
+        duplicateRows: new Set([0]),
+      });
     } finally {
       await second.close();
     }
@@ -122,12 +126,38 @@ describe("DuckDB warehouse", () => {
       expect(await warehouse.insertEvents([...rows, ...rows.slice(0, 100)])).toEqual({
         inserted: 5000,
         duplicates: 100,
+        duplicateRows: new Set(Array.from({ length: 100 }, (_, i) => 5000 + i)),
       });
-      expect(await warehouse.insertEvents(rows.slice(4000))).toEqual({ inserted: 0, duplicates: 1000 });
+      expect(await warehouse.insertEvents([...rows.slice(4000), costRow({ cost_nanos: 0n })])).toEqual({
+        inserted: 1,
+        duplicates: 1000,
+        duplicateRows: new Set(Array.from({ length: 1000 }, (_, i) => i)),
+      });
       await warehouse.refreshHourly(HOUR);
       const [row] = await warehouse.report({ ...HOUR, by: [] });
       expect(row?.cost_nanos).toBe((4999n * 5000n) / 2n);
-      expect(row?.rows).toBe(5000);
+      expect(row?.rows).toBe(5001);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  it("keeps each row's own attribution when one source sends many combinations", async () => {
+    const warehouse = createDuckDbWarehouse({ path: ":memory:" });
+    await warehouse.init();
+    try {
+      const rows = Array.from({ length: 300 }, (_, i) =>
+        costRow({
+          event_id: `mix-${String(i).padStart(3, "0")}`,
+          team: `team-${i % 50}`,
+          model: i % 3 === 0 ? "a" : "b",
+          labels: i % 4 === 0 ? { tenant: `t-${i % 9}` } : {},
+          cache_hit: i % 5 === 0 ? null : i % 2 === 0,
+          input_tokens: i % 6 === 0 ? null : i,
+        }),
+      );
+      await warehouse.insertEvents(rows);
+      expect(await warehouse.readEvents(ALL)).toEqual(rows);
     } finally {
       await warehouse.close();
     }
@@ -142,7 +172,11 @@ describe("DuckDB warehouse", () => {
       expect(error.code).toBe("invalid");
       expect(error.message).toContain("rows[1].input_tokens");
       expect(await warehouse.readEvents(ALL)).toEqual([]);
-      expect(await warehouse.insertEvents([costRow()])).toEqual({ inserted: 1, duplicates: 0 });
+      expect(await warehouse.insertEvents([costRow()])).toEqual({
+        inserted: 1,
+        duplicates: 0,
+        duplicateRows: new Set(),
+      });
     } finally {
       await warehouse.close();
     }

@@ -71,19 +71,46 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
     describe("insertEvents", () => {
       it("stores a batch and counts what it stored", async () => {
         const result = await warehouse.insertEvents([costRow(), costRow(), costRow()]);
-        expect(result).toEqual({ inserted: 3, duplicates: 0 });
+        expect(result).toEqual({ inserted: 3, duplicates: 0, duplicateRows: new Set() });
         expect(await subject.readEvents(ALL)).toHaveLength(3);
       });
 
       it("answers an empty batch with zero counts", async () => {
-        expect(await warehouse.insertEvents([])).toEqual({ inserted: 0, duplicates: 0 });
+        expect(await warehouse.insertEvents([])).toEqual({
+          inserted: 0,
+          duplicates: 0,
+          duplicateRows: new Set(),
+        });
       });
 
       it("keeps one copy of a key repeated within a batch", async () => {
         const row = costRow();
         const result = await warehouse.insertEvents([row, { ...row }, costRow(), { ...row }]);
-        expect(result).toEqual({ inserted: 2, duplicates: 2 });
+        expect(result).toEqual({ inserted: 2, duplicates: 2, duplicateRows: new Set([1, 3]) });
         expect(await subject.readEvents(ALL)).toHaveLength(2);
+      });
+
+      it("names the duplicate rows by input index: stored keys and later copies within the batch", async () => {
+        const stored = [costRow(), costRow({ part: 1 })];
+        await warehouse.insertEvents(stored);
+        const fresh = costRow();
+        const result = await warehouse.insertEvents([
+          fresh,
+          { ...(stored[1] as CostRow), ingested_at: at(40) },
+          costRow({ event_id: (stored[0] as CostRow).event_id, part: 2 }),
+          { ...fresh },
+          stored[0] as CostRow,
+        ]);
+        expect(result).toEqual({ inserted: 2, duplicates: 3, duplicateRows: new Set([1, 3, 4]) });
+        expect(await subject.readEvents(ALL)).toHaveLength(4);
+      });
+
+      it("names one copy of a key repeated within a batch, whichever copy it keeps", async () => {
+        const later = costRow({ event_id: "dup", ingested_at: at(30) });
+        const result = await warehouse.insertEvents([later, { ...later, ingested_at: at(10) }]);
+        expect(result.duplicates).toBe(1);
+        expect(result.duplicateRows.size).toBe(1);
+        expect([0, 1]).toContain([...result.duplicateRows][0]);
       });
 
       it("keeps the first ingested copy of a key within a batch", async () => {
@@ -97,13 +124,17 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
 
       it("skips keys stored by an earlier batch, counting them as duplicates", async () => {
         const first = [costRow(), costRow()];
-        expect(await warehouse.insertEvents(first)).toEqual({ inserted: 2, duplicates: 0 });
+        expect(await warehouse.insertEvents(first)).toEqual({
+          inserted: 2,
+          duplicates: 0,
+          duplicateRows: new Set(),
+        });
         const again = await warehouse.insertEvents([
           ...first.map((row) => ({ ...row, ingested_at: at(50) })),
         ]);
-        expect(again).toEqual({ inserted: 0, duplicates: 2 });
+        expect(again).toEqual({ inserted: 0, duplicates: 2, duplicateRows: new Set([0, 1]) });
         const mixed = await warehouse.insertEvents([first[0] as CostRow, costRow()]);
-        expect(mixed).toEqual({ inserted: 1, duplicates: 1 });
+        expect(mixed).toEqual({ inserted: 1, duplicates: 1, duplicateRows: new Set([0]) });
         expect(await subject.readEvents(ALL)).toHaveLength(3);
       });
 
@@ -114,7 +145,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           { ...base, part: 1 },
           { ...base, event_source: "//inference/other" },
         ]);
-        expect(result).toEqual({ inserted: 3, duplicates: 0 });
+        expect(result).toEqual({ inserted: 3, duplicates: 0, duplicateRows: new Set() });
       });
 
       it("counts exactly when batches with shared keys arrive concurrently", async () => {
@@ -126,6 +157,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
         ]);
         expect(results.reduce((sum, r) => sum + r.inserted, 0)).toBe(50);
         expect(results.reduce((sum, r) => sum + r.duplicates, 0)).toBe(40);
+        for (const r of results) expect(r.duplicateRows.size).toBe(r.duplicates);
         expect(await subject.readEvents(ALL)).toHaveLength(50);
       });
 

@@ -136,7 +136,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       ]);
 
       // Assess
-      expect(result).toEqual({ inserted: 2, duplicates: 0 });
+      expect(result).toEqual({ inserted: 2, duplicates: 0, duplicateRows: new Set() });
       const [request] = api.of("insertAll");
       expect(request?.path).toBe(
         `/bigquery/v2/projects/${PROJECT}/datasets/${DATASET}/tables/cost_events/insertAll`,
@@ -173,7 +173,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       const result = await warehouse.insertEvents(rows(1_200));
 
       // Assess
-      expect(result).toEqual({ inserted: 1_200, duplicates: 0 });
+      expect(result).toEqual({ inserted: 1_200, duplicates: 0, duplicateRows: new Set() });
       const sizes = api.of("insertAll").map((r) => insertBody(r).rows.length);
       expect(sizes).toEqual([500, 500, 200]);
       const ids = api.of("insertAll").flatMap((r) => insertBody(r).rows.map((row) => row.json.event_id));
@@ -209,7 +209,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       ]);
 
       // Assess
-      expect(result).toEqual({ inserted: 3, duplicates: 1 });
+      expect(result).toEqual({ inserted: 3, duplicates: 1, duplicateRows: new Set([2]) });
       const sent = insertBody(api.of("insertAll")[0]).rows.map((r) => [r.json.event_id, r.json.part]);
       expect(sent).toEqual([
         ["a", 0],
@@ -367,7 +367,11 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
     });
 
     it("sends nothing for an empty batch", async () => {
-      expect(await warehouse.insertEvents([])).toEqual({ inserted: 0, duplicates: 0 });
+      expect(await warehouse.insertEvents([])).toEqual({
+        inserted: 0,
+        duplicates: 0,
+        duplicateRows: new Set(),
+      });
       expect(api.requests).toHaveLength(0);
     });
   });

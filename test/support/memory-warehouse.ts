@@ -81,17 +81,17 @@ export function createMemoryWarehouse(): MemoryWarehouse {
     async insertEvents(rows: readonly CostRow[]): Promise<InsertResult> {
       calls += 1;
       let inserted = 0;
-      let duplicates = 0;
-      for (const row of rows) {
+      const duplicateRows = new Set<number>();
+      rows.forEach((row, index) => {
         const key = keyOf(row);
         if (raw.has(key)) {
-          duplicates += 1;
-          continue;
+          duplicateRows.add(index);
+          return;
         }
         raw.set(key, structuredClone(row));
         inserted += 1;
-      }
-      return { inserted, duplicates };
+      });
+      return { inserted, duplicates: duplicateRows.size, duplicateRows };
     },
     async insertRejected(rows: readonly RejectedRow[]) {
       rejectedRows.push(...rows.map((r) => structuredClone(r)));

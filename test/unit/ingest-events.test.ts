@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryBus } from "#adapters/memory-bus/memory-bus.ts";
-import {
-  countDuplicateEvents,
-  createIngestEvents,
-  ingestStatus,
-  isTransientError,
-} from "#app/ingest-events.ts";
+import { createIngestEvents, ingestStatus, isTransientError } from "#app/ingest-events.ts";
 import type { CostRow } from "#domain/cost-row.ts";
 import { MAX_PAYLOAD_BYTES } from "#domain/events/decode-body.ts";
 import type { DeliveredMessage } from "#ports/bus.ts";
@@ -165,6 +160,33 @@ describe("ingest", () => {
     expect(store.events()).toHaveLength(1 + 3 + 1);
   });
 
+  it("counts duplicates event by event in a body that mixes a new multi-row event with stored ones", async () => {
+    const { store, ingest } = await setup();
+    const stored = [inferenceEvent({ id: "a" }), inferenceEvent({ id: "b" }), inferenceEvent({ id: "c" })];
+    expect(await ingest(ndjson(stored))).toMatchObject({ accepted: 3, duplicates: 0 });
+
+    const threeHours = fixedEvent({ id: "f3" });
+    const mixed = await ingest(ndjson([threeHours, ...stored]));
+    expect(mixed).toMatchObject({ received: 4, accepted: 1, duplicates: 3, rejected: [] });
+    expect(store.events().filter((r) => r.event_id === "f3")).toHaveLength(3);
+    // Only the new event's hours need a refresh.
+    expect(mixed.hours).toEqual({
+      from: new Date("2026-11-15T08:00:00.000Z"),
+      to: new Date("2026-11-15T11:00:00.000Z"),
+    });
+  });
+
+  it("counts an event of which some rows were stored before as accepted", async () => {
+    const { ingest } = await setup();
+    const twoHours = fixedEvent({
+      id: "grows",
+      data: { period: { start: "2026-11-15T08:00:00Z", end: "2026-11-15T10:00:00Z" } },
+    });
+    expect(await ingest(ndjson([twoHours]))).toMatchObject({ accepted: 1, duplicates: 0 });
+    const again = await ingest(ndjson([fixedEvent({ id: "grows" }), inferenceEvent({ id: "x" })]));
+    expect(again).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+
   it("rejects an empty body and invalid JSON without touching the event table", async () => {
     const { store, ingest } = await setup();
     const empty = await ingest("");
@@ -279,17 +301,5 @@ describe("ingestStatus", () => {
     expect(ingestStatus({ ...base, rejected: [rejection] })).toBe(207);
     expect(ingestStatus({ ...base, accepted: 0, duplicates: 1, rejected: [rejection] })).toBe(207);
     expect(ingestStatus({ ...base, accepted: 0, rejected: [rejection] })).toBe(400);
-  });
-});
-
-describe("countDuplicateEvents", () => {
-  it("counts one-row events exactly, multi-row events as whole events, a partly stored event as new", () => {
-    expect(countDuplicateEvents([1, 1, 1], 0)).toBe(0);
-    expect(countDuplicateEvents([1, 1, 1], 2)).toBe(2);
-    expect(countDuplicateEvents([3, 1, 1], 3)).toBe(1);
-    expect(countDuplicateEvents([3, 1, 1], 4)).toBe(2);
-    expect(countDuplicateEvents([3, 1, 1], 5)).toBe(3);
-    expect(countDuplicateEvents([24], 12)).toBe(0);
-    expect(countDuplicateEvents([24, 3], 27)).toBe(2);
   });
 });

@@ -157,16 +157,22 @@ export function encodeRejectedRow(row: RejectedRow, index = 0): InsertAllRow {
 export function dedupeBatch(rows: readonly CostRow[]): {
   unique: { row: CostRow; index: number }[];
   duplicates: number;
+  /** Indexes of the later copies, the ones not sent. */
+  duplicateRows: Set<number>;
 } {
   const seen = new Set<string>();
   const unique: { row: CostRow; index: number }[] = [];
+  const duplicateRows = new Set<number>();
   rows.forEach((row, index) => {
     const key = costRowKey(row);
-    if (seen.has(key)) return;
+    if (seen.has(key)) {
+      duplicateRows.add(index);
+      return;
+    }
     seen.add(key);
     unique.push({ row, index });
   });
-  return { unique, duplicates: rows.length - unique.length };
+  return { unique, duplicates: duplicateRows.size, duplicateRows };
 }
 
 /** Bytes of `{"rows":[]}` plus room for options the client may add to the request body. */

@@ -172,19 +172,20 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     },
 
     /**
-     * Streams the batch. `duplicates` counts repeats inside this batch only (the first copy is sent):
-     * BigQuery cannot say cheaply whether a row is already stored, so `inserted` counts rows accepted.
+     * Streams the batch. `duplicates` and `duplicateRows` name repeats inside this batch only (the
+     * first copy is sent, later copies are the duplicates): BigQuery cannot say cheaply whether a row
+     * is already stored, so `inserted` counts rows accepted, and a re-sent event counts as accepted.
      * Repeats across batches carry the same insertId (best-effort dedupe by BigQuery for about a
      * minute) and are removed for good by refresh_hourly, which keeps the first ingested copy.
      */
     async insertEvents(rows: readonly CostRow[]): Promise<InsertResult> {
-      const { unique, duplicates } = dedupeBatch(rows);
+      const { unique, duplicateRows } = dedupeBatch(rows);
       const pending = unique.map(({ row, index }) => ({
         label: costRowLabel(row, index),
         row: encodeCostRow(row, index),
       }));
       if (pending.length > 0) await insert(TABLES.events, pending);
-      return { inserted: pending.length, duplicates };
+      return { inserted: pending.length, duplicates: duplicateRows.size, duplicateRows };
     },
 
     async insertRejected(rows: readonly RejectedRow[]) {

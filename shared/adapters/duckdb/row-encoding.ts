@@ -19,20 +19,31 @@ export const STAGED_DIMS_COLUMNS = 21;
 /** The staged_dims columns after dims_id. */
 const DIM_VALUES = STAGED_DIMS_COLUMNS - 1;
 /** Columns of temp.staged_events, in table order (sql/duckdb/create_staging.sql). */
-export const STAGED_EVENTS_COLUMNS = 17;
+export const STAGED_EVENTS_COLUMNS = 18;
+
+/**
+ * One staged_events column: INTEGER columns in an Int32Array; DOUBLE columns in a Float64Array with
+ * NaN standing for NULL (no validated number is NaN, and marking a NULL in a vector costs the
+ * appender BigInt arithmetic per cell); strings and amounts as arrays.
+ */
+export type StagedColumn = Int32Array | Float64Array | (string | null)[] | DuckDBDecimalValue[];
 
 /**
  * A batch laid out for the appender: rows unique on (event_source, event_id, part), their attribution
  * columns interned into `dims` (one entry per distinct combination), and column arrays in the order
  * of the staging tables. Strings cost a native call each to append; numbers and nulls do not, so the
- * strings that repeat across a batch are appended once.
+ * strings that repeat across a batch are appended once. Times, token counts and other numbers are
+ * staged as DOUBLE (exact for whole milliseconds and safe integers: insert_staged_events casts them
+ * back), so no row needs a BigInt or a value object but its amount.
  */
 export interface StagedBatch {
   /** temp.staged_dims rows. */
   dims: DuckDBValue[][];
   /** temp.staged_events columns, each `rowCount` long. */
-  columns: DuckDBValue[][];
+  columns: StagedColumn[];
   rowCount: number;
+  /** Input indexes of later copies of a key within the batch, dropped here (duplicates). */
+  repeated: number[];
   minEventTime: Date;
   maxEventTime: Date;
 }
@@ -70,15 +81,16 @@ export function moneyToNanos(value: DuckDBValue, where: string): Nanos {
   return value.value / divisor;
 }
 
-function bigintOrNull(value: number | null, index: number, field: string): bigint | null {
-  if (value === null || value === undefined) return null;
+/** A BIGINT column's value staged as a DOUBLE: a safe integer, or NaN for NULL. */
+function wholeOrNaN(value: number | null, index: number, field: string): number {
+  if (value === null || value === undefined) return Number.NaN;
   if (!Number.isSafeInteger(value))
     throw invalid(`rows[${index}].${field}`, `${value} is not a whole number`);
-  return BigInt(value);
+  return value;
 }
 
-function numberOrNull(value: number | null, index: number, field: string): number | null {
-  if (value === null || value === undefined) return null;
+function numberOrNaN(value: number | null, index: number, field: string): number {
+  if (value === null || value === undefined) return Number.NaN;
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw invalid(`rows[${index}].${field}`, `${value} is not a finite number`);
   }
@@ -86,10 +98,10 @@ function numberOrNull(value: number | null, index: number, field: string): numbe
 }
 
 /** Field names are joined into a message only on failure: a batch has hundreds of thousands of fields. */
-function rowTime(value: Date, index: number, field: string): DuckDBTimestampTZValue {
+function rowTimeMs(value: Date, index: number, field: string): number {
   const ms = value instanceof Date ? value.getTime() : Number.NaN;
   if (!Number.isFinite(ms)) throw invalid(`rows[${index}].${field}`, "not a valid time");
-  return timestampTZValue(BigInt(ms) * 1000n);
+  return ms;
 }
 
 function rowMoney(nanos: Nanos, index: number): DuckDBDecimalValue {
@@ -141,6 +153,9 @@ function tupleId(root: TupleNode, values: readonly (string | null)[], nextId: nu
   return node.id;
 }
 
+/** How many distinct attribution combinations per source are compared directly before the trie. */
+const RECENT_DIMS_PER_SOURCE = 8;
+
 /** Lays out `rows` for the staging tables, dropping later copies of a key within the batch. */
 export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
   // Within the batch the first ingested copy of a key wins, as in refresh_hourly's dedupe.
@@ -148,6 +163,7 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
   const bySource = new Map<string, Map<string, number>>();
   const otherParts = new Map<string, number>();
   const kept: number[] = [];
+  const repeated: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as CostRow;
     let ids = bySource.get(row.event_source);
@@ -171,7 +187,10 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
       }
     }
     if (row.ingested_at.getTime() < (rows[kept[slot] as number] as CostRow).ingested_at.getTime()) {
+      repeated.push(kept[slot] as number);
       kept[slot] = i;
+    } else {
+      repeated.push(i);
     }
   }
 
@@ -181,8 +200,48 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
   const previousDims: (string | null | undefined)[] = new Array(DIM_VALUES).fill(undefined);
   let previousDimsId = -1;
   const dims: DuckDBValue[][] = [];
+  // A source sends few distinct combinations: its recent ones are compared value by value, which is
+  // cheaper than walking the trie; a source with many goes to the trie for the rest.
+  const recentBySource = new Map<string, { id: number; values: (string | null)[] }[]>();
+  const dimsIdOf = (values: readonly (string | null)[]): number => {
+    const source = values[0] as string;
+    let recent = recentBySource.get(source);
+    if (recent === undefined) {
+      recent = [];
+      recentBySource.set(source, recent);
+    }
+    for (const candidate of recent) {
+      let v = 1;
+      while (v < DIM_VALUES && candidate.values[v] === values[v]) v++;
+      if (v === DIM_VALUES) return candidate.id;
+    }
+    const id = tupleId(dimsRoot, values, dims.length);
+    if (id === dims.length) {
+      const copy = [...values];
+      dims.push([id, ...copy]);
+      if (recent.length < RECENT_DIMS_PER_SOURCE) recent.push({ id, values: copy });
+    }
+    return id;
+  };
   const n = kept.length;
-  const columns: DuckDBValue[][] = Array.from({ length: STAGED_EVENTS_COLUMNS }, () => []);
+  const rowIndex = new Int32Array(n);
+  const dimsIds = new Int32Array(n);
+  const eventIds: string[] = new Array(n);
+  const parts = new Int32Array(n);
+  const eventMs = new Float64Array(n);
+  const ingestedMs = new Float64Array(n);
+  const gpuCount = new Float64Array(n);
+  const gpuSeconds = new Float64Array(n);
+  const inputTokens = new Float64Array(n);
+  const cachedInputTokens = new Float64Array(n);
+  const outputTokens = new Float64Array(n);
+  const cacheHit = new Float64Array(n);
+  const epoch = new Float64Array(n);
+  const elapsedSeconds = new Float64Array(n);
+  const cost: DuckDBDecimalValue[] = new Array(n);
+  const fingerprints: (string | null)[] = new Array(n);
+  const jobIds: (string | null)[] = new Array(n);
+  const components: (string | null)[] = new Array(n);
   let minTime = Number.POSITIVE_INFINITY;
   let maxTime = Number.NEGATIVE_INFINITY;
 
@@ -192,7 +251,9 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
     if (typeof row.event_source !== "string" || typeof row.event_id !== "string") {
       throw invalid(`rows[${index}]`, "event_source and event_id must be strings");
     }
-    if (!Number.isInteger(row.part)) throw invalid(`rows[${index}].part`, "must be an integer");
+    if (!Number.isInteger(row.part) || row.part < -0x80000000 || row.part > 0x7fffffff) {
+      throw invalid(`rows[${index}].part`, "must be an integer");
+    }
 
     // Reused scratch tuple; copied only when it is new. Consecutive rows often share every value.
     dimValues[0] = row.event_source;
@@ -218,42 +279,62 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
     let dimsId = previousDimsId;
     for (let v = 0; v < DIM_VALUES; v++) {
       if (dimValues[v] !== previousDims[v]) {
-        dimsId = tupleId(dimsRoot, dimValues, dims.length);
-        if (dimsId === dims.length) dims.push([dimsId, ...dimValues]);
+        dimsId = dimsIdOf(dimValues);
         for (let w = 0; w < DIM_VALUES; w++) previousDims[w] = dimValues[w] as string | null;
         previousDimsId = dimsId;
         break;
       }
     }
 
-    const eventTime = rowTime(row.event_time, index, "event_time");
-    const ms = row.event_time.getTime();
+    const ms = rowTimeMs(row.event_time, index, "event_time");
     if (ms < minTime) minTime = ms;
     if (ms > maxTime) maxTime = ms;
 
-    (columns[0] as DuckDBValue[]).push(dimsId);
-    (columns[1] as DuckDBValue[]).push(row.event_id);
-    (columns[2] as DuckDBValue[]).push(row.part);
-    (columns[3] as DuckDBValue[]).push(eventTime);
-    (columns[4] as DuckDBValue[]).push(rowTime(row.ingested_at, index, "ingested_at"));
-    (columns[5] as DuckDBValue[]).push(numberOrNull(row.gpu_count, index, "gpu_count"));
-    (columns[6] as DuckDBValue[]).push(numberOrNull(row.gpu_seconds, index, "gpu_seconds"));
-    (columns[7] as DuckDBValue[]).push(bigintOrNull(row.input_tokens, index, "input_tokens"));
-    (columns[8] as DuckDBValue[]).push(bigintOrNull(row.cached_input_tokens, index, "cached_input_tokens"));
-    (columns[9] as DuckDBValue[]).push(bigintOrNull(row.output_tokens, index, "output_tokens"));
-    (columns[10] as DuckDBValue[]).push(row.cache_hit ?? null);
-    (columns[11] as DuckDBValue[]).push(stringOrNull(row.request_fingerprint));
-    (columns[12] as DuckDBValue[]).push(stringOrNull(row.job_id));
-    (columns[13] as DuckDBValue[]).push(bigintOrNull(row.epoch, index, "epoch"));
-    (columns[14] as DuckDBValue[]).push(numberOrNull(row.elapsed_seconds, index, "elapsed_seconds"));
-    (columns[15] as DuckDBValue[]).push(rowMoney(row.cost_nanos, index));
-    (columns[16] as DuckDBValue[]).push(componentsJson(row.components, index));
+    rowIndex[k] = index;
+    dimsIds[k] = dimsId;
+    eventIds[k] = row.event_id;
+    parts[k] = row.part;
+    eventMs[k] = ms;
+    ingestedMs[k] = rowTimeMs(row.ingested_at, index, "ingested_at");
+    gpuCount[k] = numberOrNaN(row.gpu_count, index, "gpu_count");
+    gpuSeconds[k] = numberOrNaN(row.gpu_seconds, index, "gpu_seconds");
+    inputTokens[k] = wholeOrNaN(row.input_tokens, index, "input_tokens");
+    cachedInputTokens[k] = wholeOrNaN(row.cached_input_tokens, index, "cached_input_tokens");
+    outputTokens[k] = wholeOrNaN(row.output_tokens, index, "output_tokens");
+    cacheHit[k] = row.cache_hit === null || row.cache_hit === undefined ? Number.NaN : row.cache_hit ? 1 : 0;
+    epoch[k] = wholeOrNaN(row.epoch, index, "epoch");
+    elapsedSeconds[k] = numberOrNaN(row.elapsed_seconds, index, "elapsed_seconds");
+    cost[k] = rowMoney(row.cost_nanos, index);
+    fingerprints[k] = stringOrNull(row.request_fingerprint);
+    jobIds[k] = stringOrNull(row.job_id);
+    components[k] = componentsJson(row.components, index);
   }
 
   return {
     dims,
-    columns,
+    // In the order of temp.staged_events.
+    columns: [
+      rowIndex,
+      dimsIds,
+      eventIds,
+      parts,
+      eventMs,
+      ingestedMs,
+      gpuCount,
+      gpuSeconds,
+      inputTokens,
+      cachedInputTokens,
+      outputTokens,
+      cacheHit,
+      epoch,
+      elapsedSeconds,
+      cost,
+      fingerprints,
+      jobIds,
+      components,
+    ],
     rowCount: n,
+    repeated,
     minEventTime: new Date(minTime),
     maxEventTime: new Date(maxTime),
   };

@@ -125,7 +125,14 @@ function looksLikeNdjson(text: string): boolean {
   });
 }
 
+/** A UTF-16 code unit is at most three UTF-8 bytes: text this short cannot be over the event limit. */
+const SURELY_SMALL_CHARS = Math.floor(MAX_EVENT_BYTES / 3);
+
 function itemOrRejection(index: number, raw: unknown, text: string, out: DecodeResult): void {
+  if (text.length <= SURELY_SMALL_CHARS) {
+    out.items.push({ index, raw, text });
+    return;
+  }
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > MAX_EVENT_BYTES) {
     const field = dominantPath(raw);
@@ -142,23 +149,25 @@ function itemOrRejection(index: number, raw: unknown, text: string, out: DecodeR
 }
 
 function decodeLines(text: string, out: DecodeResult): void {
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, index) => {
-    if (line.trim() === "") return;
+  const lines = text.split("\n");
+  for (let index = 0; index < lines.length; index++) {
+    let line = lines[index] as string;
+    if (line.endsWith("\r")) line = line.slice(0, -1);
     let raw: unknown;
     try {
       raw = JSON.parse(line);
     } catch (error) {
+      if (line.trim() === "") continue;
       out.rejections.push({
         index,
         field: "body",
         reason: `body: line ${index + 1} is not valid JSON (${jsonError(error)})`,
         payload: truncatePayload(line),
       });
-      return;
+      continue;
     }
     itemOrRejection(index, raw, line, out);
-  });
+  }
 }
 
 /**
@@ -208,9 +217,22 @@ export function decodeEventBody(body: string | Buffer, contentType?: string): De
     return out;
   }
   if (Array.isArray(parsed)) {
-    parsed.forEach((raw, index) => {
-      itemOrRejection(index, raw, JSON.stringify(raw) ?? "null", out);
-    });
+    if (bytes <= MAX_EVENT_BYTES) {
+      // No item of a body this small can be too large: its text is written only if it is rejected.
+      parsed.forEach((raw, index) => {
+        out.items.push({
+          index,
+          raw,
+          get text() {
+            return JSON.stringify(raw) ?? "null";
+          },
+        });
+      });
+    } else {
+      parsed.forEach((raw, index) => {
+        itemOrRejection(index, raw, JSON.stringify(raw) ?? "null", out);
+      });
+    }
     if (parsed.length === 0) {
       out.rejections.push({ index: 0, field: "body", reason: "body: empty batch", payload: "[]" });
     }

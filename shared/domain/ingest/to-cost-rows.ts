@@ -176,15 +176,35 @@ function priceInference(event: InferenceEvent, pricer: Pricer): Priced {
   return priceGpu(pricer, placementQuery(d), d.gpu_seconds, d.gpu_count);
 }
 
+/** The event's labels, copied: a row never shares an object with the event. */
+function labelsOf(labels: Record<string, string> | undefined): Record<string, string> {
+  return labels === undefined ? {} : { ...labels };
+}
+
+// Inference and training rows are built as one object literal each, in CostRow's order, rather than
+// spread over a blank row: they are the per-event hot path of ingest.
 function inferenceRows(event: InferenceEvent, pricer: Pricer, common: RowCommon): ToCostRowsResult {
   const d = event.data;
   const priced = priceInference(event, pricer);
   if (!priced.ok) return priced.result;
   const row: CostRow = {
-    ...blankRow(common, "estimate", event.time, 0),
-    ...owners(d),
+    event_id: common.event_id,
+    event_source: common.event_source,
+    event_type: common.event_type,
+    part: 0,
+    event_time: event.time,
+    ingested_at: common.ingested_at,
+    basis: "estimate",
+    team: d.team,
+    model: d.model,
+    model_version: d.model_version,
+    business_unit: d.business_unit,
+    cost_center: d.cost_center ?? null,
+    namespace: d.namespace ?? null,
+    environment: d.environment ?? null,
     cloud: d.cloud ?? priced.rate?.cloud ?? null,
     region: d.region ?? null,
+    labels: labelsOf(d.labels),
     instance_type: d.instance_type ?? null,
     accelerator: d.accelerator ?? null,
     pricing_model: d.instance_type !== undefined || d.accelerator !== undefined ? d.pricing_model : null,
@@ -196,8 +216,13 @@ function inferenceRows(event: InferenceEvent, pricer: Pricer, common: RowCommon)
     output_tokens: d.output_tokens ?? null,
     cache_hit: d.cache_hit ?? null,
     request_fingerprint: d.request_fingerprint ?? null,
+    job_id: null,
+    job_phase: null,
+    epoch: null,
+    elapsed_seconds: null,
     cost_nanos: priced.cost,
     currency: d.cost_nanos !== undefined ? d.currency : pricer.currency,
+    components: {},
     price_source: priced.priceSource,
   };
   return { ok: true, rows: [row] };
@@ -216,20 +241,41 @@ function trainingRows(event: TrainingEvent, pricer: Pricer, common: RowCommon): 
   }
   if (!priced.ok) return priced.result;
   const row: CostRow = {
-    ...blankRow(common, "estimate", event.time, 0),
-    ...owners(d),
+    event_id: common.event_id,
+    event_source: common.event_source,
+    event_type: common.event_type,
+    part: 0,
+    event_time: event.time,
+    ingested_at: common.ingested_at,
+    basis: "estimate",
+    team: d.team,
+    model: d.model,
+    model_version: d.model_version ?? null,
+    business_unit: d.business_unit ?? UNALLOCATED,
+    cost_center: d.cost_center ?? null,
+    namespace: d.namespace ?? null,
+    environment: d.environment ?? null,
     cloud: d.cloud ?? priced.rate?.cloud ?? null,
     region: d.region ?? null,
+    labels: labelsOf(d.labels),
     instance_type: d.instance_type ?? null,
     accelerator: d.accelerator ?? null,
     pricing_model: d.pricing_model,
+    provider: null,
     gpu_count: d.gpu_count,
+    gpu_seconds: null,
+    input_tokens: null,
+    cached_input_tokens: null,
+    output_tokens: null,
+    cache_hit: null,
+    request_fingerprint: null,
     job_id: d.job_id,
     job_phase: d.phase,
     epoch: d.epoch ?? null,
     elapsed_seconds: d.elapsed_seconds,
     cost_nanos: priced.cost,
     currency: d.cost_nanos !== undefined ? d.currency : pricer.currency,
+    components: {},
     price_source: priced.priceSource,
   };
   return { ok: true, rows: [row] };

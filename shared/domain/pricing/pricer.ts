@@ -113,19 +113,27 @@ interface ExactDecimal {
   scale: number;
 }
 
-const NUMBER_TEXT = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/;
+/** 10^n for the usual scales (a few decimal places), so exact arithmetic does not recompute them. */
+const POWERS_OF_TEN: readonly bigint[] = Array.from({ length: 32 }, (_, n) => 10n ** BigInt(n));
+
+function tenTo(n: number): bigint {
+  return POWERS_OF_TEN[n] ?? 10n ** BigInt(n);
+}
 
 /** The exact value of a JS number's shortest decimal form ("0.0123" → 123 / 10^4). */
 export function exactDecimal(value: number): ExactDecimal {
+  if (Number.isSafeInteger(value)) return { units: BigInt(value), scale: 0 };
   if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
-  const m = NUMBER_TEXT.exec(String(value));
-  if (!m) throw new RangeError(`cannot read ${value} as a decimal`);
-  const fraction = m[3] ?? "";
-  const exponent = Number(m[4] ?? "0") - fraction.length;
-  const sign = m[1] === "-" ? -1n : 1n;
-  const digits = BigInt(`${m[2] ?? "0"}${fraction}`);
-  if (exponent >= 0) return { units: sign * digits * 10n ** BigInt(exponent), scale: 0 };
-  return { units: sign * digits, scale: -exponent };
+  // String(value) is the shortest form that reads back as the same double: "-12.5", "1e+21", "1.5e-7".
+  const text = String(value);
+  const e = text.indexOf("e");
+  const mantissa = e === -1 ? text : text.slice(0, e);
+  const dot = mantissa.indexOf(".");
+  const digits = dot === -1 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+  const exponent = (e === -1 ? 0 : Number(text.slice(e + 1))) - (dot === -1 ? 0 : mantissa.length - dot - 1);
+  const units = BigInt(digits);
+  if (exponent >= 0) return { units: units * tenTo(exponent), scale: 0 };
+  return { units, scale: -exponent };
 }
 
 function nonNegative(value: number, what: string): ExactDecimal {
@@ -133,8 +141,58 @@ function nonNegative(value: number, what: string): ExactDecimal {
   return exactDecimal(value);
 }
 
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 function describeQuery(cloud: string, region: string | undefined, names: string[], model: PricingModel) {
   return `${cloud}/${region ?? "(no region)"}/${names.join(" or ")} (${model})`;
+}
+
+/**
+ * How many distinct lookups a pricer remembers. A batch names a handful of placements and models over
+ * and over; the bound keeps a stream of made-up names from growing the memory without end.
+ */
+const LOOKUP_CACHE_SIZE = 4096;
+
+type Part = string | undefined;
+interface MemoNode<T> {
+  next: Map<Part, MemoNode<T>>;
+  value?: T;
+}
+
+/**
+ * Remembers a lookup's answer by the values it was asked with (a trie over them: no key strings to
+ * build, and no separator a name could contain); forgets everything at once when full.
+ */
+function memoByParts<T>(): (parts: readonly Part[], lookup: () => T) => T {
+  let root: MemoNode<T> = { next: new Map() };
+  let size = 0;
+  return (parts, lookup) => {
+    let node = root;
+    for (const part of parts) {
+      let child = node.next.get(part);
+      if (child === undefined) {
+        if (size >= LOOKUP_CACHE_SIZE) {
+          root = { next: new Map() };
+          size = 0;
+          return lookup();
+        }
+        child = { next: new Map() };
+        node.next.set(part, child);
+      }
+      node = child;
+    }
+    if (node.value === undefined) {
+      node.value = lookup();
+      size += 1;
+    }
+    return node.value;
+  };
 }
 
 export function createPricer(catalog: PriceCatalog): Pricer {
@@ -217,7 +275,22 @@ export function createPricer(catalog: PriceCatalog): Pricer {
     };
   }
 
+  // Answers are frozen: one object answers every lookup of the same placement or model.
+  const gpuRates = memoByParts<GpuRateResult>();
+  const tokenRates = memoByParts<TokenRateResult>();
+
   function gpuHourlyRate(query: GpuPriceQuery): GpuRateResult {
+    return gpuRates(
+      [query.cloud, query.region, query.instance_type, query.accelerator, query.pricing_model],
+      () => deepFreeze(lookUpGpuRate(query)),
+    );
+  }
+
+  function tokenRate(query: TokenPriceQuery): TokenRateResult {
+    return tokenRates([query.provider, query.model], () => deepFreeze(lookUpTokenRate(query)));
+  }
+
+  function lookUpGpuRate(query: GpuPriceQuery): GpuRateResult {
     const model = query.pricing_model ?? "on_demand";
     let cloud = query.cloud;
     if (cloud === undefined) {
@@ -270,17 +343,17 @@ export function createPricer(catalog: PriceCatalog): Pricer {
     const seconds = nonNegative(usage.seconds, "seconds");
     // cost = rate × seconds / 3600 × (held / covered), where held defaults to what the rate covers.
     let numerator = rate.rateNanosPerHour * seconds.units;
-    let denominator = SECONDS_PER_HOUR * 10n ** BigInt(seconds.scale);
+    let denominator = SECONDS_PER_HOUR * tenTo(seconds.scale);
     if (usage.gpuCount !== undefined) {
       const held = nonNegative(usage.gpuCount, "gpuCount");
       const covered = exactDecimal(rate.gpuCount);
-      numerator *= held.units * 10n ** BigInt(covered.scale);
-      denominator *= covered.units * 10n ** BigInt(held.scale);
+      numerator *= held.units * tenTo(covered.scale);
+      denominator *= covered.units * tenTo(held.scale);
     }
     return divRound(numerator, denominator);
   }
 
-  function tokenRate(query: TokenPriceQuery): TokenRateResult {
+  function lookUpTokenRate(query: TokenPriceQuery): TokenRateResult {
     const entry = tokens.get(`${query.provider}/${query.model}`.toLowerCase());
     if (entry !== undefined) {
       return {
