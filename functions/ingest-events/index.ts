@@ -10,6 +10,8 @@ import { getRuntime } from "#runtime/runtime.ts";
 cloudEvent("ingestEvents", async (event: CloudEvent<unknown>) => {
   const { ingestEvents } = await getRuntime();
   const message = pubSubMessageOf(event.data);
-  const { body, contentType } = message ? decodePubSubMessage(message) : { body: JSON.stringify(event) };
-  await ingestEvents.ingest(body, contentType);
+  const { body, contentType, contentEncoding } = message
+    ? decodePubSubMessage(message)
+    : { body: JSON.stringify(event), contentEncoding: undefined };
+  await ingestEvents.ingest(body, contentType, contentEncoding);
 });

@@ -43,7 +43,7 @@ export interface IngestSummary {
 }
 
 export interface IngestEvents {
-  ingest(body: string | Buffer, contentType?: string): Promise<IngestSummary>;
+  ingest(body: string | Buffer, contentType?: string, contentEncoding?: string): Promise<IngestSummary>;
 }
 
 interface Priced {
@@ -213,9 +213,13 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     await bus.publish(deadLetterTopic, messages);
   }
 
-  async function ingest(body: string | Buffer, contentType?: string): Promise<IngestSummary> {
+  async function ingest(
+    body: string | Buffer,
+    contentType?: string,
+    contentEncoding?: string,
+  ): Promise<IngestSummary> {
     const now = clock.now();
-    const decoded = decodeEventBody(body, contentType);
+    const decoded = decodeEventBody(body, contentType, contentEncoding);
     const refused: Refused[] = decoded.rejections.map((r) => ({ ...r }));
     const priced: Priced[] = [];
     // Event ids seen in this body, by source: the dedupe key is (source, id).

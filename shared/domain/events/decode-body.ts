@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 /**
  * Turns the bytes of a delivery (an HTTP body, a Pub/Sub message) into raw CloudEvent candidates.
  * Only framing is decided here: one structured event, a CloudEvents batch (JSON array), or NDJSON.
@@ -36,6 +37,8 @@ export interface DecodeResult {
 export interface EventBody {
   body: string | Buffer;
   contentType?: string;
+  /** `gzip` when the emitter compressed the batch (the SDK's publisher does by default). */
+  contentEncoding?: string;
 }
 
 const NDJSON_TYPES = new Set([
@@ -176,8 +179,32 @@ function decodeLines(text: string, out: DecodeResult): void {
  * is a batch, a JSON object one event, and text that is not one JSON value but has several lines
  * is read as NDJSON. Never throws.
  */
-export function decodeEventBody(body: string | Buffer, contentType?: string): DecodeResult {
+/** Inflates a gzip body, bounded so a small bomb cannot become a huge body; a string is why it failed. */
+function gunzipBounded(body: string | Buffer): Buffer | string {
+  try {
+    return gunzipSync(typeof body === "string" ? Buffer.from(body, "latin1") : body, {
+      maxOutputLength: MAX_BODY_BYTES + 1,
+    });
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export function decodeEventBody(
+  body: string | Buffer,
+  contentType?: string,
+  contentEncoding?: string,
+): DecodeResult {
   const out: DecodeResult = { items: [], rejections: [] };
+  const encoding = contentEncoding?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") {
+    const inflated = encoding === "gzip" ? gunzipBounded(body) : `unsupported content-encoding ${encoding}`;
+    if (typeof inflated === "string") {
+      out.rejections.push({ index: 0, field: "body", reason: `body: ${inflated}`, payload: "" });
+      return out;
+    }
+    body = inflated;
+  }
   const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
   if (bytes > MAX_BODY_BYTES) {
     const head =
@@ -314,6 +341,10 @@ export function decodePubSubMessage(message: PubSubMessage | undefined): EventBo
   const data = Buffer.from(typeof message?.data === "string" ? message.data : "", "base64");
   const attributes = message?.attributes ?? {};
   const contentType = attributes["content-type"] ?? attributes.content_type ?? attributes.contentType;
+  const contentEncoding =
+    attributes["content-encoding"] ?? attributes.content_encoding ?? attributes.contentEncoding;
+  if (contentEncoding !== undefined)
+    return { body: data, contentEncoding, ...(contentType ? { contentType } : {}) };
   const binary = binaryToStructured(attributes, data, contentType);
   if (binary) return binary;
   return { body: data, ...(contentType === undefined ? {} : { contentType }) };
