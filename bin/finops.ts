@@ -7,6 +7,7 @@ import { EnvError } from "#runtime/env.ts";
 import { type Command, UsageError } from "./cli-args.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { ingestCommand } from "./commands/ingest.ts";
+import { jobsCommand } from "./commands/jobs.ts";
 import { reportCommand } from "./commands/report.ts";
 import { schemasCommand } from "./commands/schemas.ts";
 import { startCommand } from "./commands/start.ts";
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   demoCommand,
   ingestCommand,
   reportCommand,
+  jobsCommand,
   schemasCommand,
 ];
 

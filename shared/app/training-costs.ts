@@ -11,19 +11,13 @@ import {
 import type { Clock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
 import { silentLogger } from "#ports/logger.ts";
-import type { TimeRange } from "#ports/warehouse.ts";
+import type { TimeRange, TrainingJobsQuery } from "#ports/warehouse.ts";
 
 /** One row of sql/<dialect>/training_jobs.sql: a training job as its events in the range describe it. */
 export type JobRow = TrainingJobRow;
 
-/** What training_jobs.sql binds: the range ($from, $to), the instant outcomes are judged at ($now) and the silence. */
-export interface TrainingJobsQuery extends TimeRange {
-  now: Date;
-  silenceSeconds: number;
-}
-
 export interface TrainingCostsDeps {
-  /** Runs training_jobs.sql (the lead wires it to the Warehouse). */
+  /** Runs the training_jobs query: Warehouse.trainingJobs. */
   readJobs: (query: TrainingJobsQuery) => Promise<JobRow[]>;
   clock: Clock;
   /** A job without a finished/failed event that has been silent this long is abandoned. Default 30 min. */

@@ -1,5 +1,6 @@
 import type { CostRow, Dimension, RejectedRow } from "#domain/cost-row.ts";
 import type { Nanos } from "#domain/money.ts";
+import type { TrainingJobRow } from "#domain/training/job-summary.ts";
 
 /** Half-open UTC range [from, to). */
 export interface TimeRange {
@@ -35,6 +36,12 @@ export interface ReportRow {
   rows: number;
 }
 
+/** Training jobs with events in [from, to); a job silent since `now − silenceSeconds` is abandoned. */
+export interface TrainingJobsQuery extends TimeRange {
+  now: Date;
+  silenceSeconds: number;
+}
+
 /**
  * Where cost rows live. Raw rows go in by batch; reports read the hourly rollup, which
  * `refreshHourly` rebuilds for a range of hours from the raw rows (dedupe applied there too).
@@ -49,5 +56,7 @@ export interface Warehouse {
   /** The span of event hours of rows ingested at or after `since`, or null if none: what a refresh must cover. */
   hoursIngestedSince(since: Date, lookback: TimeRange): Promise<TimeRange | null>;
   report(query: ReportQuery): Promise<ReportRow[]>;
+  /** One row per training job (the training_jobs query), its cost as the rollup charges it. */
+  trainingJobs(query: TrainingJobsQuery): Promise<TrainingJobRow[]>;
   close(): Promise<void>;
 }

@@ -372,6 +372,25 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
       });
     });
 
+    describe("training jobs", () => {
+      it("lists each job once with the cost the rollup charges and its outcome", async () => {
+        await warehouse.insertEvents([
+          trainingRow("job-done", 1800, USD(10n), { job_phase: "started", epoch: 0 }),
+          trainingRow("job-done", 3600, USD(25n), { job_phase: "finished", epoch: 4 }),
+          trainingRow("job-silent", 600, USD(3n), { job_phase: "progress", epoch: 1 }),
+        ]);
+        const jobs = await warehouse.trainingJobs({
+          ...hours(0, 3),
+          now: new Date(hours(0, 3).to.getTime()),
+          silenceSeconds: 1800,
+        });
+        const byId = new Map(jobs.map((j) => [j.job_id, j]));
+        expect(byId.get("job-done")).toMatchObject({ cost_nanos: USD(25n), outcome: "finished", epochs: 4 });
+        expect(byId.get("job-silent")).toMatchObject({ cost_nanos: USD(3n), outcome: "abandoned" });
+        expect(jobs).toHaveLength(2);
+      });
+    });
+
     describe("training rows (cumulative cost)", () => {
       // Job progress at 10:30, 11:00 and 11:30 with cumulative 10, 25 and 40 USD: charged 10, 15, 15.
       const job = () => [

@@ -7,7 +7,7 @@ import { inferenceEvent } from "../support/ingest-builders.ts";
 import { floorHour, HOUR_MS, tempDuckDb } from "../support/local-stack-session.ts";
 import { type CliResult, runCli, startCli } from "../support/run-cli.ts";
 
-const COMMANDS = ["start", "demo", "ingest", "report", "schemas"];
+const COMMANDS = ["start", "demo", "ingest", "report", "jobs", "schemas"];
 
 const db = tempDuckDb("finops-cli-");
 const env = { FINOPS_DUCKDB_PATH: db.path, FINOPS_LOG_LEVEL: "error" };
@@ -114,6 +114,7 @@ describe("finops demo, ingest and report", () => {
     // One at a time: DuckDB lets one process hold the file, so concurrent CLI runs would conflict.
     const json = await finops("report", "--by", "team,model", "--format", "json", ...range);
     const csv = await finops("report", "--by", "team,model", "--format", "csv", ...range);
+    const jobs = await finops("jobs", "--format", "json", ...range);
 
     // Assess
     expect(first).toMatchObject({ code: 0, stderr: "" });
@@ -145,6 +146,15 @@ describe("finops demo, ingest and report", () => {
     expect(rows.map((r) => r.split(",").slice(0, 4).join(","))).toEqual(
       lines.map((l) => [l.team, l.model, l.currency, l.cost_nanos].join(",")),
     );
+
+    expect(jobs.code).toBe(0);
+    const jobIds = new Set(
+      events
+        .filter((e) => e.type === "ai.cost.training.v1")
+        .map((e) => (e.data as { job_id: string }).job_id),
+    );
+    const report = JSON.parse(jobs.stdout) as { jobs: Array<{ job_id: string; cost_nanos: string }> };
+    expect(new Set(report.jobs.map((j) => j.job_id))).toEqual(jobIds);
   });
 
   it("ingest exits 1 when a line is rejected and names the field, keeping the good lines", async () => {

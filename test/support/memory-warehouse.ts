@@ -1,6 +1,14 @@
 import type { CostRow, Dimension, RejectedRow } from "#domain/cost-row.ts";
 import type { Nanos } from "#domain/money.ts";
-import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
+import { trainingJobRows } from "#domain/training/job-summary.ts";
+import type {
+  InsertResult,
+  ReportQuery,
+  ReportRow,
+  TimeRange,
+  TrainingJobsQuery,
+  Warehouse,
+} from "#ports/warehouse.ts";
 
 const HOUR_MS = 3600 * 1000;
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
@@ -136,6 +144,11 @@ export function createMemoryWarehouse(): MemoryWarehouse {
         groups.set(key, row);
       }
       return [...groups.values()];
+    },
+    async trainingJobs(query: TrainingJobsQuery) {
+      const inRange = [...raw.values()].filter((r) => r.event_time >= query.from && r.event_time < query.to);
+      const asOf = query.now < query.to ? query.now : query.to;
+      return trainingJobRows(inRange, { now: asOf, silenceSeconds: query.silenceSeconds });
     },
     async close() {},
     events: () => [...raw.values()].map((r) => structuredClone(r)),

@@ -1,14 +1,10 @@
 import { describe, expect, it } from "vitest";
-import {
-  createTrainingCosts,
-  type JobRow,
-  TrainingCostsError,
-  type TrainingJobsQuery,
-} from "#app/training-costs.ts";
+import { createTrainingCosts, type JobRow, TrainingCostsError } from "#app/training-costs.ts";
 import type { CostRow } from "#domain/cost-row.ts";
 import type { JobCostLogger, JobCostLogResult, JobCostRun } from "#domain/training/job-cost-logger.ts";
 import { trainingJobRows } from "#domain/training/job-summary.ts";
 import { fixedClock } from "#ports/clock.ts";
+import type { TrainingJobsQuery } from "#ports/warehouse.ts";
 import { BASE_HOUR, trainingRow } from "../support/cost-row-builder.ts";
 
 const USD = 1_000_000_000n;

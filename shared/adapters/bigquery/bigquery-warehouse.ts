@@ -1,7 +1,15 @@
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
 import { loadSql } from "#adapters/sql/load-sql.ts";
 import { type CostRow, DIMENSIONS, type Dimension, type RejectedRow } from "#domain/cost-row.ts";
-import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
+import type { TrainingJobRow, TrainingOutcome } from "#domain/training/job-summary.ts";
+import type {
+  InsertResult,
+  ReportQuery,
+  ReportRow,
+  TimeRange,
+  TrainingJobsQuery,
+  Warehouse,
+} from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import { createBigQueryClient } from "./bigquery-client.ts";
 import { isPartialFailure, partialFailureToWarehouseError, toWarehouseError } from "./bigquery-errors.ts";
@@ -116,14 +124,16 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   async function query(
     name: string,
     identifiers: Record<string, string>,
-    params: Record<string, Date>,
+    params: Record<string, Date | number>,
   ): Promise<Row[]> {
     const sql = loadSql("bigquery", name, { dataset: datasetPath, ...identifiers });
     // Job labels attribute our own BigQuery spend to this app and query.
     const request: Query = { query: sql, labels: { app: "finops", query: name } };
     if (Object.keys(params).length > 0) {
       request.params = params;
-      request.types = Object.fromEntries(Object.keys(params).map((key) => [key, "TIMESTAMP"]));
+      request.types = Object.fromEntries(
+        Object.entries(params).map(([key, value]) => [key, value instanceof Date ? "TIMESTAMP" : "INT64"]),
+      );
     }
     if (location !== undefined) request.location = location;
     if (options.maximumBytesBilled !== undefined)
@@ -242,6 +252,30 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
           rows: Number(row.row_count),
         };
       });
+    },
+
+    async trainingJobs(q: TrainingJobsQuery): Promise<TrainingJobRow[]> {
+      const rows = await query(
+        "training_jobs",
+        {},
+        { from: q.from, to: q.to, now: q.now, silence_seconds: q.silenceSeconds },
+      );
+      return rows.map((row) => ({
+        event_source: String(row.event_source),
+        job_id: String(row.job_id),
+        team: String(row.team),
+        model: String(row.model),
+        business_unit: String(row.business_unit),
+        instance_type: toDimensionValue(row.instance_type),
+        currency: String(row.currency),
+        started_at: toDate(row.started_at, "started_at"),
+        last_seen_at: toDate(row.last_seen_at, "last_seen_at"),
+        duration_seconds: Number(row.duration_seconds),
+        gpu_count: row.gpu_count === null || row.gpu_count === undefined ? null : Number(row.gpu_count),
+        epochs: row.epochs === null || row.epochs === undefined ? null : Number(row.epochs),
+        cost_nanos: numericToNanos(row.cost, "cost"),
+        outcome: String(row.outcome) as TrainingOutcome,
+      }));
     },
 
     async close() {

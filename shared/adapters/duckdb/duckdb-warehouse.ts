@@ -15,6 +15,7 @@ import {
   dateToTimestamp,
   decodeCostRow,
   decodeRejectedRow,
+  decodeTrainingJob,
   moneyToNanos,
   STAGED_DIMS_COLUMNS,
   STAGED_EVENTS_COLUMNS,
@@ -388,6 +389,19 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
             rows: Number(row.row_count ?? 0),
           };
         });
+      });
+    },
+
+    trainingJobs(query) {
+      return serialized("trainingJobs", async (connection) => {
+        assertRange(query, "trainingJobs");
+        const rows = await runScript(connection, "training_jobs", {
+          from: dateToTimestamp(query.from, "from"),
+          to: dateToTimestamp(query.to, "to"),
+          now: dateToTimestamp(query.now, "now"),
+          silence_seconds: query.silenceSeconds,
+        });
+        return rows.map(decodeTrainingJob);
       });
     },
 

@@ -8,6 +8,7 @@ import {
 } from "@duckdb/node-api";
 import type { CostBasis, CostRow, RejectedRow } from "#domain/cost-row.ts";
 import { decimalToNanos, NANO_DIGITS, type Nanos, nanosToDecimal } from "#domain/money.ts";
+import type { TrainingJobRow, TrainingOutcome } from "#domain/training/job-summary.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 
 /** DECIMAL(38,9): the widest DuckDB decimal, nine places, so one nano is its smallest step. */
@@ -435,5 +436,25 @@ export function decodeRejectedRow(row: Record<string, DuckDBValue>): RejectedRow
     field: str(row, "field"),
     reason: str(row, "reason"),
     payload: strOrNull(row, "payload") ?? "",
+  };
+}
+
+/** A row of training_jobs.sql. */
+export function decodeTrainingJob(row: Record<string, DuckDBValue>): TrainingJobRow {
+  return {
+    event_source: str(row, "event_source"),
+    job_id: str(row, "job_id"),
+    team: str(row, "team"),
+    model: str(row, "model"),
+    business_unit: str(row, "business_unit"),
+    instance_type: strOrNull(row, "instance_type"),
+    currency: str(row, "currency"),
+    started_at: timestampToDate(row.started_at ?? null, "started_at"),
+    last_seen_at: timestampToDate(row.last_seen_at ?? null, "last_seen_at"),
+    duration_seconds: numOrNull(row, "duration_seconds") ?? 0,
+    gpu_count: numOrNull(row, "gpu_count"),
+    epochs: numOrNull(row, "epochs"),
+    cost_nanos: moneyToNanos(row.cost ?? null, "cost"),
+    outcome: str(row, "outcome") as TrainingOutcome,
   };
 }
