@@ -16,6 +16,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     folder: "collect-allocations",
     trigger: { kind: "schedule", cron: "15 * * * *" },
   },
+  {
+    target: "syncTrainingCosts",
+    folder: "sync-training-costs",
+    trigger: { kind: "schedule", cron: "20 * * * *" },
+  },
   { target: "refreshRollups", folder: "refresh-rollups", trigger: { kind: "schedule", cron: "2 * * * *" } },
 ];
 

@@ -57,6 +57,7 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   refreshRollups: REFRESH_ROLES,
   costReport: REPORT_ROLES,
   collectAllocations: COLLECT_ROLES,
+  syncTrainingCosts: REPORT_ROLES,
 };
 
 export class IamError extends Error {

@@ -61,7 +61,8 @@ export const jobsCommand: Command = {
   usage: `finops jobs [--from DATE] [--to DATE] [--silence MINUTES] [--format table|json]
 
   Every training job with events in the window: its outcome (finished, failed, running, or abandoned
-  when it stopped sending heartbeats for --silence minutes, default 30; its cost so far is charged),
+  when it stopped sending heartbeats for --silence minutes, default training.silenceMinutes of the
+  config or 30; its cost so far is charged),
   duration, GPU hours, epochs, cost as the rollup charges it, and cost per epoch; then the cost per
   outcome and the abandoned share.
 
@@ -71,7 +72,7 @@ export const jobsCommand: Command = {
     const { values } = parseCommandArgs(argv, {
       from: { type: "string" },
       to: { type: "string" },
-      silence: { type: "string", default: "30" },
+      silence: { type: "string" },
       format: { type: "string", default: "table" },
     });
     const format = values.format as (typeof FORMATS)[number];
@@ -82,11 +83,14 @@ export const jobsCommand: Command = {
     const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
     const runtime = await composeRuntime({ logLevel: "warn" });
     try {
-      const costs = createTrainingCosts({
-        readJobs: (q) => runtime.warehouse.trainingJobs(q),
-        clock: runtime.clock,
-        silenceSeconds: Math.round(silence * 60),
-      });
+      const costs =
+        silence === undefined
+          ? runtime.trainingCosts
+          : createTrainingCosts({
+              readJobs: (q) => runtime.warehouse.trainingJobs(q),
+              clock: runtime.clock,
+              silenceSeconds: Math.round(silence * 60),
+            });
       const result = await costs.report(window);
       if (format === "json") {
         const json = JSON.stringify(result, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2);

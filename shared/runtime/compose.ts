@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { type CollectAllocationsRuntime, collectAllocationsFromRuntime } from "#app/collect-allocations.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
+import { createTrainingCosts } from "#app/training-costs.ts";
 import { mergeCatalogOverrides, parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer } from "#domain/pricing/pricer.ts";
 import type { Bus } from "#ports/bus.ts";
@@ -94,6 +95,17 @@ async function createCollectAllocations(config: Config, parts: CollectAllocation
   return collectAllocationsFromRuntime(parts, settings, source, metrics);
 }
 
+async function createMlflowLogger(config: Config, env: Env) {
+  const mlflow = config.training.mlflow;
+  if (!mlflow) return undefined;
+  const { createMlflowCostLogger } = await import("#adapters/mlflow/mlflow-cost-logger.ts");
+  return createMlflowCostLogger({
+    baseUrl: mlflow.baseUrl,
+    timeoutMs: mlflow.timeoutMs,
+    ...(env.MLFLOW_TRACKING_TOKEN ? { token: env.MLFLOW_TRACKING_TOKEN } : {}),
+  });
+}
+
 /** The composition root: reads configuration once, builds the adapters it names and the use cases. */
 export async function composeRuntime(options: ComposeOptions = {}): Promise<Runtime> {
   const env = options.env ?? readEnv();
@@ -118,6 +130,14 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     logger,
   });
   const refreshRollups = createRefreshRollups({ warehouse, clock });
+  const mlflow = await createMlflowLogger(config, env);
+  const trainingCosts = createTrainingCosts({
+    readJobs: (query) => warehouse.trainingJobs(query),
+    clock,
+    silenceSeconds: Math.round(config.training.silenceMinutes * 60),
+    logger,
+    ...(mlflow ? { mlflow, experimentName: config.training.mlflow?.experimentName } : {}),
+  });
   const collectAllocations = await createCollectAllocations(config, { bus, clock, logger });
   return {
     config,
@@ -127,6 +147,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     bus,
     ingestEvents,
     refreshRollups,
+    trainingCosts,
     ...(collectAllocations ? { collectAllocations } : {}),
     async close() {
       await bus.close();

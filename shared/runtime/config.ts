@@ -48,6 +48,26 @@ export const configFileSchema = z
       .strict()
       .default({ kind: "memory" }),
     allocations: allocationSettingsSchema.optional(),
+    training: z
+      .object({
+        /** A job silent this long without finishing or failing is abandoned (its cost so far stands). */
+        silenceMinutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60)
+          .default(30),
+        /** Where job costs are logged (the token comes from MLFLOW_TRACKING_TOKEN, never from here). */
+        mlflow: z
+          .object({
+            baseUrl: z.url({ protocol: /^https?$/ }),
+            experimentName: z.string().min(1).max(500).default("finops-training-cost"),
+            timeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ silenceMinutes: 30 }),
     local: z
       .object({
         port: z.number().int().min(0).max(65535).default(8080),
@@ -70,6 +90,7 @@ export interface Config {
   bus: ConfigFile["bus"];
   local: ConfigFile["local"];
   allocations: ConfigFile["allocations"];
+  training: ConfigFile["training"];
   projectId: string | undefined;
 }
 
@@ -127,6 +148,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     bus: { kind: env.FINOPS_BUS ?? parsed.bus.kind },
     local: { ...parsed.local, port: env.PORT ?? parsed.local.port },
     allocations: parsed.allocations,
+    training: parsed.training,
     projectId: env.GOOGLE_CLOUD_PROJECT,
   });
 }

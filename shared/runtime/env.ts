@@ -13,6 +13,7 @@ const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().optional(),
   PUBSUB_EMULATOR_HOST: z.string().optional(),
   SLACK_BOT_TOKEN: z.string().optional(),
+  MLFLOW_TRACKING_TOKEN: z.string().optional(),
   SLACK_API_URL: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   K_SERVICE: z.string().optional(),

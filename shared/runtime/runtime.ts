@@ -1,6 +1,7 @@
 import type { CollectAllocations } from "#app/collect-allocations.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
 import type { createRefreshRollups } from "#app/refresh-rollups.ts";
+import type { TrainingCosts } from "#app/training-costs.ts";
 import type { Bus } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
@@ -16,6 +17,7 @@ export interface Runtime {
   bus: Bus;
   ingestEvents: ReturnType<typeof createIngestEvents>;
   refreshRollups: ReturnType<typeof createRefreshRollups>;
+  trainingCosts: TrainingCosts;
   /** Present when the config has an `allocations` section. */
   collectAllocations?: CollectAllocations;
   close(): Promise<void>;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createMemoryBus } from "#adapters/memory-bus/memory-bus.ts";
 import { createIngestEvents, type IngestSummary } from "#app/ingest-events.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
+import { createTrainingCosts } from "#app/training-costs.ts";
 import { TOPICS } from "#ports/bus.ts";
 import { fixedClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
@@ -48,6 +49,7 @@ function useRuntime(wrap: (w: Warehouse) => Warehouse = (w) => w) {
       logger: silentLogger,
     }),
     refreshRollups: createRefreshRollups({ warehouse, clock }),
+    trainingCosts: createTrainingCosts({ readJobs: (q) => warehouse.trainingJobs(q), clock }),
     close: () => bus.close(),
   });
 }

@@ -247,6 +247,11 @@ describe("EventPipeline", () => {
       ],
       [sa("finops-collect-allocations"), [`topic:${TOPICS.events} roles/pubsub.publisher`]],
       [sa("finops-collect-allocations-sch"), ["function:finops-collect-allocations roles/run.invoker"]],
+      [
+        sa("finops-sync-training-costs"),
+        [`dataset:finops_test roles/bigquery.dataViewer`, `project:${PROJECT} roles/bigquery.jobUser`],
+      ],
+      [sa("finops-sync-training-costs-sch"), ["function:finops-sync-training-costs roles/run.invoker"]],
       [sa("finops-ingest-events-trg"), ["function:finops-ingest-events roles/run.invoker"]],
       [sa("finops-refresh-rollups-sch"), ["function:finops-refresh-rollups roles/run.invoker"]],
       [SENDER, ["function:finops-ingest-http roles/run.invoker"]],

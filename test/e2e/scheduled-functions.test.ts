@@ -1,0 +1,23 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestSession, type TestSession, tempDuckDb } from "../support/local-stack-session.ts";
+
+describe("scheduled functions without their external system configured", () => {
+  const db = tempDuckDb();
+  let session: TestSession;
+  beforeAll(async () => {
+    session = await openTestSession(db.path);
+  });
+  afterAll(async () => {
+    await session.close();
+    db.remove();
+  });
+
+  it.each([
+    ["collectAllocations", /no allocations source/],
+    ["syncTrainingCosts", /no MLflow tracking server/],
+  ])("%s answers 200 and says what it skipped", async (target, reason) => {
+    const res = await fetch(`${session.stack.url}/${target}`, { method: "POST" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { skipped: string }).skipped).toMatch(reason);
+  });
+});
