@@ -1,6 +1,7 @@
 import { http } from "@google-cloud/functions-framework";
-import { ingestStatus, isTransientError } from "#app/ingest-events.ts";
+import { ingestStatus } from "#app/ingest-events.ts";
 import { binaryToStructured } from "#domain/events/decode-body.ts";
+import { isRetryableError } from "#ports/port-error.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 
 /** POST a CloudEvent, a batch or NDJSON: 200 all taken, 207 some rejected, 400 none taken, 503 retry. */
@@ -17,7 +18,7 @@ http("ingestHttp", async (req, res) => {
     const summary = await ingestEvents.ingest(input.body, input.contentType);
     res.status(ingestStatus(summary)).json(summary);
   } catch (error) {
-    if (!isTransientError(error)) throw error;
+    if (!isRetryableError(error)) throw error;
     res.set("Retry-After", "30").status(503).json({ error: "storage unavailable, retry later" });
   }
 });

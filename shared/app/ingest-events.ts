@@ -135,14 +135,6 @@ function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
 }
 
 /**
- * Whether a failure is worth retrying later (the warehouse or the dead-letter bus is unavailable):
- * what an HTTP edge answers 503 for and an event trigger throws for, so Pub/Sub redelivers.
- */
-export function isTransientError(error: unknown): boolean {
-  return (error instanceof WarehouseError || error instanceof BusError) && error.code === "unavailable";
-}
-
-/**
  * The HTTP status for a summary: 200 when nothing was rejected, 207 (Multi-Status) when some
  * events were rejected and others stored or already there, 400 when nothing could be taken
  * (empty or unreadable body, every event invalid). The body lists the rejections in each case.

@@ -1,4 +1,5 @@
 import type { AggregateProperty, K8sAllocation } from "#domain/allocation/k8s-allocation.ts";
+import { PortError, type PortErrorCode } from "./port-error.ts";
 
 export type {
   AggregateProperty,
@@ -31,18 +32,8 @@ export interface AllocationSource {
  * `invalid`: the request or the answer is wrong (bad window, 4xx, a body that is not an allocation
  * response); retrying the same call will not help.
  */
-export type AllocationSourceErrorCode = "unavailable" | "invalid";
+export type AllocationSourceErrorCode = PortErrorCode;
 
-export class AllocationSourceError extends Error {
+export class AllocationSourceError extends PortError {
   override readonly name = "AllocationSourceError";
-  readonly code: AllocationSourceErrorCode;
-
-  constructor(code: AllocationSourceErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-
-  get retryable(): boolean {
-    return this.code === "unavailable";
-  }
 }

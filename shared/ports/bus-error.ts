@@ -1,24 +1,15 @@
 import type { BusMessage } from "#ports/bus.ts";
+import { PortError, type PortErrorCode } from "./port-error.ts";
 
 /**
  * `unavailable`: transient (network, quota, server); the caller may retry later.
  * `invalid`: the request cannot succeed as made (bad name or message, unknown topic or
  * subscription, bus already closed); retrying the same call will not help.
  */
-export type BusErrorCode = "unavailable" | "invalid";
+export type BusErrorCode = PortErrorCode;
 
-export class BusError extends Error {
+export class BusError extends PortError {
   override readonly name = "BusError";
-  readonly code: BusErrorCode;
-
-  constructor(code: BusErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-
-  get retryable(): boolean {
-    return this.code === "unavailable";
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { GpuUsage, GpuWindow } from "#domain/gpu-split/gpu-usage.ts";
+import { PortError } from "./port-error.ts";
 
 export type {
   GpuIdentity,
@@ -25,9 +26,8 @@ export interface MetricsSourceErrorDetails {
   errorType?: string;
 }
 
-export class MetricsSourceError extends Error {
+export class MetricsSourceError extends PortError {
   override readonly name = "MetricsSourceError";
-  readonly code: MetricsSourceErrorCode;
   readonly status: number | undefined;
   readonly errorType: string | undefined;
 
@@ -37,14 +37,9 @@ export class MetricsSourceError extends Error {
     details: MetricsSourceErrorDetails = {},
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.status = details.status;
     this.errorType = details.errorType;
-  }
-
-  get retryable(): boolean {
-    return this.code === "unavailable";
   }
 }
 

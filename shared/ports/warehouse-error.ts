@@ -1,3 +1,5 @@
+import { PortError, type PortErrorCode } from "./port-error.ts";
+
 /**
  * What a caller of a Warehouse branches on:
  * - `unavailable`: transient (I/O, a lock another process holds, out of memory, warehouse closed);
@@ -5,19 +7,12 @@
  * - `invalid`: permanent for this input (a value the table cannot hold, a bad query argument);
  *   retrying the same call fails the same way.
  */
-export type WarehouseErrorCode = "unavailable" | "invalid";
+export type WarehouseErrorCode = PortErrorCode;
 
-export class WarehouseError extends Error {
+export class WarehouseError extends PortError {
   override readonly name = "WarehouseError";
-  readonly code: WarehouseErrorCode;
 
   constructor(message: string, code: WarehouseErrorCode, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-
-  /** True when the same call may succeed later. */
-  get retryable(): boolean {
-    return this.code === "unavailable";
+    super(code, message, options);
   }
 }

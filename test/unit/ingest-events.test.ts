@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryBus } from "#adapters/memory-bus/memory-bus.ts";
-import { createIngestEvents, ingestStatus, isTransientError } from "#app/ingest-events.ts";
+import { createIngestEvents, ingestStatus } from "#app/ingest-events.ts";
 import type { CostRow } from "#domain/cost-row.ts";
 import { MAX_PAYLOAD_BYTES } from "#domain/events/decode-body.ts";
 import type { DeliveredMessage } from "#ports/bus.ts";
 import { BusError } from "#ports/bus-error.ts";
 import { fixedClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
+import { isRetryableError } from "#ports/port-error.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import {
@@ -218,7 +219,7 @@ describe("ingest", () => {
     const body = ndjson([inferenceEvent({ id: "a" }), inferenceEvent({ id: "b", data: { team: "" } })]);
     const error = await ingest(body).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WarehouseError);
-    expect(isTransientError(error)).toBe(true);
+    expect(isRetryableError(error)).toBe(true);
     expect(store.events()).toEqual([]);
 
     const retried = await ingest(body);
@@ -274,7 +275,7 @@ describe("ingest", () => {
     const error = await ingest(ndjson([inferenceEvent({ id: "ok" }), { id: "bad" }])).catch(
       (e: unknown) => e,
     );
-    expect(isTransientError(error)).toBe(true);
+    expect(isRetryableError(error)).toBe(true);
     expect(store.events().map((r) => r.event_id)).toEqual(["ok"]);
   });
 
