@@ -19,6 +19,13 @@ export type Dimension = (typeof DIMENSIONS)[number];
 export const UNALLOCATED = "unallocated";
 
 /**
+ * The owner of a fixed cost that is shared by usage: reports hand each hour's shared cost to the
+ * owners who used something that hour, in proportion to their cost (ARCHITECTURE.md, fixed costs).
+ * What no one used stays under this name, never dropped.
+ */
+export const SHARED = "shared";
+
+/**
  * One stored cost row: what the raw events table holds. An event becomes one row, except a cost
  * spread over a period (fixed, allocation), which becomes one row per hour (`part` counts them).
  * The dedupe key is (event_source, event_id, part).

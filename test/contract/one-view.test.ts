@@ -93,7 +93,40 @@ describe("the one non-overlapping view (DuckDB)", () => {
     );
   });
 
-  it("conserves the cost that came in, to the nano, for any mix of layers (property)", async () => {
+  it("shares a fixed cost by usage: each hour's part to that hour's users, by their cost", async () => {
+    // Prepare: a $4 licence shared by usage; the hour's users spent $1 (consumer) and $3 (enterprise);
+    // idle capacity is not usage. A $2 licence for one model goes to that model's users only.
+    await warehouse.insertEvents([
+      costRow({ event_type: "ai.cost.fixed.v1", team: "shared", model: "unallocated", cost_nanos: 4n * USD }),
+      costRow({ event_type: "ai.cost.fixed.v1", team: "shared", model: "ranker", cost_nanos: 2n * USD }),
+      request("serving", "consumer", 1n * USD),
+      costRow({ namespace: "batch", model: "ranker", business_unit: "enterprise", cost_nanos: 3n * USD }),
+      allocation("idle-ns", 5n * USD, { team: "idle", business_unit: "idle" }),
+    ]);
+
+    // Act
+    const totals = await byBusinessUnit(warehouse);
+
+    // Assess: consumer 1 + 4×1/4; enterprise 3 + 4×3/4 + 2; idle keeps its 5; nothing left 'shared'.
+    expect(totals).toEqual(
+      new Map([
+        ["enterprise", 8n * USD],
+        ["idle", 5n * USD],
+        ["consumer", 2n * USD],
+      ]),
+    );
+  });
+
+  it("keeps a usage-shared fixed cost under 'shared' in an hour nobody used anything", async () => {
+    await warehouse.insertEvents([
+      costRow({ event_type: "ai.cost.fixed.v1", team: "shared", model: "unallocated", cost_nanos: 7n }),
+    ]);
+    await warehouse.refreshHourly(HOUR);
+    const rows = await warehouse.report({ by: ["team"], ...HOUR });
+    expect(rows.map((r) => [r.group.team, r.cost_nanos])).toEqual([["shared", 7n]]);
+  });
+
+  it("conserves the cost that came in, to the nano, for any mix of layers and a usage-shared fixed cost (property)", async () => {
     const layer = fc.record({
       namespace: fc.constantFrom("serving", "batch", "notebooks"),
       allocation: fc.boolean(),
@@ -101,34 +134,44 @@ describe("the one non-overlapping view (DuckDB)", () => {
       nanos: fc.bigInt({ min: 0n, max: 10n ** 13n }),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(layer, { minLength: 1, maxLength: 12 }), async (layers) => {
-        const fresh = createDuckDbWarehouse({ path: ":memory:" });
-        await fresh.init();
-        try {
-          await fresh.insertEvents(
-            layers.map((l) =>
-              l.allocation ? allocation(l.namespace, l.nanos) : request(l.namespace, l.unit, l.nanos),
-            ),
-          );
-          const totals = await byBusinessUnit(fresh);
-          // What the view must total: per namespace, the infrastructure cost where it has any workload
-          // weight, else both layers as they came.
-          let expected = 0n;
-          for (const ns of new Set(layers.map((l) => l.namespace))) {
-            const infra = layers
-              .filter((l) => l.namespace === ns && l.allocation)
-              .reduce((a, l) => a + l.nanos, 0n);
-            const work = layers
-              .filter((l) => l.namespace === ns && !l.allocation)
-              .reduce((a, l) => a + l.nanos, 0n);
-            const covered = layers.some((l) => l.namespace === ns && l.allocation) && work > 0n;
-            expected += covered ? infra : infra + work;
+      fc.asyncProperty(
+        fc.array(layer, { minLength: 1, maxLength: 12 }),
+        fc.bigInt({ min: 0n, max: 10n ** 13n }),
+        async (layers, shared) => {
+          const fresh = createDuckDbWarehouse({ path: ":memory:" });
+          await fresh.init();
+          try {
+            await fresh.insertEvents([
+              ...layers.map((l) =>
+                l.allocation ? allocation(l.namespace, l.nanos) : request(l.namespace, l.unit, l.nanos),
+              ),
+              costRow({
+                event_type: "ai.cost.fixed.v1",
+                team: "shared",
+                model: "unallocated",
+                cost_nanos: shared,
+              }),
+            ]);
+            const totals = await byBusinessUnit(fresh);
+            // What the view must total: per namespace, the infrastructure cost where it has any workload
+            // weight, else both layers as they came.
+            let expected = shared;
+            for (const ns of new Set(layers.map((l) => l.namespace))) {
+              const infra = layers
+                .filter((l) => l.namespace === ns && l.allocation)
+                .reduce((a, l) => a + l.nanos, 0n);
+              const work = layers
+                .filter((l) => l.namespace === ns && !l.allocation)
+                .reduce((a, l) => a + l.nanos, 0n);
+              const covered = layers.some((l) => l.namespace === ns && l.allocation) && work > 0n;
+              expected += covered ? infra : infra + work;
+            }
+            expect([...totals.values()].reduce((a, b) => a + b, 0n)).toBe(expected);
+          } finally {
+            await fresh.close();
           }
-          expect([...totals.values()].reduce((a, b) => a + b, 0n)).toBe(expected);
-        } finally {
-          await fresh.close();
-        }
-      }),
+        },
+      ),
       { numRuns: 25 },
     );
   });

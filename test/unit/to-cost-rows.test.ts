@@ -314,6 +314,23 @@ describe("toCostRows: fixed", () => {
     expect(sumNanos(rows.map((r) => r.cost_nanos))).toBe(1_000_000_000n);
   });
 
+  it("puts a cost shared by usage under the 'shared' owner, the payer kept in its labels", () => {
+    const rows = rowsOf(fixed({ allocate: "usage" }));
+    expect(new Set(rows.map((r) => r.team))).toEqual(new Set(["shared"]));
+    expect(rows[0]?.labels).toMatchObject({ payer: "platform" });
+    expect(sumNanos(rows.map((r) => r.cost_nanos))).toBe(1_000_000_000n);
+  });
+
+  it("splits each hour by fixed shares per team, every nano handed out, parts distinct", () => {
+    const rows = rowsOf(fixed({ allocate: { shares: { search: 1, chat: 2 } } }));
+    expect(rows).toHaveLength(48);
+    expect(new Set(rows.map((r) => r.part)).size).toBe(48);
+    const byTeam = (team: string) => sumNanos(rows.filter((r) => r.team === team).map((r) => r.cost_nanos));
+    expect(byTeam("chat") + byTeam("search")).toBe(1_000_000_000n);
+    const off = byTeam("chat") - 2n * byTeam("search"); // at most a nano per hour per team off 2:1
+    expect(off < 0n ? -off : off).toBeLessThanOrEqual(72n);
+  });
+
   it("refuses a period too long to spread, naming data.period", () => {
     const result = toCostRows(
       fixed({ period: { start: "2026-01-01T00:00:00Z", end: "2026-12-31T00:00:00Z" } }),

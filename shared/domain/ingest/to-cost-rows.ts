@@ -1,4 +1,4 @@
-import { type CostBasis, type CostRow, UNALLOCATED } from "#domain/cost-row.ts";
+import { type CostBasis, type CostRow, SHARED, UNALLOCATED } from "#domain/cost-row.ts";
 import {
   ALLOCATION_V1,
   type AllocationEvent,
@@ -343,18 +343,28 @@ function fixedRows(event: FixedEvent, common: RowCommon): ToCostRowsResult {
     d.cost_nanos,
     spread.slices.map((s) => s.overlapMs),
   );
-  const rows = spread.slices.map((slice, i): CostRow => {
-    const dims = owners(d);
-    return {
-      ...blankRow(common, "estimate", slice.start, i),
-      ...dims,
-      labels: { ...dims.labels, description: d.description },
-      cloud: d.cloud ?? null,
-      cost_nanos: split[i] ?? 0n,
-      currency: d.currency,
-      price_source: "emitter",
-    };
-  });
+  const dims = owners(d);
+  const labels = { ...dims.labels, description: d.description, payer: d.team };
+  // Owners of each hour's part: the payer, the `shared` bucket, or teams by fixed weights.
+  const recipients =
+    typeof d.allocate === "object"
+      ? Object.entries(d.allocate.shares).sort(([a], [b]) => a.localeCompare(b))
+      : [[d.allocate === "usage" ? SHARED : dims.team, 1] as const];
+  const weights = recipients.map(([, weight]) => BigInt(weight));
+  const rows = spread.slices.flatMap((slice, i) =>
+    splitByWeights(split[i] ?? 0n, weights).map(
+      (nanos, r): CostRow => ({
+        ...blankRow(common, "estimate", slice.start, i * recipients.length + r),
+        ...dims,
+        team: recipients[r]?.[0] ?? dims.team,
+        labels,
+        cloud: d.cloud ?? null,
+        cost_nanos: nanos,
+        currency: d.currency,
+        price_source: "emitter",
+      }),
+    ),
+  );
   return { ok: true, rows };
 }
 
