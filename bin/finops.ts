@@ -5,6 +5,7 @@ import { WarehouseError } from "#ports/warehouse-error.ts";
 import { ConfigError } from "#runtime/config.ts";
 import { EnvError } from "#runtime/env.ts";
 import { type Command, UsageError } from "./cli-args.ts";
+import { budgetsCommand } from "./commands/budgets.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { jobsCommand } from "./commands/jobs.ts";
@@ -17,6 +18,7 @@ const COMMANDS: readonly Command[] = [
   demoCommand,
   ingestCommand,
   reportCommand,
+  budgetsCommand,
   jobsCommand,
   schemasCommand,
 ];

@@ -10,12 +10,20 @@ export interface FunctionSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { target: "ingestEvents", folder: "ingest-events", trigger: { kind: "topic", topic: TOPICS.events } },
   { target: "ingestHttp", folder: "ingest-http", trigger: { kind: "http" } },
+  {
+    target: "routeGcpBudget",
+    folder: "route-gcp-budget",
+    trigger: { kind: "topic", topic: TOPICS.gcpBudgets },
+  },
+  { target: "routeAwsAnomaly", folder: "route-aws-anomaly", trigger: { kind: "http" } },
+  { target: "notifySlack", folder: "notify-slack", trigger: { kind: "topic", topic: TOPICS.alerts } },
   { target: "costReport", folder: "cost-report", trigger: { kind: "http" } },
   {
     target: "collectAllocations",
     folder: "collect-allocations",
     trigger: { kind: "schedule", cron: "15 * * * *" },
   },
+  { target: "evaluateBudgets", folder: "evaluate-budgets", trigger: { kind: "schedule", cron: "5 * * * *" } },
   {
     target: "syncTrainingCosts",
     folder: "sync-training-costs",

@@ -50,6 +50,27 @@ export const COLLECT_ROLES: RoleSet = {
   topics: { events: [ROLES.pubsubPublisher] },
 };
 
+/** Budgets read the rollup (dataViewer) but record claims (dataEditor) and publish alerts. */
+export const BUDGET_ROLES: RoleSet = {
+  project: [ROLES.bigqueryJobUser],
+  dataset: [ROLES.bigqueryDataEditor],
+  topics: { alerts: [ROLES.pubsubPublisher] },
+};
+
+/** The notifier records what it posted (its alert log table); Slack is reached with the bot token secret. */
+export const NOTIFY_ROLES: RoleSet = {
+  project: [ROLES.bigqueryJobUser],
+  dataset: [ROLES.bigqueryDataEditor],
+  topics: {},
+};
+
+/** The cloud routers turn notifications into alerts: they publish alerts, and the budget router dead-letters. */
+export const ROUTER_ROLES: RoleSet = {
+  project: [],
+  dataset: [],
+  topics: { alerts: [ROLES.pubsubPublisher], gcpBudgetsDeadLetter: [ROLES.pubsubPublisher] },
+};
+
 /** Role set per function target. A function in the registry without one fails the deployment. */
 export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   ingestEvents: INGEST_ROLES,
@@ -58,6 +79,10 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   costReport: REPORT_ROLES,
   collectAllocations: COLLECT_ROLES,
   syncTrainingCosts: REPORT_ROLES,
+  evaluateBudgets: BUDGET_ROLES,
+  notifySlack: NOTIFY_ROLES,
+  routeGcpBudget: ROUTER_ROLES,
+  routeAwsAnomaly: ROUTER_ROLES,
 };
 
 export class IamError extends Error {

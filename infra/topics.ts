@@ -10,6 +10,9 @@ export const TOPIC_RETENTION: Readonly<Record<TopicKey, string>> = {
   events: "604800s",
   eventsDeadLetter: "2678400s",
   alerts: "604800s",
+  alertsDeadLetter: "2678400s",
+  gcpBudgets: "604800s",
+  gcpBudgetsDeadLetter: "2678400s",
 };
 
 export const TOPIC_KEYS = Object.keys(TOPICS) as TopicKey[];

@@ -77,9 +77,10 @@ export const jobsCommand: Command = {
     });
     const format = values.format as (typeof FORMATS)[number];
     if (!FORMATS.includes(format)) throw new UsageError(`--format: one of ${FORMATS.join(", ")}`);
-    const silence = Number(values.silence);
-    if (!Number.isFinite(silence) || silence <= 0)
+    const silence = values.silence === undefined ? undefined : Number(values.silence);
+    if (silence !== undefined && (!Number.isFinite(silence) || silence <= 0)) {
       throw new UsageError("--silence: a positive number of minutes");
+    }
     const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
     const runtime = await composeRuntime({ logLevel: "warn" });
     try {

@@ -4,7 +4,7 @@ import { parseCostEvent, type Rejection } from "#domain/events/parse.ts";
 import { toCostRows } from "#domain/ingest/to-cost-rows.ts";
 import type { Pricer } from "#domain/pricing/pricer.ts";
 import type { Bus, BusMessage } from "#ports/bus.ts";
-import { BUS_LIMITS, BusError, truncateUtf8 } from "#ports/bus-error.ts";
+import { BUS_LIMITS, truncateUtf8 } from "#ports/bus-error.ts";
 import type { Clock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
 import type { InsertResult, TimeRange, Warehouse } from "#ports/warehouse.ts";

@@ -22,6 +22,9 @@ export const TOPICS = {
   events: "finops-cost-events",
   eventsDeadLetter: "finops-cost-events-dead-letter",
   alerts: "finops-alerts",
+  alertsDeadLetter: "finops-alerts-dead-letter",
+  gcpBudgets: "finops-gcp-budgets",
+  gcpBudgetsDeadLetter: "finops-gcp-budgets-dead-letter",
 } as const;
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 

@@ -1,15 +1,23 @@
 import { mkdirSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { type CollectAllocationsRuntime, collectAllocationsFromRuntime } from "#app/collect-allocations.ts";
+import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
+import { createNotifyAlert } from "#app/notify-alert.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
+import { createRouteAwsAnomaly } from "#app/route-aws-anomaly.ts";
+import { createRouteGcpBudget } from "#app/route-gcp-budget.ts";
 import { createTrainingCosts } from "#app/training-costs.ts";
 import { mergeCatalogOverrides, parsePriceCatalog } from "#domain/pricing/catalog.ts";
-import { createPricer } from "#domain/pricing/pricer.ts";
+import { createPricer, type Pricer } from "#domain/pricing/pricer.ts";
+import type { AlertClaims } from "#ports/alert-claims.ts";
+import type { AlertLog } from "#ports/alert-log.ts";
 import type { Bus } from "#ports/bus.ts";
 import { TOPICS } from "#ports/bus.ts";
 import { type Clock, systemClock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
+import type { Notifier } from "#ports/notifier.ts";
+import type { SeenStore } from "#ports/seen-store.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type Env, readEnv } from "./env.ts";
@@ -21,9 +29,12 @@ export interface ComposeOptions {
   clock?: Clock;
   logLevel?: LogLevel;
   logger?: Logger;
-  /** Replace a configured adapter (tests, benchmarks). */
+  /** Replace a configured part (tests, benchmarks). */
+  pricer?: Pricer;
   warehouse?: Warehouse;
   bus?: Bus;
+  claims?: AlertClaims & { close?(): Promise<void> };
+  seen?: SeenStore;
 }
 
 function loadPricer(config: Config) {
@@ -52,7 +63,6 @@ async function createWarehouse(config: Config): Promise<Warehouse> {
     return createBigQueryWarehouse({ projectId: config.projectId, ...config.warehouse.bigquery });
   }
   const { createDuckDbWarehouse } = await import("#adapters/duckdb/duckdb-warehouse.ts");
-  mkdirSync(dirname(config.warehouse.duckdb.path), { recursive: true });
   return createDuckDbWarehouse({ path: config.warehouse.duckdb.path });
 }
 
@@ -69,9 +79,16 @@ async function createBus(config: Config, logger: Logger): Promise<Bus> {
   const { createMemoryBus } = await import("#adapters/memory-bus/memory-bus.ts");
   return createMemoryBus({
     logger,
-    deadLetterTopic: (topic) => (topic === TOPICS.events ? TOPICS.eventsDeadLetter : undefined),
+    deadLetterTopic: (topic) => DEAD_LETTER_TOPICS[topic],
   });
 }
+
+/** Where the local bus puts a message its subscriber failed on too often, as Pub/Sub's policies do. */
+const DEAD_LETTER_TOPICS: Record<string, string> = {
+  [TOPICS.events]: TOPICS.eventsDeadLetter,
+  [TOPICS.alerts]: TOPICS.alertsDeadLetter,
+  [TOPICS.gcpBudgets]: TOPICS.gcpBudgetsDeadLetter,
+};
 
 async function createCollectAllocations(config: Config, parts: CollectAllocationsRuntime) {
   const settings = config.allocations;
@@ -106,6 +123,67 @@ async function createMlflowLogger(config: Config, env: Env) {
   });
 }
 
+/** Slack when a bot token is set; otherwise the console and a JSONL file (the local default). */
+async function createNotifier(config: Config, env: Env, logger: Logger, clock: Clock): Promise<Notifier> {
+  if (env.SLACK_BOT_TOKEN) {
+    const { createSlackNotifier } = await import("#adapters/slack/slack-notifier.ts");
+    return createSlackNotifier({
+      token: env.SLACK_BOT_TOKEN,
+      ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
+      logger,
+      maxRetryAfterSeconds: config.alerts.maxRetryAfterSeconds,
+    });
+  }
+  const { createConsoleNotifier } = await import("#adapters/console-notifier/console-notifier.ts");
+  return createConsoleNotifier({ file: config.alerts.consoleFile, clock });
+}
+
+/** Which alert messages were posted where (so a redelivery is never posted twice). */
+async function createAlertLog(config: Config): Promise<AlertLog> {
+  if (config.warehouse.kind === "bigquery") {
+    const { createBigQueryAlertLog } = await import("#adapters/bigquery-alert-log/bigquery-alert-log.ts");
+    const { dataset, location } = config.warehouse.bigquery;
+    return createBigQueryAlertLog({ projectId: config.projectId, dataset, location });
+  }
+  const { createDuckDbAlertLog } = await import("#adapters/duckdb-alert-log/duckdb-alert-log.ts");
+  return createDuckDbAlertLog({ path: join(dirname(config.warehouse.duckdb.path), "alert-log.duckdb") });
+}
+
+/**
+ * What the routers remember (the highest GCP budget threshold seen per period, processed SNS message
+ * ids). DuckDB locally; the cloud keeps it in memory per instance until a BigQuery store exists: the
+ * notifier's alert log still keeps a replay from posting twice.
+ */
+async function createSeenStore(config: Config, logger: Logger): Promise<SeenStore> {
+  if (config.warehouse.kind === "duckdb") {
+    const { createDuckDbSeenStore } = await import("#adapters/duckdb-seen-store/duckdb-seen-store.ts");
+    return createDuckDbSeenStore({ path: join(dirname(config.warehouse.duckdb.path), "seen-keys.duckdb") });
+  }
+  logger.warn("the routers' seen-store is in memory: it starts empty on every cold start");
+  const { createMemorySeenStore } = await import("#adapters/memory-seen-store/memory-seen-store.ts");
+  return createMemorySeenStore();
+}
+
+/** Which alerts were sent: next to the warehouse (its own DuckDB file locally, so reports take no lock on it). */
+async function createAlertClaims(config: Config): Promise<AlertClaims & { close?(): Promise<void> }> {
+  if (config.warehouse.kind === "bigquery") {
+    const [{ createBigQueryClient }, { createBigQueryAlertClaims }] = await Promise.all([
+      import("#adapters/bigquery/bigquery-client.ts"),
+      import("#adapters/bigquery-alert-claims/bigquery-alert-claims.ts"),
+    ]);
+    const { dataset, location } = config.warehouse.bigquery;
+    return createBigQueryAlertClaims({
+      client: createBigQueryClient({ projectId: config.projectId, location }),
+      dataset: config.projectId ? `${config.projectId}.${dataset}` : dataset,
+      location,
+    });
+  }
+  const { createDuckDbAlertClaims } = await import("#adapters/duckdb-alert-claims/duckdb-alert-claims.ts");
+  return createDuckDbAlertClaims({
+    path: join(dirname(config.warehouse.duckdb.path), "alert-claims.duckdb"),
+  });
+}
+
 /** The composition root: reads configuration once, builds the adapters it names and the use cases. */
 export async function composeRuntime(options: ComposeOptions = {}): Promise<Runtime> {
   const env = options.env ?? readEnv();
@@ -117,7 +195,10 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
       format: env.FINOPS_LOG_FORMAT ?? (env.K_SERVICE ? "json" : "pretty"),
     });
   const clock = options.clock ?? systemClock;
-  const pricer = loadPricer(config);
+  // The local stores (warehouse, alert log, claims, seen keys) are files side by side.
+  if (config.warehouse.kind === "duckdb")
+    mkdirSync(dirname(config.warehouse.duckdb.path), { recursive: true });
+  const pricer = options.pricer ?? loadPricer(config);
   const warehouse = options.warehouse ?? (await createWarehouse(config));
   await warehouse.init();
   const bus = options.bus ?? (await createBus(config, logger));
@@ -130,6 +211,36 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     logger,
   });
   const refreshRollups = createRefreshRollups({ warehouse, clock });
+  const claims = options.claims ?? (await createAlertClaims(config));
+  const evaluateBudgets = createEvaluateBudgets({
+    warehouse,
+    bus,
+    claims,
+    budgets: config.budgets,
+    clock,
+    logger,
+  });
+  const alertLog = await createAlertLog(config);
+  await alertLog.init();
+  const notifyAlert = createNotifyAlert({
+    notifier: await createNotifier(config, env, logger, clock),
+    alertLog,
+    routing: config.alerts.routing,
+    logger,
+    clock,
+  });
+  const seen = options.seen ?? (await createSeenStore(config, logger));
+  const routeGcpBudget = createRouteGcpBudget({
+    bus,
+    seen,
+    clock,
+    logger,
+    settings: config.gcpBudgets,
+    deadLetterTopic: TOPICS.gcpBudgetsDeadLetter,
+  });
+  const routeAwsAnomaly = config.awsAnomalies
+    ? createRouteAwsAnomaly({ bus, seen, clock, logger, settings: config.awsAnomalies })
+    : undefined;
   const mlflow = await createMlflowLogger(config, env);
   const trainingCosts = createTrainingCosts({
     readJobs: (query) => warehouse.trainingJobs(query),
@@ -148,9 +259,16 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     ingestEvents,
     refreshRollups,
     trainingCosts,
+    evaluateBudgets,
+    notifyAlert,
+    routeGcpBudget,
+    ...(routeAwsAnomaly ? { routeAwsAnomaly } : {}),
     ...(collectAllocations ? { collectAllocations } : {}),
     async close() {
       await bus.close();
+      await claims.close?.();
+      await alertLog.close();
+      await seen.close();
       await warehouse.close();
     },
   };

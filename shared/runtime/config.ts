@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { alertRoutingSchema } from "#domain/alerts/alert-routing.ts";
 import { allocationSettingsSchema } from "#domain/allocation/allocation-settings.ts";
+import { awsAnomaliesSettingsSchema } from "#domain/aws-anomaly/aws-anomaly-settings.ts";
+import { type Budget, BudgetConfigError, parseBudgets } from "#domain/budgets/budget-config.ts";
+import { gcpBudgetsSettingsSchema } from "#domain/gcp-budget/gcp-budget-settings.ts";
 import type { Env } from "./env.ts";
 
 /** The versioned configuration file (finops.config.json). Secrets never live here. */
@@ -48,6 +52,20 @@ export const configFileSchema = z
       .strict()
       .default({ kind: "memory" }),
     allocations: allocationSettingsSchema.optional(),
+    alerts: z
+      .object({
+        routing: alertRoutingSchema.prefault({}),
+        /** Longest Slack Retry-After waited out inside one delivery; longer ones go back to the bus. */
+        maxRetryAfterSeconds: z.number().int().min(0).max(50).default(20),
+        /** Without SLACK_BOT_TOKEN, alerts are printed and appended to this JSONL file. */
+        consoleFile: z.string().default("data/slack-messages.jsonl"),
+      })
+      .strict()
+      .prefault({}),
+    gcpBudgets: gcpBudgetsSettingsSchema.prefault({}),
+    awsAnomalies: awsAnomaliesSettingsSchema.optional(),
+    /** Validated by parseBudgets, whose errors name the budget and the field. */
+    budgets: z.unknown().optional(),
     training: z
       .object({
         /** A job silent this long without finishing or failing is abandoned (its cost so far stands). */
@@ -91,6 +109,10 @@ export interface Config {
   local: ConfigFile["local"];
   allocations: ConfigFile["allocations"];
   training: ConfigFile["training"];
+  budgets: readonly Budget[];
+  alerts: ConfigFile["alerts"];
+  gcpBudgets: ConfigFile["gcpBudgets"];
+  awsAnomalies: ConfigFile["awsAnomalies"];
   projectId: string | undefined;
 }
 
@@ -128,6 +150,14 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     }
   }
   const parsed = parseConfig(raw, file);
+  let budgets: Budget[];
+  try {
+    budgets = parseBudgets(parsed.budgets);
+  } catch (error) {
+    if (!(error instanceof BudgetConfigError)) throw error;
+    const lines = error.problems.map((p) => `  ${p}`).join("\n");
+    throw new ConfigError(`invalid configuration in ${file}:\n${lines}`, { cause: error });
+  }
   const warehouse = {
     ...parsed.warehouse,
     kind: env.FINOPS_WAREHOUSE ?? parsed.warehouse.kind,
@@ -149,6 +179,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     local: { ...parsed.local, port: env.PORT ?? parsed.local.port },
     allocations: parsed.allocations,
     training: parsed.training,
+    budgets,
+    gcpBudgets: parsed.gcpBudgets,
+    awsAnomalies: parsed.awsAnomalies,
+    alerts: { ...parsed.alerts, consoleFile: resolve(baseDir, parsed.alerts.consoleFile) },
     projectId: env.GOOGLE_CLOUD_PROJECT,
   });
 }

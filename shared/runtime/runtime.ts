@@ -1,6 +1,10 @@
 import type { CollectAllocations } from "#app/collect-allocations.ts";
+import type { EvaluateBudgets } from "#app/evaluate-budgets.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
+import type { NotifyAlert } from "#app/notify-alert.ts";
 import type { createRefreshRollups } from "#app/refresh-rollups.ts";
+import type { RouteAwsAnomaly } from "#app/route-aws-anomaly.ts";
+import type { RouteGcpBudget } from "#app/route-gcp-budget.ts";
 import type { TrainingCosts } from "#app/training-costs.ts";
 import type { Bus } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
@@ -18,6 +22,11 @@ export interface Runtime {
   ingestEvents: ReturnType<typeof createIngestEvents>;
   refreshRollups: ReturnType<typeof createRefreshRollups>;
   trainingCosts: TrainingCosts;
+  evaluateBudgets: EvaluateBudgets;
+  notifyAlert: NotifyAlert;
+  routeGcpBudget: RouteGcpBudget;
+  /** Present when the config has an `awsAnomalies` section. */
+  routeAwsAnomaly?: RouteAwsAnomaly;
   /** Present when the config has an `allocations` section. */
   collectAllocations?: CollectAllocations;
   close(): Promise<void>;

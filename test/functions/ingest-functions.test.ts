@@ -5,16 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createMemoryAlertClaims } from "#adapters/memory-alert-claims/memory-alert-claims.ts";
 import { createMemoryBus } from "#adapters/memory-bus/memory-bus.ts";
-import { createIngestEvents, type IngestSummary } from "#app/ingest-events.ts";
-import { createRefreshRollups } from "#app/refresh-rollups.ts";
-import { createTrainingCosts } from "#app/training-costs.ts";
-import { TOPICS } from "#ports/bus.ts";
+import type { IngestSummary } from "#app/ingest-events.ts";
 import { fixedClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
-import { loadConfig } from "#runtime/config.ts";
+import { composeRuntime } from "#runtime/compose.ts";
+import { readEnv } from "#runtime/env.ts";
 import { setRuntime } from "#runtime/runtime.ts";
 import { inferenceEvent, NOW, ndjson, testPricer } from "../support/ingest-builders.ts";
 import { createMemoryWarehouse, type MemoryWarehouse } from "../support/memory-warehouse.ts";
@@ -29,29 +28,20 @@ const PUSH_ENVELOPE = JSON.parse(
 let store: MemoryWarehouse;
 
 /** Points the functions at an in-memory runtime; `wrap` can put a failing layer over the warehouse. */
-function useRuntime(wrap: (w: Warehouse) => Warehouse = (w) => w) {
+async function useRuntime(wrap: (w: Warehouse) => Warehouse = (w) => w) {
   store = createMemoryWarehouse();
-  const warehouse = wrap(store);
-  const clock = fixedClock(NOW);
-  const bus = createMemoryBus({ logger: silentLogger });
-  setRuntime({
-    config: loadConfig({}, mkdtempSync(join(tmpdir(), "finops-functions-"))),
-    logger: silentLogger,
-    clock,
-    warehouse,
-    bus,
-    ingestEvents: createIngestEvents({
-      warehouse,
-      pricer: testPricer(),
-      clock,
-      bus,
-      deadLetterTopic: TOPICS.eventsDeadLetter,
+  const dir = mkdtempSync(join(tmpdir(), "finops-functions-"));
+  setRuntime(
+    await composeRuntime({
+      env: readEnv({ FINOPS_DUCKDB_PATH: join(dir, "unused.duckdb") }),
+      clock: fixedClock(NOW),
       logger: silentLogger,
+      pricer: testPricer(),
+      warehouse: wrap(store),
+      bus: createMemoryBus({ logger: silentLogger }),
+      claims: createMemoryAlertClaims(),
     }),
-    refreshRollups: createRefreshRollups({ warehouse, clock }),
-    trainingCosts: createTrainingCosts({ readJobs: (q) => warehouse.trainingJobs(q), clock }),
-    close: () => bus.close(),
-  });
+  );
 }
 
 const unavailable = (w: Warehouse): Warehouse => ({
@@ -185,7 +175,7 @@ describe("ingestHttp", () => {
   });
 
   it("answers 503 with Retry-After when the warehouse is unavailable", async () => {
-    useRuntime(unavailable);
+    await useRuntime(unavailable);
     const res = await post(JSON.stringify(inferenceEvent()), { "content-type": "application/json" });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("30");
@@ -244,7 +234,7 @@ describe("ingestEvents", () => {
   });
 
   it("fails (500) on a transient warehouse error, so Pub/Sub redelivers", async () => {
-    useRuntime(unavailable);
+    await useRuntime(unavailable);
     const res = await fetch(events.url, {
       method: "POST",
       headers: eventarcHeaders,

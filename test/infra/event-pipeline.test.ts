@@ -234,6 +234,10 @@ describe("EventPipeline", () => {
       `project:${PROJECT} roles/bigquery.jobUser`,
       `topic:${TOPICS.eventsDeadLetter} roles/pubsub.publisher`,
     ];
+    const router = [
+      `topic:${TOPICS.alerts} roles/pubsub.publisher`,
+      `topic:${TOPICS.gcpBudgetsDeadLetter} roles/pubsub.publisher`,
+    ];
     const expected = new Map<string, string[]>([
       [sa("finops-ingest-events"), ingest],
       [sa("finops-ingest-http"), ingest],
@@ -252,6 +256,23 @@ describe("EventPipeline", () => {
         [`dataset:finops_test roles/bigquery.dataViewer`, `project:${PROJECT} roles/bigquery.jobUser`],
       ],
       [sa("finops-sync-training-costs-sch"), ["function:finops-sync-training-costs roles/run.invoker"]],
+      [
+        sa("finops-evaluate-budgets"),
+        [
+          `dataset:finops_test roles/bigquery.dataEditor`,
+          `project:${PROJECT} roles/bigquery.jobUser`,
+          `topic:${TOPICS.alerts} roles/pubsub.publisher`,
+        ],
+      ],
+      [sa("finops-evaluate-budgets-sch"), ["function:finops-evaluate-budgets roles/run.invoker"]],
+      [
+        sa("finops-notify-slack"),
+        [`dataset:finops_test roles/bigquery.dataEditor`, `project:${PROJECT} roles/bigquery.jobUser`],
+      ],
+      [sa("finops-notify-slack-trg"), ["function:finops-notify-slack roles/run.invoker"]],
+      [sa("finops-route-aws-anomaly"), router],
+      [sa("finops-route-gcp-budget"), router],
+      [sa("finops-route-gcp-budget-trg"), ["function:finops-route-gcp-budget roles/run.invoker"]],
       [sa("finops-ingest-events-trg"), ["function:finops-ingest-events roles/run.invoker"]],
       [sa("finops-refresh-rollups-sch"), ["function:finops-refresh-rollups roles/run.invoker"]],
       [SENDER, ["function:finops-ingest-http roles/run.invoker"]],
@@ -285,7 +306,7 @@ describe("EventPipeline", () => {
 
   it("exports topic names, the dataset id and function URLs, nothing secret-looking", () => {
     expect(outputs).toEqual({
-      topicNames: { events: TOPICS.events, eventsDeadLetter: TOPICS.eventsDeadLetter, alerts: TOPICS.alerts },
+      topicNames: { ...TOPICS },
       datasetId: "finops_test",
       functionUrls: Object.fromEntries(
         FUNCTIONS.map((f) => [f.target, `https://finops-${f.folder}-abc123-uc.a.run.app`]),

@@ -147,7 +147,7 @@ export function createMemoryWarehouse(): MemoryWarehouse {
     },
     async trainingJobs(query: TrainingJobsQuery) {
       const inRange = [...raw.values()].filter((r) => r.event_time >= query.from && r.event_time < query.to);
-      const asOf = query.now < query.to ? query.now : query.to;
+      const asOf = new Date(Math.min(query.now.getTime(), query.to.getTime()));
       return trainingJobRows(inRange, { now: asOf, silenceSeconds: query.silenceSeconds });
     },
     async close() {},

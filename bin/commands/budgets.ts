@@ -1,0 +1,62 @@
+import {
+  BUDGET_FORMATS,
+  type BudgetFormat,
+  type BudgetStatus,
+  formatBudgetList,
+  formatBudgetStatus,
+} from "#domain/budgets/budget-status.ts";
+import { reaches } from "#domain/budgets/evaluate-budget.ts";
+import { composeRuntime } from "#runtime/compose.ts";
+import { loadConfig } from "#runtime/config.ts";
+import { readEnv } from "#runtime/env.ts";
+import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+
+const ACTIONS = ["list", "check"] as const;
+
+export const budgetsCommand: Command = {
+  name: "budgets",
+  summary: "list the configured budgets, or check their spend, percent used and forecast",
+  usage: `finops budgets list|check [--format table|json]
+
+  list       the budgets in the configuration: scope, period, time zone, amount, thresholds,
+             forecast alerting, owner and enforcement
+  check      each budget's spend so far in its current period (from the hourly rollup), percent
+             used, period-end forecast, and how much of the spend is reconciled against the bill
+             and how much is still an estimate; sends no alert
+  --format   table (default) or json (amounts as nano strings)
+
+  Exit status of check: 0 when every budget is under 100% of its amount, 1 when any has reached
+  or passed it (so a cron job or CI step can act on it), 2 on a usage or configuration error.`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { format: { type: "string", default: "table" } },
+      true,
+    );
+    const [action, ...extra] = positionals;
+    if (action === undefined) throw new UsageError(`name an action: ${ACTIONS.join(" or ")}`);
+    if (!(ACTIONS as readonly string[]).includes(action)) {
+      throw new UsageError(`unknown action ${JSON.stringify(action)}: ${ACTIONS.join(" or ")}`);
+    }
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const format = values.format as BudgetFormat;
+    if (!BUDGET_FORMATS.includes(format))
+      throw new UsageError(`--format: one of ${BUDGET_FORMATS.join(", ")}`);
+
+    if (action === "list") {
+      process.stdout.write(formatBudgetList(loadConfig(readEnv()).budgets, format));
+      return 0;
+    }
+    const runtime = await composeRuntime({ logLevel: "warn" });
+    try {
+      const statuses = await runtime.evaluateBudgets.budgetStatus();
+      process.stdout.write(formatBudgetStatus(statuses, format));
+      const over = statuses.some(({ evaluation: e }: BudgetStatus) =>
+        reaches(e.spend_nanos, e.budget.amount_nanos, 100),
+      );
+      return over ? 1 : 0;
+    } finally {
+      await runtime.close();
+    }
+  },
+};

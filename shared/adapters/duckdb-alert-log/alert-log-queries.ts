@@ -1,0 +1,57 @@
+import { type Dialect, loadSql, SqlTemplateError } from "#adapters/sql/load-sql.ts";
+import type { AlertKind, Severity } from "#domain/alerts/alert.ts";
+import { type AlertDelivery, assertDelivery } from "#ports/alert-log.ts";
+
+export type AlertLogQuery = "create" | "record" | "find" | "find_thread";
+
+const MARKER = /^--\s*query:\s*([a-z_]+)\s*$/gm;
+
+/** One named query of sql/<dialect>/alert_log.sql: the text after its "-- query: <name>" line. */
+export function alertLogQuery(
+  dialect: Dialect,
+  name: AlertLogQuery,
+  identifiers: Record<string, string> = {},
+) {
+  const text = loadSql(dialect, "alert_log", identifiers);
+  const marks = [...text.matchAll(MARKER)];
+  const at = marks.findIndex((m) => m[1] === name);
+  const mark = marks[at];
+  if (mark === undefined) throw new SqlTemplateError(`${dialect}/alert_log.sql has no "-- query: ${name}"`);
+  const end = marks[at + 1]?.index ?? text.length;
+  return text.slice(mark.index + mark[0].length, end).trim();
+}
+
+/** The bound values of the record query, the same in both dialects. */
+export function recordParams(d: AlertDelivery) {
+  assertDelivery(d);
+  return {
+    idempotency_key: d.idempotency_key,
+    thread_key: d.thread_key ?? null,
+    kind: d.kind,
+    severity: d.severity,
+    channel: d.channel,
+    ts: d.ts,
+    action: d.action,
+    routed_channel: d.routed_channel ?? null,
+    delivered_at_ms: BigInt(d.delivered_at.getTime()),
+  };
+}
+
+/** A row of the find queries back as a delivery. */
+export function deliveryOfRow(row: Record<string, unknown>): AlertDelivery {
+  const text = (name: string) => {
+    const value = row[name];
+    return value === null || value === undefined ? undefined : String(value);
+  };
+  return {
+    idempotency_key: String(row.idempotency_key),
+    thread_key: text("thread_key"),
+    kind: String(row.kind) as AlertKind,
+    severity: String(row.severity) as Severity,
+    channel: String(row.channel),
+    ts: String(row.ts),
+    action: row.action === "updated" ? "updated" : "posted",
+    routed_channel: text("routed_channel"),
+    delivered_at: new Date(Number(row.delivered_at_ms)),
+  };
+}

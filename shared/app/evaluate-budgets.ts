@@ -1,0 +1,312 @@
+import { type Alert, alertToJson } from "#domain/alerts/alert.ts";
+import { type Budget, scopeDimensions } from "#domain/budgets/budget-config.ts";
+import type { BudgetEnforcementEvent } from "#domain/budgets/budget-enforcement.ts";
+import { HOUR_MS, periodAt } from "#domain/budgets/budget-period.ts";
+import type { BudgetStatus } from "#domain/budgets/budget-status.ts";
+import { type BudgetEvaluation, evaluateBudget, type HourSample } from "#domain/budgets/evaluate-budget.ts";
+import { DIMENSIONS, type Dimension } from "#domain/cost-row.ts";
+import type { Nanos } from "#domain/money.ts";
+import type { AlertClaims } from "#ports/alert-claims.ts";
+import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
+import type { Clock } from "#ports/clock.ts";
+import { type Logger, silentLogger } from "#ports/logger.ts";
+import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
+
+export interface EvaluateBudgetsDeps {
+  warehouse: Warehouse;
+  bus: Bus;
+  claims: AlertClaims;
+  budgets: readonly Budget[];
+  clock: Clock;
+  logger?: Logger;
+  /** Where alerts go; the alerts topic unless told. */
+  alertsTopic?: string;
+  /**
+   * Whole hours before the current one whose spend shapes the forecast by hour of the local week
+   * (one report per hour, shared by all budgets). Default 168: each hour of the week once. 0 turns
+   * the profile off: forecasts use the flat run rate of the period so far.
+   */
+  forecastProfileHours?: number;
+  /** Hourly profile reports in flight at once. Default 4. */
+  reportConcurrency?: number;
+}
+
+export interface PublishedAlert {
+  key: string;
+  kind: Alert["kind"];
+  severity: Alert["severity"];
+  budget: string;
+}
+
+export interface EvaluateBudgetsResult {
+  evaluatedAt: Date;
+  budgets: number;
+  /** Alerts claimed and published by this run, in order. */
+  published: PublishedAlert[];
+  /** Alerts the state calls for whose key an earlier run had already claimed. */
+  alreadySent: number;
+  /** Enforcement events claimed and published by this run: their ids and topics. */
+  enforcement: { id: string; topic: string }[];
+}
+
+export interface EvaluateBudgets {
+  /**
+   * Reads each budget's spend for its current period from the hourly rollup, evaluates it, claims
+   * every alert key the state calls for and publishes the alerts whose claim it won: each threshold
+   * of a budget alerts at most once per period, whatever re-runs, overlaps or late events happen.
+   */
+  evaluate(): Promise<EvaluateBudgetsResult>;
+  /** Every budget's spend, percent used, forecast and reconciled share, without alerting. */
+  budgetStatus(): Promise<BudgetStatus[]>;
+}
+
+export type EvaluateBudgetsErrorCode = "publish_failed" | "invalid_option";
+
+export class EvaluateBudgetsError extends Error {
+  override readonly name = "EvaluateBudgetsError";
+  readonly code: EvaluateBudgetsErrorCode;
+  constructor(code: EvaluateBudgetsErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/** Union of the dimensions the budgets' scopes filter on, in DIMENSIONS order. */
+function unionDimensions(budgets: readonly Budget[]): Dimension[] {
+  const used = new Set(budgets.flatMap((b) => scopeDimensions(b.scope)));
+  return DIMENSIONS.filter((d) => used.has(d));
+}
+
+/** Spend of `budget` in report rows grouped by a superset of its scope's dimensions. */
+function spendIn(budget: Budget, rows: readonly ReportRow[]): Nanos {
+  const dims = scopeDimensions(budget.scope);
+  let total = 0n;
+  for (const row of rows) {
+    if (row.currency !== budget.currency) continue;
+    if (dims.every((d) => row.group[d] === budget.scope[d])) total += row.cost_nanos;
+  }
+  return total;
+}
+
+function otherCurrencies(budget: Budget, rows: readonly ReportRow[]): string[] {
+  const dims = scopeDimensions(budget.scope);
+  const found = new Set<string>();
+  for (const row of rows) {
+    if (row.currency !== budget.currency && dims.every((d) => row.group[d] === budget.scope[d])) {
+      found.add(row.currency);
+    }
+  }
+  return [...found].sort();
+}
+
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      out[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export function createEvaluateBudgets({
+  warehouse,
+  bus,
+  claims,
+  budgets,
+  clock,
+  logger = silentLogger,
+  alertsTopic = TOPICS.alerts,
+  forecastProfileHours = 168,
+  reportConcurrency = 4,
+}: EvaluateBudgetsDeps): EvaluateBudgets {
+  if (!Number.isInteger(forecastProfileHours) || forecastProfileHours < 0) {
+    throw new EvaluateBudgetsError(
+      "invalid_option",
+      "forecastProfileHours must be a whole number, 0 or more",
+    );
+  }
+  if (!Number.isInteger(reportConcurrency) || reportConcurrency < 1) {
+    throw new EvaluateBudgetsError("invalid_option", "reportConcurrency must be a whole number, 1 or more");
+  }
+
+  /** Spend so far in each budget's current period: one report per distinct period range. */
+  async function spendToDate(now: Date): Promise<Map<Budget, Nanos>> {
+    const currentHourEnd = floorHour(now.getTime()) + HOUR_MS;
+    const ranges = new Map<string, { from: Date; to: Date; budgets: Budget[] }>();
+    for (const budget of budgets) {
+      const period = periodAt(budget.period, now, budget.timeZone);
+      const from = period.hoursFrom;
+      const to = new Date(Math.min(currentHourEnd, period.hoursTo.getTime()));
+      const key = `${from.getTime()}/${to.getTime()}`;
+      const range = ranges.get(key) ?? { from, to, budgets: [] };
+      range.budgets.push(budget);
+      ranges.set(key, range);
+    }
+    const spend = new Map<Budget, Nanos>();
+    for (const range of ranges.values()) {
+      const rows = await warehouse.report({
+        by: unionDimensions(range.budgets),
+        from: range.from,
+        to: range.to,
+      });
+      for (const budget of range.budgets) {
+        spend.set(budget, spendIn(budget, rows));
+        const others = otherCurrencies(budget, rows);
+        if (others.length > 0) {
+          logger.warn("budget scope has spend in other currencies, not counted", {
+            budget: budget.name,
+            currency: budget.currency,
+            others,
+          });
+        }
+      }
+    }
+    return spend;
+  }
+
+  /** The last `forecastProfileHours` whole hours of spend per budget, zero hours included. */
+  async function hourlyProfiles(now: Date, wanted: readonly Budget[]): Promise<Map<Budget, HourSample[]>> {
+    const profiles = new Map<Budget, HourSample[]>(wanted.map((b) => [b, []]));
+    if (forecastProfileHours === 0 || wanted.length === 0) return profiles;
+    const by = unionDimensions(wanted);
+    const currentHour = floorHour(now.getTime());
+    const hours = Array.from(
+      { length: forecastProfileHours },
+      (_, i) => currentHour - (forecastProfileHours - i) * HOUR_MS,
+    );
+    const reports = await mapLimited(hours, reportConcurrency, (hour) =>
+      warehouse.report({ by, from: new Date(hour), to: new Date(hour + HOUR_MS) }),
+    );
+    hours.forEach((hour, index) => {
+      const rows = reports[index] ?? [];
+      for (const budget of wanted) {
+        profiles.get(budget)?.push({ hour: new Date(hour), spend_nanos: spendIn(budget, rows) });
+      }
+    });
+    return profiles;
+  }
+
+  async function evaluateAll(now: Date, forecastFor: (b: Budget) => boolean): Promise<BudgetEvaluation[]> {
+    const spend = await spendToDate(now);
+    const profiles = await hourlyProfiles(now, budgets.filter(forecastFor));
+    return budgets.map((budget) =>
+      evaluateBudget(budget, spend.get(budget) ?? 0n, now, profiles.get(budget)),
+    );
+  }
+
+  function alertMessage(alert: Alert): BusMessage {
+    return {
+      data: Buffer.from(alertToJson(alert)),
+      attributes: { kind: alert.kind, severity: alert.severity, idempotency_key: alert.idempotency_key },
+    };
+  }
+
+  function enforcementMessage(event: BudgetEnforcementEvent): BusMessage {
+    return {
+      data: Buffer.from(JSON.stringify(event)),
+      attributes: { type: event.type, id: event.id, budget: event.data.budget },
+    };
+  }
+
+  return {
+    async evaluate() {
+      const now = clock.now();
+      const evaluations = await evaluateAll(now, (b) => b.forecast);
+      const result: EvaluateBudgetsResult = {
+        evaluatedAt: now,
+        budgets: budgets.length,
+        published: [],
+        alreadySent: 0,
+        enforcement: [],
+      };
+      const failures: Error[] = [];
+      for (const evaluation of evaluations) {
+        const name = evaluation.budget.name;
+        const fresh: Alert[] = [];
+        for (const alert of evaluation.alerts) {
+          if (await claims.claim(alert.idempotency_key)) fresh.push(alert);
+          else result.alreadySent += 1;
+        }
+        if (fresh.length > 0) {
+          try {
+            await bus.publish(alertsTopic, fresh.map(alertMessage));
+            for (const alert of fresh) {
+              result.published.push({
+                key: alert.idempotency_key,
+                kind: alert.kind,
+                severity: alert.severity,
+                budget: name,
+              });
+              logger.info("budget alert published", { key: alert.idempotency_key, severity: alert.severity });
+            }
+          } catch (error) {
+            // The keys are claimed: a later run will not send these again. Log them whole for a replay.
+            logger.error("budget alerts claimed but not published", {
+              budget: name,
+              topic: alertsTopic,
+              alerts: fresh.map(alertToJson),
+              error: (error as Error).message,
+            });
+            failures.push(error as Error);
+          }
+        }
+        const event = evaluation.enforcement;
+        const topic = evaluation.budget.enforcement?.topic;
+        if (event && topic && (await claims.claim(event.id))) {
+          try {
+            await bus.publish(topic, [enforcementMessage(event)]);
+            result.enforcement.push({ id: event.id, topic });
+            logger.info("budget enforcement event published", { id: event.id, topic });
+          } catch (error) {
+            logger.error("budget enforcement event claimed but not published", {
+              topic,
+              event: JSON.stringify(event),
+              error: (error as Error).message,
+            });
+            failures.push(error as Error);
+          }
+        }
+      }
+      if (failures.length > 0) {
+        throw new EvaluateBudgetsError(
+          "publish_failed",
+          `${failures.length} publish(es) failed after their alerts were claimed; see the error log for the alerts`,
+          { cause: new AggregateError(failures) },
+        );
+      }
+      return result;
+    },
+
+    async budgetStatus() {
+      const now = clock.now();
+      const evaluations = await evaluateAll(now, () => true);
+      return evaluations.map((evaluation) => ({
+        evaluation,
+        reconciled_nanos: 0n,
+        estimate_nanos: evaluation.spend_nanos,
+        basis_known: false,
+      }));
+    },
+  };
+}
+
+/** The scheduled function's answer body. */
+export function evaluateBudgetsResultToJson(result: EvaluateBudgetsResult) {
+  return {
+    evaluated_at: result.evaluatedAt.toISOString(),
+    budgets: result.budgets,
+    published: result.published,
+    already_sent: result.alreadySent,
+    enforcement: result.enforcement,
+  };
+}

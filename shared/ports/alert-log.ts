@@ -1,0 +1,80 @@
+import type { AlertKind, Severity } from "#domain/alerts/alert.ts";
+
+/** One message the notifier delivered for an alert: where it is, so it is never posted twice. */
+export interface AlertDelivery {
+  idempotency_key: string;
+  thread_key?: string | undefined;
+  kind: AlertKind;
+  severity: Severity;
+  /** The channel and ts of the Slack message (for an update, the message updated). */
+  channel: string;
+  ts: string;
+  action: "posted" | "updated";
+  /** The channel routing chose, when the message went to the fallback channel instead. */
+  routed_channel?: string | undefined;
+  delivered_at: Date;
+}
+
+/** The notifier's memory of what it delivered, keyed by the alert's idempotency key. */
+export interface AlertLog {
+  /** Creates what the log needs (tables); idempotent. */
+  init(): Promise<void>;
+  /** Records a delivery; false when the key was already recorded (the first record stays). */
+  record(delivery: AlertDelivery): Promise<boolean>;
+  find(idempotencyKey: string): Promise<AlertDelivery | undefined>;
+  /**
+   * The message later alerts of a thread update: the thread's posted message of the highest severity,
+   * the latest of those (by delivered_at, then ts).
+   */
+  findThread(threadKey: string): Promise<AlertDelivery | undefined>;
+  close(): Promise<void>;
+}
+
+/** `unavailable`: transient (I/O, a lock, the log is closed); `invalid`: a value the log cannot hold. */
+export type AlertLogErrorCode = "unavailable" | "invalid";
+
+export class AlertLogError extends Error {
+  override readonly name = "AlertLogError";
+  readonly code: AlertLogErrorCode;
+
+  constructor(code: AlertLogErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  get retryable(): boolean {
+    return this.code === "unavailable";
+  }
+}
+
+/** Throws an `invalid` AlertLogError for a delivery no adapter can store; every adapter calls it first. */
+export function assertDelivery(delivery: AlertDelivery): void {
+  const time = delivery.delivered_at instanceof Date ? delivery.delivered_at.getTime() : Number.NaN;
+  if (!Number.isFinite(time))
+    throw new AlertLogError("invalid", "alert log record: delivered_at must be a valid date");
+  for (const field of ["idempotency_key", "channel", "ts"] as const) {
+    if (typeof delivery[field] !== "string" || delivery[field] === "") {
+      throw new AlertLogError("invalid", `alert log record: ${field} is required`);
+    }
+  }
+}
+
+const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
+
+/** The message a thread's later alerts update (see AlertLog.findThread), from the thread's deliveries. */
+export function threadMessage(deliveries: Iterable<AlertDelivery>): AlertDelivery | undefined {
+  let best: AlertDelivery | undefined;
+  for (const d of deliveries) {
+    if (d.action !== "posted") continue;
+    if (best === undefined || compareThreadOrder(d, best) > 0) best = d;
+  }
+  return best;
+}
+
+function compareThreadOrder(a: AlertDelivery, b: AlertDelivery): number {
+  const rank = RANK[a.severity] - RANK[b.severity];
+  if (rank !== 0) return rank;
+  const time = a.delivered_at.getTime() - b.delivered_at.getTime();
+  if (time !== 0) return time;
+  return a.ts.localeCompare(b.ts, "en", { numeric: true });
+}

@@ -1,0 +1,56 @@
+-- The notifier's delivery log: one row per alert idempotency key, so a redelivered alert is never
+-- posted twice, and where a thread's message is (channel, ts) for chat.update. Several named
+-- queries, each after a "-- query: <name>" line; the adapter runs one at a time. Same queries and
+-- parameters as the DuckDB twin. The table is small (one row per alert), so it is clustered by key
+-- rather than partitioned: lookups by key need no partition filter. Idempotent DDL.
+
+-- query: create
+CREATE TABLE IF NOT EXISTS `{{dataset}}`.alert_log (
+  idempotency_key STRING NOT NULL,
+  thread_key STRING,
+  kind STRING NOT NULL,
+  severity STRING NOT NULL,
+  channel STRING NOT NULL,
+  ts STRING NOT NULL,
+  action STRING NOT NULL,
+  routed_channel STRING,
+  delivered_at TIMESTAMP NOT NULL
+)
+CLUSTER BY idempotency_key, thread_key;
+
+-- query: record
+-- The first record of a key wins (MERGE inserts only a key not yet stored); the script answers whether
+-- the stored row is this delivery.
+MERGE `{{dataset}}`.alert_log AS t
+USING (
+  SELECT
+    @idempotency_key AS idempotency_key, @thread_key AS thread_key, @kind AS kind,
+    @severity AS severity, @channel AS channel, @ts AS ts, @action AS action,
+    @routed_channel AS routed_channel, TIMESTAMP_MILLIS(@delivered_at_ms) AS delivered_at
+) AS s
+ON t.idempotency_key = s.idempotency_key
+WHEN NOT MATCHED THEN
+  INSERT (idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel, delivered_at)
+  VALUES (s.idempotency_key, s.thread_key, s.kind, s.severity, s.channel, s.ts, s.action,
+    s.routed_channel, s.delivered_at);
+SELECT channel = @channel AND ts = @ts AS inserted
+FROM `{{dataset}}`.alert_log
+WHERE idempotency_key = @idempotency_key;
+
+-- query: find
+SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  UNIX_MILLIS(delivered_at) AS delivered_at_ms
+FROM `{{dataset}}`.alert_log
+WHERE idempotency_key = @idempotency_key;
+
+-- query: find_thread
+-- The message the thread's later alerts update: its posted message of the highest severity, latest first.
+SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  UNIX_MILLIS(delivered_at) AS delivered_at_ms
+FROM `{{dataset}}`.alert_log
+WHERE thread_key = @thread_key AND action = 'posted'
+ORDER BY
+  CASE severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END DESC,
+  delivered_at DESC,
+  ts DESC
+LIMIT 1;

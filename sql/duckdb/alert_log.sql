@@ -1,0 +1,47 @@
+-- The notifier's delivery log: one row per alert idempotency key, so a redelivered alert is never
+-- posted twice, and where a thread's message is (channel, ts) for chat.update. Several named
+-- queries, each after a "-- query: <name>" line; the adapter runs one at a time. Same queries and
+-- parameters as the BigQuery twin. Idempotent DDL: safe to run on every start.
+
+-- query: create
+CREATE TABLE IF NOT EXISTS alert_log (
+  idempotency_key VARCHAR PRIMARY KEY,
+  thread_key VARCHAR,
+  kind VARCHAR NOT NULL,
+  severity VARCHAR NOT NULL,
+  channel VARCHAR NOT NULL,
+  ts VARCHAR NOT NULL,
+  action VARCHAR NOT NULL,
+  routed_channel VARCHAR,
+  delivered_at TIMESTAMPTZ NOT NULL
+);
+
+-- query: record
+-- The first record of a key wins; returns the key when this call inserted it.
+INSERT INTO alert_log (
+  idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel, delivered_at
+)
+VALUES (
+  $idempotency_key, $thread_key, $kind, $severity, $channel, $ts, $action, $routed_channel,
+  make_timestamptz(CAST($delivered_at_ms AS BIGINT) * 1000)
+)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING idempotency_key;
+
+-- query: find
+SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  epoch_ms(delivered_at) AS delivered_at_ms
+FROM alert_log
+WHERE idempotency_key = $idempotency_key;
+
+-- query: find_thread
+-- The message the thread's later alerts update: its posted message of the highest severity, latest first.
+SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  epoch_ms(delivered_at) AS delivered_at_ms
+FROM alert_log
+WHERE thread_key = $thread_key AND action = 'posted'
+ORDER BY
+  CASE severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END DESC,
+  delivered_at DESC,
+  ts DESC
+LIMIT 1;

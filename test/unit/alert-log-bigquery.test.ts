@@ -1,0 +1,110 @@
+import { OAuth2Client } from "google-auth-library";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createBigQueryClient } from "#adapters/bigquery/bigquery-client.ts";
+import { createBigQueryAlertLog } from "#adapters/bigquery-alert-log/bigquery-alert-log.ts";
+import type { AlertLog } from "#ports/alert-log.ts";
+import { apiError, type FakeBigQueryApi, startFakeBigQueryApi } from "../integration/fake-bigquery-api.ts";
+
+// The BigQuery alert log through the real @google-cloud/bigquery client, against the local stand-in
+// of the REST API: the SQL it sends, its typed parameters, and how it reads rows and faults.
+
+const FIELDS = [
+  "idempotency_key",
+  "thread_key",
+  "kind",
+  "severity",
+  "channel",
+  "ts",
+  "action",
+  "routed_channel",
+].map((name) => ({ name, type: "STRING" }));
+
+let api: FakeBigQueryApi;
+let log: AlertLog;
+
+beforeEach(async () => {
+  api = await startFakeBigQueryApi();
+  const client = createBigQueryClient({
+    projectId: "finops-test",
+    location: "EU",
+    apiEndpoint: api.url,
+    authClient: new OAuth2Client({
+      credentials: { access_token: "test-token", expiry_date: Date.now() + 3_600_000 },
+    }),
+    retry: { maxRetries: 0 },
+  });
+  log = createBigQueryAlertLog({ client, dataset: "finops" });
+});
+
+afterEach(async () => {
+  expect(api.unknown).toEqual([]);
+  await log.close();
+  await api.close();
+});
+
+const sent = () =>
+  [...api.of("jobs.query"), ...api.of("jobs.insert")].map((r) => {
+    const body = r.body as {
+      query?: string;
+      queryParameters?: unknown[];
+      configuration?: { query: { query: string; queryParameters?: unknown[] } };
+    };
+    return body.configuration?.query ?? body;
+  });
+
+describe("BigQuery alert log", () => {
+  it("creates its table in the dataset", async () => {
+    await log.init();
+    expect(sent()[0]?.query).toMatch(/^CREATE TABLE IF NOT EXISTS `finops-test\.finops`\.alert_log/);
+  });
+
+  it("records with MERGE and typed parameters, nulls included", async () => {
+    api.onQuery("alert_log-record", { fields: [{ name: "inserted", type: "BOOLEAN" }], rows: [["true"]] });
+    const recorded = await log.record({
+      idempotency_key: "k1",
+      kind: "budget.threshold",
+      severity: "critical",
+      channel: "C1H9RESGL",
+      ts: "1503435956.000247",
+      action: "posted",
+      delivered_at: new Date("2026-11-20T10:00:00.123Z"),
+    });
+    expect(recorded).toBe(true);
+    const [request] = sent();
+    expect(request?.query).toContain("MERGE `finops-test.finops`.alert_log");
+    expect(request?.queryParameters).toContainEqual({
+      name: "delivered_at_ms",
+      parameterType: { type: "INT64" },
+      parameterValue: { value: "1795168800123" },
+    });
+    expect(request?.queryParameters).toContainEqual(
+      expect.objectContaining({ name: "thread_key", parameterType: { type: "STRING" } }),
+    );
+  });
+
+  it("reads a delivery back", async () => {
+    api.onQuery("alert_log-find", {
+      fields: [...FIELDS, { name: "delivered_at_ms", type: "INTEGER" }],
+      rows: [["k1", "t1", "aws.anomaly", "warning", "C1", "1.000001", "posted", null, "1795168800123"]],
+    });
+    expect(await log.find("k1")).toEqual({
+      idempotency_key: "k1",
+      thread_key: "t1",
+      kind: "aws.anomaly",
+      severity: "warning",
+      channel: "C1",
+      ts: "1.000001",
+      action: "posted",
+      routed_channel: undefined,
+      delivered_at: new Date("2026-11-20T10:00:00.123Z"),
+    });
+    expect(await log.findThread("none")).toBeUndefined();
+  });
+
+  it("passes a 503 on as transient, a 400 as invalid", async () => {
+    api.script("jobs.query", apiError(503, "backendError", "try later"));
+    await expect(log.find("k1")).rejects.toMatchObject({ name: "AlertLogError", code: "unavailable" });
+    api.script("jobs.query", apiError(400, "invalidQuery", "bad"));
+    await expect(log.find("k1")).rejects.toMatchObject({ code: "invalid" });
+  });
+});

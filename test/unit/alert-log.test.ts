@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createDuckDbAlertLog } from "#adapters/duckdb-alert-log/duckdb-alert-log.ts";
+import { createMemoryAlertLog } from "#adapters/memory-alert-log/memory-alert-log.ts";
+import { type AlertDelivery, type AlertLog, AlertLogError } from "#ports/alert-log.ts";
+
+const AT = new Date("2026-11-20T10:00:00.123Z");
+
+function delivery(overrides: Partial<AlertDelivery> = {}): AlertDelivery {
+  return {
+    idempotency_key: "k1",
+    kind: "aws.anomaly",
+    severity: "warning",
+    channel: "C1H9RESGL",
+    ts: "1503435956.000247",
+    action: "posted",
+    delivered_at: AT,
+    ...overrides,
+  };
+}
+
+// One contract, every adapter: the use case cannot tell them apart.
+const ADAPTERS: Array<[string, () => AlertLog]> = [
+  ["memory", () => createMemoryAlertLog()],
+  ["duckdb", () => createDuckDbAlertLog({ path: ":memory:" })],
+];
+
+describe.each(ADAPTERS)("AlertLog contract: %s", (_, create) => {
+  let log: AlertLog;
+  beforeEach(async () => {
+    log = create();
+    await log.init();
+    await log.init();
+  });
+  afterEach(() => log.close());
+
+  it("finds a recorded key, field for field", async () => {
+    const first = delivery({ thread_key: "anomaly-1", routed_channel: "#team-x-alerts" });
+    expect(await log.record(first)).toBe(true);
+    expect(await log.find("k1")).toEqual(first);
+    expect(await log.find("k2")).toBeUndefined();
+  });
+
+  it("keeps the first record of a key", async () => {
+    expect(await log.record(delivery())).toBe(true);
+    expect(await log.record(delivery({ channel: "C2", ts: "2.0" }))).toBe(false);
+    expect((await log.find("k1"))?.channel).toBe("C1H9RESGL");
+  });
+
+  it("stores absent optional fields as absent", async () => {
+    await log.record(delivery());
+    const found = await log.find("k1");
+    expect(found?.thread_key).toBeUndefined();
+    expect(found?.routed_channel).toBeUndefined();
+  });
+
+  it("finds a thread's message: posted, highest severity, then latest", async () => {
+    await log.record(
+      delivery({ idempotency_key: "a", thread_key: "t", severity: "warning", ts: "1.000001" }),
+    );
+    await log.record(
+      delivery({
+        idempotency_key: "b",
+        thread_key: "t",
+        severity: "warning",
+        ts: "1.000002",
+        action: "updated",
+      }),
+    );
+    expect((await log.findThread("t"))?.idempotency_key).toBe("a");
+    await log.record(
+      delivery({ idempotency_key: "c", thread_key: "t", severity: "critical", ts: "1.000003" }),
+    );
+    await log.record(delivery({ idempotency_key: "d", thread_key: "t", severity: "info", ts: "1.000004" }));
+    await log.record(
+      delivery({ idempotency_key: "e", thread_key: "other", severity: "critical", ts: "9.0" }),
+    );
+    expect((await log.findThread("t"))?.idempotency_key).toBe("c");
+    await log.record(
+      delivery({ idempotency_key: "f", thread_key: "t", severity: "critical", ts: "1.000005" }),
+    );
+    expect((await log.findThread("t"))?.idempotency_key).toBe("f");
+    expect(await log.findThread("none")).toBeUndefined();
+  });
+
+  it("refuses a delivery without a valid time, and calls after close", async () => {
+    await expect(log.record(delivery({ delivered_at: new Date(Number.NaN) }))).rejects.toMatchObject({
+      code: "invalid",
+    });
+    await log.close();
+    const error = await log.find("k1").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AlertLogError);
+    expect((error as AlertLogError).retryable).toBe(true);
+  });
+});
