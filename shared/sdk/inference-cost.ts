@@ -5,6 +5,7 @@ import { INFERENCE_V1, inferenceDataSchema } from "#domain/events/inference.ts";
 import type { EventPublisher } from "#sdk/batching-publisher.ts";
 import { type SdkClock, systemSdkClock } from "#sdk/sdk-clock.ts";
 import { PublisherError, SdkConfigError } from "#sdk/sdk-errors.ts";
+import { optionalEventFields } from "./event-fields.ts";
 
 /** The `data` of an ai.cost.inference.v1 event as it goes on the wire. */
 export type InferenceEventData = z.input<typeof inferenceDataSchema>;
@@ -166,14 +167,8 @@ function templateOf(options: InferenceCostRecorderOptions) {
     cloud: placement.cloud,
     region: placement.region,
     gpu_count: placement.gpu_count,
+    ...optionalEventFields(options, placement),
   };
-  if (options.cost_center !== undefined) template.cost_center = options.cost_center;
-  if (options.environment !== undefined) template.environment = options.environment;
-  if (options.namespace !== undefined) template.namespace = options.namespace;
-  if (options.labels !== undefined) template.labels = { ...options.labels };
-  if (placement.instance_type !== undefined) template.instance_type = placement.instance_type;
-  if (placement.accelerator !== undefined) template.accelerator = placement.accelerator;
-  if (placement.pricing_model !== undefined) template.pricing_model = placement.pricing_model;
   return template;
 }
 

@@ -4,6 +4,7 @@ import { TRAINING_V1, trainingDataSchema } from "#domain/events/training.ts";
 import type { EventPublisher } from "#sdk/batching-publisher.ts";
 import { type SdkClock, type SdkTimer, systemSdkClock } from "#sdk/sdk-clock.ts";
 import { PublisherError, SdkConfigError } from "#sdk/sdk-errors.ts";
+import { optionalEventFields } from "./event-fields.ts";
 
 /** The `data` of an ai.cost.training.v1 event as it goes on the wire. */
 export type TrainingEventData = z.input<typeof trainingDataSchema>;
@@ -93,16 +94,10 @@ export function createTrainingTracker(options: TrainingTrackerOptions): Training
     cloud: placement.cloud,
     region: placement.region,
     gpu_count: options.gpu_count,
+    ...optionalEventFields(options, placement),
   };
   if (options.model_version !== undefined) template.model_version = options.model_version;
   if (options.business_unit !== undefined) template.business_unit = options.business_unit;
-  if (options.cost_center !== undefined) template.cost_center = options.cost_center;
-  if (options.environment !== undefined) template.environment = options.environment;
-  if (options.namespace !== undefined) template.namespace = options.namespace;
-  if (options.labels !== undefined) template.labels = { ...options.labels };
-  if (placement.instance_type !== undefined) template.instance_type = placement.instance_type;
-  if (placement.accelerator !== undefined) template.accelerator = placement.accelerator;
-  if (placement.pricing_model !== undefined) template.pricing_model = placement.pricing_model;
   const check = trainingDataSchema.safeParse({ ...template, phase: "started", elapsed_seconds: 0 });
   if (!check.success) {
     const issue = check.error.issues[0];
