@@ -1,8 +1,8 @@
 import { createWriteStream } from "node:fs";
 import { generateDemoEvents } from "#domain/demo/demo-events.ts";
 import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+import { runDemoWithAlerts } from "./demo-alerts.ts";
 import { demoWindow } from "./demo-feed.ts";
-import { openLocalSession, runDemo } from "./local-session.ts";
 
 export const demoCommand: Command = {
   name: "demo",
@@ -17,7 +17,11 @@ export const demoCommand: Command = {
   capacity, an unlabelled namespace (unallocated) and kube-system overhead. In the report, those
   allocations replace the request estimates of the namespace-hours they cover: each dollar once.
   Without --out the events go through the bus and the ingest function into the local warehouse and
-  a report is printed.
+  a report is printed. Then the alerts, through the same functions and bus as in production: the
+  budgets (the synthetic org's when the configuration has none) evaluated twice, each threshold
+  alerted once; a real GCP budget notification delivered twice, routed once; a signed AWS anomaly
+  (SNS, with a certificate made with openssl) routed and a forged copy refused. Without
+  SLACK_BOT_TOKEN the alerts print here and go to the console notifier's JSONL file.
 
   --hours    hours of history ending now (default 48)
   --seed     seed (default "demo"); the same seed gives the same events and ids
@@ -47,15 +51,9 @@ export const demoCommand: Command = {
       process.stderr.write(`wrote ${count} events\n`);
       return 0;
     }
-    const session = await openLocalSession(0);
-    try {
-      process.stdout.write(
-        `Streaming ${hours} h of a synthetic org's events through the local pipeline...\n`,
-      );
-      await runDemo(session, { hours, seed, out: process.stdout });
-      return 0;
-    } finally {
-      await session.close();
-    }
+    process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the local pipeline...\n`);
+    const { session } = await runDemoWithAlerts({ port: 0, hours, seed, out: process.stdout });
+    await session.close();
+    return 0;
   },
 };

@@ -1,7 +1,7 @@
 import { createCostReport } from "#app/cost-report.ts";
 import type { Dimension } from "#domain/cost-row.ts";
 import { formatReport } from "#domain/report-format.ts";
-import { composeRuntime } from "#runtime/compose.ts";
+import { type ComposeOptions, composeRuntime } from "#runtime/compose.ts";
 import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { loadFunctions } from "../../functions/registry.ts";
@@ -19,9 +19,20 @@ export interface LocalSession {
   close(): Promise<void>;
 }
 
+/** What a session may replace in the composed runtime: the environment (tests), the demo's budgets and AWS topic. */
+export type SessionOverrides = Pick<ComposeOptions, "env" | "budgets" | "awsAnomalies" | "certificateFetch">;
+
+/** Where the demo writes what it shows (standard output, or a test's buffer). */
+export interface DemoOut {
+  write(text: string): unknown;
+}
+
 /** Builds the runtime, registers every function and starts the local stack on `port` (0: any free port; negative: the configured port, $PORT or local.port). */
-export async function openLocalSession(port: number): Promise<LocalSession> {
-  const runtime = await composeRuntime({ logLevel: "warn" });
+export async function openLocalSession(
+  port: number,
+  overrides: SessionOverrides = {},
+): Promise<LocalSession> {
+  const runtime = await composeRuntime({ logLevel: "warn", ...overrides });
   setRuntime(runtime);
   const functions = await loadFunctions();
   const stack = await startLocalStack({
@@ -41,10 +52,7 @@ export async function openLocalSession(port: number): Promise<LocalSession> {
 }
 
 /** Streams the demo org through the bus and the ingest function, waits until it is stored and rolled up. */
-export async function runDemo(
-  session: LocalSession,
-  options: { hours: number; seed: string; out: NodeJS.WriteStream },
-) {
+export async function runDemo(session: LocalSession, options: { hours: number; seed: string; out: DemoOut }) {
   const { runtime, stack } = session;
   const now = runtime.clock.now();
   const window = demoWindow(now, options.hours);

@@ -1,5 +1,6 @@
 import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
-import { openLocalSession, runDemo } from "./local-session.ts";
+import { runDemoWithAlerts } from "./demo-alerts.ts";
+import { type LocalSession, openLocalSession } from "./local-session.ts";
 
 export const startCommand: Command = {
   name: "start",
@@ -13,7 +14,8 @@ export const startCommand: Command = {
                              (binary or structured mode), e.g. a Pub/Sub messagePublished event
   The warehouse is DuckDB at $FINOPS_DUCKDB_PATH (default ./data/finops.duckdb).
 
-  --demo     first stream a synthetic org's events through the bus, then print a report
+  --demo     first stream a synthetic org's events through the bus, print a report, then show the
+             budget, GCP budget and AWS anomaly alerts (see finops demo --help)
   --hours    hours of demo history (default 48)
   --seed     demo seed (default "demo"; the same seed gives the same events, so a rerun adds nothing)`,
   async run(argv) {
@@ -26,16 +28,26 @@ export const startCommand: Command = {
     const hours = Number(values.hours);
     if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 62)
       throw new UsageError("--hours: a whole number 1..1488");
-    const session = await openLocalSession(values.port === undefined ? -1 : Number(values.port));
+    const port = values.port === undefined ? -1 : Number(values.port);
+    let session: LocalSession;
+    if (values.demo) {
+      process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the bus...\n`);
+      ({ session } = await runDemoWithAlerts({
+        port,
+        hours,
+        seed: values.seed ?? "demo",
+        out: process.stdout,
+      }));
+    } else {
+      session = await openLocalSession(port);
+    }
     const { stack, runtime } = session;
-    process.stdout.write(`finops local stack listening on ${stack.url}\n`);
+    process.stdout.write(`${values.demo ? "\n" : ""}finops local stack listening on ${stack.url}\n`);
     process.stdout.write(
       `  warehouse: ${runtime.config.warehouse.kind} ${runtime.config.warehouse.duckdb.path}\n`,
     );
-    process.stdout.write(`  functions: ${stack.targets.join(", ")}\n\n`);
+    process.stdout.write(`  functions: ${stack.targets.join(", ")}\n`);
     if (values.demo) {
-      process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the bus...\n`);
-      await runDemo(session, { hours, seed: values.seed ?? "demo", out: process.stdout });
       process.stdout.write(
         [
           "",

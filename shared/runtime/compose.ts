@@ -8,6 +8,8 @@ import { createRefreshRollups } from "#app/refresh-rollups.ts";
 import { createRouteAwsAnomaly } from "#app/route-aws-anomaly.ts";
 import { createRouteGcpBudget } from "#app/route-gcp-budget.ts";
 import { createTrainingCosts } from "#app/training-costs.ts";
+import type { AwsAnomaliesSettings } from "#domain/aws-anomaly/aws-anomaly-settings.ts";
+import type { Budget } from "#domain/budgets/budget-config.ts";
 import { mergeCatalogOverrides, parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer, type Pricer } from "#domain/pricing/pricer.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
@@ -35,6 +37,12 @@ export interface ComposeOptions {
   bus?: Bus;
   claims?: AlertClaims & { close?(): Promise<void> };
   seen?: SeenStore;
+  /** Budgets to evaluate instead of the configured ones (the demo's, when the config has none). */
+  budgets?: readonly Budget[];
+  /** The awsAnomalies settings instead of the configuration's (the demo's topic). */
+  awsAnomalies?: AwsAnomaliesSettings;
+  /** How routeAwsAnomaly fetches signing certificates and SubscribeURLs; default the global fetch. */
+  certificateFetch?: typeof globalThis.fetch;
 }
 
 function loadPricer(config: Config) {
@@ -216,7 +224,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     warehouse,
     bus,
     claims,
-    budgets: config.budgets,
+    budgets: options.budgets ?? config.budgets,
     clock,
     logger,
   });
@@ -238,8 +246,16 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     settings: config.gcpBudgets,
     deadLetterTopic: TOPICS.gcpBudgetsDeadLetter,
   });
-  const routeAwsAnomaly = config.awsAnomalies
-    ? createRouteAwsAnomaly({ bus, seen, clock, logger, settings: config.awsAnomalies })
+  const awsAnomalies = options.awsAnomalies ?? config.awsAnomalies;
+  const routeAwsAnomaly = awsAnomalies
+    ? createRouteAwsAnomaly({
+        bus,
+        seen,
+        clock,
+        logger,
+        settings: awsAnomalies,
+        ...(options.certificateFetch ? { fetch: options.certificateFetch } : {}),
+      })
     : undefined;
   const mlflow = await createMlflowLogger(config, env);
   const trainingCosts = createTrainingCosts({

@@ -174,10 +174,10 @@ describe("evaluateBudget: the seed's worked example", () => {
     expect(e.alerts[0]?.summary).toContain("spend is $10,000.00 of $20,000.00 (50%)");
   });
 
-  it("$16,000 is the 80% alert, warning (with the 50% one it already sent under its own key)", () => {
+  it("$16,000 is the 80% alert, warning (with the 50% one, recomputed at 80%, it already sent under its own key)", () => {
     const e = evaluateBudget(nlp, 16_000n * USD, NOW);
     expect(e.alerts.map((a) => [a.idempotency_key, a.severity])).toEqual([
-      ["budget:nlp-monthly:2026-11-01:50", "info"],
+      ["budget:nlp-monthly:2026-11-01:50", "warning"],
       ["budget:nlp-monthly:2026-11-01:80", "warning"],
     ]);
   });
@@ -284,7 +284,7 @@ describe("forecast", () => {
     const e = evaluateBudget(forecasting, 16_000n * USD, NOW); // run rate → 24,694 (123%)
     expect(e.forecast.percent).toBeCloseTo(123.47, 2);
     expect(e.alerts.map((a) => [a.idempotency_key, a.kind, a.severity])).toEqual([
-      ["budget:nlp-monthly:2026-11-01:50", "budget.threshold", "info"],
+      ["budget:nlp-monthly:2026-11-01:50", "budget.threshold", "warning"],
       ["budget:nlp-monthly:2026-11-01:80", "budget.threshold", "warning"],
       ["budget:nlp-monthly:2026-11-01:forecast:100", "budget.forecast", "warning"],
     ]);

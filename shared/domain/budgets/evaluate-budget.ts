@@ -213,7 +213,8 @@ export function evaluateBudget(
   };
 
   const alerts: Alert[] = crossed.map((threshold) => {
-    const severity = thresholdSeverity(threshold);
+    // A jump past several thresholds at once: each alert speaks for where spend is now.
+    const severity = thresholdSeverity(Math.max(threshold, percent));
     const key = thresholdKey(budget, period, threshold);
     return {
       idempotency_key: key,
