@@ -20,7 +20,13 @@ export interface LocalSession {
 }
 
 /** What a session may replace in the composed runtime: the environment (tests), the demo's budgets and AWS topic. */
-export type SessionOverrides = Pick<ComposeOptions, "env" | "budgets" | "awsAnomalies" | "certificateFetch">;
+export type SessionOverrides = Pick<
+  ComposeOptions,
+  "env" | "budgets" | "awsAnomalies" | "certificateFetch"
+> & {
+  /** How often each scheduled function runs (tests trigger them by hand instead). */
+  scheduleEveryMs?: (target: string) => number;
+};
 
 /** Where the demo writes what it shows (standard output, or a test's buffer). */
 export interface DemoOut {
@@ -32,14 +38,15 @@ export async function openLocalSession(
   port: number,
   overrides: SessionOverrides = {},
 ): Promise<LocalSession> {
-  const runtime = await composeRuntime({ logLevel: "warn", ...overrides });
+  const { scheduleEveryMs, ...compose } = overrides;
+  const runtime = await composeRuntime({ logLevel: "warn", ...compose });
   setRuntime(runtime);
   const functions = await loadFunctions();
   const stack = await startLocalStack({
     runtime,
     functions,
     port: port < 0 ? runtime.config.local.port : port,
-    scheduleEveryMs: (target) => LOCAL_SCHEDULES[target]?.(runtime) ?? 60_000,
+    scheduleEveryMs: scheduleEveryMs ?? ((target) => LOCAL_SCHEDULES[target]?.(runtime) ?? 60_000),
   });
   return {
     runtime,

@@ -6,11 +6,10 @@ import type { IngestSummary } from "#app/ingest-events.ts";
 import type { Dimension, RejectedRow } from "#domain/cost-row.ts";
 import type { BusMessage } from "#ports/bus.ts";
 import type { ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
-import { composeRuntime } from "#runtime/compose.ts";
 import { readEnv } from "#runtime/env.ts";
-import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts";
-import { type Runtime, setRuntime } from "#runtime/runtime.ts";
-import { loadFunctions } from "../../functions/registry.ts";
+import type { LocalStack } from "#runtime/local/local-stack.ts";
+import type { Runtime } from "#runtime/runtime.ts";
+import { openLocalSession } from "../../bin/commands/local-session.ts";
 
 export const HOUR_MS = 3_600_000;
 export const floorHour = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
@@ -37,20 +36,10 @@ export interface TestSession {
  * process.env. The scheduler ticks once an hour so that only the test triggers rollup refreshes.
  */
 export async function openTestSession(duckdbPath: string): Promise<TestSession> {
-  const runtime = await composeRuntime({
+  return openLocalSession(0, {
     env: readEnv({ FINOPS_DUCKDB_PATH: duckdbPath, FINOPS_LOG_LEVEL: "error" }),
+    scheduleEveryMs: () => HOUR_MS,
   });
-  setRuntime(runtime);
-  const functions = await loadFunctions();
-  const stack = await startLocalStack({ runtime, functions, port: 0, scheduleEveryMs: () => HOUR_MS });
-  return {
-    runtime,
-    stack,
-    async close() {
-      await stack.close();
-      await runtime.close();
-    },
-  };
 }
 
 /** POSTs `body` to the stack's `path` and returns the status and the parsed JSON answer. */
