@@ -25,6 +25,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   { target: "evaluateBudgets", folder: "evaluate-budgets", trigger: { kind: "schedule", cron: "5 * * * *" } },
   {
+    target: "sendBudgetDigest",
+    folder: "send-budget-digest",
+    trigger: { kind: "schedule", cron: "0 9 * * 1" },
+  },
+  {
     target: "syncTrainingCosts",
     folder: "sync-training-costs",
     trigger: { kind: "schedule", cron: "20 * * * *" },

@@ -80,6 +80,7 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   collectAllocations: COLLECT_ROLES,
   syncTrainingCosts: REPORT_ROLES,
   evaluateBudgets: BUDGET_ROLES,
+  sendBudgetDigest: BUDGET_ROLES,
   notifySlack: NOTIFY_ROLES,
   routeGcpBudget: ROUTER_ROLES,
   routeAwsAnomaly: ROUTER_ROLES,

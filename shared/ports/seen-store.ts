@@ -1,3 +1,5 @@
+import { PortError, type PortErrorCode } from "./port-error.ts";
+
 /**
  * Remembers the highest value seen under a key: "alert only when it rises" (a GCP budget's
  * threshold, an AWS anomaly's impact) and "was this message already processed" (an SNS MessageId).
@@ -19,16 +21,14 @@ export interface SeenStore {
   close(): Promise<void>;
 }
 
-export type SeenStoreErrorCode = "unavailable" | "invalid";
+export type SeenStoreErrorCode = PortErrorCode;
 
 /** `unavailable`: the store could not be reached (retry later). `invalid`: a bad key or value. */
-export class SeenStoreError extends Error {
+export class SeenStoreError extends PortError {
   override readonly name = "SeenStoreError";
-  readonly code: SeenStoreErrorCode;
 
   constructor(message: string, code: SeenStoreErrorCode, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
   }
 }
 

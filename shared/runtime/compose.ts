@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { createBudgetDigest } from "#app/budget-digest.ts";
 import { type CollectAllocationsRuntime, collectAllocationsFromRuntime } from "#app/collect-allocations.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
@@ -157,19 +158,22 @@ async function createAlertLog(config: Config): Promise<AlertLog> {
   return createDuckDbAlertLog({ path: join(dirname(config.warehouse.duckdb.path), "alert-log.duckdb") });
 }
 
-/**
- * What the routers remember (the highest GCP budget threshold seen per period, processed SNS message
- * ids). DuckDB locally; the cloud keeps it in memory per instance until a BigQuery store exists: the
- * notifier's alert log still keeps a replay from posting twice.
- */
-async function createSeenStore(config: Config, logger: Logger): Promise<SeenStore> {
-  if (config.warehouse.kind === "duckdb") {
-    const { createDuckDbSeenStore } = await import("#adapters/duckdb-seen-store/duckdb-seen-store.ts");
-    return createDuckDbSeenStore({ path: join(dirname(config.warehouse.duckdb.path), "seen-keys.duckdb") });
+/** What the routers remember (the highest GCP budget threshold seen per period, processed SNS ids). */
+async function createSeenStore(config: Config): Promise<SeenStore> {
+  if (config.warehouse.kind === "bigquery") {
+    const [{ createBigQueryClient }, { createBigQuerySeenStore }] = await Promise.all([
+      import("#adapters/bigquery/bigquery-client.ts"),
+      import("#adapters/bigquery-seen-store/bigquery-seen-store.ts"),
+    ]);
+    const { dataset, location } = config.warehouse.bigquery;
+    return createBigQuerySeenStore({
+      client: createBigQueryClient({ projectId: config.projectId, location }),
+      dataset: config.projectId ? `${config.projectId}.${dataset}` : dataset,
+      location,
+    });
   }
-  logger.warn("the routers' seen-store is in memory: it starts empty on every cold start");
-  const { createMemorySeenStore } = await import("#adapters/memory-seen-store/memory-seen-store.ts");
-  return createMemorySeenStore();
+  const { createDuckDbSeenStore } = await import("#adapters/duckdb-seen-store/duckdb-seen-store.ts");
+  return createDuckDbSeenStore({ path: join(dirname(config.warehouse.duckdb.path), "seen-keys.duckdb") });
 }
 
 /** Which alerts were sent: next to the warehouse (its own DuckDB file locally, so reports take no lock on it). */
@@ -228,6 +232,14 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     clock,
     logger,
   });
+  const budgetDigest = createBudgetDigest({
+    warehouse,
+    bus,
+    claims,
+    budgets: options.budgets ?? config.budgets,
+    clock,
+    logger,
+  });
   const alertLog = await createAlertLog(config);
   await alertLog.init();
   const notifyAlert = createNotifyAlert({
@@ -237,7 +249,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     logger,
     clock,
   });
-  const seen = options.seen ?? (await createSeenStore(config, logger));
+  const seen = options.seen ?? (await createSeenStore(config));
   const routeGcpBudget = createRouteGcpBudget({
     bus,
     seen,
@@ -276,6 +288,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     refreshRollups,
     trainingCosts,
     evaluateBudgets,
+    budgetDigest,
     notifyAlert,
     routeGcpBudget,
     ...(routeAwsAnomaly ? { routeAwsAnomaly } : {}),

@@ -1,3 +1,4 @@
+import type { BudgetDigest } from "#app/budget-digest.ts";
 import type { CollectAllocations } from "#app/collect-allocations.ts";
 import type { EvaluateBudgets } from "#app/evaluate-budgets.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
@@ -23,6 +24,7 @@ export interface Runtime {
   refreshRollups: ReturnType<typeof createRefreshRollups>;
   trainingCosts: TrainingCosts;
   evaluateBudgets: EvaluateBudgets;
+  budgetDigest: BudgetDigest;
   notifyAlert: NotifyAlert;
   routeGcpBudget: RouteGcpBudget;
   /** Present when the config has an `awsAnomalies` section. */

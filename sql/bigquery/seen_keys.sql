@@ -1,8 +1,8 @@
 -- The seen-store (shared/ports/seen-store.ts): the highest value seen per key. Several statements,
--- each after its "-- name: <statement>" line; the adapter runs them one at a time (claim is a
+-- each after its "-- query: <name>" line; the adapter runs them one at a time (claim is a
 -- multi-statement script: BigQuery has no RETURNING).
 
--- name: create
+-- query: create
 CREATE TABLE IF NOT EXISTS `{{dataset}}.seen_keys` (
   key STRING NOT NULL,
   value INT64 NOT NULL,
@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS `{{dataset}}.seen_keys` (
 )
 CLUSTER BY key;
 
--- name: claim
+-- query: claim
 DECLARE prior INT64;
 BEGIN TRANSACTION;
 SET prior = (SELECT value FROM `{{dataset}}.seen_keys` WHERE key = @key);
@@ -25,12 +25,12 @@ WHEN MATCHED THEN UPDATE SET
 WHEN NOT MATCHED THEN INSERT (key, value, previous, updated_at)
   VALUES (n.key, n.value, NULL, n.updated_at);
 COMMIT TRANSACTION;
-SELECT prior AS previous;
+SELECT CAST(prior AS STRING) AS previous;
 
--- name: restore
+-- query: restore
 UPDATE `{{dataset}}.seen_keys`
 SET value = @previous, previous = NULL, updated_at = @updated_at
 WHERE key = @key AND value = @value;
 
--- name: forget
+-- query: forget
 DELETE FROM `{{dataset}}.seen_keys` WHERE key = @key AND value = @value;

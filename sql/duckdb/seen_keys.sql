@@ -1,8 +1,8 @@
 -- The seen-store (shared/ports/seen-store.ts): the highest value seen per key. Several statements,
--- each after its "-- name: <statement>" line; the adapter runs them one at a time.
+-- each after its "-- query: <name>" line; the adapter runs them one at a time.
 -- `previous` only carries the value before the last claim out of RETURNING.
 
--- name: create
+-- query: create
 CREATE TABLE IF NOT EXISTS seen_keys (
   key VARCHAR PRIMARY KEY,
   value BIGINT NOT NULL,
@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS seen_keys (
   updated_at TIMESTAMPTZ NOT NULL
 );
 
--- name: claim
+-- query: claim
 INSERT INTO seen_keys AS s (key, value, previous, updated_at)
 VALUES ($key, $value, NULL, $updated_at)
 ON CONFLICT (key) DO UPDATE SET
@@ -19,10 +19,10 @@ ON CONFLICT (key) DO UPDATE SET
   updated_at = excluded.updated_at
 RETURNING previous;
 
--- name: restore
+-- query: restore
 UPDATE seen_keys
 SET value = $previous, previous = NULL, updated_at = $updated_at
 WHERE key = $key AND value = $value;
 
--- name: forget
+-- query: forget
 DELETE FROM seen_keys WHERE key = $key AND value = $value;

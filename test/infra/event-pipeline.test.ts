@@ -266,6 +266,15 @@ describe("EventPipeline", () => {
       ],
       [sa("finops-evaluate-budgets-sch"), ["function:finops-evaluate-budgets roles/run.invoker"]],
       [
+        sa("finops-send-budget-digest"),
+        [
+          `dataset:finops_test roles/bigquery.dataEditor`,
+          `project:${PROJECT} roles/bigquery.jobUser`,
+          `topic:${TOPICS.alerts} roles/pubsub.publisher`,
+        ],
+      ],
+      [sa("finops-send-budget-digest-sch"), ["function:finops-send-budget-digest roles/run.invoker"]],
+      [
         sa("finops-notify-slack"),
         [`dataset:finops_test roles/bigquery.dataEditor`, `project:${PROJECT} roles/bigquery.jobUser`],
       ],

@@ -1,24 +1,16 @@
-import { type Dialect, loadSql, SqlTemplateError } from "#adapters/sql/load-sql.ts";
+import { type Dialect, loadNamedSql } from "#adapters/sql/load-sql.ts";
 import type { AlertKind, Severity } from "#domain/alerts/alert.ts";
 import { type AlertDelivery, assertDelivery } from "#ports/alert-log.ts";
 
 export type AlertLogQuery = "create" | "record" | "find" | "find_thread";
 
-const MARKER = /^--\s*query:\s*([a-z_]+)\s*$/gm;
-
-/** One named query of sql/<dialect>/alert_log.sql: the text after its "-- query: <name>" line. */
+/** One named query of sql/<dialect>/alert_log.sql. */
 export function alertLogQuery(
   dialect: Dialect,
   name: AlertLogQuery,
   identifiers: Record<string, string> = {},
 ) {
-  const text = loadSql(dialect, "alert_log", identifiers);
-  const marks = [...text.matchAll(MARKER)];
-  const at = marks.findIndex((m) => m[1] === name);
-  const mark = marks[at];
-  if (mark === undefined) throw new SqlTemplateError(`${dialect}/alert_log.sql has no "-- query: ${name}"`);
-  const end = marks[at + 1]?.index ?? text.length;
-  return text.slice(mark.index + mark[0].length, end).trim();
+  return loadNamedSql(dialect, "alert_log", name, identifiers);
 }
 
 /** The bound values of the record query, the same in both dialects. */

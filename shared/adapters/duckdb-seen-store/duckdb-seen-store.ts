@@ -1,5 +1,5 @@
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
-import { loadSql } from "#adapters/sql/load-sql.ts";
+import { seenKeysStatements } from "#adapters/sql/seen-keys.ts";
 import { assertSeenEntry, type SeenStore, SeenStoreError } from "#ports/seen-store.ts";
 
 export interface DuckDbSeenStoreOptions {
@@ -11,23 +11,6 @@ export interface DuckDbSeenStoreOptions {
   connection?: DuckDBConnection;
   /** For updated_at; default the system clock. */
   now?: () => Date;
-}
-
-type Statement = "create" | "claim" | "restore" | "forget";
-const STATEMENTS: readonly Statement[] = ["create", "claim", "restore", "forget"];
-
-/** The statements of sql/<dialect>/seen_keys.sql, each after its "-- name: <statement>" line. */
-export function seenKeysStatements(text: string): Record<Statement, string> {
-  const found: Partial<Record<Statement, string>> = {};
-  for (const section of text.split(/^--\s*name:\s*/m).slice(1)) {
-    const newline = section.indexOf("\n");
-    const name = section.slice(0, newline).trim() as Statement;
-    if (STATEMENTS.includes(name)) found[name] = section.slice(newline + 1).trim();
-  }
-  for (const name of STATEMENTS) {
-    if (!found[name]) throw new SeenStoreError(`seen_keys.sql: no statement named ${name}`, "invalid");
-  }
-  return found as Record<Statement, string>;
 }
 
 const TRANSIENT = /^(IO|Out of Memory|Interrupt|Transaction|Connection|Fatal|FATAL) Error/i;
@@ -48,7 +31,7 @@ export function createDuckDbSeenStore(options: DuckDbSeenStoreOptions): SeenStor
     throw new SeenStoreError("createDuckDbSeenStore: path is required (a file or :memory:)", "invalid");
   }
   const now = options.now ?? (() => new Date());
-  const sql = seenKeysStatements(loadSql("duckdb", "seen_keys"));
+  const sql = seenKeysStatements("duckdb");
   /** `connection` is the one queries run on; `own*` are what this store opened and closes. */
   let opened: Promise<{
     connection: DuckDBConnection;

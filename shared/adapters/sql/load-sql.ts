@@ -44,3 +44,24 @@ export function sqlParameters(dialect: Dialect, text: string): string[] {
 export function sqlRoot(): string {
   return SQL_ROOT;
 }
+
+const QUERY_MARKER = /^--\s*query:\s*([a-z_]+)\s*$/gm;
+
+/**
+ * One statement of a file that holds several (sql/<dialect>/<file>.sql): the text after its
+ * "-- query: <name>" line, up to the next such line. For stores whose few statements belong together.
+ */
+export function loadNamedSql(
+  dialect: Dialect,
+  file: string,
+  name: string,
+  identifiers: Record<string, string> = {},
+): string {
+  const text = loadSql(dialect, file, identifiers);
+  const marks = [...text.matchAll(QUERY_MARKER)];
+  const at = marks.findIndex((m) => m[1] === name);
+  const mark = marks[at];
+  if (mark === undefined) throw new SqlTemplateError(`${dialect}/${file}.sql has no "-- query: ${name}"`);
+  const end = marks[at + 1]?.index ?? text.length;
+  return text.slice(mark.index + mark[0].length, end).trim();
+}
