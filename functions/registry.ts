@@ -5,6 +5,8 @@ export interface FunctionSpec {
   target: string;
   folder: string;
   trigger: { kind: "http" } | { kind: "topic"; topic: string } | { kind: "schedule"; cron: string };
+  /** Why anyone may invoke it (an HTTP function whose caller cannot authenticate); otherwise IAM decides. */
+  public?: string;
 }
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
@@ -15,7 +17,12 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     folder: "route-gcp-budget",
     trigger: { kind: "topic", topic: TOPICS.gcpBudgets },
   },
-  { target: "routeAwsAnomaly", folder: "route-aws-anomaly", trigger: { kind: "http" } },
+  {
+    target: "routeAwsAnomaly",
+    folder: "route-aws-anomaly",
+    trigger: { kind: "http" },
+    public: "SNS cannot authenticate to it: the function verifies every message's signature and topic itself",
+  },
   { target: "notifySlack", folder: "notify-slack", trigger: { kind: "topic", topic: TOPICS.alerts } },
   { target: "costReport", folder: "cost-report", trigger: { kind: "http" } },
   {

@@ -337,6 +337,8 @@ export class EventPipeline extends pulumi.ComponentResource {
       plan.invokers.forEach((who, index) => {
         invoke(`member-${index}`, who);
       });
+      // The registry says why this one is public (its caller cannot authenticate; it checks itself).
+      if (spec.public !== undefined) invoke("public", "allUsers");
 
       if (plan.schedule !== undefined) {
         const schedulerAccount = new gcp.serviceaccount.Account(

@@ -219,11 +219,18 @@ describe("EventPipeline", () => {
     expect(schema).toContainEqual({ name: "cost", type: "NUMERIC", mode: "REQUIRED" });
   });
 
-  it("grants nothing to allUsers or allAuthenticatedUsers", () => {
+  it("grants nothing to allUsers or allAuthenticatedUsers but the invoking of the functions the registry says why", () => {
     const bindings = recorded.filter((r) => IAM_TYPES.includes(r.type) || /iam/i.test(r.type));
     expect(bindings.length).toBeGreaterThan(0);
-    for (const binding of bindings) {
-      expect(JSON.stringify(binding.inputs)).not.toMatch(/allUsers|allAuthenticatedUsers/);
+    const publicOnes = bindings.filter((b) =>
+      /allUsers|allAuthenticatedUsers/.test(JSON.stringify(b.inputs)),
+    );
+    const allowed = FUNCTIONS.filter((f) => f.public !== undefined).map(
+      (f) => `finops-${f.folder}-invoker-public`,
+    );
+    expect(publicOnes.map((b) => b.name).sort()).toEqual(allowed.sort());
+    for (const binding of publicOnes) {
+      expect(binding.inputs).toMatchObject({ member: "allUsers", role: "roles/run.invoker" });
     }
   });
 
@@ -285,10 +292,12 @@ describe("EventPipeline", () => {
       [sa("finops-ingest-events-trg"), ["function:finops-ingest-events roles/run.invoker"]],
       [sa("finops-refresh-rollups-sch"), ["function:finops-refresh-rollups roles/run.invoker"]],
       [SENDER, ["function:finops-ingest-http roles/run.invoker"]],
+      ["allUsers", ["function:finops-route-aws-anomaly roles/run.invoker"]],
     ]);
     expect(grantsByMember()).toEqual(expected);
     const accounts = ofType("gcp:serviceaccount/account:Account").map((a) => sa(String(a.inputs.accountId)));
-    expect(accounts.sort()).toEqual([...expected.keys()].filter((m) => m !== SENDER).sort());
+    const people = new Set([SENDER, "allUsers"]);
+    expect(accounts.sort()).toEqual([...expected.keys()].filter((m) => !people.has(m)).sort());
   });
 
   it("uploads one source archive, named by content, that every function builds from", () => {
