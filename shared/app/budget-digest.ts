@@ -1,14 +1,14 @@
 import { type Alert, alertToJson } from "#domain/alerts/alert.ts";
-import { type Budget, scopeDimensions } from "#domain/budgets/budget-config.ts";
+import type { Budget } from "#domain/budgets/budget-config.ts";
 import { buildDigestAlert, digestEntry, isoWeek, teamDigests } from "#domain/budgets/budget-digest.ts";
 import { type BudgetPeriod, HOUR_MS, periodAt, previousPeriod } from "#domain/budgets/budget-period.ts";
-import { DIMENSIONS, type Dimension } from "#domain/cost-row.ts";
+import { spendIn, unionDimensions } from "#domain/budgets/budget-spend.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
 import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
 import { type Logger, silentLogger } from "#ports/logger.ts";
-import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
+import type { Warehouse } from "#ports/warehouse.ts";
 
 export interface BudgetDigestDeps {
   warehouse: Warehouse;
@@ -62,22 +62,6 @@ export class BudgetDigestError extends Error {
 }
 
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
-
-function unionDimensions(budgets: readonly Budget[]): Dimension[] {
-  const used = new Set(budgets.flatMap((b) => scopeDimensions(b.scope)));
-  return DIMENSIONS.filter((d) => used.has(d));
-}
-
-/** Spend of `budget` (its currency only) in report rows grouped by a superset of its scope's dimensions. */
-function spendIn(budget: Budget, rows: readonly ReportRow[]): Nanos {
-  const dims = scopeDimensions(budget.scope);
-  let total = 0n;
-  for (const row of rows) {
-    if (row.currency !== budget.currency) continue;
-    if (dims.every((d) => row.group[d] === budget.scope[d])) total += row.cost_nanos;
-  }
-  return total;
-}
 
 export function createBudgetDigest({
   warehouse,

@@ -1,16 +1,16 @@
 import { type Alert, alertToJson } from "#domain/alerts/alert.ts";
-import { type Budget, scopeDimensions } from "#domain/budgets/budget-config.ts";
+import type { Budget } from "#domain/budgets/budget-config.ts";
 import type { BudgetEnforcementEvent } from "#domain/budgets/budget-enforcement.ts";
 import { HOUR_MS, periodAt } from "#domain/budgets/budget-period.ts";
+import { otherCurrencies, spendIn, unionDimensions } from "#domain/budgets/budget-spend.ts";
 import type { BudgetStatus } from "#domain/budgets/budget-status.ts";
 import { type BudgetEvaluation, evaluateBudget, type HourSample } from "#domain/budgets/evaluate-budget.ts";
-import { DIMENSIONS, type Dimension } from "#domain/cost-row.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
 import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
 import { type Logger, silentLogger } from "#ports/logger.ts";
-import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
+import type { Warehouse } from "#ports/warehouse.ts";
 
 export interface EvaluateBudgetsDeps {
   warehouse: Warehouse;
@@ -72,34 +72,6 @@ export class EvaluateBudgetsError extends Error {
 }
 
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
-
-/** Union of the dimensions the budgets' scopes filter on, in DIMENSIONS order. */
-function unionDimensions(budgets: readonly Budget[]): Dimension[] {
-  const used = new Set(budgets.flatMap((b) => scopeDimensions(b.scope)));
-  return DIMENSIONS.filter((d) => used.has(d));
-}
-
-/** Spend of `budget` in report rows grouped by a superset of its scope's dimensions. */
-function spendIn(budget: Budget, rows: readonly ReportRow[]): Nanos {
-  const dims = scopeDimensions(budget.scope);
-  let total = 0n;
-  for (const row of rows) {
-    if (row.currency !== budget.currency) continue;
-    if (dims.every((d) => row.group[d] === budget.scope[d])) total += row.cost_nanos;
-  }
-  return total;
-}
-
-function otherCurrencies(budget: Budget, rows: readonly ReportRow[]): string[] {
-  const dims = scopeDimensions(budget.scope);
-  const found = new Set<string>();
-  for (const row of rows) {
-    if (row.currency !== budget.currency && dims.every((d) => row.group[d] === budget.scope[d])) {
-      found.add(row.currency);
-    }
-  }
-  return [...found].sort();
-}
 
 async function mapLimited<T, R>(
   items: readonly T[],
