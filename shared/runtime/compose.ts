@@ -158,19 +158,22 @@ async function createAlertLog(config: Config): Promise<AlertLog> {
   return createDuckDbAlertLog({ path: join(dirname(config.warehouse.duckdb.path), "alert-log.duckdb") });
 }
 
+/** The client, `project.dataset` and location the BigQuery stores next to the warehouse use. */
+async function bigQueryTarget(config: Config) {
+  const { createBigQueryClient } = await import("#adapters/bigquery/bigquery-client.ts");
+  const { dataset, location } = config.warehouse.bigquery;
+  return {
+    client: createBigQueryClient({ projectId: config.projectId, location }),
+    dataset: config.projectId ? `${config.projectId}.${dataset}` : dataset,
+    location,
+  };
+}
+
 /** What the routers remember (the highest GCP budget threshold seen per period, processed SNS ids). */
 async function createSeenStore(config: Config): Promise<SeenStore> {
   if (config.warehouse.kind === "bigquery") {
-    const [{ createBigQueryClient }, { createBigQuerySeenStore }] = await Promise.all([
-      import("#adapters/bigquery/bigquery-client.ts"),
-      import("#adapters/bigquery-seen-store/bigquery-seen-store.ts"),
-    ]);
-    const { dataset, location } = config.warehouse.bigquery;
-    return createBigQuerySeenStore({
-      client: createBigQueryClient({ projectId: config.projectId, location }),
-      dataset: config.projectId ? `${config.projectId}.${dataset}` : dataset,
-      location,
-    });
+    const { createBigQuerySeenStore } = await import("#adapters/bigquery-seen-store/bigquery-seen-store.ts");
+    return createBigQuerySeenStore(await bigQueryTarget(config));
   }
   const { createDuckDbSeenStore } = await import("#adapters/duckdb-seen-store/duckdb-seen-store.ts");
   return createDuckDbSeenStore({ path: join(dirname(config.warehouse.duckdb.path), "seen-keys.duckdb") });
@@ -179,16 +182,10 @@ async function createSeenStore(config: Config): Promise<SeenStore> {
 /** Which alerts were sent: next to the warehouse (its own DuckDB file locally, so reports take no lock on it). */
 async function createAlertClaims(config: Config): Promise<AlertClaims & { close?(): Promise<void> }> {
   if (config.warehouse.kind === "bigquery") {
-    const [{ createBigQueryClient }, { createBigQueryAlertClaims }] = await Promise.all([
-      import("#adapters/bigquery/bigquery-client.ts"),
-      import("#adapters/bigquery-alert-claims/bigquery-alert-claims.ts"),
-    ]);
-    const { dataset, location } = config.warehouse.bigquery;
-    return createBigQueryAlertClaims({
-      client: createBigQueryClient({ projectId: config.projectId, location }),
-      dataset: config.projectId ? `${config.projectId}.${dataset}` : dataset,
-      location,
-    });
+    const { createBigQueryAlertClaims } = await import(
+      "#adapters/bigquery-alert-claims/bigquery-alert-claims.ts"
+    );
+    return createBigQueryAlertClaims(await bigQueryTarget(config));
   }
   const { createDuckDbAlertClaims } = await import("#adapters/duckdb-alert-claims/duckdb-alert-claims.ts");
   return createDuckDbAlertClaims({
