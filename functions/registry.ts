@@ -32,6 +32,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   { target: "evaluateBudgets", folder: "evaluate-budgets", trigger: { kind: "schedule", cron: "5 * * * *" } },
   {
+    target: "detectAnomalies",
+    folder: "detect-anomalies",
+    trigger: { kind: "schedule", cron: "10 * * * *" },
+  },
+  {
     target: "sendBudgetDigest",
     folder: "send-budget-digest",
     trigger: { kind: "schedule", cron: "0 9 * * 1" },

@@ -81,6 +81,7 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   syncTrainingCosts: REPORT_ROLES,
   evaluateBudgets: BUDGET_ROLES,
   sendBudgetDigest: BUDGET_ROLES,
+  detectAnomalies: BUDGET_ROLES,
   notifySlack: NOTIFY_ROLES,
   routeGcpBudget: ROUTER_ROLES,
   routeAwsAnomaly: ROUTER_ROLES,

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createBudgetDigest } from "#app/budget-digest.ts";
 import { type CollectAllocationsRuntime, collectAllocationsFromRuntime } from "#app/collect-allocations.ts";
+import { createDetectAnomalies } from "#app/detect-anomalies.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
 import { createNotifyAlert } from "#app/notify-alert.ts";
@@ -229,6 +230,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     clock,
     logger,
   });
+  const detectAnomalies = createDetectAnomalies({ warehouse, bus, claims, clock, logger });
   const budgetDigest = createBudgetDigest({
     warehouse,
     bus,
@@ -286,6 +288,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     trainingCosts,
     evaluateBudgets,
     budgetDigest,
+    detectAnomalies,
     notifyAlert,
     routeGcpBudget,
     ...(routeAwsAnomaly ? { routeAwsAnomaly } : {}),

@@ -1,5 +1,6 @@
 import type { BudgetDigest } from "#app/budget-digest.ts";
 import type { CollectAllocations } from "#app/collect-allocations.ts";
+import type { DetectAnomalies } from "#app/detect-anomalies.ts";
 import type { EvaluateBudgets } from "#app/evaluate-budgets.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
 import type { NotifyAlert } from "#app/notify-alert.ts";
@@ -25,6 +26,7 @@ export interface Runtime {
   trainingCosts: TrainingCosts;
   evaluateBudgets: EvaluateBudgets;
   budgetDigest: BudgetDigest;
+  detectAnomalies: DetectAnomalies;
   notifyAlert: NotifyAlert;
   routeGcpBudget: RouteGcpBudget;
   /** Present when the config has an `awsAnomalies` section. */

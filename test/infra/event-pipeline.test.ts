@@ -282,6 +282,15 @@ describe("EventPipeline", () => {
       ],
       [sa("finops-send-budget-digest-sch"), ["function:finops-send-budget-digest roles/run.invoker"]],
       [
+        sa("finops-detect-anomalies"),
+        [
+          `dataset:finops_test roles/bigquery.dataEditor`,
+          `project:${PROJECT} roles/bigquery.jobUser`,
+          `topic:${TOPICS.alerts} roles/pubsub.publisher`,
+        ],
+      ],
+      [sa("finops-detect-anomalies-sch"), ["function:finops-detect-anomalies roles/run.invoker"]],
+      [
         sa("finops-notify-slack"),
         [`dataset:finops_test roles/bigquery.dataEditor`, `project:${PROJECT} roles/bigquery.jobUser`],
       ],

@@ -13,6 +13,7 @@ export const ALERT_KINDS = [
   "gcp.budget",
   "aws.anomaly",
   "spend.runaway",
+  "spend.anomaly",
   "reconciliation.drift",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];

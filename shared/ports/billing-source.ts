@@ -1,0 +1,39 @@
+import { type BilledLine, type BillingDay, isBillingDay } from "#domain/billing/billed-line.ts";
+import { PortError, type PortErrorCode } from "./port-error.ts";
+
+export type { BilledLine, BillingDay } from "#domain/billing/billed-line.ts";
+
+/** Half-open range of UTC days [start, end): `end` is exclusive, as in Cost Explorer and FOCUS. */
+export interface BillingPeriod {
+  start: BillingDay;
+  end: BillingDay;
+}
+
+/** Where billed (invoiced) costs come from: a cloud's billing API or export, or a FOCUS file. */
+export interface BillingSource {
+  /**
+   * The daily billed cost lines whose charge period starts in the period, normalized to FOCUS
+   * columns, amounts exact. Bills change for days after the fact: a later call may answer differently.
+   */
+  billedLines(period: BillingPeriod): Promise<BilledLine[]>;
+}
+
+/**
+ * `unavailable`: transient (throttling, network, the service failing); a later call may work.
+ * `invalid`: the request or the answer is wrong (bad period, access denied, a malformed row).
+ */
+export type BillingSourceErrorCode = PortErrorCode;
+
+export class BillingSourceError extends PortError {
+  override readonly name = "BillingSourceError";
+}
+
+/** Throws an `invalid` BillingSourceError unless the period is two valid days with start < end. */
+export function checkBillingPeriod(period: BillingPeriod): void {
+  if (!(isBillingDay(period.start) && isBillingDay(period.end) && period.start < period.end)) {
+    throw new BillingSourceError(
+      "invalid",
+      `billing period must be days with start < end, got ${JSON.stringify(period)}`,
+    );
+  }
+}

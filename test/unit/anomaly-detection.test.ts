@@ -1,0 +1,221 @@
+import { describe, expect, it } from "vitest";
+import { parseAlert } from "#domain/alerts/alert.ts";
+import { AnomalySettingsError, anomalySettings } from "#domain/anomalies/anomaly-settings.ts";
+import {
+  baselineAt,
+  detectSpendAnomalies,
+  HOUR_MS,
+  hoursToRead,
+  incidentAlert,
+  madNanos,
+  medianNanos,
+  type ScopeSeries,
+} from "#domain/anomalies/spend-anomalies.ts";
+import { detectRunaways, runawayAlert } from "#domain/anomalies/training-runaway.ts";
+import { createSeededRandom } from "#domain/demo/seeded-random.ts";
+import type { Nanos } from "#domain/money.ts";
+import type { TrainingJobRow } from "#domain/training/job-summary.ts";
+
+const USD = 1_000_000_000n;
+const s = anomalySettings();
+/** A Monday 00:00 UTC; five weeks of history follow. */
+const START = Date.parse("2026-10-19T00:00:00Z");
+const WEEKS = 5;
+const LAST_WEEK = START + (WEEKS - 1) * 168 * HOUR_MS;
+
+/** Diurnal, weekly traffic with ±10% noise: peak `peakUsd` per hour mid-day on weekdays. */
+function quietSeries(team: string, peakUsd: number, seed: number): ScopeSeries {
+  const rng = createSeededRandom(seed);
+  const spend = new Map<number, Nanos>();
+  for (let i = 0; i < WEEKS * 168; i++) {
+    const hour = START + i * HOUR_MS;
+    const hourOfDay = i % 24;
+    const weekend = Math.floor(i / 24) % 7 >= 5;
+    const diurnal = 0.15 + 0.85 * Math.max(0, Math.sin(((hourOfDay - 6) / 16) * Math.PI));
+    const usd = peakUsd * diurnal * (weekend ? 0.4 : 1) * rng.float(0.9, 1.1);
+    spend.set(hour, BigInt(Math.round(usd * 1e6)) * 1000n);
+  }
+  return { scope: { dimension: "team", value: team, currency: "USD" }, spend };
+}
+
+const withExtra = (series: ScopeSeries, extra: [number, Nanos][]): ScopeSeries => {
+  const spend = new Map(series.spend);
+  for (const [hour, nanos] of extra) spend.set(hour, (spend.get(hour) ?? 0n) + nanos);
+  return { ...series, spend };
+};
+
+const lastWeekHours = Array.from({ length: 168 }, (_, i) => LAST_WEEK + i * HOUR_MS);
+/** Wednesday 14:00 of the last week. */
+const SPIKE = LAST_WEEK + (2 * 24 + 14) * HOUR_MS;
+
+describe("robust statistics", () => {
+  it("median and MAD of bigints", () => {
+    expect(medianNanos([5n, 1n, 3n])).toBe(3n);
+    expect(medianNanos([1n, 2n, 3n, 4n])).toBe(3n); // 2.5 rounded half away from zero
+    expect(madNanos([1n, 1n, 2n, 2n, 4n, 6n, 9n])).toBe(1n);
+  });
+
+  it("falls back from hour-of-week to hour-of-day to overall, then none", () => {
+    const hour = START + 30 * 24 * HOUR_MS;
+    const week = new Map<number, Nanos>([1, 2, 3].map((k) => [hour - k * 168 * HOUR_MS, 10n * USD]));
+    expect(baselineAt(week, hour, s)?.basis).toBe("hour-of-week");
+    const day = new Map<number, Nanos>([1, 2, 3].map((d) => [hour - d * 24 * HOUR_MS, 10n * USD]));
+    expect(baselineAt(day, hour, s)?.basis).toBe("hour-of-day");
+    const overall = new Map<number, Nanos>([1, 2, 3].map((h) => [hour - h * HOUR_MS, 10n * USD]));
+    expect(baselineAt(overall, hour, s)?.basis).toBe("overall");
+    expect(baselineAt(new Map([[hour - HOUR_MS, 1n]]), hour, s)).toBeNull();
+  });
+
+  it("floors a zero MAD so a flat series does not fire on noise", () => {
+    const hour = START + 30 * 24 * HOUR_MS;
+    const flat = new Map<number, Nanos>([1, 2, 3, 4].map((k) => [hour - k * 168 * HOUR_MS, 200n * USD]));
+    const baseline = baselineAt(flat, hour, s);
+    expect(baseline?.spread_nanos).toBe(20n * USD); // 10% of the median
+    expect(baseline?.threshold_nanos).toBe(300n * USD); // + 5 × 20
+  });
+
+  it("reads the window's hours and their baseline slots only", () => {
+    const hours = hoursToRead(SPIKE, s);
+    // 6 window hours × (itself + 4 week slots + 6 day slots), no overlaps.
+    expect(hours).toHaveLength(66);
+    expect(hours.at(-1)).toBe(SPIKE);
+    expect(hours[0]).toBe(SPIKE - (5 + 4 * 168) * HOUR_MS);
+  });
+
+  it("rejects invalid settings", () => {
+    expect(() => anomalySettings({ k: 0 })).toThrow(AnomalySettingsError);
+    expect(() => anomalySettings({ weeks: 1.5 })).toThrow(AnomalySettingsError);
+    expect(() => anomalySettings({ criticalImpactNanos: 1n })).toThrow(AnomalySettingsError);
+  });
+});
+
+describe("spend anomalies on generated traffic (fixed seed)", () => {
+  const teams = [quietSeries("risk", 40, 1), quietSeries("search", 400, 2), quietSeries("tiny", 2, 3)];
+
+  it("a quiet week with diurnal traffic raises nothing", () => {
+    for (const hour of lastWeekHours) {
+      const found = detectSpendAnomalies(teams, hour, s);
+      expect({ hour: new Date(hour).toISOString(), ...found }).toEqual({
+        hour: new Date(hour).toISOString(),
+        fresh: [],
+        ongoing: [],
+      });
+    }
+  });
+
+  it("catches a spike in one team's hour, with severity by impact", () => {
+    const risk = teams[0] as ScopeSeries;
+    const cases: [Nanos, string | null][] = [
+      [15n * USD, null], // under 40 + 5 × 4 USD: noise-sized
+      [30n * USD, "info"], // over 40 + 5 × 4 USD, under the 100 USD warning impact
+      [150n * USD, "warning"],
+      [2_000n * USD, "critical"],
+    ];
+    for (const [extra, severity] of cases) {
+      const spiked = [withExtra(risk, [[SPIKE, extra]]), ...teams.slice(1)];
+      const { fresh } = detectSpendAnomalies(spiked, SPIKE, s);
+      expect(fresh.map((i) => i.severity)).toEqual(severity ? [severity] : []);
+      if (severity) {
+        expect(fresh[0]?.scope.value).toBe("risk");
+        expect(fresh[0]?.start).toBe(SPIKE);
+      }
+    }
+    // A small scope that jumps 7× is still under the minimum impact.
+    const tiny = withExtra(teams[2] as ScopeSeries, [[SPIKE, 12n * USD]]);
+    expect(detectSpendAnomalies([tiny], SPIKE, s).fresh).toEqual([]);
+  });
+
+  it("a 3-hour incident is one key and one thread; the hour after it is quiet", () => {
+    const risk = withExtra(teams[0] as ScopeSeries, [
+      [SPIKE, 300n * USD],
+      [SPIKE + HOUR_MS, 500n * USD],
+      [SPIKE + 2 * HOUR_MS, 300n * USD],
+    ]);
+    const keys = [0, 1, 2].map((h) => {
+      const { fresh } = detectSpendAnomalies([risk], SPIKE + h * HOUR_MS, s);
+      expect(fresh).toHaveLength(1);
+      return fresh[0]?.key;
+    });
+    expect(new Set(keys)).toEqual(new Set([`spend.anomaly:team=risk:USD:${new Date(SPIKE).toISOString()}`]));
+    expect(detectSpendAnomalies([risk], SPIKE + 3 * HOUR_MS, s).fresh).toEqual([]);
+
+    const third = detectSpendAnomalies([risk], SPIKE + 2 * HOUR_MS, s).fresh[0];
+    if (!third) throw new Error("expected an incident");
+    expect(third.hours).toHaveLength(3);
+    expect(third.severity).toBe("critical"); // 1,100 USD over expected in all
+    const parsed = parseAlert(
+      JSON.parse(
+        JSON.stringify(incidentAlert(third, new Date(SPIKE)), (_, v) =>
+          typeof v === "bigint" ? v.toString() : v,
+        ),
+      ),
+    );
+    expect(parsed.ok).toBe(true);
+    if (parsed.ok) {
+      expect(parsed.alert.kind).toBe("spend.anomaly");
+      expect(parsed.alert.thread_key).toBe(keys[0]);
+      expect(parsed.alert.scope).toEqual({ team: "risk" });
+    }
+  });
+
+  it("an incident longer than the window is ongoing, not alerted again", () => {
+    const long = withExtra(
+      teams[0] as ScopeSeries,
+      Array.from({ length: 8 }, (_, h): [number, Nanos] => [SPIKE + h * HOUR_MS, 300n * USD]),
+    );
+    const at = detectSpendAnomalies([long], SPIKE + 7 * HOUR_MS, s);
+    expect(at.fresh).toEqual([]);
+    expect(at.ongoing).toHaveLength(1);
+  });
+});
+
+describe("training runaways", () => {
+  const job = (id: string, usd: bigint, outcome: TrainingJobRow["outcome"], team = "ml-platform") =>
+    ({
+      event_source: "//training/launcher",
+      job_id: id,
+      team,
+      model: "chat-finetune",
+      business_unit: "ai",
+      instance_type: "a3-highgpu-8g",
+      currency: "USD",
+      started_at: new Date("2026-11-20T00:00:00Z"),
+      last_seen_at: new Date("2026-11-22T00:00:00Z"),
+      duration_seconds: 3600,
+      gpu_count: 8,
+      epochs: 2,
+      cost_nanos: usd * USD,
+      outcome,
+    }) satisfies TrainingJobRow;
+  const rng = createSeededRandom(7);
+  const peers = Array.from({ length: 5 }, (_, i) => job(`ft-${i}`, BigInt(rng.int(450, 550)), "finished"));
+
+  it("flags a running job 10× its peers while it runs, once per job", () => {
+    const jobs = [
+      ...peers,
+      job("runaway", 5_600n, "running"),
+      job("busy-but-fine", 4_000n, "running"),
+      job("done-expensive", 9_000n, "finished"),
+      job("abandoned", 9_000n, "abandoned"),
+      job("no-peers", 9_000n, "running", "other-team"),
+    ];
+    const found = detectRunaways(jobs, s);
+    expect(found.map((r) => r.job.job_id)).toEqual(["runaway"]);
+    const alert = runawayAlert(found[0] as (typeof found)[number], s, new Date("2026-11-22T00:00:00Z"));
+    expect(alert).toMatchObject({
+      kind: "spend.runaway",
+      severity: "critical",
+      idempotency_key: "spend.runaway://training/launcher:runaway",
+      thread_key: "spend.runaway://training/launcher:runaway",
+      scope: { team: "ml-platform", model: "chat-finetune" },
+    });
+    expect(
+      parseAlert(JSON.parse(JSON.stringify(alert, (_, v) => (typeof v === "bigint" ? v.toString() : v)))).ok,
+    ).toBe(true);
+    // The multiple is configurable.
+    expect(detectRunaways(jobs, anomalySettings({ runawayMultiple: 5 })).map((r) => r.job.job_id)).toEqual([
+      "runaway",
+      "busy-but-fine",
+    ]);
+  });
+});

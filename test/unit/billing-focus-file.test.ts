@@ -1,0 +1,138 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parseCsv } from "#adapters/focus-file/csv.ts";
+import { parseFocusCsv } from "#adapters/focus-file/focus-csv.ts";
+import { createFocusFileBillingSource } from "#adapters/focus-file/focus-file-billing-source.ts";
+import type { BilledLine } from "#domain/billing/billed-line.ts";
+import { sumNanos } from "#domain/money.ts";
+
+const samplePath = fileURLToPath(
+  new URL("../fixtures/billing/focus-1.0-sample-trimmed.csv", import.meta.url),
+);
+const sample = readFileSync(samplePath, "utf8");
+
+function totals(lines: readonly BilledLine[], pick: (l: BilledLine) => bigint): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  for (const l of lines) out[l.ProviderName] = (out[l.ProviderName] ?? 0n) + pick(l);
+  return out;
+}
+
+describe("CSV parser", () => {
+  it("keeps quoted commas, doubled quotes and line breaks, and tells quoted from unquoted", () => {
+    expect(parseCsv('a,"b,c","say ""hi""\nthere",NULL\r\n"NULL",,x\n')).toEqual([
+      [
+        { text: "a", quoted: false },
+        { text: "b,c", quoted: true },
+        { text: 'say "hi"\nthere', quoted: true },
+        { text: "NULL", quoted: false },
+      ],
+      [
+        { text: "NULL", quoted: true },
+        { text: "", quoted: false },
+        { text: "x", quoted: false },
+      ],
+    ]);
+    expect(() => parseCsv('a,"b')).toThrow(/unterminated/);
+  });
+});
+
+describe("FOCUS CSV import (FOCUS 1.0 sample)", () => {
+  const lines = parseFocusCsv(sample);
+
+  it("reads every row, with exact totals per provider", () => {
+    expect(lines).toHaveLength(67);
+    expect(totals(lines, () => 1n)).toEqual({ AWS: 30n, Microsoft: 30n, Oracle: 7n });
+    // Per-row nanos (11-decimal amounts rounded half away from zero), summed with Python's Decimal.
+    expect(totals(lines, (l) => l.BilledCost)).toEqual({
+      AWS: -2_256_114_249n,
+      Microsoft: 1_795_706_543n,
+      Oracle: 537_073_925n,
+    });
+    expect(totals(lines, (l) => l.EffectiveCost)).toEqual({
+      AWS: -3_000_000_000n,
+      Microsoft: 1_795_706_543n,
+      Oracle: 0n,
+    });
+  });
+
+  it("maps NULL to absent, space-separated datetimes to days, and the Tags JSON string to a record", () => {
+    const [first, second] = lines;
+    expect(first).toEqual({
+      ChargePeriodStart: "2024-09-18",
+      ChargePeriodEnd: "2024-09-19",
+      ProviderName: "AWS",
+      BillingAccountId: "1234567890123",
+      SubAccountId: "51738928782",
+      ServiceName: "Amazon Simple Queue Service",
+      SkuId: "G95FST5FTYV3JSRX",
+      ResourceId: "arn:ats:sqs:us-test-2:347410479675:mibelllmel-i-032l64f2065481b12",
+      BilledCost: 800n,
+      EffectiveCost: 0n,
+      BillingCurrency: "USD",
+      Tags: {},
+      x_namespace: null,
+      x_team: null,
+      x_model: null,
+    });
+    expect(second?.Tags).toEqual({
+      application: "BrightLensMatrix",
+      environment: "dev",
+      business_unit: "ViennaAI",
+    });
+    // An hourly row ending at midnight ends on the next day, exclusive.
+    const lastHour = lines.find(
+      (l) =>
+        l.ProviderName === "AWS" &&
+        l.ChargePeriodStart === "2024-09-01" &&
+        l.ChargePeriodEnd === "2024-09-02",
+    );
+    expect(lastHour).toBeDefined();
+    expect(lines.every((l) => l.ChargePeriodEnd > l.ChargePeriodStart)).toBe(true);
+  });
+
+  it("reads x_ columns and team/model tags into our dimensions", () => {
+    const csv = [
+      "ChargePeriodStart,ChargePeriodEnd,ProviderName,BillingAccountId,ServiceName,BilledCost,EffectiveCost,BillingCurrency,Tags,x_team",
+      '2024-09-01T00:00:00Z,2024-09-02T00:00:00Z,OnPrem,dc-1,GPU,12.5,12.5,EUR,"{""team"": ""a"", ""model"": ""llama"", ""k8s-namespace"": ""ns"", ""gpu"": true}",NULL',
+      "2024-09-01T00:00:00Z,2024-09-02T00:00:00Z,OnPrem,dc-1,GPU,1,1,EUR,NULL,b",
+    ].join("\n");
+    const [a, b] = parseFocusCsv(csv);
+    expect(a).toMatchObject({
+      x_team: "a",
+      x_model: "llama",
+      x_namespace: "ns",
+      BilledCost: 12_500_000_000n,
+      SubAccountId: null,
+    });
+    expect(a?.Tags.gpu).toBe("true");
+    expect(b).toMatchObject({ x_team: "b", x_model: null, Tags: {} });
+  });
+
+  it("rejects a file without a mandatory column, or a row that is not a decimal", () => {
+    expect(() => parseFocusCsv("ProviderName\nAWS\n")).toThrow(/lacks the columns/);
+    const bad = sample.replace(",0.00000080000,", ",abc,");
+    expect(() => parseFocusCsv(bad)).toThrow(
+      expect.objectContaining({ code: "invalid", message: expect.stringMatching(/row 2: BilledCost/) }),
+    );
+  });
+});
+
+describe("FOCUS file billing source", () => {
+  it("answers the period's rows summed per day and identity, totals unchanged", async () => {
+    const source = createFocusFileBillingSource({ path: samplePath });
+    const all = await source.billedLines({ start: "2024-09-01", end: "2024-10-01" });
+    expect(sumNanos(all.map((l) => l.BilledCost))).toBe(-2_256_114_249n + 1_795_706_543n + 537_073_925n);
+    const day = await source.billedLines({ start: "2024-09-19", end: "2024-09-20" });
+    expect(day.length).toBeGreaterThan(0);
+    expect(day.length).toBeLessThanOrEqual(7);
+    expect(day.every((l) => l.ChargePeriodStart === "2024-09-19")).toBe(true);
+  });
+
+  it("says a missing file is invalid", async () => {
+    const source = createFocusFileBillingSource({ path: "/nonexistent/focus.csv" });
+    await expect(source.billedLines({ start: "2024-09-01", end: "2024-09-02" })).rejects.toMatchObject({
+      code: "invalid",
+    });
+  });
+});
