@@ -1,4 +1,6 @@
 import { DIMENSIONS, type Dimension } from "#domain/cost-row.ts";
+import { formatReport, REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
+import type { Clock } from "#ports/clock.ts";
 import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
 
 const HOUR_MS = 3_600_000;
@@ -65,5 +67,21 @@ export function createCostReport({ warehouse }: { warehouse: Warehouse }) {
     }
     if (query.to <= query.from) throw new ReportQueryError("to", "must be after from");
     return warehouse.report(query);
+  };
+}
+
+const CONTENT_TYPES = { json: "application/json", csv: "text/csv", table: "text/plain" } as const;
+
+/** The report as text from loose parameters (an HTTP query): validated, each error naming its field. */
+export function createCostReportText({ warehouse, clock }: { warehouse: Warehouse; clock: Clock }) {
+  const report = createCostReport({ warehouse });
+  return async (params: { by?: string; from?: string; to?: string; format?: string }) => {
+    const format = (params.format ?? "json") as ReportFormat;
+    if (!REPORT_FORMATS.includes(format)) {
+      throw new ReportQueryError("format", `one of ${REPORT_FORMATS.join(", ")}`);
+    }
+    const by = parseDimensions(params.by ?? "team,model");
+    const rows = await report({ by, ...reportWindow(clock.now(), params.from, params.to) });
+    return { contentType: CONTENT_TYPES[format], body: formatReport(rows, by, format) };
   };
 }
