@@ -1,16 +1,11 @@
-import { createCostReport, parseDimensions, reportWindow } from "#app/cost-report.ts";
-import { formatReport, REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
+import { createCostReportText, parseDimensions, reportWindow } from "#app/cost-report.ts";
+import { REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
 import { composeRuntime } from "#runtime/compose.ts";
 import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
 
-async function fetchReport(base: string, by: string, query: { from: Date; to: Date }, format: ReportFormat) {
+async function fetchReport(base: string, params: Record<string, string>) {
   const url = new URL("/costReport", base);
-  url.search = new URLSearchParams({
-    by,
-    from: query.from.toISOString(),
-    to: query.to.toISOString(),
-    format,
-  }).toString();
+  url.search = new URLSearchParams(params).toString();
   const res = await fetch(url).catch((error: Error) => {
     throw new UsageError(`--url: cannot reach ${base}: ${error.message}`);
   });
@@ -44,15 +39,15 @@ export const reportCommand: Command = {
       throw new UsageError(`--format: one of ${REPORT_FORMATS.join(", ")}`);
     const by = parseDimensions(values.by ?? "");
     const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
-    const query = { by, ...window };
+    // Checked here first, so a usage error names the flag and opens nothing; both paths then ask alike.
+    const params = { by: by.join(","), from: window.from.toISOString(), to: window.to.toISOString(), format };
     if (values.url !== undefined) {
-      process.stdout.write(await fetchReport(values.url, values.by ?? "", query, format));
+      process.stdout.write(await fetchReport(values.url, params));
       return 0;
     }
     const runtime = await composeRuntime({ logLevel: "warn" });
     try {
-      const rows = await createCostReport({ warehouse: runtime.warehouse })(query);
-      process.stdout.write(formatReport(rows, by, format));
+      process.stdout.write((await createCostReportText(runtime)(params)).body);
       return 0;
     } finally {
       await runtime.close();
