@@ -52,8 +52,3 @@ export function formatPercent(r: Ratio, digits = 2): string {
   const frac = text.slice(text.length - digits);
   return `${negative ? "-" : ""}${units}${digits > 0 ? `.${frac}` : ""}`;
 }
-
-/** The ratio as a plain decimal with `digits` decimals: 3/2 → "1.50". */
-export function formatRatio(r: Ratio, digits = 2): string {
-  return formatPercent({ num: r.num, den: r.den * 100n }, digits);
-}
