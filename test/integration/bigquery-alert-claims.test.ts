@@ -1,10 +1,8 @@
 import type { BigQuery } from "@google-cloud/bigquery";
-import { OAuth2Client } from "google-auth-library";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBigQueryClient } from "#adapters/bigquery/bigquery-client.ts";
 import { createBigQueryAlertClaims } from "#adapters/bigquery-alert-claims/bigquery-alert-claims.ts";
 import { AlertClaimsError } from "#ports/alert-claims.ts";
-import { apiError, type FakeBigQueryApi, startFakeBigQueryApi } from "./fake-bigquery-api.ts";
+import { apiError, type FakeBigQueryApi, fakeApiClient, startFakeBigQueryApi } from "./fake-bigquery-api.ts";
 
 describe("BigQuery alert claims against a fake BigQuery API", () => {
   let api: FakeBigQueryApi;
@@ -12,14 +10,7 @@ describe("BigQuery alert claims against a fake BigQuery API", () => {
 
   beforeEach(async () => {
     api = await startFakeBigQueryApi();
-    client = createBigQueryClient({
-      projectId: "finops-test",
-      apiEndpoint: api.url,
-      authClient: new OAuth2Client({
-        credentials: { access_token: "t", expiry_date: Date.now() + 3_600_000 },
-      }),
-      retry: { maxRetries: 0, retryDelayMultiplier: 0.01, maxRetryDelaySeconds: 1, totalTimeoutSeconds: 5 },
-    });
+    client = fakeApiClient(api);
   });
   afterEach(async () => {
     expect(api.unknown).toEqual([]);

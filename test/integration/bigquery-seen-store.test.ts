@@ -1,24 +1,15 @@
 import type { BigQuery } from "@google-cloud/bigquery";
-import { OAuth2Client } from "google-auth-library";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBigQueryClient } from "#adapters/bigquery/bigquery-client.ts";
 import { createBigQuerySeenStore } from "#adapters/bigquery-seen-store/bigquery-seen-store.ts";
 import { SeenStoreError } from "#ports/seen-store.ts";
-import { apiError, type FakeBigQueryApi, startFakeBigQueryApi } from "./fake-bigquery-api.ts";
+import { apiError, type FakeBigQueryApi, fakeApiClient, startFakeBigQueryApi } from "./fake-bigquery-api.ts";
 
 describe("BigQuery seen-store against a fake BigQuery API", () => {
   let api: FakeBigQueryApi;
   let client: BigQuery;
   beforeEach(async () => {
     api = await startFakeBigQueryApi();
-    client = createBigQueryClient({
-      projectId: "finops-test",
-      apiEndpoint: api.url,
-      authClient: new OAuth2Client({
-        credentials: { access_token: "t", expiry_date: Date.now() + 3_600_000 },
-      }),
-      retry: { maxRetries: 0, retryDelayMultiplier: 0.01, maxRetryDelaySeconds: 1, totalTimeoutSeconds: 5 },
-    });
+    client = fakeApiClient(api);
   });
   afterEach(async () => {
     expect(api.unknown).toEqual([]);

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { BigQuery } from "@google-cloud/bigquery";
+import { OAuth2Client } from "google-auth-library";
+import { createBigQueryClient } from "#adapters/bigquery/bigquery-client.ts";
 
 /**
  * Just enough of the BigQuery REST API (v2) for the real @google-cloud/bigquery client:
@@ -225,4 +228,14 @@ export async function startFakeBigQueryApi(): Promise<FakeBigQueryApi> {
       );
     },
   };
+}
+
+/** The real client pointed at the fake API: a fixed token (no metadata server), no retries. */
+export function fakeApiClient(api: FakeBigQueryApi, projectId = "finops-test"): BigQuery {
+  return createBigQueryClient({
+    projectId,
+    apiEndpoint: api.url,
+    authClient: new OAuth2Client({ credentials: { access_token: "t", expiry_date: Date.now() + 3_600_000 } }),
+    retry: { maxRetries: 0, retryDelayMultiplier: 0.01, maxRetryDelaySeconds: 1, totalTimeoutSeconds: 5 },
+  });
 }
