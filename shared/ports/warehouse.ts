@@ -1,6 +1,7 @@
 import type { CostRow, Dimension, RejectedRow } from "#domain/cost-row.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { TrainingJobRow } from "#domain/training/job-summary.ts";
+import type { SqlRunner } from "./sql-runner.ts";
 
 /** Half-open UTC range [from, to). */
 export interface TimeRange {
@@ -47,6 +48,8 @@ export interface TrainingJobsQuery extends TimeRange {
  * `refreshHourly` rebuilds for a range of hours from the raw rows (dedupe applied there too).
  */
 export interface Warehouse {
+  /** Named queries over the warehouse's tables, for the stores and views that live beside it. */
+  readonly sql: SqlRunner;
   /** Creates what is missing (tables, views); safe to call on every start. */
   init(): Promise<void>;
   insertEvents(rows: readonly CostRow[]): Promise<InsertResult>;

@@ -85,6 +85,12 @@ export function createMemoryWarehouse(): MemoryWarehouse {
   }
 
   return {
+    sql: {
+      dialect: "duckdb",
+      async query(name) {
+        throw new Error(`the memory warehouse runs no SQL (${name}); test stores on an in-memory DuckDB`);
+      },
+    },
     async init() {},
     async insertEvents(rows: readonly CostRow[]): Promise<InsertResult> {
       calls += 1;

@@ -1,7 +1,8 @@
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
-import { loadSql } from "#adapters/sql/load-sql.ts";
+import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { type CostRow, DIMENSIONS, type Dimension, type RejectedRow } from "#domain/cost-row.ts";
 import type { TrainingJobRow, TrainingOutcome } from "#domain/training/job-summary.ts";
+import { parseQueryName, type SqlParam, type SqlRunner } from "#ports/sql-runner.ts";
 import type {
   InsertResult,
   ReportQuery,
@@ -24,6 +25,7 @@ import {
   type PendingRow,
   wholeHours,
 } from "./bigquery-rows.ts";
+import { bigQueryParamType, fromBigQueryRow } from "./sql-values.ts";
 
 export interface BigQueryWarehouseOptions {
   /** Injected client; by default one from createBigQueryClient (short retries, fit for a function). */
@@ -121,18 +123,24 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   const datasetPath = projectId === undefined ? options.dataset : `${projectId}.${options.dataset}`;
   const dataset = client.dataset(options.dataset, projectId === undefined ? {} : { projectId });
 
-  async function query(
+  function query(
     name: string,
     identifiers: Record<string, string>,
-    params: Record<string, Date | number>,
+    params: Record<string, SqlParam>,
   ): Promise<Row[]> {
-    const sql = loadSql("bigquery", name, { dataset: datasetPath, ...identifiers });
+    return run(name, loadSql("bigquery", name, { dataset: datasetPath, ...identifiers }), params);
+  }
+
+  async function run(name: string, sql: string, params: Readonly<Record<string, SqlParam>>): Promise<Row[]> {
     // Job labels attribute our own BigQuery spend to this app and query.
-    const request: Query = { query: sql, labels: { app: "finops", query: name } };
+    const request: Query = {
+      query: sql,
+      labels: { app: "finops", query: name.replace(/[^a-z0-9_-]/g, "_") },
+    };
     if (Object.keys(params).length > 0) {
-      request.params = params;
+      request.params = { ...params };
       request.types = Object.fromEntries(
-        Object.entries(params).map(([key, value]) => [key, value instanceof Date ? "TIMESTAMP" : "INT64"]),
+        Object.entries(params).map(([key, value]) => [key, bigQueryParamType(value, `${name}: @${key}`)]),
       );
     }
     if (location !== undefined) request.location = location;
@@ -145,6 +153,20 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
       throw toWarehouseError(cause, `query ${name}`);
     }
   }
+
+  const sql: SqlRunner = {
+    dialect: "bigquery",
+    async query(name, params = {}) {
+      const { file, section } = parseQueryName(name);
+      const identifiers = { dataset: datasetPath };
+      const text =
+        section === undefined
+          ? loadSql("bigquery", file, identifiers)
+          : loadNamedSql("bigquery", file, section, identifiers);
+      const rows = await run(name, text, params);
+      return rows.map((row) => fromBigQueryRow(row, name));
+    },
+  };
 
   /** Sends rows in insertAll requests, one after another; the first failure stops the batch. */
   async function insert(tableName: string, pending: readonly PendingRow[]): Promise<void> {
@@ -170,6 +192,8 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   }
 
   return {
+    sql,
+
     async init() {
       await query(
         "create_tables",

@@ -7,8 +7,9 @@ import {
   type DuckDBValue,
   StatementType,
 } from "@duckdb/node-api";
-import { loadSql } from "#adapters/sql/load-sql.ts";
+import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { type CostRow, DIMENSIONS, type Dimension, type RejectedRow } from "#domain/cost-row.ts";
+import { parseQueryName, type SqlRunner } from "#ports/sql-runner.ts";
 import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import {
@@ -24,6 +25,7 @@ import {
   stageCostRows,
   timestampToDate,
 } from "./row-encoding.ts";
+import { bindSqlParam, fromDuckDbRow } from "./sql-values.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -161,13 +163,32 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
   }
 
   /** Runs every statement of a named query, binding to each only the parameters it names. */
-  async function runScript(
+  function runScript(
     connection: DuckDBConnection,
     name: string,
     params: Record<string, DuckDBValue>,
     identifiers: Record<string, string> = {},
   ): Promise<Record<string, DuckDBValue>[]> {
-    const extracted = await connection.extractStatements(loadSql("duckdb", name, identifiers));
+    return runStatements(
+      connection,
+      name,
+      loadSql("duckdb", name, identifiers),
+      (prepared, index, parameter) => {
+        const value = params[parameter];
+        if (value === undefined)
+          throw new WarehouseError(`${name}.sql: no value for $${parameter}`, "invalid");
+        prepared.bindValue(index, value);
+      },
+    );
+  }
+
+  async function runStatements(
+    connection: DuckDBConnection,
+    name: string,
+    text: string,
+    bind: (prepared: DuckDBPreparedStatement, index: number, parameter: string) => void,
+  ): Promise<Record<string, DuckDBValue>[]> {
+    const extracted = await connection.extractStatements(text);
     let rows: Record<string, DuckDBValue>[] = [];
     // A script may hold its own BEGIN ... COMMIT (refresh_hourly): on a failure in between, roll back.
     let inTransaction = false;
@@ -175,7 +196,7 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
       for (let index = 0; index < extracted.count; index++) {
         const prepared = await extracted.prepare(index);
         try {
-          bindNamed(prepared, params, name);
+          for (let p = 1; p <= prepared.parameterCount; p++) bind(prepared, p, prepared.parameterName(p));
           const reader = await prepared.runAndReadAll();
           rows = reader.getRowObjects();
           if (prepared.statementType === StatementType.TRANSACTION) inTransaction = !inTransaction;
@@ -198,16 +219,21 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
     return rows;
   }
 
-  function bindNamed(prepared: DuckDBPreparedStatement, params: Record<string, DuckDBValue>, name: string) {
-    for (let index = 1; index <= prepared.parameterCount; index++) {
-      const parameter = prepared.parameterName(index);
-      const value = params[parameter];
-      if (value === undefined) {
-        throw new WarehouseError(`${name}.sql: no value for $${parameter}`, "invalid");
-      }
-      prepared.bindValue(index, value);
-    }
-  }
+  const sql: SqlRunner = {
+    dialect: "duckdb",
+    query(name, params = {}) {
+      return serialized(name, async (connection) => {
+        const { file, section } = parseQueryName(name);
+        const text = section === undefined ? loadSql("duckdb", file) : loadNamedSql("duckdb", file, section);
+        const rows = await runStatements(connection, name, text, (prepared, index, parameter) => {
+          const value = params[parameter];
+          if (value === undefined) throw new WarehouseError(`${name}: no value for $${parameter}`, "invalid");
+          bindSqlParam(prepared, index, value, `${name}: $${parameter}`);
+        });
+        return rows.map((row) => fromDuckDbRow(row, name));
+      });
+    },
+  };
 
   async function ensureStaging(connection: DuckDBConnection): Promise<void> {
     if (stagingReady) return;
@@ -261,6 +287,8 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
   }
 
   return {
+    sql,
+
     init() {
       return serialized("init", async (connection) => {
         await connection.run(loadSql("duckdb", "create_tables"));

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-export type Dialect = "duckdb" | "bigquery";
+import type { Dialect } from "#ports/sql-runner.ts";
+
+export type { Dialect };
 
 const SQL_ROOT = fileURLToPath(new URL("../../../sql/", import.meta.url));
 const cache = new Map<string, string>();
