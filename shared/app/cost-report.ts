@@ -1,4 +1,4 @@
-import { DIMENSIONS, type Dimension } from "#domain/cost-row.ts";
+import { GROUP_KEYS, type GroupKey } from "#domain/cost-row.ts";
 import { formatReport, REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
 import type { Clock } from "#ports/clock.ts";
 import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
@@ -14,21 +14,21 @@ export class ReportQueryError extends Error {
   }
 }
 
-export function parseDimensions(text: string): Dimension[] {
+export function parseDimensions(text: string): GroupKey[] {
   const names = text
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
   for (const name of names) {
-    if (!(DIMENSIONS as readonly string[]).includes(name)) {
+    if (!(GROUP_KEYS as readonly string[]).includes(name)) {
       throw new ReportQueryError(
         "by",
-        `unknown dimension ${JSON.stringify(name)}; one of ${DIMENSIONS.join(", ")}`,
+        `unknown dimension ${JSON.stringify(name)}; one of ${GROUP_KEYS.join(", ")}`,
       );
     }
   }
   if (new Set(names).size !== names.length) throw new ReportQueryError("by", "a dimension is named twice");
-  return names as Dimension[];
+  return names as GroupKey[];
 }
 
 /** Parses a UTC date (its midnight) or an ISO 8601 date-time; `field` names the input in errors. */
@@ -53,7 +53,7 @@ export function reportWindow(now: Date, from?: string, to?: string, names = { fr
 
 /** Cost per group over [from, to), read from the hourly rollup, so both ends must fall on whole hours. */
 export function createCostReport({ warehouse }: { warehouse: Warehouse }) {
-  return async function costReport(query: { by: Dimension[]; from: Date; to: Date }): Promise<ReportRow[]> {
+  return async function costReport(query: { by: GroupKey[]; from: Date; to: Date }): Promise<ReportRow[]> {
     for (const [field, at] of [
       ["from", query.from],
       ["to", query.to],

@@ -15,6 +15,10 @@ export const DIMENSIONS = [
 ] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
+/** What a report can group by: the dimensions, and the UTC day of the cost ("YYYY-MM-DD"). */
+export const GROUP_KEYS = [...DIMENSIONS, "day"] as const;
+export type GroupKey = (typeof GROUP_KEYS)[number];
+
 /** The owner value used when an event names none: costs are never dropped for lack of an owner. */
 export const UNALLOCATED = "unallocated";
 

@@ -1,18 +1,18 @@
-import type { Dimension } from "./cost-row.ts";
+import type { GroupKey } from "./cost-row.ts";
 import { formatAmount, nanosToDecimal } from "./money.ts";
 
 export const REPORT_FORMATS = ["table", "json", "csv"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export interface ReportLine {
-  group: Partial<Record<Dimension, string | null>>;
+  group: Partial<Record<GroupKey, string | null>>;
   currency: string;
   cost_nanos: bigint;
   rows: number;
 }
 
 /** One JSON object per group: each dimension under its own name, exact nanos as a string, the amount. */
-export function reportToJson(lines: readonly ReportLine[], by: readonly Dimension[]) {
+export function reportToJson(lines: readonly ReportLine[], by: readonly GroupKey[]) {
   return lines.map((l) => ({
     ...Object.fromEntries(by.map((d) => [d, l.group[d] ?? null])),
     currency: l.currency,
@@ -33,7 +33,7 @@ function totalsByCurrency(lines: readonly ReportLine[]): Map<string, bigint> {
 
 export function formatReport(
   lines: readonly ReportLine[],
-  by: readonly Dimension[],
+  by: readonly GroupKey[],
   format: ReportFormat,
 ): string {
   if (format === "json") return `${JSON.stringify(reportToJson(lines, by), null, 2)}\n`;

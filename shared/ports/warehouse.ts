@@ -1,4 +1,4 @@
-import type { CostRow, Dimension, RejectedRow } from "#domain/cost-row.ts";
+import type { CostRow, GroupKey, RejectedRow } from "#domain/cost-row.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { TrainingJobRow } from "#domain/training/job-summary.ts";
 import type { SqlRunner } from "./sql-runner.ts";
@@ -26,11 +26,11 @@ export interface InsertResult {
 
 export interface ReportQuery extends TimeRange {
   /** Group-by dimensions, in output order; empty means one total per currency. */
-  by: readonly Dimension[];
+  by: readonly GroupKey[];
 }
 
 export interface ReportRow {
-  group: Partial<Record<Dimension, string | null>>;
+  group: Partial<Record<GroupKey, string | null>>;
   currency: string;
   cost_nanos: Nanos;
   /** Number of cost rows behind the figure. */

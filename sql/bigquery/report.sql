@@ -8,7 +8,7 @@
 -- something that hour (the fixed cost's model's users when it names one), in proportion to their
 -- cost, again by largest remainder; an hour nobody used keeps them under 'shared'. 'idle' is not
 -- usage.
--- {{dimensions}} is the adapter's allow-listed group-by column list, each followed by ", " (empty
+-- {{dimensions}} is the adapter's allow-listed group-by column list (dimensions, and day: the UTC day), each followed by ", " (empty
 -- for one total per currency), so it fits before currency in SELECT, GROUP BY and ORDER BY.
 WITH hourly AS (
   SELECT
@@ -114,13 +114,13 @@ usage_shared AS (
 ),
 final_view AS (
   SELECT
-    team, model, model_version, business_unit, cost_center, namespace, environment, cloud, currency,
+    hour, team, model, model_version, business_unit, cost_center, namespace, environment, cloud, currency,
     CAST((floor_nanos + IF(place <= leftover, 1, 0)) / 1000000000 AS NUMERIC) AS cost,
     0 AS `rows`
   FROM claims_placed
   UNION ALL
   SELECT
-    v.team, v.model, v.model_version, v.business_unit, v.cost_center, v.namespace, v.environment, v.cloud,
+    v.hour, v.team, v.model, v.model_version, v.business_unit, v.cost_center, v.namespace, v.environment, v.cloud,
     v.currency, v.cost, v.`rows`
   FROM one_view AS v
   LEFT JOIN usage_shared AS o ON o.hour = v.hour AND o.currency = v.currency AND o.scope_model = v.model
@@ -130,6 +130,6 @@ SELECT
   {{dimensions}}currency,
   SUM(cost) AS total_cost,
   SUM(`rows`) AS row_count
-FROM final_view
+FROM (SELECT *, FORMAT_TIMESTAMP('%F', hour) AS day FROM final_view)
 GROUP BY {{dimensions}}currency
 ORDER BY total_cost DESC, {{dimensions}}currency

@@ -283,6 +283,22 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
         expect(Object.keys(pairs[0]?.group ?? {})).toEqual(["model", "team"]);
       });
 
+      it("groups by UTC day, across the hours of each day", async () => {
+        const day0 = BASE_HOUR.toISOString().slice(0, 10);
+        const day1 = hour(24).toISOString().slice(0, 10);
+        await warehouse.insertEvents([
+          costRow({ event_time: hour(0), team: "a", cost_nanos: USD(1n) }),
+          costRow({ event_time: hour(1), team: "a", cost_nanos: USD(2n) }),
+          costRow({ event_time: hour(24), team: "a", cost_nanos: USD(4n) }),
+        ]);
+        await warehouse.refreshHourly(hours(0, 25));
+        const rows = await warehouse.report({ ...hours(0, 25), by: ["day", "team"] });
+        expect(rows.map((r) => [r.group.day, r.group.team, r.cost_nanos]).sort()).toEqual([
+          [day0, "a", USD(3n)],
+          [day1, "a", USD(4n)],
+        ]);
+      });
+
       it("gives one total per currency when no dimension is asked", async () => {
         await warehouse.insertEvents([
           costRow({ cost_nanos: USD(2n), team: "a" }),

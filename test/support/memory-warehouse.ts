@@ -1,4 +1,4 @@
-import type { CostRow, Dimension, RejectedRow } from "#domain/cost-row.ts";
+import type { CostRow, Dimension, GroupKey, RejectedRow } from "#domain/cost-row.ts";
 import type { Nanos } from "#domain/money.ts";
 import { trainingJobRows } from "#domain/training/job-summary.ts";
 import type {
@@ -142,8 +142,10 @@ export function createMemoryWarehouse(): MemoryWarehouse {
       const groups = new Map<string, ReportRow>();
       for (const h of hourly) {
         if (h.hour < query.from.getTime() || h.hour >= query.to.getTime()) continue;
-        const group = Object.fromEntries(query.by.map((d) => [d, h.dims[d]])) as ReportRow["group"];
-        const key = JSON.stringify([query.by.map((d) => h.dims[d]), h.currency]);
+        const value = (key: GroupKey) =>
+          key === "day" ? new Date(h.hour).toISOString().slice(0, 10) : h.dims[key];
+        const group = Object.fromEntries(query.by.map((d) => [d, value(d)])) as ReportRow["group"];
+        const key = JSON.stringify([query.by.map(value), h.currency]);
         const row = groups.get(key) ?? { group, currency: h.currency, cost_nanos: 0n, rows: 0 };
         row.cost_nanos += h.cost_nanos;
         row.rows += h.rows;

@@ -1,6 +1,6 @@
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
-import { type CostRow, DIMENSIONS, type Dimension, type RejectedRow } from "#domain/cost-row.ts";
+import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
 import type { TrainingJobRow, TrainingOutcome } from "#domain/training/job-summary.ts";
 import { parseQueryName, type SqlParam, type SqlRunner } from "#ports/sql-runner.ts";
 import type {
@@ -257,7 +257,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     async report(request: ReportQuery): Promise<ReportRow[]> {
       const by = [...new Set(request.by)];
       for (const dimension of by) {
-        if (!(DIMENSIONS as readonly string[]).includes(dimension)) {
+        if (!(GROUP_KEYS as readonly string[]).includes(dimension)) {
           throw new WarehouseError(`report: ${JSON.stringify(dimension)} is not a dimension`, "invalid");
         }
       }
@@ -267,7 +267,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
         { from: request.from, to: request.to },
       );
       return rows.map((row) => {
-        const group: Partial<Record<Dimension, string | null>> = {};
+        const group: Partial<Record<GroupKey, string | null>> = {};
         for (const dimension of by) group[dimension] = toDimensionValue(row[dimension]);
         return {
           group,

@@ -8,7 +8,7 @@ import {
   StatementType,
 } from "@duckdb/node-api";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
-import { type CostRow, DIMENSIONS, type Dimension, type RejectedRow } from "#domain/cost-row.ts";
+import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
 import { parseQueryName, type SqlRunner } from "#ports/sql-runner.ts";
 import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
@@ -92,10 +92,10 @@ function assertRange(range: TimeRange, what: string): void {
 }
 
 /** `team, model, ` for report.sql's {{dimensions}}: allow-listed names only, each followed by ", ". */
-export function dimensionList(by: readonly Dimension[]): string {
+export function dimensionList(by: readonly GroupKey[]): string {
   const seen = new Set<string>();
   for (const dimension of by) {
-    if (!(DIMENSIONS as readonly string[]).includes(dimension)) {
+    if (!(GROUP_KEYS as readonly string[]).includes(dimension)) {
       throw new WarehouseError(`report: ${JSON.stringify(dimension)} is not a dimension`, "invalid");
     }
     if (seen.has(dimension)) throw new WarehouseError(`report: ${dimension} is named twice`, "invalid");
