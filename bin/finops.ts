@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 import { ReportQueryError } from "#app/cost-report.ts";
+import { ScorecardQueryError } from "#app/scorecard.ts";
 import { PriceCatalogError } from "#domain/pricing/catalog.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import { ConfigError } from "#runtime/config.ts";
 import { EnvError } from "#runtime/env.ts";
 import { type Command, UsageError } from "./cli-args.ts";
+import { billingCommand } from "./commands/billing.ts";
 import { budgetsCommand } from "./commands/budgets.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { exportCommand } from "./commands/export.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { jobsCommand } from "./commands/jobs.ts";
+import { reconcileCommand } from "./commands/reconcile.ts";
 import { reportCommand } from "./commands/report.ts";
 import { schemasCommand } from "./commands/schemas.ts";
+import { scorecardCommand } from "./commands/scorecard.ts";
 import { startCommand } from "./commands/start.ts";
 
 const COMMANDS: readonly Command[] = [
@@ -18,8 +23,12 @@ const COMMANDS: readonly Command[] = [
   demoCommand,
   ingestCommand,
   reportCommand,
+  exportCommand,
   budgetsCommand,
   jobsCommand,
+  reconcileCommand,
+  billingCommand,
+  scorecardCommand,
   schemasCommand,
 ];
 
@@ -53,7 +62,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ReportQueryError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ReportQueryError ||
+      error instanceof ScorecardQueryError
+    ) {
       process.stderr.write(`finops ${command.name}: ${error.message}\n\n${command.usage}\n`);
       return 2;
     }

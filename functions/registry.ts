@@ -25,6 +25,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   { target: "notifySlack", folder: "notify-slack", trigger: { kind: "topic", topic: TOPICS.alerts } },
   { target: "costReport", folder: "cost-report", trigger: { kind: "http" } },
+  { target: "dashboard", folder: "dashboard", trigger: { kind: "http" } },
   {
     target: "collectAllocations",
     folder: "collect-allocations",
@@ -37,9 +38,19 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     trigger: { kind: "schedule", cron: "10 * * * *" },
   },
   {
+    target: "reconcileDaily",
+    folder: "reconcile-daily",
+    trigger: { kind: "schedule", cron: "30 6 * * *" },
+  },
+  {
     target: "sendBudgetDigest",
     folder: "send-budget-digest",
     trigger: { kind: "schedule", cron: "0 9 * * 1" },
+  },
+  {
+    target: "sendScorecardDigest",
+    folder: "send-scorecard-digest",
+    trigger: { kind: "schedule", cron: "30 9 * * 1" },
   },
   {
     target: "syncTrainingCosts",

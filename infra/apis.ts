@@ -2,12 +2,13 @@
 export const REQUIRED_APIS: readonly string[] = [
   "artifactregistry.googleapis.com",
   "bigquery.googleapis.com",
+  "billingbudgets.googleapis.com",
   "cloudbuild.googleapis.com",
   "cloudfunctions.googleapis.com",
   "cloudscheduler.googleapis.com",
-  "eventarc.googleapis.com",
   "iam.googleapis.com",
   "pubsub.googleapis.com",
   "run.googleapis.com",
+  "secretmanager.googleapis.com",
   "storage.googleapis.com",
 ];

@@ -47,9 +47,27 @@ export const REFRESH_SETTINGS: FunctionSettings = {
   ingress: "ALLOW_INTERNAL_ONLY",
 };
 
-/** Defaults by trigger kind; scheduled jobs call in from Cloud Scheduler, which counts as internal. */
+/**
+ * Functions whose load differs from their trigger kind's default. notifySlack: Slack allows about one
+ * message a second per channel, so a few instances of 4 requests each post as fast as Slack takes
+ * them, and a burst waits in Pub/Sub instead of in rate-limit retries. The routers see a handful of
+ * notifications an hour. Reports and the dashboard hold a month of hourly rows while they format them
+ * (1Gi) and are read by people, so a few instances do. Reconciliation reads a day of the billing
+ * export and the rollup per judged day over a trailing week: longer than a rollup refresh.
+ */
+export const FUNCTION_SETTINGS: Readonly<Record<string, Partial<FunctionSettings>>> = {
+  notifySlack: { concurrency: 4, maxInstances: 3 },
+  routeGcpBudget: { availableMemory: "256Mi", availableCpu: undefined, concurrency: 1, maxInstances: 3 },
+  routeAwsAnomaly: { availableMemory: "256Mi", availableCpu: undefined, concurrency: 1, maxInstances: 3 },
+  costReport: { availableMemory: "1Gi", timeoutSeconds: 120, maxInstances: 5 },
+  dashboard: { availableMemory: "1Gi", timeoutSeconds: 120, maxInstances: 5 },
+  reconcileDaily: { availableMemory: "1Gi", timeoutSeconds: 900 },
+};
+
+/** Defaults by trigger kind, then the function's own; scheduled jobs call in from Cloud Scheduler (internal). */
 export function defaultSettings(spec: FunctionSpec): FunctionSettings {
-  return spec.trigger.kind === "schedule" ? REFRESH_SETTINGS : INGEST_SETTINGS;
+  const byKind = spec.trigger.kind === "schedule" ? REFRESH_SETTINGS : INGEST_SETTINGS;
+  return { ...byKind, ...FUNCTION_SETTINGS[spec.target] };
 }
 
 export class FunctionSettingsError extends Error {
@@ -100,12 +118,17 @@ export interface WarehouseEnv {
   location: string;
 }
 
+/** The configuration file the source archive carries at its root (infra/deployed-config.ts writes it). */
+export const DEPLOYED_CONFIG_FILE = "finops.config.json";
+
 /**
- * What every deployed function reads (shared/runtime/env.ts): BigQuery and Pub/Sub adapters, the
- * dataset and where its jobs run, the project, JSON logs. No secrets: those come from Secret Manager.
+ * What every deployed function reads (shared/runtime/env.ts): its configuration file, BigQuery and
+ * Pub/Sub adapters, the dataset and where its jobs run, the project, JSON logs. No secrets: those are
+ * Secret Manager references, added per function.
  */
 export function functionEnvironment(env: WarehouseEnv): Record<string, string> {
   return {
+    FINOPS_CONFIG: DEPLOYED_CONFIG_FILE,
     FINOPS_WAREHOUSE: "bigquery",
     FINOPS_BUS: "pubsub",
     FINOPS_BQ_DATASET: env.dataset,

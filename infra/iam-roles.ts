@@ -1,4 +1,5 @@
 import type { TOPICS } from "#ports/bus.ts";
+import type { SecretKey } from "./secrets.ts";
 
 export type TopicKey = keyof typeof TOPICS;
 
@@ -7,6 +8,12 @@ export interface RoleSet {
   project: readonly string[];
   dataset: readonly string[];
   topics: Readonly<Partial<Record<TopicKey, readonly string[]>>>;
+  /** Roles on secrets of infra/secrets.ts; secretAccessor also puts the secret in the function's environment. */
+  secrets?: Readonly<Partial<Record<SecretKey, readonly string[]>>>;
+  /** Roles on every topic the configured budgets name for enforcement events. */
+  enforcementTopics?: readonly string[];
+  /** Roles on the dataset of every Cloud Billing export the configuration reconciles against. */
+  billingExports?: readonly string[];
 }
 
 export const ROLES = {
@@ -14,6 +21,10 @@ export const ROLES = {
   bigqueryDataViewer: "roles/bigquery.dataViewer",
   bigqueryJobUser: "roles/bigquery.jobUser",
   pubsubPublisher: "roles/pubsub.publisher",
+  pubsubSubscriber: "roles/pubsub.subscriber",
+  secretAccessor: "roles/secretmanager.secretAccessor",
+  /** Lets the Pub/Sub service agent mint the OIDC tokens of a push subscription's identity. */
+  tokenCreator: "roles/iam.serviceAccountTokenCreator",
   /** Invoking a gen2 function is invoking its Cloud Run service. */
   runInvoker: "roles/run.invoker",
 } as const;
@@ -36,7 +47,7 @@ export const REFRESH_ROLES: RoleSet = {
   topics: {},
 };
 
-/** The report reads the hourly rollup: read on the dataset, query jobs on the project. */
+/** Reports (costReport, the dashboard) read the rollup: read on the dataset, query jobs on the project. */
 export const REPORT_ROLES: RoleSet = {
   project: [ROLES.bigqueryJobUser],
   dataset: [ROLES.bigqueryDataViewer],
@@ -57,11 +68,33 @@ export const BUDGET_ROLES: RoleSet = {
   topics: { alerts: [ROLES.pubsubPublisher] },
 };
 
-/** The notifier records what it posted (its alert log table); Slack is reached with the bot token secret. */
+/** The evaluator also publishes enforcement events on the topics the budgets name. */
+export const EVALUATE_ROLES: RoleSet = { ...BUDGET_ROLES, enforcementTopics: [ROLES.pubsubPublisher] };
+
+/** Reconciliation reads the billing export and the rollup, writes its drift table, and alerts on drift. */
+export const RECONCILE_ROLES: RoleSet = {
+  project: [ROLES.bigqueryJobUser],
+  dataset: [ROLES.bigqueryDataEditor],
+  topics: { alerts: [ROLES.pubsubPublisher] },
+  billingExports: [ROLES.bigqueryDataViewer],
+};
+
+/**
+ * The scorecard digest reads cost events, records its claims (one digest per team per week: the
+ * alert_claims table, so dataEditor) and publishes one digest alert per team.
+ */
+export const SCORECARD_ROLES: RoleSet = {
+  project: [ROLES.bigqueryJobUser],
+  dataset: [ROLES.bigqueryDataEditor],
+  topics: { alerts: [ROLES.pubsubPublisher] },
+};
+
+/** The notifier records what it posted (its alert log table) and reads the Slack bot token, the only secret. */
 export const NOTIFY_ROLES: RoleSet = {
   project: [ROLES.bigqueryJobUser],
   dataset: [ROLES.bigqueryDataEditor],
   topics: {},
+  secrets: { slackBotToken: [ROLES.secretAccessor] },
 };
 
 /** The cloud routers turn notifications into alerts: they publish alerts, and the budget router dead-letters. */
@@ -77,15 +110,24 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   ingestHttp: INGEST_ROLES,
   refreshRollups: REFRESH_ROLES,
   costReport: REPORT_ROLES,
+  dashboard: REPORT_ROLES,
   collectAllocations: COLLECT_ROLES,
   syncTrainingCosts: REPORT_ROLES,
-  evaluateBudgets: BUDGET_ROLES,
+  evaluateBudgets: EVALUATE_ROLES,
   sendBudgetDigest: BUDGET_ROLES,
   detectAnomalies: BUDGET_ROLES,
+  reconcileDaily: RECONCILE_ROLES,
+  sendScorecardDigest: SCORECARD_ROLES,
   notifySlack: NOTIFY_ROLES,
   routeGcpBudget: ROUTER_ROLES,
   routeAwsAnomaly: ROUTER_ROLES,
 };
+
+/**
+ * Functions that read AWS Cost Explorer (the billing source): with the AWS part enabled, their
+ * identities may assume a role that reads Cost Explorer and nothing else.
+ */
+export const AWS_COST_EXPLORER_READERS: readonly string[] = ["reconcileDaily"];
 
 export class IamError extends Error {
   override readonly name = "IamError";
@@ -101,23 +143,42 @@ export function roleSetFor(
   return set;
 }
 
-export type GrantScope = "project" | "dataset" | `topic:${TopicKey}`;
+export type GrantScope =
+  | "project"
+  | "dataset"
+  | `topic:${TopicKey}`
+  | `secret:${SecretKey}`
+  | "enforcementTopics"
+  | "billingExports";
 
 export interface Grant {
   scope: GrantScope;
   role: string;
 }
 
-/** The role set as a flat list, in a stable order (project, dataset, then topics by key). */
+/** The role set as a flat list, in a stable order (project, dataset, topics, secrets, enforcement, exports). */
 export function grantsOf(set: RoleSet): Grant[] {
   const topicKeys = (Object.keys(set.topics) as TopicKey[]).sort();
+  const secretKeys = (Object.keys(set.secrets ?? {}) as SecretKey[]).sort();
   return [
     ...set.project.map((role) => ({ scope: "project" as const, role })),
     ...set.dataset.map((role) => ({ scope: "dataset" as const, role })),
     ...topicKeys.flatMap((key) =>
       (set.topics[key] ?? []).map((role) => ({ scope: `topic:${key}` as const, role })),
     ),
+    ...secretKeys.flatMap((key) =>
+      (set.secrets?.[key] ?? []).map((role) => ({ scope: `secret:${key}` as const, role })),
+    ),
+    ...(set.enforcementTopics ?? []).map((role) => ({ scope: "enforcementTopics" as const, role })),
+    ...(set.billingExports ?? []).map((role) => ({ scope: "billingExports" as const, role })),
   ];
+}
+
+/** The secrets whose value the role set's function gets in its environment (it may read them). */
+export function secretsReadBy(set: RoleSet): SecretKey[] {
+  return (Object.keys(set.secrets ?? {}) as SecretKey[])
+    .filter((key) => set.secrets?.[key]?.includes(ROLES.secretAccessor))
+    .sort();
 }
 
 /** Members that would make a binding public. No function of ours is invocable by them. */

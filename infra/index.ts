@@ -1,47 +1,124 @@
 import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
+import { FUNCTIONS } from "../functions/registry.ts";
+import { planBillingBudgets } from "./billing-budget-plan.ts";
+import { AwsCostAnomalies } from "./components/aws-cost-anomalies.ts";
+import { BillingBudgets } from "./components/billing-budgets.ts";
 import { EventPipeline } from "./components/event-pipeline.ts";
-import type { Ingress } from "./function-settings.ts";
+import {
+  billingExportDataset,
+  checkSlackChannels,
+  deployedConfig,
+  readConfigSource,
+} from "./deployed-config.ts";
+import { AWS_COST_EXPLORER_READERS } from "./iam-roles.ts";
+import { readStackConfig } from "./stack-config.ts";
 
 /**
  * The cloud deployment (`pulumi up` from the repository root, Node >= 22.18 on PATH). Reads the stack's
- * configuration (Pulumi.yaml declares every key), builds the ingest pipeline, and exports only names
- * and URLs: nothing secret goes to the stack outputs.
+ * configuration (Pulumi.yaml declares every key) and the finops configuration file it names, builds the
+ * Google Cloud side, the Cloud Billing budgets and, when enabled, the AWS side, and exports only names,
+ * ids and URLs: nothing secret goes to the stack outputs.
  */
-const gcpConfig = new pulumi.Config("gcp");
-const config = new pulumi.Config("finops");
+const root = fileURLToPath(new URL("..", import.meta.url));
+const name = pulumi.getProject();
+const stack = readStackConfig();
+const source = readConfigSource(root, stack.configFile);
+const slackChannels = checkSlackChannels(stack.slackChannels);
 
-const INGRESS: readonly Ingress[] = ["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"];
+const budgetPlan = planBillingBudgets(source.budgets, { hasProjects: stack.budgetProjects.length > 0 });
+for (const { name: budget, reason } of budgetPlan.skipped) {
+  pulumi.log.info(`budget ${budget}: no Cloud Billing budget, ${reason}`);
+}
+if (stack.billingAccount === undefined && budgetPlan.planned.length > 0) {
+  pulumi.log.warn(
+    `finops:billingAccount is not set, so budgets ${budgetPlan.planned.map((p) => p.budget.name).join(", ")} get no Cloud Billing budget`,
+  );
+}
+const billingBudgets = stack.billingAccount === undefined ? [] : budgetPlan.planned;
 
-/** `finops:ingestInvokers`, `finops:reportReaders`: lists of IAM members (serviceAccount:..., group:...). */
-function memberList(key: string): string[] {
-  const value = config.getObject<unknown>(key) ?? [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
-    throw new Error(
-      `finops:${key} must be a list of IAM members, like ["serviceAccount:sender@p.iam.gserviceaccount.com"]`,
-    );
+const deployed = new Set(FUNCTIONS.map((f) => f.target));
+for (const [target, members] of Object.entries(stack.invokers)) {
+  if (!deployed.has(target) && members.length > 0) {
+    pulumi.log.warn(`invokers configured for ${target}, which functions/registry.ts does not deploy (yet)`);
   }
-  return value;
 }
 
-const pipeline = new EventPipeline(pulumi.getProject(), {
-  project: gcpConfig.require("project"),
-  region: gcpConfig.require("region"),
-  dataset: {
-    id: config.get("dataset", { pattern: /^\w{1,1024}$/ }) ?? "finops",
-    location: config.get("datasetLocation") ?? "US",
-    partitionExpirationDays: config.getNumber("partitionExpirationDays", { min: 1, max: 3650 }) ?? 400,
-    rejectedExpirationDays: config.getNumber("rejectedExpirationDays", { min: 1, max: 3650 }) ?? 30,
-    deletionProtection: config.getBoolean("deletionProtection") ?? true,
-  },
-  sourceDir: fileURLToPath(new URL("..", import.meta.url)),
-  // Pulumi.yaml defaults it to "" (a declared key without a default would be required).
-  sourceBucket: config.get("sourceBucket") || undefined,
-  invokers: { ingestHttp: memberList("ingestInvokers"), costReport: memberList("reportReaders") },
-  httpIngress: config.get<Ingress>("ingestIngress", { allowedValues: [...INGRESS] }) ?? "ALLOW_ALL",
-  enableApis: config.getBoolean("enableApis") ?? true,
+const aws = stack.aws.enabled
+  ? new AwsCostAnomalies(`${name}-aws`, {
+      thresholdUsd: stack.aws.anomalyThresholdUsd,
+      monitorArn: stack.aws.monitorArn,
+    })
+  : undefined;
+
+const configFor = (awsTopicArns: string[]) =>
+  deployedConfig(source, {
+    dataset: stack.dataset.id,
+    location: stack.dataset.location,
+    partitionExpirationDays: stack.dataset.partitionExpirationDays,
+    slackChannels,
+    gcpBudgetTeams: Object.fromEntries(billingBudgets.map((p) => [p.displayName, p.budget.owner])),
+    awsTopicArns,
+  });
+
+const pipeline = new EventPipeline(name, {
+  project: stack.project,
+  region: stack.region,
+  dataset: stack.dataset,
+  sourceDir: root,
+  configFile: aws === undefined ? configFor([]) : aws.topicArn.apply((arn) => configFor([arn])),
+  secrets: { slackBotToken: stack.slackToken },
+  enforcementTopics: source.budgets.flatMap((b) =>
+    b.enforcement === undefined ? [] : [b.enforcement.topic],
+  ),
+  billingExports: source.billingExportTables.map((table) => billingExportDataset(table, stack.project)),
+  sourceBucket: stack.sourceBucket,
+  invokers: Object.fromEntries(Object.entries(stack.invokers).filter(([target]) => deployed.has(target))),
+  httpIngress: stack.httpIngress,
+  enableApis: stack.enableApis,
 });
 
+if (stack.billingAccount !== undefined && billingBudgets.length > 0) {
+  new BillingBudgets(
+    `${name}-budgets`,
+    {
+      billingAccount: stack.billingAccount,
+      quotaProject: stack.project,
+      plans: billingBudgets,
+      topic: pipeline.topics.gcpBudgets,
+      projects: stack.budgetProjects,
+    },
+    { dependsOn: [...pipeline.apis] },
+  );
+}
+
+/** Routes the anomalies to routeAwsAnomaly and lets the Cost Explorer readers assume their role. */
+function connectAws(part: AwsCostAnomalies) {
+  const endpoint = pipeline.functions.routeAwsAnomaly;
+  if (endpoint === undefined) {
+    throw new Error(
+      "finops:awsEnabled needs the routeAwsAnomaly function, which functions/registry.ts lacks",
+    );
+  }
+  part.deliverTo(endpoint.url);
+  const readers = AWS_COST_EXPLORER_READERS.flatMap((target) => {
+    const account = pipeline.serviceAccounts[target];
+    return account === undefined ? [] : [account.uniqueId];
+  });
+  if (readers.length === 0) {
+    pulumi.log.info(
+      `no deployed function reads Cost Explorer (${AWS_COST_EXPLORER_READERS.join(", ")}): no role for it`,
+    );
+    return undefined;
+  }
+  return part.allowCostExplorerRead(readers);
+}
+const costExplorerRole = aws === undefined ? undefined : connectAws(aws);
+
 export const topicNames = pipeline.topicNames;
+export const enforcementTopicNames = pipeline.enforcementTopicNames;
 export const datasetId = pipeline.datasetId;
 export const functionUrls = pipeline.functionUrls;
+export const billingBudgetNames = billingBudgets.map((p) => p.displayName);
+export const awsAnomalyTopicArn = aws?.topicArn;
+export const costExplorerRoleArn = costExplorerRole?.arn;

@@ -66,7 +66,7 @@ export function listSourceCandidates(root: string): string[] {
 
 export interface SourceArchive {
   archive: pulumi.asset.AssetArchive;
-  /** The archive's paths, entry module included. */
+  /** The archive's paths, generated files included. */
   files: readonly string[];
   /** sha256 of every path and its bytes: names the uploaded object, so a change redeploys. */
   hash: string;
@@ -76,8 +76,8 @@ export class SourceArchiveError extends Error {
   override readonly name = "SourceArchiveError";
 }
 
-/** The functions' source as a Pulumi archive (zipped by the engine on upload; no shell, no build step). */
-export function createSourceArchive(root: string, functions: readonly FunctionSpec[]): SourceArchive {
+/** The files of the archive, checked: the manifests and every function's module must be there. */
+export function sourceFiles(root: string, functions: readonly FunctionSpec[]): string[] {
   const files = selectSourceFiles(listSourceCandidates(root));
   for (const required of [
     "package.json",
@@ -86,7 +86,19 @@ export function createSourceArchive(root: string, functions: readonly FunctionSp
   ]) {
     if (!files.includes(required)) throw new SourceArchiveError(`${required} is missing under ${root}`);
   }
-  const entry = entryModule(functions);
+  return files;
+}
+
+/**
+ * The functions' source as a Pulumi archive (zipped by the engine on upload; no shell, no build step):
+ * the files, the entry module, and `generated` files written at the root (the deployed configuration).
+ */
+export function createSourceArchive(
+  root: string,
+  files: readonly string[],
+  functions: readonly FunctionSpec[],
+  generated: Readonly<Record<string, string>> = {},
+): SourceArchive {
   const hash = createHash("sha256");
   const assets: Record<string, pulumi.asset.Asset> = {};
   for (const file of files) {
@@ -94,11 +106,13 @@ export function createSourceArchive(root: string, functions: readonly FunctionSp
     hash.update(file).update("\0").update(readFileSync(path)).update("\0");
     assets[file] = new pulumi.asset.FileAsset(path);
   }
-  hash.update(ENTRY_FILE).update("\0").update(entry);
-  assets[ENTRY_FILE] = new pulumi.asset.StringAsset(entry);
+  for (const [file, text] of Object.entries({ ...generated, [ENTRY_FILE]: entryModule(functions) }).sort()) {
+    hash.update(file).update("\0").update(text).update("\0");
+    assets[file] = new pulumi.asset.StringAsset(text);
+  }
   return {
     archive: new pulumi.asset.AssetArchive(assets),
-    files: [...files, ENTRY_FILE].sort(),
+    files: Object.keys(assets).sort(),
     hash: hash.digest("hex"),
   };
 }

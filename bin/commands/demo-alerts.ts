@@ -5,6 +5,7 @@ import { demoBudgetRange, demoBudgets } from "#domain/demo/demo-budgets.ts";
 import type { Nanos } from "#domain/money.ts";
 import { TOPICS } from "#ports/bus.ts";
 import { type Env, readEnv } from "#runtime/env.ts";
+import { type DemoAnomaliesSummary, demoAnomalyAlerts } from "./demo-anomalies.ts";
 import {
   DEMO_TOPIC_ARN,
   type DemoSnsSigner,
@@ -26,7 +27,8 @@ import {
 /**
  * The alerting half of the demo, through the same functions and bus as production: budgets
  * evaluated twice (POST /evaluateBudgets), a real GCP budget notification replayed
- * (POST /events/routeGcpBudget), and a signed and a forged SNS anomaly (POST /routeAwsAnomaly).
+ * (POST /events/routeGcpBudget), a signed and a forged SNS anomaly (POST /routeAwsAnomaly), and
+ * detectAnomalies on the demo's inference spike and runaway job (POST /detectAnomalies).
  * Alerts reach notifySlack through the alerts topic; a watch subscription counts what was published.
  */
 
@@ -42,6 +44,7 @@ export interface DemoAlertsSummary {
         forged: { status: number; outcome: string };
         routed: number;
       };
+  anomalies: DemoAnomaliesSummary;
   /** Messages the console notifier posted (its JSONL file), when no Slack token is set. */
   posted?: number;
 }
@@ -237,8 +240,9 @@ export async function runDemoWithAlerts(options: {
     const budgets = await budgetAlerts(session, out);
     const gcp = await replayGcpBudget(session, out, watch);
     const aws = await awsAnomaly(session, out, watch, signer);
+    const anomalies = await demoAnomalyAlerts(session, out, options.hours);
     await watch.close();
-    const summary: DemoAlertsSummary = { budgets, gcp, aws };
+    const summary: DemoAlertsSummary = { budgets, gcp, aws, anomalies };
     if (postsBefore !== undefined) {
       summary.posted = countPosts(file) - postsBefore;
       out.write(`\nnotifySlack posted ${summary.posted} messages to the console and ${file}\n`);

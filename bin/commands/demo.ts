@@ -3,6 +3,7 @@ import { generateDemoEvents } from "#domain/demo/demo-events.ts";
 import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
 import { runDemoWithAlerts } from "./demo-alerts.ts";
 import { demoWindow } from "./demo-feed.ts";
+import { runDemoReconciliation } from "./demo-reconcile.ts";
 
 export const demoCommand: Command = {
   name: "demo",
@@ -20,8 +21,14 @@ export const demoCommand: Command = {
   a report is printed. Then the alerts, through the same functions and bus as in production: the
   budgets (the synthetic org's when the configuration has none) evaluated twice, each threshold
   alerted once; a real GCP budget notification delivered twice, routed once; a signed AWS anomaly
-  (SNS, with a certificate made with openssl) routed and a forged copy refused. Without
-  SLACK_BOT_TOKEN the alerts print here and go to the console notifier's JSONL file.
+  (SNS, with a certificate made with openssl) routed and a forged copy refused; detectAnomalies run
+  twice, the spike in one team's inference over the last four hours (an agent loop on a provider
+  API) and the runaway job alerted once each (with 24 hours of history or more). Without
+  SLACK_BOT_TOKEN the alerts print here and go to the console notifier's JSONL file. Last, the
+  reconciliation: a bill for the demo's days (each instance family at its own true price, the A100s
+  a few percent above the catalog, and AWS data transfer no estimate covers) written as a FOCUS CSV
+  next to the warehouse, imported, and each day reconciled; calibration learned from the days before
+  cuts the next day's drift, and both figures are printed.
 
   --hours    hours of history ending now (default 48)
   --seed     seed (default "demo"); the same seed gives the same events and ids
@@ -53,7 +60,11 @@ export const demoCommand: Command = {
     }
     process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the local pipeline...\n`);
     const { session } = await runDemoWithAlerts({ port: 0, hours, seed, out: process.stdout });
-    await session.close();
+    try {
+      await runDemoReconciliation(session, { hours, seed, out: process.stdout });
+    } finally {
+      await session.close();
+    }
     return 0;
   },
 };

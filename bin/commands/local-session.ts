@@ -11,6 +11,8 @@ import { demoWindow, publishDemo } from "./demo-feed.ts";
 const LOCAL_SCHEDULES: Record<string, (runtime: Runtime) => number> = {
   refreshRollups: (runtime) => runtime.config.local.rollupIntervalMs,
   collectAllocations: () => 300_000,
+  // Each run may pull the bill from the clouds' APIs (a Cost Explorer page costs $0.01): a few a day.
+  reconcileDaily: () => 6 * 3_600_000,
 };
 
 export interface LocalSession {

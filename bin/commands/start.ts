@@ -8,6 +8,7 @@ export const startCommand: Command = {
   usage: `finops start [--port N] [--demo] [--hours N] [--seed S]
 
   Hosts every function in one process on http://127.0.0.1:PORT (default $PORT or 8080):
+    GET /                    the cost dashboard in a browser (the list of functions, as JSON, otherwise)
     POST /v1/events          ingest CloudEvents (one, a JSON array, or NDJSON)
     POST|GET /<target>       any HTTP function, e.g. /ingestHttp, /refreshRollups
     POST /events/<target>    hand an event-driven function the CloudEvent the cloud would deliver
@@ -47,6 +48,7 @@ export const startCommand: Command = {
       `  warehouse: ${runtime.config.warehouse.kind} ${runtime.config.warehouse.duckdb.path}\n`,
     );
     process.stdout.write(`  functions: ${stack.targets.join(", ")}\n`);
+    process.stdout.write(`  dashboard: ${stack.url}/ (open it in a browser)\n`);
     if (values.demo) {
       process.stdout.write(
         [

@@ -1,13 +1,15 @@
 import { http } from "@google-cloud/functions-framework";
-import { createCostReportText, ReportQueryError } from "#app/cost-report.ts";
+import { ReportQueryError } from "#app/cost-report.ts";
+import { createReportText } from "#app/report-views.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 
-/** GET ?by=team,model&from=&to=&format=json|csv|table: cost per group, as `finops report` prints it. */
+/** GET ?view=cost|trend|training|inference|reconciliation&by=&from=&to=&format=json|csv|table, as `finops report` prints it. */
 http("costReport", async (req, res) => {
   const q = (name: string) => (typeof req.query[name] === "string" ? (req.query[name] as string) : undefined);
   try {
-    const text = createCostReportText(await getRuntime());
+    const text = createReportText(await getRuntime());
     const { contentType, body } = await text({
+      view: q("view"),
       by: q("by"),
       from: q("from"),
       to: q("to"),

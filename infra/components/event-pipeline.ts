@@ -1,37 +1,37 @@
+import { join } from "node:path";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { TOPICS } from "#ports/bus.ts";
 import { FUNCTIONS, type FunctionSpec } from "../../functions/registry.ts";
 import { REQUIRED_APIS } from "../apis.ts";
-import { daysToMs, TABLES, type TableSpec, tableSchemaJson } from "../bigquery-schemas.ts";
+import { readTableSpecs } from "../bigquery-ddl.ts";
+import { after, type ChildOptions } from "../child-options.ts";
+import { planFunctions } from "../function-plan.ts";
 import {
+  DEPLOYED_CONFIG_FILE,
   type FunctionSettings,
   functionEnvironment,
   type Ingress,
-  resolveSettings,
 } from "../function-settings.ts";
-import {
-  checkInvokerMembers,
-  FUNCTION_ROLES,
-  grantsOf,
-  ROLES,
-  type RoleSet,
-  roleSetFor,
-  type TopicKey,
-} from "../iam-roles.ts";
-import { accountId, childName, functionName } from "../names.ts";
-import { schedulerSettings } from "../schedule.ts";
-import { createSourceArchive } from "../source-archive.ts";
-import { TOPIC_KEYS, TOPIC_RETENTION, topicKeyOf } from "../topics.ts";
+import { type BillingExportDataset, declareGrant } from "../grants.ts";
+import { FUNCTION_ROLES, ROLES, type RoleSet, type TopicKey } from "../iam-roles.ts";
+import { accountId, childName, functionName, kebab } from "../names.ts";
+import { declarePushSubscription, pushAckDeadline } from "../push-subscription.ts";
+import { readReportViews } from "../report-views.ts";
+import { declareSecrets, secretEnvironment } from "../secret-store.ts";
+import type { SecretKey } from "../secrets.ts";
+import { createSourceArchive, sourceFiles } from "../source-archive.ts";
+import { TOPIC_KEYS, topicKeyOf, topicRetention, WORKING_TOPIC_RETENTION } from "../topics.ts";
+import { declareWarehouse, planWarehouse } from "../warehouse.ts";
 
 export interface PipelineDatasetArgs {
   /** Dataset id; the functions get it as FINOPS_BQ_DATASET. */
   id: string;
   /** BigQuery location ("US", "EU", a region); query jobs run there (FINOPS_BQ_LOCATION). */
   location: string;
-  /** Days cost_events partitions are kept. */
+  /** Days cost_events partitions are kept (`{{partition_expiration_days}}` in the DDL). */
   partitionExpirationDays: number;
-  /** Days rejected_events partitions are kept. */
+  /** Days rejected_events partitions are kept (`{{rejected_expiration_days}}`). */
   rejectedExpirationDays: number;
   /** Refuse to delete the tables with the stack (default true: they hold the cost history). */
   deletionProtection?: boolean;
@@ -40,11 +40,19 @@ export interface PipelineDatasetArgs {
 export interface EventPipelineArgs {
   /** Project that holds everything; GOOGLE_CLOUD_PROJECT for the functions. */
   project: string;
-  /** Region of the functions, their triggers and scheduler jobs. */
+  /** Region of the functions and scheduler jobs. */
   region: string;
   dataset: PipelineDatasetArgs;
   /** Repository root the function source is taken from (functions/, shared/, sql/, config/, manifests). */
   sourceDir: string;
+  /** The configuration file the functions run with: written into the source archive, named by FINOPS_CONFIG. */
+  configFile: pulumi.Input<string>;
+  /** Secret values by key (infra/secrets.ts); each function whose role set reads one gets it. */
+  secrets?: Readonly<Partial<Record<SecretKey, pulumi.Input<string>>>>;
+  /** Topics the budgets publish enforcement events on (budgets[].enforcement.topic). */
+  enforcementTopics?: readonly string[];
+  /** Datasets of the Cloud Billing exports reconciliation reads (reconciliation.sources[].table). */
+  billingExports?: readonly BillingExportDataset[];
   /** Existing bucket for the source archive; a private bucket is created when absent. */
   sourceBucket?: pulumi.Input<string>;
   /** The functions to deploy; the registry's by default. Each needs a role set. */
@@ -53,12 +61,10 @@ export interface EventPipelineArgs {
   invokers?: Readonly<Record<string, readonly string[]>>;
   /** Ingress of HTTP functions that outside callers reach (default ALLOW_ALL, IAM still required). */
   httpIngress?: Ingress;
-  /** Per-target changes to the sizing defaults of infra/function-settings.ts. */
+  /** Per-target changes to the sizing of infra/function-settings.ts. */
   settings?: Readonly<Record<string, Partial<FunctionSettings>>>;
   /** Role sets by target (default infra/iam-roles.ts FUNCTION_ROLES). */
   roles?: Readonly<Record<string, RoleSet>>;
-  /** Message retention per topic, as a duration ("604800s"). */
-  topicRetention?: Partial<Record<TopicKey, string>>;
   /** Service account Cloud Build runs function builds as; the project's default when absent. */
   buildServiceAccount?: pulumi.Input<string>;
   /** Enable the APIs the pipeline uses (default true); never disabled on destroy. */
@@ -66,27 +72,29 @@ export interface EventPipelineArgs {
   labels?: Readonly<Record<string, string>>;
 }
 
-const EVENT_TYPE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished";
-
 /**
- * The ingest path: topics, the warehouse dataset and tables, one least-privilege identity per
- * function, the functions and their triggers. A later stage (budgets, alerts) adds its functions to
- * the registry and their role sets to infra/iam-roles.ts and reads `topics` and `dataset` from here.
- *
- * Dead letters: the events subscription is Eventarc's, which has no dead-letter policy of ours. The
- * function itself publishes refused input to the dead-letter topic (and the rejected_events table) and
- * acknowledges; it throws only on transient faults, which Eventarc retries (RETRY_POLICY_RETRY) with
- * backoff for the subscription's retention. Dedupe is by (source, id), so redelivery is harmless.
+ * The whole Google Cloud side: topics with dead-letter topics, the warehouse dataset, tables and report
+ * views, the Slack token secret, one least-privilege identity per function, the functions, the push
+ * subscriptions that feed the topic-triggered ones, and the scheduler jobs. Everything is derived from
+ * functions/registry.ts, infra/iam-roles.ts and sql/bigquery, so a new function or table needs no
+ * change here.
  */
 export class EventPipeline extends pulumi.ComponentResource {
+  /** The Google APIs the pipeline enabled: whatever else the stack declares in the project waits for them. */
+  readonly apis: readonly gcp.projects.Service[];
   readonly topics: Readonly<Record<TopicKey, gcp.pubsub.Topic>>;
+  readonly enforcementTopics: Readonly<Record<string, gcp.pubsub.Topic>>;
   readonly dataset: gcp.bigquery.Dataset;
   readonly tables: Readonly<Record<string, gcp.bigquery.Table>>;
+  readonly views: Readonly<Record<string, gcp.bigquery.Table>>;
+  readonly secrets: Readonly<Partial<Record<SecretKey, gcp.secretmanager.Secret>>>;
   readonly sourceObject: gcp.storage.BucketObject;
   readonly functions: Readonly<Record<string, gcp.cloudfunctionsv2.Function>>;
   readonly serviceAccounts: Readonly<Record<string, gcp.serviceaccount.Account>>;
+  readonly subscriptions: Readonly<Record<string, gcp.pubsub.Subscription>>;
   readonly schedulerJobs: Readonly<Record<string, gcp.cloudscheduler.Job>>;
   readonly topicNames: pulumi.Output<Record<TopicKey, string>>;
+  readonly enforcementTopicNames: pulumi.Output<string[]>;
   readonly datasetId: pulumi.Output<string>;
   readonly functionUrls: pulumi.Output<Record<string, string>>;
 
@@ -97,33 +105,30 @@ export class EventPipeline extends pulumi.ComponentResource {
     const specs = args.functions ?? FUNCTIONS;
     const roles = args.roles ?? FUNCTION_ROLES;
     const labels = { app: "finops", component: name, ...args.labels };
+    const secretValues = args.secrets ?? {};
 
-    // Everything that can be wrong in the arguments fails here, before any resource is declared.
-    const plans = specs.map((spec) => {
-      const overrides = {
-        ...(spec.trigger.kind === "http" ? { ingress: args.httpIngress ?? "ALLOW_ALL" } : {}),
-        ...args.settings?.[spec.target],
-      };
-      const settings = resolveSettings(spec, overrides);
-      return {
-        spec,
-        settings,
-        roles: roleSetFor(spec.target, roles),
-        invokers: checkInvokerMembers(spec.target, args.invokers?.[spec.target] ?? []),
-        topic: spec.trigger.kind === "topic" ? topicKeyOf(spec.trigger.topic) : undefined,
-        schedule:
-          spec.trigger.kind === "schedule"
-            ? schedulerSettings(spec.trigger.cron, settings.timeoutSeconds)
-            : undefined,
-      };
+    // Everything that can be wrong in the arguments or the repository fails here, before any resource.
+    const plans = planFunctions(specs, {
+      roles,
+      settings: args.settings,
+      invokers: args.invokers,
+      httpIngress: args.httpIngress,
+      secrets: Object.keys(secretValues) as SecretKey[],
     });
-    const unknownInvokers = Object.keys(args.invokers ?? {}).filter(
-      (target) => !specs.some((s) => s.target === target && s.trigger.kind === "http"),
-    );
-    if (unknownInvokers.length > 0) {
-      throw new Error(`invokers given for ${unknownInvokers.join(", ")}, which are not HTTP functions`);
-    }
-    const source = createSourceArchive(args.sourceDir, specs);
+    const files = sourceFiles(args.sourceDir, specs);
+    const warehouse = planWarehouse({
+      project,
+      datasetId: args.dataset.id,
+      location: args.dataset.location,
+      tables: readTableSpecs(join(args.sourceDir, "sql", "bigquery")),
+      views: readReportViews(join(args.sourceDir, "sql", "bigquery", "views")),
+      expirationDays: {
+        partition_expiration_days: args.dataset.partitionExpirationDays,
+        rejected_expiration_days: args.dataset.rejectedExpirationDays,
+      },
+      deletionProtection: args.dataset.deletionProtection ?? true,
+      labels,
+    });
 
     const apis =
       args.enableApis === false
@@ -136,63 +141,35 @@ export class EventPipeline extends pulumi.ComponentResource {
                 { parent: this },
               ),
           );
-    const child: pulumi.CustomResourceOptions = { parent: this, dependsOn: apis };
+    const child: ChildOptions = { parent: this, dependsOn: apis };
 
+    const topic = (topicName: string, retention: string, key: string) =>
+      new gcp.pubsub.Topic(
+        childName(name, "topic", key),
+        { project, name: topicName, messageRetentionDuration: retention, labels },
+        after(child),
+      );
     const topics = Object.fromEntries(
-      TOPIC_KEYS.map((key) => [
-        key,
-        new gcp.pubsub.Topic(
-          childName(name, "topic", key),
-          {
-            project,
-            name: TOPICS[key],
-            messageRetentionDuration: args.topicRetention?.[key] ?? TOPIC_RETENTION[key],
-            labels,
-          },
-          child,
-        ),
-      ]),
+      TOPIC_KEYS.map((key) => [key, topic(TOPICS[key], topicRetention(key), key)]),
     ) as Record<TopicKey, gcp.pubsub.Topic>;
+    const ownTopicNames: readonly string[] = Object.values(TOPICS);
+    const enforcementTopics = Object.fromEntries(
+      [...new Set(args.enforcementTopics ?? [])]
+        .sort()
+        .map((topicName) => [
+          topicName,
+          ownTopicNames.includes(topicName)
+            ? topics[topicKeyOf(topicName)]
+            : topic(topicName, WORKING_TOPIC_RETENTION, `enforcement-${kebab(topicName)}`),
+        ]),
+    );
 
-    const dataset = new gcp.bigquery.Dataset(
-      childName(name, "dataset"),
-      {
-        project,
-        datasetId: args.dataset.id,
-        location: args.dataset.location,
-        description: "AI cost attribution: raw cost events, hourly rollups, refused input.",
-        deleteContentsOnDestroy: false,
-        labels,
-      },
-      child,
-    );
-    const expirationMs = (spec: TableSpec): number | undefined =>
-      spec.expiration === "events"
-        ? daysToMs(args.dataset.partitionExpirationDays)
-        : spec.expiration === "rejected"
-          ? daysToMs(args.dataset.rejectedExpirationDays)
-          : undefined;
-    const tables = Object.fromEntries(
-      TABLES.map((spec) => [
-        spec.tableId,
-        new gcp.bigquery.Table(
-          childName(name, "table", spec.tableId.replaceAll("_", "-")),
-          {
-            project,
-            datasetId: dataset.datasetId,
-            tableId: spec.tableId,
-            description: spec.description,
-            schema: tableSchemaJson(spec),
-            timePartitioning: { type: "DAY", field: spec.partitionField, expirationMs: expirationMs(spec) },
-            clusterings: spec.clustering.length > 0 ? [...spec.clustering] : undefined,
-            requirePartitionFilter: spec.requirePartitionFilter,
-            deletionProtection: args.dataset.deletionProtection ?? true,
-            labels,
-          },
-          child,
-        ),
-      ]),
-    );
+    const { dataset, tables, views } = declareWarehouse(name, warehouse, child);
+
+    const stored = declareSecrets(name, { project, values: secretValues, labels }, child);
+    const secrets = Object.fromEntries(
+      Object.entries(stored).map(([key, entry]) => [key, entry.secret]),
+    ) as Partial<Record<SecretKey, gcp.secretmanager.Secret>>;
 
     const bucketName =
       args.sourceBucket ??
@@ -206,82 +183,86 @@ export class EventPipeline extends pulumi.ComponentResource {
           forceDestroy: false,
           labels,
         },
-        child,
+        after(child),
       ).name;
+    const source = pulumi
+      .output(args.configFile)
+      .apply((text) => createSourceArchive(args.sourceDir, files, specs, { [DEPLOYED_CONFIG_FILE]: text }));
     // Named by content: a change uploads a new object, and the new object name redeploys the functions.
     const sourceObject = new gcp.storage.BucketObject(
       childName(name, "source"),
       {
         bucket: bucketName,
-        name: `${name}/source-${source.hash.slice(0, 20)}.zip`,
-        source: source.archive,
+        name: source.apply((s) => `${name}/source-${s.hash.slice(0, 20)}.zip`),
+        source: source.apply((s) => s.archive),
         contentType: "application/zip",
       },
-      child,
+      after(child),
     );
+
+    const pubsubAgent = new gcp.projects.ServiceIdentity(
+      childName(name, "pubsub-agent"),
+      { project, service: "pubsub.googleapis.com" },
+      after(child),
+    ).member;
+    // The Pub/Sub service agent moves undeliverable messages to the dead-letter topics.
+    const deadLetterPublishers = Object.fromEntries(
+      [...new Set(plans.flatMap((p) => (p.delivery ? [p.delivery.deadLetter] : [])))].map((key) => [
+        key,
+        new gcp.pubsub.TopicIAMMember(
+          childName(name, "topic", key, "agent-publisher"),
+          { project, topic: topics[key].name, role: ROLES.pubsubPublisher, member: pubsubAgent },
+          after(child),
+        ),
+      ]),
+    ) as Partial<Record<TopicKey, gcp.pubsub.TopicIAMMember>>;
 
     const env = functionEnvironment({ project, dataset: args.dataset.id, location: args.dataset.location });
     const member = (account: gcp.serviceaccount.Account) =>
       pulumi.interpolate`serviceAccount:${account.email}`;
+    const serviceAccount = (parts: readonly string[], displayName: string, description: string) =>
+      new gcp.serviceaccount.Account(
+        childName(name, ...parts, "sa"),
+        { project, accountId: accountId(name, ...parts), displayName, description },
+        after(child),
+      );
+    const targets = {
+      project,
+      dataset,
+      topics,
+      enforcementTopics,
+      secrets,
+      billingExports: args.billingExports ?? [],
+    };
+
+    const scheduled = plans.filter((p) => p.schedule !== undefined);
+    // One identity for every job: it may invoke the scheduled functions and nothing else.
+    const schedulerAccount =
+      scheduled.length === 0
+        ? undefined
+        : serviceAccount(
+            ["scheduler"],
+            "finops Cloud Scheduler",
+            `Cloud Scheduler calls ${scheduled.map((p) => p.spec.target).join(", ")} with an OIDC token of this account.`,
+          );
+
     const functions: Record<string, gcp.cloudfunctionsv2.Function> = {};
     const serviceAccounts: Record<string, gcp.serviceaccount.Account> = {};
+    const subscriptions: Record<string, gcp.pubsub.Subscription> = {};
     const schedulerJobs: Record<string, gcp.cloudscheduler.Job> = {};
 
     for (const plan of plans) {
       const { spec, settings } = plan;
       const fnName = functionName(name, spec.folder);
-      const runtimeAccount = new gcp.serviceaccount.Account(
-        childName(name, spec.folder, "sa"),
-        {
-          project,
-          accountId: accountId(name, spec.folder),
-          displayName: `finops ${spec.target} runtime`,
-          description: `Runs the ${spec.target} function; roles from infra/iam-roles.ts only.`,
-        },
-        child,
+      const runtimeAccount = serviceAccount(
+        [spec.folder],
+        `finops ${spec.target} runtime`,
+        `Runs the ${spec.target} function; roles from infra/iam-roles.ts only.`,
       );
       serviceAccounts[spec.target] = runtimeAccount;
-
-      const grants = grantsOf(plan.roles).map((grant) => {
-        const grantName = childName(
-          name,
-          spec.folder,
-          grant.scope.replace(":", "-"),
-          grant.role.split("/")[1] ?? grant.role,
-        );
-        const who = member(runtimeAccount);
-        if (grant.scope === "project") {
-          return new gcp.projects.IAMMember(grantName, { project, role: grant.role, member: who }, child);
-        }
-        if (grant.scope === "dataset") {
-          return new gcp.bigquery.DatasetIamMember(
-            grantName,
-            { project, datasetId: dataset.datasetId, role: grant.role, member: who },
-            child,
-          );
-        }
-        const topic = topics[grant.scope.slice("topic:".length) as TopicKey];
-        return new gcp.pubsub.TopicIAMMember(
-          grantName,
-          { project, topic: topic.name, role: grant.role, member: who },
-          child,
-        );
-      });
-
-      // Eventarc pushes as its own identity, which may invoke this function and nothing else.
-      const triggerAccount =
-        plan.topic === undefined
-          ? undefined
-          : new gcp.serviceaccount.Account(
-              childName(name, spec.folder, "trigger-sa"),
-              {
-                project,
-                accountId: accountId(name, spec.folder, "trg"),
-                displayName: `finops ${spec.target} Eventarc trigger`,
-                description: `Eventarc pushes ${TOPICS[plan.topic]} messages to ${spec.target} as this account.`,
-              },
-              child,
-            );
+      const grants = plan.grants.flatMap((g) =>
+        declareGrant(childName(name, spec.folder), member(runtimeAccount), g, targets, child),
+      );
 
       const fn = new gcp.cloudfunctionsv2.Function(
         childName(name, spec.folder),
@@ -310,47 +291,56 @@ export class EventPipeline extends pulumi.ComponentResource {
             allTrafficOnLatestRevision: true,
             serviceAccountEmail: runtimeAccount.email,
             environmentVariables: env,
+            secretEnvironmentVariables: secretEnvironment(plan.reads, stored, project),
           },
-          eventTrigger:
-            plan.topic === undefined || triggerAccount === undefined
-              ? undefined
-              : {
-                  triggerRegion: region,
-                  eventType: EVENT_TYPE_PUBLISHED,
-                  pubsubTopic: topics[plan.topic].id,
-                  retryPolicy: "RETRY_POLICY_RETRY",
-                  serviceAccountEmail: triggerAccount.email,
-                },
         },
         // The function starts only once its identity holds its roles.
-        { parent: this, dependsOn: [...apis, ...grants] },
+        after(child, ...grants),
       );
       functions[spec.target] = fn;
+      const serviceUrl = fn.serviceConfig.apply((config) => config?.uri ?? "");
 
       const invoke = (suffix: string, who: pulumi.Input<string>) =>
         new gcp.cloudrunv2.ServiceIamMember(
           childName(name, spec.folder, "invoker", suffix),
           { project, location: region, name: fn.name, role: ROLES.runInvoker, member: who },
-          child,
+          after(child),
         );
-      if (triggerAccount !== undefined) invoke("trigger", member(triggerAccount));
       plan.invokers.forEach((who, index) => {
         invoke(`member-${index}`, who);
       });
       // The registry says why this one is public (its caller cannot authenticate; it checks itself).
       if (spec.public !== undefined) invoke("public", "allUsers");
 
-      if (plan.schedule !== undefined) {
-        const schedulerAccount = new gcp.serviceaccount.Account(
-          childName(name, spec.folder, "scheduler-sa"),
+      if (plan.delivery !== undefined) {
+        const { topic: topicKey, deadLetter } = plan.delivery;
+        const pushAccount = serviceAccount(
+          [spec.folder, "push"],
+          `finops ${spec.target} push`,
+          `Pub/Sub pushes ${TOPICS[topicKey]} messages to ${spec.target} as this account.`,
+        );
+        const pushInvoker = invoke("push", member(pushAccount));
+        subscriptions[spec.target] = declarePushSubscription(
+          childName(name, spec.folder),
           {
             project,
-            accountId: accountId(name, spec.folder, "sch"),
-            displayName: `finops ${spec.target} scheduler`,
-            description: `Cloud Scheduler calls ${spec.target} with an OIDC token of this account.`,
+            subscriptionName: fnName,
+            topic: topics[topicKey],
+            deadLetterTopic: topics[deadLetter],
+            serviceUrl,
+            pushAccount,
+            ackDeadlineSeconds: pushAckDeadline(settings.timeoutSeconds),
+            pubsubAgent,
+            labels,
           },
-          child,
+          {
+            parent: this,
+            dependsOn: [...apis, pushInvoker, deadLetterPublishers[deadLetter] as pulumi.Resource],
+          },
         );
+      }
+
+      if (plan.schedule !== undefined && schedulerAccount !== undefined) {
         const schedulerInvoker = invoke("scheduler", member(schedulerAccount));
         schedulerJobs[spec.target] = new gcp.cloudscheduler.Job(
           childName(name, spec.folder, "schedule"),
@@ -369,17 +359,22 @@ export class EventPipeline extends pulumi.ComponentResource {
               oidcToken: { serviceAccountEmail: schedulerAccount.email, audience: fn.url },
             },
           },
-          { parent: this, dependsOn: [...apis, schedulerInvoker] },
+          after(child, schedulerInvoker),
         );
       }
     }
 
+    this.apis = apis;
     this.topics = topics;
+    this.enforcementTopics = enforcementTopics;
     this.dataset = dataset;
     this.tables = tables;
+    this.views = views;
+    this.secrets = secrets;
     this.sourceObject = sourceObject;
     this.functions = functions;
     this.serviceAccounts = serviceAccounts;
+    this.subscriptions = subscriptions;
     this.schedulerJobs = schedulerJobs;
     this.topicNames = pulumi.output(
       Object.fromEntries(TOPIC_KEYS.map((key) => [key, topics[key].name])) as Record<
@@ -387,6 +382,7 @@ export class EventPipeline extends pulumi.ComponentResource {
         pulumi.Output<string>
       >,
     );
+    this.enforcementTopicNames = pulumi.output(Object.values(enforcementTopics).map((t) => t.name));
     this.datasetId = dataset.datasetId;
     this.functionUrls = pulumi.output(
       Object.fromEntries(Object.entries(functions).map(([target, fn]) => [target, fn.url])),
@@ -394,6 +390,7 @@ export class EventPipeline extends pulumi.ComponentResource {
 
     this.registerOutputs({
       topicNames: this.topicNames,
+      enforcementTopicNames: this.enforcementTopicNames,
       datasetId: this.datasetId,
       functionUrls: this.functionUrls,
     });

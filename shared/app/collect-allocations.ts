@@ -1,4 +1,8 @@
-import { type AllocationCloudEvent, allocationEvents } from "#domain/allocation/allocation-events.ts";
+import {
+  type AllocationCloudEvent,
+  type AllocationEventsOptions,
+  allocationEvents,
+} from "#domain/allocation/allocation-events.ts";
 import type { AllocationSettings } from "#domain/allocation/allocation-settings.ts";
 import { adjustGpuCost, GpuAdjustmentError } from "#domain/allocation/gpu-adjustment.ts";
 import { applyIdlePolicy, DEFAULT_IDLE_POLICY, type IdlePolicy } from "#domain/allocation/idle-policy.ts";
@@ -55,6 +59,8 @@ export interface CollectAllocationsDeps {
   /** CloudEvents `source` of the events. */
   eventSource?: string;
   currency?: string;
+  /** Where the cluster runs, set on the events (what reconciliation matches them with the bill on). */
+  placement?: Pick<AllocationEventsOptions, "cloud" | "region">;
   logger?: Logger;
   /**
    * When set, the window's GPU usage is read from `metrics` and every node it measured has its GPU
@@ -232,6 +238,7 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
     aggregate = ["namespace", "pod"],
     eventSource = DEFAULT_ALLOCATION_EVENT_SOURCE,
     currency = "USD",
+    placement = {},
     logger = silentLogger,
     gpuUtilization,
   } = deps;
@@ -289,7 +296,14 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
         };
       }
       const shaped = applyIdlePolicy(measured, policy);
-      const events = allocationEvents(shaped, { cluster, window, source: eventSource, labelKeys, currency });
+      const events = allocationEvents(shaped, {
+        cluster,
+        window,
+        source: eventSource,
+        labelKeys,
+        currency,
+        ...placement,
+      });
 
       const fetchedComponents = sumComponents(fetched);
       const components = componentsOfEvents(events);
@@ -372,5 +386,9 @@ export function collectAllocationsFromRuntime(
     },
     labelKeys: settings.labelKeys,
     currency: settings.currency,
+    placement: {
+      ...(settings.cloud === undefined ? {} : { cloud: settings.cloud }),
+      ...(settings.region === undefined ? {} : { region: settings.region }),
+    },
   });
 }

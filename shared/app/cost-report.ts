@@ -1,7 +1,5 @@
 import { GROUP_KEYS, type GroupKey } from "#domain/cost-row.ts";
-import { formatReport, REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
-import type { Clock } from "#ports/clock.ts";
-import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
+import type { ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -51,37 +49,26 @@ export function reportWindow(now: Date, from?: string, to?: string, names = { fr
   return { from: start, to: end };
 }
 
+/** Every report reads the hourly rollup: both ends on whole UTC hours, `to` after `from`. */
+export function checkReportWindow(range: TimeRange): void {
+  for (const [field, at] of [
+    ["from", range.from],
+    ["to", range.to],
+  ] as const) {
+    if (at.getTime() % HOUR_MS !== 0) {
+      throw new ReportQueryError(
+        field,
+        `${at.toISOString()} is not on a whole UTC hour (the rollup is hourly)`,
+      );
+    }
+  }
+  if (range.to <= range.from) throw new ReportQueryError("to", "must be after from");
+}
+
 /** Cost per group over [from, to), read from the hourly rollup, so both ends must fall on whole hours. */
 export function createCostReport({ warehouse }: { warehouse: Warehouse }) {
   return async function costReport(query: { by: GroupKey[]; from: Date; to: Date }): Promise<ReportRow[]> {
-    for (const [field, at] of [
-      ["from", query.from],
-      ["to", query.to],
-    ] as const) {
-      if (at.getTime() % HOUR_MS !== 0) {
-        throw new ReportQueryError(
-          field,
-          `${at.toISOString()} is not on a whole UTC hour (the rollup is hourly)`,
-        );
-      }
-    }
-    if (query.to <= query.from) throw new ReportQueryError("to", "must be after from");
+    checkReportWindow(query);
     return warehouse.report(query);
-  };
-}
-
-const CONTENT_TYPES = { json: "application/json", csv: "text/csv", table: "text/plain" } as const;
-
-/** The report as text from loose parameters (an HTTP query): validated, each error naming its field. */
-export function createCostReportText({ warehouse, clock }: { warehouse: Warehouse; clock: Clock }) {
-  const report = createCostReport({ warehouse });
-  return async (params: { by?: string; from?: string; to?: string; format?: string }) => {
-    const format = (params.format ?? "json") as ReportFormat;
-    if (!REPORT_FORMATS.includes(format)) {
-      throw new ReportQueryError("format", `one of ${REPORT_FORMATS.join(", ")}`);
-    }
-    const by = parseDimensions(params.by ?? "team,model");
-    const rows = await report({ by, ...reportWindow(clock.now(), params.from, params.to) });
-    return { contentType: CONTENT_TYPES[format], body: formatReport(rows, by, format) };
   };
 }

@@ -1,11 +1,20 @@
 import { type Alert, alertToJson } from "#domain/alerts/alert.ts";
-import { type AnomalySettings, anomalySettings } from "#domain/anomalies/anomaly-settings.ts";
+import {
+  type AnomalyDimension,
+  type AnomalySettings,
+  anomalySettings,
+} from "#domain/anomalies/anomaly-settings.ts";
+import {
+  type CombinationSeries,
+  groupAlert,
+  groupIncidents,
+  type ScopeValues,
+} from "#domain/anomalies/incident-groups.ts";
 import {
   type AnomalyScope,
   detectSpendAnomalies,
   HOUR_MS,
   hoursToRead,
-  incidentAlert,
   type ScopeSeries,
 } from "#domain/anomalies/spend-anomalies.ts";
 import { detectRunaways, runawayAlert } from "#domain/anomalies/training-runaway.ts";
@@ -103,15 +112,35 @@ export function createDetectAnomalies({
   /**
    * One report per hour read (all scope dimensions at once, summed per dimension here): the
    * grouping window's hours and, for each, its week slots and the same hour of the six days before.
+   * Each report group (a combination of scope values) is a series too: it tells which scopes' incidents
+   * are one incident.
    */
-  async function readSeries(hour: number): Promise<{ series: ScopeSeries[]; reports: number }> {
+  async function readSeries(
+    hour: number,
+  ): Promise<{ series: ScopeSeries[]; combinations: CombinationSeries[]; reports: number }> {
     const hours = hoursToRead(hour, s);
     const reports = await mapLimited(hours, reportConcurrency, (h) =>
       warehouse.report({ by: s.dimensions, from: new Date(h), to: new Date(h + HOUR_MS) }),
     );
     const byScope = new Map<string, { scope: AnomalyScope; spend: Map<number, Nanos> }>();
+    const byCombination = new Map<
+      string,
+      { values: ScopeValues; currency: string; spend: Map<number, Nanos> }
+    >();
     hours.forEach((h, index) => {
       for (const row of reports[index] ?? []) {
+        const values: Partial<Record<AnomalyDimension, string>> = {};
+        for (const dimension of s.dimensions) {
+          const value = row.group[dimension];
+          if (value !== null && value !== undefined && value !== "") values[dimension] = value;
+        }
+        const combinationKey = JSON.stringify([values, row.currency]);
+        let combination = byCombination.get(combinationKey);
+        if (!combination) {
+          combination = { values, currency: row.currency, spend: new Map() };
+          byCombination.set(combinationKey, combination);
+        }
+        combination.spend.set(h, (combination.spend.get(h) ?? 0n) + row.cost_nanos);
         for (const dimension of s.dimensions) {
           const value = row.group[dimension];
           if (value === null || value === undefined || value === "") continue;
@@ -125,17 +154,22 @@ export function createDetectAnomalies({
         }
       }
     });
-    for (const entry of byScope.values())
+    for (const entry of [...byScope.values(), ...byCombination.values()])
       for (const h of hours) if (!entry.spend.has(h)) entry.spend.set(h, 0n);
-    return { series: [...byScope.values()], reports: hours.length };
+    return {
+      series: [...byScope.values()],
+      combinations: [...byCombination.values()],
+      reports: hours.length,
+    };
   }
 
   return {
     async detect() {
       const now = clock.now();
       const hour = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - HOUR_MS;
-      const { series, reports } = await readSeries(hour);
+      const { series, combinations, reports } = await readSeries(hour);
       const spend = detectSpendAnomalies(series, hour, s);
+      const incidents = groupIncidents(spend.fresh, combinations, hour, s);
       const jobs = await warehouse.trainingJobs({
         from: new Date(now.getTime() - s.jobLookbackHours * HOUR_MS),
         to: now,
@@ -143,7 +177,7 @@ export function createDetectAnomalies({
         silenceSeconds,
       });
       const alerts = [
-        ...spend.fresh.map((incident) => incidentAlert(incident, now)),
+        ...incidents.map((group) => groupAlert(group, s, now)),
         ...detectRunaways(jobs, s).map((runaway) => runawayAlert(runaway, s, now)),
       ];
       const result: DetectAnomaliesResult = {

@@ -27,8 +27,19 @@ export interface AlertLog {
    * the latest of those (by delivered_at, then ts).
    */
   findThread(threadKey: string): Promise<AlertDelivery | undefined>;
+  /** Deliveries in [since, until), newest first (by delivered_at, then ts), at most `limit`. */
+  recent(query: RecentDeliveriesQuery): Promise<AlertDelivery[]>;
   close(): Promise<void>;
 }
+
+export interface RecentDeliveriesQuery {
+  since: Date;
+  until: Date;
+  /** 1 to MAX_RECENT_DELIVERIES. */
+  limit: number;
+}
+
+export const MAX_RECENT_DELIVERIES = 1000;
 
 /** `unavailable`: transient (I/O, a lock, the log is closed); `invalid`: a value the log cannot hold. */
 export type AlertLogErrorCode = "unavailable" | "invalid";
@@ -57,6 +68,33 @@ export function assertDelivery(delivery: AlertDelivery): void {
       throw new AlertLogError("invalid", `alert log record: ${field} is required`);
     }
   }
+}
+
+/** Throws an `invalid` AlertLogError for a recent-deliveries query no adapter can run; every adapter calls it first. */
+export function assertRecentQuery({ since, until, limit }: RecentDeliveriesQuery): void {
+  for (const [field, at] of [
+    ["since", since],
+    ["until", until],
+  ] as const) {
+    if (!(at instanceof Date) || !Number.isFinite(at.getTime())) {
+      throw new AlertLogError("invalid", `alert log recent: ${field} must be a valid date`);
+    }
+  }
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECENT_DELIVERIES) {
+    throw new AlertLogError(
+      "invalid",
+      `alert log recent: limit must be a whole number 1..${MAX_RECENT_DELIVERIES}`,
+    );
+  }
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Newest first: delivered_at and ts descending, then key ascending, as the SQL twins order (binary collation). */
+export function compareNewestFirst(a: AlertDelivery, b: AlertDelivery): number {
+  const time = b.delivered_at.getTime() - a.delivered_at.getTime();
+  if (time !== 0) return time;
+  return byCodeUnit(b.ts, a.ts) || byCodeUnit(a.idempotency_key, b.idempotency_key);
 }
 
 const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };

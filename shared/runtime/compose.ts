@@ -2,6 +2,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createBudgetDigest } from "#app/budget-digest.ts";
 import { type CollectAllocationsRuntime, collectAllocationsFromRuntime } from "#app/collect-allocations.ts";
+import { createDashboardData } from "#app/dashboard-data.ts";
+import { reconciliationPanel, scorecardPanel } from "#app/dashboard-panel-sources.ts";
 import { createDetectAnomalies } from "#app/detect-anomalies.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
@@ -9,10 +11,12 @@ import { createNotifyAlert } from "#app/notify-alert.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
 import { createRouteAwsAnomaly } from "#app/route-aws-anomaly.ts";
 import { createRouteGcpBudget } from "#app/route-gcp-budget.ts";
+import { createScorecard } from "#app/scorecard.ts";
+import { createScorecardDigest } from "#app/scorecard-digest.ts";
 import { createTrainingCosts } from "#app/training-costs.ts";
 import type { AwsAnomaliesSettings } from "#domain/aws-anomaly/aws-anomaly-settings.ts";
 import type { Budget } from "#domain/budgets/budget-config.ts";
-import { mergeCatalogOverrides, parsePriceCatalog } from "#domain/pricing/catalog.ts";
+import { mergeCatalogOverrides, type PriceCatalog, parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer, type Pricer } from "#domain/pricing/pricer.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
 import type { AlertLog } from "#ports/alert-log.ts";
@@ -20,9 +24,11 @@ import type { Bus } from "#ports/bus.ts";
 import { TOPICS } from "#ports/bus.ts";
 import { type Clock, systemClock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
+import type { MetricsSource } from "#ports/metrics-source.ts";
 import type { Notifier } from "#ports/notifier.ts";
 import type { SeenStore } from "#ports/seen-store.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
+import { composeReconciliation } from "./compose-reconciliation.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type Env, readEnv } from "./env.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
@@ -47,7 +53,8 @@ export interface ComposeOptions {
   certificateFetch?: typeof globalThis.fetch;
 }
 
-function loadPricer(config: Config) {
+/** The price catalog with the configuration's overrides merged. */
+function loadCatalog(config: Config): PriceCatalog {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(config.pricing.catalogPath, "utf8"));
@@ -60,11 +67,9 @@ function loadPricer(config: Config) {
     );
   }
   const catalog = parsePriceCatalog(raw, config.pricing.catalogPath);
-  const merged =
-    config.pricing.overrides === undefined
-      ? catalog
-      : mergeCatalogOverrides(catalog, config.pricing.overrides);
-  return createPricer(merged);
+  return config.pricing.overrides === undefined
+    ? catalog
+    : mergeCatalogOverrides(catalog, config.pricing.overrides);
 }
 
 async function createWarehouse(config: Config): Promise<Warehouse> {
@@ -112,14 +117,22 @@ async function createCollectAllocations(config: Config, parts: CollectAllocation
     // The GPU split pools each node's GPU cost with that node's idle.
     ...(gpu ? { idleByNode: true } : {}),
   });
-  if (!gpu) return collectAllocationsFromRuntime(parts, settings, source);
+  const metrics = await createMetricsSource(config);
+  if (!metrics) return collectAllocationsFromRuntime(parts, settings, source);
+  return collectAllocationsFromRuntime(parts, settings, source, metrics);
+}
+
+/** DCGM through Prometheus, when the allocations section names it (the GPU split and right-sizing read it). */
+async function createMetricsSource(config: Config): Promise<MetricsSource | undefined> {
+  const settings = config.allocations;
+  const gpu = settings?.gpuUtilization;
+  if (!settings || !gpu) return undefined;
   const { createPrometheusMetricsSource } = await import("#adapters/prometheus/prometheus-metrics-source.ts");
-  const metrics = createPrometheusMetricsSource({
+  return createPrometheusMetricsSource({
     baseUrl: gpu.prometheusUrl,
     timeoutMs: settings.timeoutMs,
     ...(gpu.matchers === undefined ? {} : { matchers: gpu.matchers }),
   });
-  return collectAllocationsFromRuntime(parts, settings, source, metrics);
 }
 
 async function createMlflowLogger(config: Config, env: Env) {
@@ -208,7 +221,8 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   // The local stores (warehouse, alert log, claims, seen keys) are files side by side.
   if (config.warehouse.kind === "duckdb")
     mkdirSync(dirname(config.warehouse.duckdb.path), { recursive: true });
-  const pricer = options.pricer ?? loadPricer(config);
+  const catalog = loadCatalog(config);
+  const pricer = options.pricer ?? createPricer(catalog);
   const warehouse = options.warehouse ?? (await createWarehouse(config));
   await warehouse.init();
   const bus = options.bus ?? (await createBus(config, logger));
@@ -277,6 +291,29 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     ...(mlflow ? { mlflow, experimentName: config.training.mlflow?.experimentName } : {}),
   });
   const collectAllocations = await createCollectAllocations(config, { bus, clock, logger });
+  const metrics = await createMetricsSource(config);
+  const scorecard = createScorecard({
+    warehouse,
+    catalog,
+    settings: config.scorecard,
+    clock,
+    logger,
+    ...(metrics ? { metrics } : {}),
+  });
+  const scorecardDigest = createScorecardDigest({ scorecard, bus, claims, clock, logger });
+  const reconciliation = await composeReconciliation(config, { warehouse, bus, claims, clock, logger });
+  const dashboardData = createDashboardData({
+    warehouse,
+    budgets: options.budgets ?? config.budgets,
+    budgetStatus: () => evaluateBudgets.budgetStatus(),
+    alertLog,
+    clock,
+    logger,
+    panels: {
+      reconciliation: reconciliationPanel(reconciliation.reconciliationView),
+      scorecard: scorecardPanel(scorecard, { clock }),
+    },
+  });
   return {
     config,
     logger,
@@ -290,7 +327,11 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     budgetDigest,
     detectAnomalies,
     notifyAlert,
+    dashboardData,
     routeGcpBudget,
+    scorecard,
+    scorecardDigest,
+    ...reconciliation,
     ...(routeAwsAnomaly ? { routeAwsAnomaly } : {}),
     ...(collectAllocations ? { collectAllocations } : {}),
     async close() {

@@ -7,6 +7,8 @@ import { allocationSettingsSchema } from "#domain/allocation/allocation-settings
 import { awsAnomaliesSettingsSchema } from "#domain/aws-anomaly/aws-anomaly-settings.ts";
 import { type Budget, BudgetConfigError, parseBudgets } from "#domain/budgets/budget-config.ts";
 import { gcpBudgetsSettingsSchema } from "#domain/gcp-budget/gcp-budget-settings.ts";
+import { reconciliationSettingsSchema } from "#domain/reconciliation/reconciliation-settings.ts";
+import { scorecardSettingsSchema } from "#domain/scorecard/scorecard-settings.ts";
 import type { Env } from "./env.ts";
 
 /** The versioned configuration file (finops.config.json). Secrets never live here. */
@@ -64,6 +66,10 @@ export const configFileSchema = z
       .prefault({}),
     gcpBudgets: gcpBudgetsSettingsSchema.prefault({}),
     awsAnomalies: awsAnomaliesSettingsSchema.optional(),
+    /** The daily reconciliation against the bill: its sources, window, match keys, threshold, calibration. */
+    reconciliation: reconciliationSettingsSchema.prefault({}),
+    /** What the optimization scorecard assumes where the data cannot say (speed-up, effort, TTL). */
+    scorecard: scorecardSettingsSchema.prefault({}),
     /** Validated by parseBudgets, whose errors name the budget and the field. */
     budgets: z.unknown().optional(),
     training: z
@@ -113,6 +119,8 @@ export interface Config {
   alerts: ConfigFile["alerts"];
   gcpBudgets: ConfigFile["gcpBudgets"];
   awsAnomalies: ConfigFile["awsAnomalies"];
+  reconciliation: ConfigFile["reconciliation"];
+  scorecard: ConfigFile["scorecard"];
   projectId: string | undefined;
 }
 
@@ -182,6 +190,13 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     budgets,
     gcpBudgets: parsed.gcpBudgets,
     awsAnomalies: parsed.awsAnomalies,
+    reconciliation: {
+      ...parsed.reconciliation,
+      sources: parsed.reconciliation.sources.map((source) =>
+        source.kind === "focus-file" ? { ...source, path: resolve(baseDir, source.path) } : source,
+      ),
+    },
+    scorecard: parsed.scorecard,
     alerts: { ...parsed.alerts, consoleFile: resolve(baseDir, parsed.alerts.consoleFile) },
     projectId: env.GOOGLE_CLOUD_PROJECT,
   });

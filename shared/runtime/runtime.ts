@@ -1,12 +1,18 @@
 import type { BudgetDigest } from "#app/budget-digest.ts";
 import type { CollectAllocations } from "#app/collect-allocations.ts";
+import type { DashboardData } from "#app/dashboard-data.ts";
 import type { DetectAnomalies } from "#app/detect-anomalies.ts";
 import type { EvaluateBudgets } from "#app/evaluate-budgets.ts";
+import type { ImportBill } from "#app/import-bill.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
 import type { NotifyAlert } from "#app/notify-alert.ts";
+import type { ReconcileDaily } from "#app/reconcile-daily.ts";
+import type { ReconciliationView } from "#app/reconciliation-view.ts";
 import type { createRefreshRollups } from "#app/refresh-rollups.ts";
 import type { RouteAwsAnomaly } from "#app/route-aws-anomaly.ts";
 import type { RouteGcpBudget } from "#app/route-gcp-budget.ts";
+import type { Scorecard } from "#app/scorecard.ts";
+import type { ScorecardDigest } from "#app/scorecard-digest.ts";
 import type { TrainingCosts } from "#app/training-costs.ts";
 import type { Bus } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
@@ -28,7 +34,18 @@ export interface Runtime {
   budgetDigest: BudgetDigest;
   detectAnomalies: DetectAnomalies;
   notifyAlert: NotifyAlert;
+  /** The dashboard page's data for a selection. */
+  dashboardData: DashboardData;
   routeGcpBudget: RouteGcpBudget;
+  /** The optimization scorecard per model and team (finops scorecard, the dashboard). */
+  scorecard: Scorecard;
+  scorecardDigest: ScorecardDigest;
+  /** Reconciles the days against the bill (nightly, and `finops reconcile`). */
+  reconcileDaily: ReconcileDaily;
+  /** Loads a FOCUS bill file into the store (`finops billing import`). */
+  importBill: ImportBill;
+  /** Estimated vs reconciled vs billed per day and team or namespace (reports, the dashboard). */
+  reconciliationView: ReconciliationView;
   /** Present when the config has an `awsAnomalies` section. */
   routeAwsAnomaly?: RouteAwsAnomaly;
   /** Present when the config has an `allocations` section. */

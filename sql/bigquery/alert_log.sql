@@ -54,3 +54,12 @@ ORDER BY
   delivered_at DESC,
   ts DESC
 LIMIT 1;
+
+-- query: recent
+-- Deliveries in [since, until), newest first: the dashboard's recent alerts.
+SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  UNIX_MILLIS(delivered_at) AS delivered_at_ms
+FROM `{{dataset}}`.alert_log
+WHERE delivered_at >= TIMESTAMP_MILLIS(@since_ms) AND delivered_at < TIMESTAMP_MILLIS(@until_ms)
+ORDER BY delivered_at DESC, ts DESC, idempotency_key
+LIMIT @limit;

@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS `{{dataset}}`.cost_hourly (
   gpu_seconds FLOAT64,
   input_tokens INT64,
   output_tokens INT64,
-  refreshed_at TIMESTAMP NOT NULL
+  refreshed_at TIMESTAMP NOT NULL,
+  family STRING
 )
 PARTITION BY DATE(hour)
 CLUSTER BY team, model
@@ -73,6 +74,9 @@ OPTIONS (
   require_partition_filter = TRUE,
   description = 'Hourly rollup of cost_events, rebuilt by refresh_hourly; what reports and budgets read.'
 );
+
+-- A table made before cost_hourly had the family column gets it (the next refresh fills it in).
+ALTER TABLE `{{dataset}}`.cost_hourly ADD COLUMN IF NOT EXISTS family STRING;
 
 CREATE TABLE IF NOT EXISTS `{{dataset}}`.rejected_events (
   rejected_at TIMESTAMP NOT NULL,
@@ -87,4 +91,70 @@ PARTITION BY DATE(rejected_at)
 OPTIONS (
   partition_expiration_days = {{rejected_expiration_days}},
   description = 'Input refused at ingest, with the field and the reason.'
+);
+
+CREATE TABLE IF NOT EXISTS `{{dataset}}`.billed_costs (
+  day DATE NOT NULL,
+  source STRING NOT NULL,
+  provider STRING NOT NULL,
+  billing_account_id STRING NOT NULL,
+  sub_account_id STRING,
+  service STRING NOT NULL,
+  sku_id STRING,
+  namespace STRING,
+  team STRING,
+  model STRING,
+  billed_cost NUMERIC NOT NULL,
+  effective_cost NUMERIC NOT NULL,
+  currency STRING NOT NULL,
+  imported_at TIMESTAMP NOT NULL
+)
+PARTITION BY day
+CLUSTER BY source, provider, team
+OPTIONS (
+  require_partition_filter = TRUE,
+  description = 'The bill by usage day, in FOCUS terms, one source at a time: an import of a day for a source replaces that day.'
+);
+
+CREATE TABLE IF NOT EXISTS `{{dataset}}`.reconciliation_daily (
+  day DATE NOT NULL,
+  match_keys STRING NOT NULL,
+  match_label STRING NOT NULL,
+  cloud STRING,
+  account STRING,
+  service STRING,
+  namespace STRING,
+  team STRING,
+  currency STRING NOT NULL,
+  estimated NUMERIC NOT NULL,
+  reconciled NUMERIC NOT NULL,
+  billed NUMERIC NOT NULL,
+  drift NUMERIC NOT NULL,
+  status STRING NOT NULL,
+  reconciled_at TIMESTAMP NOT NULL
+)
+PARTITION BY day
+CLUSTER BY cloud, team, namespace
+OPTIONS (
+  require_partition_filter = TRUE,
+  description = 'Estimated, reconciled (calibrated estimate) and billed cost per day and match key; drift = billed - estimated. A re-run replaces the day.'
+);
+
+CREATE TABLE IF NOT EXISTS `{{dataset}}`.calibration_factors (
+  learned_for_day DATE NOT NULL,
+  cloud STRING NOT NULL,
+  family STRING NOT NULL,
+  factor_num STRING NOT NULL,
+  factor_den STRING NOT NULL,
+  clamped STRING,
+  days_used INT64 NOT NULL,
+  estimated NUMERIC NOT NULL,
+  billed NUMERIC NOT NULL,
+  learned_at TIMESTAMP NOT NULL
+)
+PARTITION BY learned_for_day
+CLUSTER BY cloud, family
+OPTIONS (
+  require_partition_filter = TRUE,
+  description = 'Calibration factors per (cloud, instance or SKU family), exact (factor_num / factor_den), learned from the days before learned_for_day.'
 );

@@ -6,6 +6,9 @@
 -- event (by elapsed time), the first its whole cost. Training rows are read from @lookback_from
 -- (<= @from) so that the first event inside the range finds its predecessor; only hours in
 -- [@from, @to) are written. Every read of cost_events filters event_time (partition pruning).
+-- family is the instance or SKU family reconciliation calibrates by (the accelerator, else the
+-- instance type): kept in the rollup so the daily estimates are read from it, not from raw events,
+-- and training rows keep their charged differences. Null for allocations and fixed costs.
 BEGIN TRANSACTION;
 
 DELETE FROM `{{dataset}}`.cost_hourly
@@ -13,13 +16,14 @@ WHERE hour >= @from AND hour < @to;
 
 INSERT INTO `{{dataset}}`.cost_hourly (
   hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
-  environment, cloud, currency, cost, `rows`, gpu_seconds, input_tokens, output_tokens, refreshed_at
+  environment, cloud, currency, cost, `rows`, gpu_seconds, input_tokens, output_tokens, refreshed_at,
+  family
 )
 WITH unique_events AS (
   SELECT
     event_source, event_id, event_type, event_time, basis, team, model, model_version, business_unit,
     cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
-    output_tokens, job_id, elapsed_seconds
+    output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family
   FROM `{{dataset}}`.cost_events
   WHERE event_time >= @lookback_from
     AND event_time < @to
@@ -51,11 +55,12 @@ SELECT
   SUM(gpu_seconds) AS gpu_seconds,
   SUM(input_tokens) AS input_tokens,
   SUM(output_tokens) AS output_tokens,
-  CURRENT_TIMESTAMP() AS refreshed_at
+  CURRENT_TIMESTAMP() AS refreshed_at,
+  family
 FROM charged
 WHERE event_time >= @from
 GROUP BY
   hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
-  environment, cloud, currency;
+  environment, cloud, currency, family;
 
 COMMIT TRANSACTION;

@@ -45,3 +45,13 @@ ORDER BY
   delivered_at DESC,
   ts DESC
 LIMIT 1;
+
+-- query: recent
+-- Deliveries in [since, until), newest first: the dashboard's recent alerts.
+SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  epoch_ms(delivered_at) AS delivered_at_ms
+FROM alert_log
+WHERE delivered_at >= make_timestamptz(CAST($since_ms AS BIGINT) * 1000)
+  AND delivered_at < make_timestamptz(CAST($until_ms AS BIGINT) * 1000)
+ORDER BY delivered_at DESC, ts DESC, idempotency_key
+LIMIT CAST($limit AS BIGINT);

@@ -61,8 +61,11 @@ CREATE TABLE IF NOT EXISTS cost_hourly (
   gpu_seconds DOUBLE,
   input_tokens BIGINT,
   output_tokens BIGINT,
-  refreshed_at TIMESTAMPTZ NOT NULL
+  refreshed_at TIMESTAMPTZ NOT NULL,
+  family VARCHAR
 );
+-- A file made before cost_hourly had the family column gets it (the next refresh fills it in).
+ALTER TABLE cost_hourly ADD COLUMN IF NOT EXISTS family VARCHAR;
 
 CREATE TABLE IF NOT EXISTS rejected_events (
   rejected_at TIMESTAMPTZ NOT NULL,
@@ -72,4 +75,55 @@ CREATE TABLE IF NOT EXISTS rejected_events (
   field VARCHAR NOT NULL,
   reason VARCHAR NOT NULL,
   payload VARCHAR
+);
+
+-- Reconciliation (shared/adapters/warehouse-reconciliation): the imported bill by day, the drift per
+-- day and match key, and the calibration factors learned for each day. Each day of a bill source,
+-- and each reconciled day, is replaced whole by a re-run, never added to.
+CREATE TABLE IF NOT EXISTS billed_costs (
+  day DATE NOT NULL,
+  source VARCHAR NOT NULL,
+  provider VARCHAR NOT NULL,
+  billing_account_id VARCHAR NOT NULL,
+  sub_account_id VARCHAR,
+  service VARCHAR NOT NULL,
+  sku_id VARCHAR,
+  namespace VARCHAR,
+  team VARCHAR,
+  model VARCHAR,
+  billed_cost DECIMAL(38, 9) NOT NULL,
+  effective_cost DECIMAL(38, 9) NOT NULL,
+  currency VARCHAR NOT NULL,
+  imported_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS reconciliation_daily (
+  day DATE NOT NULL,
+  match_keys VARCHAR NOT NULL,
+  match_label VARCHAR NOT NULL,
+  cloud VARCHAR,
+  account VARCHAR,
+  service VARCHAR,
+  namespace VARCHAR,
+  team VARCHAR,
+  currency VARCHAR NOT NULL,
+  estimated DECIMAL(38, 9) NOT NULL,
+  reconciled DECIMAL(38, 9) NOT NULL,
+  billed DECIMAL(38, 9) NOT NULL,
+  drift DECIMAL(38, 9) NOT NULL,
+  status VARCHAR NOT NULL,
+  reconciled_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS calibration_factors (
+  learned_for_day DATE NOT NULL,
+  cloud VARCHAR NOT NULL,
+  family VARCHAR NOT NULL,
+  factor_num VARCHAR NOT NULL,
+  factor_den VARCHAR NOT NULL,
+  clamped VARCHAR,
+  days_used BIGINT NOT NULL,
+  estimated DECIMAL(38, 9) NOT NULL,
+  billed DECIMAL(38, 9) NOT NULL,
+  learned_at TIMESTAMPTZ NOT NULL
 );

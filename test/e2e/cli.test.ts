@@ -7,7 +7,7 @@ import { inferenceEvent } from "../support/ingest-builders.ts";
 import { floorHour, HOUR_MS, tempDuckDb } from "../support/local-stack-session.ts";
 import { type CliResult, runCli, startCli } from "../support/run-cli.ts";
 
-const COMMANDS = ["start", "demo", "ingest", "report", "jobs", "schemas"];
+const COMMANDS = ["start", "demo", "ingest", "report", "jobs", "reconcile", "billing", "schemas"];
 
 const db = tempDuckDb("finops-cli-");
 const env = { FINOPS_DUCKDB_PATH: db.path, FINOPS_LOG_LEVEL: "error" };
@@ -49,10 +49,12 @@ describe("finops help and usage errors", () => {
 
   it("exits 2 naming the flag for a bad report query", async () => {
     // Act
-    const [by, from, format] = await Promise.all([
+    const [by, from, format, view, viewBy] = await Promise.all([
       finops("report", "--by", "nonsense"),
       finops("report", "--from", "2026-01-01T00:30:00Z"),
       finops("report", "--format", "xml"),
+      finops("report", "--view", "pivot"),
+      finops("report", "--view", "training", "--by", "team"),
     ]);
 
     // Assess
@@ -66,6 +68,12 @@ describe("finops help and usage errors", () => {
     );
     expect(format.code).toBe(2);
     expect(firstLine(format)).toBe("finops report: --format: one of table, json, csv");
+    expect(view.code).toBe(2);
+    expect(firstLine(view)).toBe(
+      "finops report: --view: one of cost, trend, training, inference, reconciliation",
+    );
+    expect(viewBy.code).toBe(2);
+    expect(firstLine(viewBy)).toMatch(/^finops report: (--)?by: the training view is one line per job/);
   });
 });
 

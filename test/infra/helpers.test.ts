@@ -10,6 +10,7 @@ import {
   grantsOf,
   INGEST_ROLES,
   roleSetFor,
+  secretsReadBy,
 } from "../../infra/iam-roles.ts";
 import { accountId, functionName, kebab } from "../../infra/names.ts";
 import { checkCron, schedulerSettings } from "../../infra/schedule.ts";
@@ -18,8 +19,9 @@ import {
   ENTRY_FILE,
   entryModule,
   selectSourceFiles,
+  sourceFiles,
 } from "../../infra/source-archive.ts";
-import { topicKeyOf } from "../../infra/topics.ts";
+import { deadLetterOf, topicKeyOf } from "../../infra/topics.ts";
 
 const http = (target: string): FunctionSpec => ({ target, folder: kebab(target), trigger: { kind: "http" } });
 
@@ -64,6 +66,33 @@ describe("role sets", () => {
     ]);
   });
 
+  it("grants the functions being added what they need, and no more", () => {
+    const scopes = (target: string) => grantsOf(roleSetFor(target)).map((g) => `${g.scope} ${g.role}`);
+    expect(scopes("reconcileDaily")).toEqual([
+      "project roles/bigquery.jobUser",
+      "dataset roles/bigquery.dataEditor",
+      "topic:alerts roles/pubsub.publisher",
+      "billingExports roles/bigquery.dataViewer",
+    ]);
+    expect(scopes("sendScorecardDigest")).toEqual([
+      "project roles/bigquery.jobUser",
+      "dataset roles/bigquery.dataEditor",
+      "topic:alerts roles/pubsub.publisher",
+    ]);
+    expect(scopes("dashboard")).toEqual([
+      "project roles/bigquery.jobUser",
+      "dataset roles/bigquery.dataViewer",
+    ]);
+    expect(scopes("evaluateBudgets")).toContain("enforcementTopics roles/pubsub.publisher");
+  });
+
+  it("lets the notifier alone read the Slack token", () => {
+    const readers = Object.entries(FUNCTION_ROLES).filter(([, set]) => secretsReadBy(set).length > 0);
+    expect(readers.map(([target, set]) => [target, secretsReadBy(set)])).toEqual([
+      ["notifySlack", ["slackBotToken"]],
+    ]);
+  });
+
   it("refuses public and malformed invokers", () => {
     expect(
       checkInvokerMembers("ingestHttp", ["serviceAccount:a@p.iam.gserviceaccount.com", "group:g@x.com"]),
@@ -92,6 +121,26 @@ describe("function settings", () => {
       /availableCpu >= 1/,
     );
     expect(resolveSettings(http("x"), { availableCpu: undefined, concurrency: 1 }).concurrency).toBe(1);
+  });
+
+  it("sizes the notifier, routers, reports and reconciliation for their load", () => {
+    const settings = (target: string, kind: FunctionSpec["trigger"]) =>
+      resolveSettings({ target, folder: kebab(target), trigger: kind });
+    expect(settings("notifySlack", { kind: "topic", topic: "finops-alerts" })).toMatchObject({
+      concurrency: 4,
+      maxInstances: 3,
+    });
+    expect(settings("routeAwsAnomaly", { kind: "http" })).toMatchObject({
+      availableMemory: "256Mi",
+      availableCpu: undefined,
+      concurrency: 1,
+    });
+    expect(settings("dashboard", { kind: "http" }).availableMemory).toBe("1Gi");
+    expect(settings("reconcileDaily", { kind: "schedule", cron: "0 6 * * *" })).toMatchObject({
+      availableMemory: "1Gi",
+      timeoutSeconds: 900,
+      maxInstances: 1,
+    });
   });
 
   it("caps event-triggered timeouts at 540 s", () => {
@@ -136,6 +185,11 @@ describe("topics", () => {
     expect(topicKeyOf("finops-cost-events")).toBe("events");
     expect(() => topicKeyOf("nope")).toThrow(/not in TOPICS/);
   });
+
+  it("pairs each topic a function reads with its dead-letter topic", () => {
+    expect(deadLetterOf("alerts")).toBe("alertsDeadLetter");
+    expect(() => deadLetterOf("alertsDeadLetter")).toThrow(/has no dead-letter topic/);
+  });
 });
 
 describe("source archive", () => {
@@ -176,7 +230,7 @@ describe("source archive", () => {
     expect(entry).toContain("process.env.FUNCTION_TARGET");
   });
 
-  it("builds the archive from a tree and names it by content", async () => {
+  it("builds the archive from a tree with the generated files, and names it by content", async () => {
     const root = mkdtempSync(join(tmpdir(), "finops-archive-"));
     const write = (path: string, text: string) => {
       mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -188,18 +242,22 @@ describe("source archive", () => {
     write("functions/ingest-http/index.test.ts", "export {};");
     write("infra/index.ts", "export {};");
     const specs = [http("ingestHttp")];
-    const first = createSourceArchive(root, specs);
+    const archive = (config: string) =>
+      createSourceArchive(root, sourceFiles(root, specs), specs, { "finops.config.json": config });
+    const first = archive("{}");
     expect(first.files).toEqual([
+      "finops.config.json",
       "functions/ingest-http/index.ts",
       ENTRY_FILE,
       "package-lock.json",
       "package.json",
     ]);
     expect(Object.keys(await first.archive.assets).sort()).toEqual([...first.files].sort());
-    expect(createSourceArchive(root, specs).hash).toBe(first.hash);
+    expect(archive("{}").hash).toBe(first.hash);
+    expect(archive('{"version":1}').hash).not.toBe(first.hash);
     write("functions/ingest-http/index.ts", "export const changed = 1;");
-    expect(createSourceArchive(root, specs).hash).not.toBe(first.hash);
-    expect(() => createSourceArchive(root, [http("ingestEvents")])).toThrow(
+    expect(archive("{}").hash).not.toBe(first.hash);
+    expect(() => sourceFiles(root, [http("ingestEvents")])).toThrow(
       /functions\/ingest-events\/index.ts is missing/,
     );
   });

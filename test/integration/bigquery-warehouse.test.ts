@@ -417,6 +417,22 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       expect(body.labels).toEqual({ app: "finops", query: "create_tables" });
     });
 
+    it("init then creates the report views in the dataset, each after the views it selects from", async () => {
+      // Act
+      await warehouse.init();
+
+      // Assess
+      const body = queryBody(api.of("jobs.query")[1]);
+      expect(body.labels).toEqual({ app: "finops", query: "create_views" });
+      const created = [...body.query.matchAll(/CREATE OR REPLACE VIEW `([^`]+)`\.(\w+) AS/g)];
+      expect(created.map((m) => m[1])).toEqual(created.map(() => `${PROJECT}.${DATASET}`));
+      const names = created.map((m) => m[2]);
+      expect(names).toEqual(expect.arrayContaining(["report_cost", "report_trend", "report_training"]));
+      expect(names.indexOf("report_cost")).toBeLessThan(names.indexOf("report_trend"));
+      expect(body.query).toContain(`FROM \`${PROJECT}.${DATASET}\`.report_cost`);
+      expect(body.query).not.toContain("{{");
+    });
+
     it("report binds named TIMESTAMP parameters and parses NUMERIC sums to exact nanos", async () => {
       // Prepare
       api.onQuery("report", {

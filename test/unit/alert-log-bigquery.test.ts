@@ -101,6 +101,36 @@ describe("BigQuery alert log", () => {
     expect(await log.findThread("none")).toBeUndefined();
   });
 
+  it("lists recent deliveries with a bounded range and limit as INT64 parameters", async () => {
+    // Prepare
+    api.onQuery("alert_log-recent", {
+      fields: [...FIELDS, { name: "delivered_at_ms", type: "INTEGER" }],
+      rows: [["k2", null, "budget.threshold", "critical", "C1", "2.000001", "posted", null, "1795168800123"]],
+    });
+
+    // Act
+    const found = await log.recent({
+      since: new Date("2026-11-01T00:00:00Z"),
+      until: new Date("2026-12-01T00:00:00Z"),
+      limit: 20,
+    });
+
+    // Assess
+    expect(found.map((d) => [d.idempotency_key, d.severity])).toEqual([["k2", "critical"]]);
+    const [request] = sent();
+    expect(request?.query).toMatch(/ORDER BY delivered_at DESC, ts DESC, idempotency_key\s+LIMIT @limit/);
+    expect(request?.queryParameters).toContainEqual({
+      name: "limit",
+      parameterType: { type: "INT64" },
+      parameterValue: { value: "20" },
+    });
+    expect(request?.queryParameters).toContainEqual({
+      name: "since_ms",
+      parameterType: { type: "INT64" },
+      parameterValue: { value: String(Date.parse("2026-11-01T00:00:00Z")) },
+    });
+  });
+
   it("passes a 503 on as transient, a 400 as invalid", async () => {
     api.script("jobs.query", apiError(503, "backendError", "try later"));
     await expect(log.find("k1")).rejects.toMatchObject({ name: "AlertLogError", code: "unavailable" });

@@ -82,6 +82,33 @@ describe.each(ADAPTERS)("AlertLog contract: %s", (_, create) => {
     expect(await log.findThread("none")).toBeUndefined();
   });
 
+  it("lists the deliveries of a time range newest first, at most the limit", async () => {
+    // Prepare
+    const minutes = (n: number) => new Date(AT.getTime() + n * 60_000);
+    await log.record(delivery({ idempotency_key: "before", delivered_at: minutes(-1) }));
+    await log.record(delivery({ idempotency_key: "first", delivered_at: minutes(0), ts: "1.000001" }));
+    await log.record(delivery({ idempotency_key: "tie-b", delivered_at: minutes(5), ts: "1.000002" }));
+    await log.record(delivery({ idempotency_key: "tie-a", delivered_at: minutes(5), ts: "1.000002" }));
+    await log.record(delivery({ idempotency_key: "later-ts", delivered_at: minutes(5), ts: "1.000003" }));
+    await log.record(delivery({ idempotency_key: "at-until", delivered_at: minutes(10) }));
+
+    // Act
+    const all = await log.recent({ since: minutes(0), until: minutes(10), limit: 10 });
+    const two = await log.recent({ since: minutes(0), until: minutes(10), limit: 2 });
+
+    // Assess
+    expect(all.map((d) => d.idempotency_key)).toEqual(["later-ts", "tie-a", "tie-b", "first"]);
+    expect(all[3]).toEqual(delivery({ idempotency_key: "first", delivered_at: minutes(0), ts: "1.000001" }));
+    expect(two.map((d) => d.idempotency_key)).toEqual(["later-ts", "tie-a"]);
+  });
+
+  it("refuses a recent query without a valid range or limit", async () => {
+    const range = { since: AT, until: new Date(AT.getTime() + 60_000) };
+    await expect(log.recent({ ...range, limit: 0 })).rejects.toMatchObject({ code: "invalid" });
+    await expect(log.recent({ ...range, limit: 1.5 })).rejects.toMatchObject({ code: "invalid" });
+    await expect(log.recent({ ...range, since: new Date(Number.NaN), limit: 5 })).rejects.toThrow(/since/);
+  });
+
   it("refuses a delivery without a valid time, and calls after close", async () => {
     await expect(log.record(delivery({ delivered_at: new Date(Number.NaN) }))).rejects.toMatchObject({
       code: "invalid",

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { parseAlert } from "#domain/alerts/alert.ts";
-import { AnomalySettingsError, anomalySettings } from "#domain/anomalies/anomaly-settings.ts";
+import {
+  type AnomalyDimension,
+  AnomalySettingsError,
+  anomalySettings,
+} from "#domain/anomalies/anomaly-settings.ts";
+import {
+  type CombinationSeries,
+  groupAlert,
+  groupIncidents,
+  type IncidentGroup,
+  type ScopeValues,
+} from "#domain/anomalies/incident-groups.ts";
 import {
   baselineAt,
   detectSpendAnomalies,
@@ -10,6 +21,8 @@ import {
   madNanos,
   medianNanos,
   type ScopeSeries,
+  type SpendIncident,
+  scopeLabel,
 } from "#domain/anomalies/spend-anomalies.ts";
 import { detectRunaways, runawayAlert } from "#domain/anomalies/training-runaway.ts";
 import { createSeededRandom } from "#domain/demo/seeded-random.ts";
@@ -166,6 +179,111 @@ describe("spend anomalies on generated traffic (fixed seed)", () => {
     const at = detectSpendAnomalies([long], SPIKE + 7 * HOUR_MS, s);
     expect(at.fresh).toEqual([]);
     expect(at.ongoing).toHaveLength(1);
+  });
+});
+
+describe("one incident across the scopes it shows in", () => {
+  /** A report group's spend: the sum of its parts, hour by hour. */
+  const sum = (...parts: ScopeSeries[]): Map<number, Nanos> => {
+    const spend = new Map<number, Nanos>();
+    for (const part of parts) for (const [h, v] of part.spend) spend.set(h, (spend.get(h) ?? 0n) + v);
+    return spend;
+  };
+  const scope = (dimension: AnomalyDimension, value: string, spend: Map<number, Nanos>): ScopeSeries => ({
+    scope: { dimension, value, currency: "USD" },
+    spend,
+  });
+  const combination = (values: ScopeValues, spend: Map<number, Nanos>): CombinationSeries => ({
+    values,
+    currency: "USD",
+    spend,
+  });
+  // payments has two teams: risk (fraud-scorer) and cards (card-scorer); discovery has search.
+  const risk = quietSeries("risk", 40, 11);
+  const cards = quietSeries("cards", 60, 12);
+  const search = quietSeries("search", 400, 13);
+  const RISK = { team: "risk", model: "fraud-scorer", business_unit: "payments" };
+  const CARDS = { team: "cards", model: "card-scorer", business_unit: "payments" };
+  const SEARCH = { team: "search", model: "query-ranker", business_unit: "discovery" };
+
+  function judge(riskNow: ScopeSeries, cardsNow: ScopeSeries, searchNow: ScopeSeries, hour: number) {
+    const series = [
+      scope("team", "risk", sum(riskNow)),
+      scope("model", "fraud-scorer", sum(riskNow)),
+      scope("team", "cards", sum(cardsNow)),
+      scope("model", "card-scorer", sum(cardsNow)),
+      scope("business_unit", "payments", sum(riskNow, cardsNow)),
+      scope("team", "search", sum(searchNow)),
+      scope("model", "query-ranker", sum(searchNow)),
+      scope("business_unit", "discovery", sum(searchNow)),
+    ];
+    const combinations = [
+      combination(RISK, sum(riskNow)),
+      combination(CARDS, sum(cardsNow)),
+      combination(SEARCH, sum(searchNow)),
+    ];
+    return groupIncidents(detectSpendAnomalies(series, hour, s).fresh, combinations, hour, s);
+  }
+
+  it("a spike in one team's model is one alert for its team, model and business unit, every hour of it", () => {
+    const spiked = withExtra(risk, [
+      [SPIKE, 300n * USD],
+      [SPIKE + HOUR_MS, 300n * USD],
+    ]);
+    const [first, ...others] = judge(spiked, cards, search, SPIKE);
+    expect(others).toEqual([]);
+    const key = `spend.anomaly:team=risk,model=fraud-scorer,business_unit=payments:USD:${new Date(SPIKE).toISOString()}`;
+    expect(first?.key).toBe(key);
+    expect(first?.incidents.map((i) => scopeLabel(i.scope))).toEqual([
+      "team=risk",
+      "model=fraud-scorer",
+      "business_unit=payments",
+    ]);
+    expect(judge(spiked, cards, search, SPIKE + HOUR_MS).map((g) => g.key)).toEqual([key]);
+
+    const alert = groupAlert(first as IncidentGroup, s, new Date(SPIKE + HOUR_MS));
+    expect(alert).toMatchObject({
+      idempotency_key: key,
+      thread_key: key,
+      kind: "spend.anomaly",
+      severity: "warning",
+      scope: RISK,
+      period: { start: new Date(SPIKE).toISOString(), end: new Date(SPIKE + HOUR_MS).toISOString() },
+    });
+    expect(alert.title).toMatch(
+      /^Spend anomaly: team=risk, model=fraud-scorer, business_unit=payments \+3\d\d\.\d\d USD/,
+    );
+    expect(
+      parseAlert(JSON.parse(JSON.stringify(alert, (_, v) => (typeof v === "bigint" ? `${v}` : v)))).ok,
+    ).toBe(true);
+  });
+
+  it("spikes of two teams in the same hour stay two alerts", () => {
+    const groups = judge(
+      withExtra(risk, [[SPIKE, 300n * USD]]),
+      cards,
+      withExtra(search, [[SPIKE, 900n * USD]]),
+      SPIKE,
+    );
+    expect(groups.map((g) => [g.cause?.values.team, g.incidents.length])).toEqual([
+      ["risk", 3],
+      ["search", 3],
+    ]);
+  });
+
+  it("a rise spread over a business unit's teams, none unusual alone, stays the unit's own alert", () => {
+    // At night, 15 USD more in each of payments' teams: under the 20 USD minimum impact for each,
+    // 30 USD for the unit.
+    const night = LAST_WEEK + (2 * 24 + 3) * HOUR_MS;
+    const extra: [number, Nanos][] = [[night, 15n * USD]];
+    const groups = judge(withExtra(risk, extra), withExtra(cards, extra), search, night);
+    expect(groups.map((g) => [g.key, g.cause])).toEqual([
+      [`spend.anomaly:business_unit=payments:USD:${new Date(night).toISOString()}`, null],
+    ]);
+    const [only] = groups;
+    expect(groupAlert(only as IncidentGroup, s, new Date(night))).toEqual(
+      incidentAlert(only?.incidents[0] as SpendIncident, new Date(night)),
+    );
   });
 });
 

@@ -19,8 +19,8 @@ function sqlText(dialect: Dialect, name: string): string {
   return readFileSync(join(sqlRoot(), dialect, `${name}.sql`), "utf8");
 }
 
-function queryNames(dialect: Dialect): string[] {
-  return readdirSync(join(sqlRoot(), dialect))
+function queryNames(dialect: Dialect, folder = ""): string[] {
+  return readdirSync(join(sqlRoot(), dialect, folder))
     .filter((file) => file.endsWith(".sql"))
     .map((file) => file.slice(0, -".sql".length))
     .sort();
@@ -65,5 +65,39 @@ describe("SQL twins (sql/bigquery and sql/duckdb)", () => {
       "from",
     ]);
     expect(sqlParameters("duckdb", "SELECT $from, {{dataset}}, '$not' -- $nor")).toEqual(["from"]);
+  });
+});
+
+// The report views (sql/<dialect>/views/<name>.sql): what the warehouses create at init and infra/
+// deploys as BigQuery views, for BI tools. Same names in both dialects; each is one SELECT without
+// parameters, and its first line names the column a BI filter should use to prune partitions.
+describe("report views (sql/bigquery/views and sql/duckdb/views)", () => {
+  const views = queryNames("bigquery", "views");
+
+  it("are the same views in both dialects", () => {
+    expect(views.length).toBeGreaterThan(0);
+    expect(queryNames("duckdb", "views")).toEqual(views);
+  });
+
+  it.each(DIALECTS.flatMap((dialect) => views.map((name) => [dialect, name] as const)))(
+    "%s/views/%s is one SELECT without parameters that names its partition column first",
+    (dialect, name) => {
+      const text = sqlText(dialect, `views/${name}`);
+      const code = text.replace(/--.*$/gm, "").trim();
+      expect(text.split("\n", 1)[0]).toMatch(/^-- Partition column: (hour|day)\b/);
+      expect(code).toMatch(/^(WITH|SELECT)\b/);
+      expect(code.replace(/;\s*$/, "")).not.toContain(";");
+      expect(sqlParameters(dialect, text)).toEqual([]);
+    },
+  );
+
+  it("read BigQuery tables and views through {{dataset}} only", () => {
+    for (const name of views) {
+      const code = sqlText("bigquery", `views/${name}`).replace(/--.*$/gm, "");
+      for (const [, table] of code.matchAll(/\b(?:FROM|JOIN)\s+([^\s(]+)/gi)) {
+        const cte = new RegExp(`\\b${table}\\s+AS\\s*\\(`, "i").test(code);
+        if (!cte) expect(table, `views/${name}.sql reads ${table}`).toMatch(/^`\{\{dataset\}\}`\.\w+$/);
+      }
+    }
   });
 });

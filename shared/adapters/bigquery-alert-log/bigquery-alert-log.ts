@@ -5,6 +5,7 @@ import {
   type AlertLogQuery,
   alertLogQuery,
   deliveryOfRow,
+  recentParams,
   recordParams,
 } from "#adapters/duckdb-alert-log/alert-log-queries.ts";
 import { type AlertLog, AlertLogError } from "#ports/alert-log.ts";
@@ -18,7 +19,7 @@ export interface BigQueryAlertLogOptions {
 
 const DATASET_ID = /^\w{1,1024}$/;
 const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,62}$/;
-const INT64_PARAMS = new Set(["delivered_at_ms"]);
+const INT64_PARAMS = new Set(["delivered_at_ms", "since_ms", "until_ms", "limit"]);
 
 type Params = Record<string, string | bigint | null>;
 
@@ -83,6 +84,10 @@ export function createBigQueryAlertLog(options: BigQueryAlertLogOptions): AlertL
     async findThread(threadKey) {
       const [row] = await run("findThread", "find_thread", { thread_key: threadKey });
       return row === undefined ? undefined : deliveryOfRow(row);
+    },
+    async recent(query) {
+      const rows = await run("recent", "recent", recentParams(query));
+      return rows.map(deliveryOfRow);
     },
     async close() {},
   };

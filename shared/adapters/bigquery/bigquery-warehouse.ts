@@ -1,5 +1,6 @@
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
+import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
 import type { TrainingJobRow, TrainingOutcome } from "#domain/training/job-summary.ts";
 import { parseQueryName, type SqlParam, type SqlRunner } from "#ports/sql-runner.ts";
@@ -203,6 +204,11 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
         },
         {},
       );
+      // The report views, in one script: a fresh dataset has them before infra/ deploys them.
+      const views = createViewStatements("bigquery", (name) => `\`${datasetPath}\`.${name}`, {
+        dataset: datasetPath,
+      });
+      if (views.length > 0) await run("create_views", views.join(";\n"), {});
     },
 
     /**

@@ -1,8 +1,13 @@
 import { type Dialect, loadNamedSql } from "#adapters/sql/load-sql.ts";
 import type { AlertKind, Severity } from "#domain/alerts/alert.ts";
-import { type AlertDelivery, assertDelivery } from "#ports/alert-log.ts";
+import {
+  type AlertDelivery,
+  assertDelivery,
+  assertRecentQuery,
+  type RecentDeliveriesQuery,
+} from "#ports/alert-log.ts";
 
-export type AlertLogQuery = "create" | "record" | "find" | "find_thread";
+export type AlertLogQuery = "create" | "record" | "find" | "find_thread" | "recent";
 
 /** One named query of sql/<dialect>/alert_log.sql. */
 export function alertLogQuery(
@@ -26,6 +31,16 @@ export function recordParams(d: AlertDelivery) {
     action: d.action,
     routed_channel: d.routed_channel ?? null,
     delivered_at_ms: BigInt(d.delivered_at.getTime()),
+  };
+}
+
+/** The bound values of the recent query, the same in both dialects. */
+export function recentParams(query: RecentDeliveriesQuery) {
+  assertRecentQuery(query);
+  return {
+    since_ms: BigInt(query.since.getTime()),
+    until_ms: BigInt(query.until.getTime()),
+    limit: BigInt(query.limit),
   };
 }
 

@@ -1,6 +1,12 @@
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
 import { type AlertLog, AlertLogError } from "#ports/alert-log.ts";
-import { type AlertLogQuery, alertLogQuery, deliveryOfRow, recordParams } from "./alert-log-queries.ts";
+import {
+  type AlertLogQuery,
+  alertLogQuery,
+  deliveryOfRow,
+  recentParams,
+  recordParams,
+} from "./alert-log-queries.ts";
 
 export interface DuckDbAlertLogOptions {
   /** A database file (created if missing) or ":memory:". */
@@ -84,6 +90,10 @@ export function createDuckDbAlertLog(options: DuckDbAlertLogOptions): AlertLog {
     async findThread(threadKey) {
       const [row] = await run("findThread", "find_thread", { thread_key: threadKey });
       return row === undefined ? undefined : deliveryOfRow(row);
+    },
+    async recent(query) {
+      const rows = await run("recent", "recent", recentParams(query));
+      return rows.map(deliveryOfRow);
     },
     async close() {
       const settled = tail.then(async () => {

@@ -8,6 +8,7 @@ import {
   StatementType,
 } from "@duckdb/node-api";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
+import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
 import { parseQueryName, type SqlRunner } from "#ports/sql-runner.ts";
 import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
@@ -292,6 +293,8 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
     init() {
       return serialized("init", async (connection) => {
         await connection.run(loadSql("duckdb", "create_tables"));
+        for (const statement of createViewStatements("duckdb", (name) => name))
+          await connection.run(statement);
         await ensureStaging(connection);
       });
     },

@@ -65,3 +65,20 @@ export function parseCsv(text: string): CsvField[][] {
     if (i >= n) return records;
   }
 }
+
+/** Whether a text must be quoted for parseCsv to read it back as itself (not as null, not split). */
+const NEEDS_QUOTES = /[",\r\n]|^$|^NULL$/;
+
+/**
+ * One CSV record, as parseCsv reads it back: a null is an empty unquoted field; a text is quoted
+ * when it holds a comma, quote or line break, or would otherwise read as null ("" or NULL).
+ * Ends with a line break.
+ */
+export function formatCsvRecord(fields: readonly (string | null)[]): string {
+  return `${fields
+    .map((field) => {
+      if (field === null) return "";
+      return NEEDS_QUOTES.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
+    })
+    .join(",")}\n`;
+}

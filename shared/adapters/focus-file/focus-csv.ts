@@ -5,9 +5,9 @@ import {
   dayOf,
   tagDimensions,
 } from "#domain/billing/billed-line.ts";
-import { decimalToNanos } from "#domain/money.ts";
+import { decimalToNanos, nanosToDecimal } from "#domain/money.ts";
 import { BillingSourceError } from "#ports/billing-source.ts";
-import { CsvSyntaxError, parseCsv } from "./csv.ts";
+import { CsvSyntaxError, formatCsvRecord, parseCsv } from "./csv.ts";
 
 const REQUIRED = [
   "ChargePeriodStart",
@@ -52,29 +52,29 @@ export interface FocusCsvOptions {
   dimensionTagKeys?: DimensionTagKeys;
 }
 
+/** A FOCUS table as text: its column names, and each row's values (null for a null or empty field). */
+export interface FocusRecords {
+  header: readonly string[];
+  rows: ReadonlyArray<ReadonlyArray<string | null>>;
+  /** What the table is called in messages ("FOCUS CSV"); its rows are numbered from `firstRowNumber`. */
+  name: string;
+  firstRowNumber: number;
+}
+
 /**
- * One billed line per row of a FOCUS (1.0 to 1.2) CSV: unquoted `NULL` or an empty field is null,
- * amounts are parsed exactly, the charge period becomes days (start day, exclusive end day rounded up).
- * x_namespace / x_team / x_model come from columns of those names when present, else from Tags.
+ * One billed line per row of a FOCUS (1.0 to 1.2) table: amounts are parsed exactly, the charge
+ * period becomes days (start day, exclusive end day rounded up). x_namespace / x_team / x_model
+ * come from columns of those names when present, else from Tags.
  */
-export function parseFocusCsv(text: string, options: FocusCsvOptions = {}): BilledLine[] {
-  let records: ReturnType<typeof parseCsv>;
-  try {
-    records = parseCsv(text);
-  } catch (cause) {
-    if (cause instanceof CsvSyntaxError)
-      throw new BillingSourceError("invalid", `FOCUS CSV: ${cause.message}`, { cause });
-    throw cause;
-  }
-  const [header, ...rows] = records;
-  if (header === undefined) return [];
-  const columns = new Map(header.map((field, index) => [field.text.trim(), index]));
+export function focusLines(records: FocusRecords, options: FocusCsvOptions = {}): BilledLine[] {
+  const { header, rows } = records;
+  const columns = new Map(header.map((name, index) => [name.trim(), index]));
   const missing = REQUIRED.filter((name) => !columns.has(name));
   if (missing.length > 0)
-    throw new BillingSourceError("invalid", `FOCUS CSV lacks the columns ${missing.join(", ")}`);
+    throw new BillingSourceError("invalid", `${records.name} lacks the columns ${missing.join(", ")}`);
 
   return rows.map((row, index) => {
-    const where = `FOCUS CSV row ${index + 2}`;
+    const where = `${records.name} row ${index + records.firstRowNumber}`;
     if (row.length !== header.length) {
       throw new BillingSourceError(
         "invalid",
@@ -83,9 +83,7 @@ export function parseFocusCsv(text: string, options: FocusCsvOptions = {}): Bill
     }
     const get = (name: string): string | null => {
       const at = columns.get(name);
-      const field = at === undefined ? undefined : row[at];
-      if (field === undefined || (!field.quoted && (field.text === "NULL" || field.text === ""))) return null;
-      return field.text;
+      return at === undefined ? null : (row[at] ?? null);
     };
     const need = (name: string): string => {
       const value = get(name);
@@ -122,4 +120,72 @@ export function parseFocusCsv(text: string, options: FocusCsvOptions = {}): Bill
       x_model: get("x_model") ?? fromTags.x_model,
     };
   });
+}
+
+/** One billed line per row of a FOCUS CSV (focusLines): an unquoted `NULL` or an empty field is null. */
+export function parseFocusCsv(text: string, options: FocusCsvOptions = {}): BilledLine[] {
+  let records: ReturnType<typeof parseCsv>;
+  try {
+    records = parseCsv(text);
+  } catch (cause) {
+    if (cause instanceof CsvSyntaxError)
+      throw new BillingSourceError("invalid", `FOCUS CSV: ${cause.message}`, { cause });
+    throw cause;
+  }
+  const [header, ...rows] = records;
+  if (header === undefined) return [];
+  const value = (field: { text: string; quoted: boolean }) =>
+    !field.quoted && (field.text === "NULL" || field.text === "") ? null : field.text;
+  return focusLines(
+    {
+      header: header.map((field) => field.text),
+      rows: rows.map((row) => row.map(value)),
+      name: "FOCUS CSV",
+      firstRowNumber: 2,
+    },
+    options,
+  );
+}
+
+const WRITTEN = [
+  "ChargePeriodStart",
+  "ChargePeriodEnd",
+  "ProviderName",
+  "BillingAccountId",
+  "SubAccountId",
+  "ServiceName",
+  "SkuId",
+  "ResourceId",
+  "BilledCost",
+  "EffectiveCost",
+  "BillingCurrency",
+  "Tags",
+  "x_namespace",
+  "x_team",
+  "x_model",
+] as const;
+
+/** Billed lines as a FOCUS CSV that parseFocusCsv reads back as the same lines (amounts exact). */
+export function formatFocusCsv(lines: readonly BilledLine[]): string {
+  const instant = (day: string) => `${day}T00:00:00Z`;
+  const records = lines.map((l) =>
+    formatCsvRecord([
+      instant(l.ChargePeriodStart),
+      instant(l.ChargePeriodEnd),
+      l.ProviderName,
+      l.BillingAccountId,
+      l.SubAccountId,
+      l.ServiceName,
+      l.SkuId ?? null,
+      l.ResourceId ?? null,
+      nanosToDecimal(l.BilledCost),
+      nanosToDecimal(l.EffectiveCost),
+      l.BillingCurrency,
+      JSON.stringify(l.Tags),
+      l.x_namespace,
+      l.x_team,
+      l.x_model,
+    ]),
+  );
+  return [formatCsvRecord(WRITTEN), ...records].join("");
 }

@@ -3,6 +3,8 @@ import {
   type AlertLog,
   AlertLogError,
   assertDelivery,
+  assertRecentQuery,
+  compareNewestFirst,
   threadMessage,
 } from "#ports/alert-log.ts";
 
@@ -40,6 +42,16 @@ export function createMemoryAlertLog(): MemoryAlertLog {
       open("findThread");
       const found = threadMessage([...byKey.values()].filter((d) => d.thread_key === threadKey));
       return found === undefined ? undefined : copy(found);
+    },
+    async recent(query) {
+      open("recent");
+      assertRecentQuery(query);
+      const { since, until, limit } = query;
+      return [...byKey.values()]
+        .filter((d) => d.delivered_at >= since && d.delivered_at < until)
+        .sort(compareNewestFirst)
+        .slice(0, limit)
+        .map(copy);
     },
     async close() {
       closed = true;

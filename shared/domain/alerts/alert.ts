@@ -15,6 +15,7 @@ export const ALERT_KINDS = [
   "spend.runaway",
   "spend.anomaly",
   "reconciliation.drift",
+  "scorecard.digest",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -46,6 +47,8 @@ export const alertSchema = z
         spend_nanos: nanosSchema.optional(),
         limit_nanos: nanosSchema.optional(),
         forecast_nanos: nanosSchema.optional(),
+        /** What could be saved a month (the optimization scorecard). */
+        savings_nanos: nanosSchema.optional(),
         /** Percent of the limit, e.g. 80 for the 80% threshold or 100.25 used. */
         percent: z.number().finite().optional(),
         currency: currencySchema,

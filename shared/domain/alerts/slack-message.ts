@@ -120,9 +120,10 @@ function amountFields(alert: Alert): Mrkdwn[] {
   if (!amounts) return [];
   const limitLabel = alert.kind.startsWith("budget.") || alert.kind === "gcp.budget" ? "Budget" : "Limit";
   const percent = percentUsed(alert);
+  const scorecard = alert.kind === "scorecard.digest";
   const fields: Array<[string, string | undefined]> = [
     [
-      "Current spend",
+      scorecard ? "Monthly spend" : "Current spend",
       amounts.spend_nanos === undefined ? undefined : formatMoney(amounts.spend_nanos, amounts.currency),
     ],
     [
@@ -135,6 +136,10 @@ function amountFields(alert: Alert): Mrkdwn[] {
       amounts.forecast_nanos === undefined
         ? undefined
         : formatMoney(amounts.forecast_nanos, amounts.currency),
+    ],
+    [
+      "Could save a month",
+      amounts.savings_nanos === undefined ? undefined : formatMoney(amounts.savings_nanos, amounts.currency),
     ],
   ];
   return fields

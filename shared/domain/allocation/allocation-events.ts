@@ -28,6 +28,9 @@ export interface AllocationEventsOptions {
   source: string;
   labelKeys?: LabelKeys;
   currency?: string;
+  /** Where the cluster runs: reconciliation matches its allocations with that cloud's bill. */
+  cloud?: AllocationWireData["cloud"];
+  region?: string;
 }
 
 /** Longest label value the event schema takes. */
@@ -117,6 +120,8 @@ export function allocationEvents(
         components,
         gpu_hours: allocation.gpuHours,
         currency,
+        ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
+        ...(options.region === undefined ? {} : { region: options.region }),
       },
     };
   });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cloudSchema } from "#domain/events/common.ts";
 import { GPU_SPLIT_STRATEGIES } from "#domain/gpu-split/split-gpu-cost.ts";
 import { SHARE_POLICIES } from "./idle-policy.ts";
 import { AGGREGATE_PROPERTIES } from "./k8s-allocation.ts";
@@ -52,6 +53,9 @@ export const allocationSettingsSchema = z
     timeoutMs: z.number().int().min(1000).max(540_000).default(60_000),
     /** The cluster's name in events; also replaces the name the source reports unless `clusterFromSource`. */
     cluster: z.string().trim().min(1).max(128),
+    /** The cloud the cluster runs in, set on its allocations: reconciliation matches them with that cloud's bill. */
+    cloud: cloudSchema.optional(),
+    region: z.string().trim().min(1).max(64).optional(),
     /** Keep each allocation's own cluster name (a federated Kubecost that reports several clusters). */
     clusterFromSource: z.boolean().default(false),
     aggregate: z.array(z.enum(AGGREGATE_PROPERTIES)).min(1).default(["namespace", "pod"]),

@@ -159,18 +159,31 @@ export function hoursToRead(hour: number, s: AnomalySettings): number[] {
 export const scopeLabel = (scope: AnomalyScope): string => `${scope.dimension}=${scope.value}`;
 
 /**
+ * The run of consecutive anomalous hours ending at `hour`, looked for within `incidentWindowHours`,
+ * oldest first; null when `hour` itself is not anomalous.
+ */
+export function anomalousRun(
+  spend: ReadonlyMap<number, Nanos>,
+  hour: number,
+  s: AnomalySettings,
+): HourEvaluation[] | null {
+  const hours: HourEvaluation[] = [];
+  for (let w = 0; w < s.incidentWindowHours; w++) {
+    const evaluation = evaluateHour(spend, hour - w * HOUR_MS, s);
+    if (evaluation === null || !evaluation.anomalous) break;
+    hours.unshift(evaluation);
+  }
+  return hours.length === 0 ? null : hours;
+}
+
+/**
  * The incident `hour` belongs to, if `hour` is anomalous: the run of consecutive anomalous hours
  * ending at it, looked for within `incidentWindowHours`. Impact and severity sum the run's hours.
  */
 export function findIncident(series: ScopeSeries, hour: number, s: AnomalySettings): SpendIncident | null {
-  const hours: HourEvaluation[] = [];
-  for (let w = 0; w < s.incidentWindowHours; w++) {
-    const evaluation = evaluateHour(series.spend, hour - w * HOUR_MS, s);
-    if (evaluation === null || !evaluation.anomalous) break;
-    hours.unshift(evaluation);
-  }
-  const first = hours[0];
-  if (first === undefined || hours[hours.length - 1]?.hour !== hour) return null;
+  const hours = anomalousRun(series.spend, hour, s);
+  const first = hours?.[0];
+  if (hours === null || first === undefined) return null;
   const spend = hours.reduce((sum, h) => sum + h.spend_nanos, 0n);
   const expected = hours.reduce((sum, h) => sum + h.baseline.expected_nanos, 0n);
   const { scope } = series;
@@ -188,35 +201,67 @@ export function findIncident(series: ScopeSeries, hour: number, s: AnomalySettin
   };
 }
 
+/** What a spend anomaly alert speaks for: one scope, or a combination of scopes, and its run of hours. */
+export interface AnomalySubject {
+  /** "team=risk", or "team=search, model=query-ranker" for a combination. */
+  label: string;
+  scope: Alert["scope"];
+  currency: string;
+  start: number;
+  end: number;
+  hours: readonly HourEvaluation[];
+  spend_nanos: Nanos;
+  expected_nanos: Nanos;
+  impact_nanos: Nanos;
+  severity: Alert["severity"];
+  /** The idempotency and thread key. */
+  key: string;
+  /** Said after the figures. */
+  note?: string;
+}
+
+/** The alert of an anomaly: keyed and threaded by its subject + incident start. */
+export function anomalyAlert(subject: AnomalySubject, now: Date): Alert {
+  const money = (n: Nanos) => `${formatAmount(n)} ${subject.currency}`;
+  const hours = subject.hours.length;
+  const last = subject.hours[hours - 1];
+  const basis = last ? `${last.baseline.basis} median of ${last.baseline.samples} samples` : "baseline";
+  return {
+    idempotency_key: subject.key,
+    kind: "spend.anomaly",
+    severity: subject.severity,
+    title: `Spend anomaly: ${subject.label} +${money(subject.impact_nanos)} over expected`.slice(0, 150),
+    summary: (
+      `${subject.label} spent ${money(subject.spend_nanos)} in ${hours} hour(s) from ` +
+      `${new Date(subject.start).toISOString()}, expected ${money(subject.expected_nanos)} ` +
+      `(${basis}).${subject.note === undefined ? "" : ` ${subject.note}`}`
+    ).slice(0, 2000),
+    action: "Check what changed in this scope's traffic, deployments or jobs since the incident started.",
+    scope: subject.scope,
+    amounts: {
+      spend_nanos: subject.spend_nanos,
+      forecast_nanos: subject.expected_nanos,
+      currency: subject.currency,
+    },
+    period: { start: new Date(subject.start).toISOString(), end: new Date(subject.end).toISOString() },
+    source: { system: "finops", id: subject.key },
+    thread_key: subject.key,
+    created_at: now.toISOString(),
+  };
+}
+
 /** The alert of an incident: keyed and threaded by scope + incident start. */
 export function incidentAlert(incident: SpendIncident, now: Date): Alert {
   const { scope } = incident;
-  const money = (n: Nanos) => `${formatAmount(n)} ${scope.currency}`;
-  const hours = incident.hours.length;
-  const last = incident.hours[hours - 1];
-  const basis = last ? `${last.baseline.basis} median of ${last.baseline.samples} samples` : "baseline";
-  return {
-    idempotency_key: incident.key,
-    kind: "spend.anomaly",
-    severity: incident.severity,
-    title: `Spend anomaly: ${scopeLabel(scope)} +${money(incident.impact_nanos)} over expected`.slice(0, 150),
-    summary: (
-      `${scopeLabel(scope)} spent ${money(incident.spend_nanos)} in ${hours} hour(s) from ` +
-      `${new Date(incident.start).toISOString()}, expected ${money(incident.expected_nanos)} ` +
-      `(${basis}).`
-    ).slice(0, 2000),
-    action: "Check what changed in this scope's traffic, deployments or jobs since the incident started.",
-    scope: { [scope.dimension]: scope.value },
-    amounts: {
-      spend_nanos: incident.spend_nanos,
-      forecast_nanos: incident.expected_nanos,
+  return anomalyAlert(
+    {
+      ...incident,
+      label: scopeLabel(scope),
+      scope: { [scope.dimension]: scope.value },
       currency: scope.currency,
     },
-    period: { start: new Date(incident.start).toISOString(), end: new Date(incident.end).toISOString() },
-    source: { system: "finops", id: incident.key },
-    thread_key: incident.key,
-    created_at: now.toISOString(),
-  };
+    now,
+  );
 }
 
 export interface SpendAnomalies {

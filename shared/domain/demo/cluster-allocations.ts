@@ -254,6 +254,8 @@ export function clusterHour(cluster: GpuCluster, hourStartMs: number, rng: Seede
     cluster: cluster.name,
     window,
     source: DEMO_ALLOCATION_SOURCE,
+    cloud: cluster.cloud,
+    region: cluster.region,
   });
   return { window, usage, allocations: shaped, events };
 }

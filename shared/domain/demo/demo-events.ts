@@ -1,8 +1,9 @@
 /**
  * A deterministic demo day (or week) of an AI platform's cost events: diurnal inference traffic,
  * training jobs as lifecycle events (one runaway, one failure), a team repeating the same prompts,
- * the month's fixed licence, and each whole hour's Kubernetes allocations of the GPU serving
- * cluster (shared GPU, idle, unallocated) as the allocation import reports them at the hour's end.
+ * a spike in one team's inference over the last hours, the month's fixed licence, and each whole
+ * hour's Kubernetes allocations of the GPU serving cluster (shared GPU, idle, unallocated) as the
+ * allocation import reports them at the hour's end.
  * Pure: no clock, no I/O; same options, same events.
  */
 import { MAX_JOB_SECONDS } from "#domain/events/training.ts";
@@ -17,7 +18,13 @@ import {
   type TrainingWireData,
   trainingEvent,
 } from "./demo-cloud-event.ts";
-import { compileTraffic, diurnalFactor, weekdayFactor } from "./inference-traffic.ts";
+import {
+  compileSpike,
+  compileTraffic,
+  diurnalFactor,
+  type InferenceRequest,
+  weekdayFactor,
+} from "./inference-traffic.ts";
 import {
   createSeededRandom,
   hashSeed,
@@ -35,6 +42,8 @@ export interface DemoEventOptions {
   seed: Seed;
   /** Org-wide inference requests in the busiest hour of a weekday (15:00 UTC). */
   requestsPerHour?: number;
+  /** Whether the range's last hours carry the org's inference spike (syntheticOrg().inferenceSpike); default true. */
+  inferenceSpike?: boolean;
 }
 
 export const DEFAULT_REQUESTS_PER_HOUR = 2_000;
@@ -78,6 +87,9 @@ export function* demoEventStream(options: DemoEventOptions): Generator<DemoCloud
 
   const rng = root.fork("inference");
   const sources = compileTraffic(org, root.fork("traffic"));
+  const spike =
+    options.inferenceSpike === false ? undefined : compileSpike(org, org.inferenceSpike, root.fork("spike"));
+  const spikeFrom = spike === undefined ? Number.POSITIVE_INFINITY : endMs - spike.spike.hours * HOUR_MS;
   let sequence = 0;
   let next = 0;
   let nextHour = 0;
@@ -104,11 +116,19 @@ export function* demoEventStream(options: DemoEventOptions): Generator<DemoCloud
     const mid = bucketStart + span / 2;
     const hourOfDay = (mid % DAY_MS) / HOUR_MS;
     const scale = requestsPerHour * weekdayFactor(mid) * (span / HOUR_MS);
+    const requesters: { request(rng: SeededRandom): InferenceRequest }[] = [...sources];
     const expected = sources.map((s) => scale * s.trafficWeight * diurnalFactor(hourOfDay, s.troughRatio));
+    // The spike's loop runs at its own rate (scaled with the org's traffic), whatever the hour or day.
+    if (spike !== undefined && mid >= spikeFrom) {
+      requesters.push(spike);
+      expected.push(
+        (spike.spike.requestsPerHour * requestsPerHour * span) / DEFAULT_REQUESTS_PER_HOUR / HOUR_MS,
+      );
+    }
     const total = expected.reduce((a, b) => a + b, 0);
     const count = total > 0 ? Math.max(0, Math.round(total * (1 + 0.05 * rng.normalish()))) : 0;
     if (count === 0) continue;
-    const pickSource = weightedPicker(sources, expected);
+    const pickSource = weightedPicker(requesters, expected);
     // Evenly spread slots with a random offset inside each: times ascend without a sort.
     const slot = span / count;
     for (let i = 0; i < count; i++) {

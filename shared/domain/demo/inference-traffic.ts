@@ -3,6 +3,7 @@ import { type SeededRandom, weightedPicker } from "./seeded-random.ts";
 import {
   type BusinessUnit,
   findTeam,
+  type InferenceSpike,
   type OrgModel,
   type OrgTeam,
   type ProviderUsage,
@@ -129,10 +130,46 @@ function compileFleet(fleet: ServingFleet): CompiledFleet {
     : { source, cloud: p.cloud, region: p.region, instanceType: p.instanceType, gpuCount: fleet.gpuCount };
 }
 
-function compileProvider(org: SyntheticOrg, usage: ProviderUsage, promptRng: SeededRandom): TrafficSource {
+/** Who calls a provider API: the usage, its team and business unit, and the emitting deployment. */
+interface ProviderCaller {
+  usage: ProviderUsage;
+  team: OrgTeam;
+  businessUnit: BusinessUnit;
+  source: string;
+}
+
+function providerCaller(org: SyntheticOrg, usage: ProviderUsage): ProviderCaller {
   const team = findTeam(org, usage.team);
-  const businessUnit = businessUnitOf(team);
   const source = inferenceSource(usage.cluster, usage.deployment);
+  return { usage, team, businessUnit: businessUnitOf(team), source };
+}
+
+/** A provider API request of `caller` sending `prompt`. */
+function providerRequest(
+  { usage, team, businessUnit, source }: ProviderCaller,
+  prompt: { fingerprint: string; inputTokens: number; outputTokens: number },
+): InferenceRequest {
+  const data: InferenceWireData = {
+    team: usage.team,
+    model: usage.model,
+    model_version: usage.modelVersion,
+    business_unit: businessUnit,
+    cost_center: team.costCenter,
+    environment: "prod",
+    namespace: team.name,
+    provider: usage.provider,
+    input_tokens: prompt.inputTokens,
+    cached_input_tokens: 0,
+    output_tokens: prompt.outputTokens,
+    cache_hit: false,
+    request_fingerprint: prompt.fingerprint,
+    currency: "USD",
+  };
+  return { source, data };
+}
+
+function compileProvider(org: SyntheticOrg, usage: ProviderUsage, promptRng: SeededRandom): TrafficSource {
+  const caller = providerCaller(org, usage);
   // The same few prompts (FAQ answers, canned summaries) sent over and over with no cache in front.
   const hot = Array.from({ length: usage.hotPrompts }, () => ({
     fingerprint: `sha256:${promptRng.hex(16)}`,
@@ -157,23 +194,31 @@ function compileProvider(org: SyntheticOrg, usage: ProviderUsage, promptRng: See
             fingerprint: `sha256:${rng.hex(16)}`,
             inputTokens: input.min + Math.floor((input.max - input.min) * rng.next() ** 2),
           };
-      const data: InferenceWireData = {
-        team: usage.team,
-        model: usage.model,
-        model_version: usage.modelVersion,
-        business_unit: businessUnit,
-        cost_center: team.costCenter,
-        environment: "prod",
-        namespace: team.name,
-        provider: usage.provider,
-        input_tokens: prompt.inputTokens,
-        cached_input_tokens: 0,
-        output_tokens: output.min + Math.floor((output.max - output.min) * rng.next() ** 2),
-        cache_hit: false,
-        request_fingerprint: prompt.fingerprint,
-        currency: "USD",
-      };
-      return { source, data };
+      const outputTokens = output.min + Math.floor((output.max - output.min) * rng.next() ** 2);
+      return providerRequest(caller, { ...prompt, outputTokens });
     },
   };
+}
+
+/** Requests of the demo's inference spike: its team's provider usage, looping over a few conversations. */
+export interface SpikeSource {
+  readonly spike: InferenceSpike;
+  request(rng: SeededRandom): InferenceRequest;
+}
+
+export function compileSpike(org: SyntheticOrg, spike: InferenceSpike, rng: SeededRandom): SpikeSource {
+  const usage = org.providerUsage.find((u) => u.team === spike.team);
+  if (!usage) throw new RangeError(`the inference spike's team ${spike.team} calls no provider API`);
+  const caller = providerCaller(org, usage);
+  const { input, output } = spike.tokens;
+  const loops = Array.from({ length: spike.conversations }, () => ({
+    fingerprint: `sha256:${rng.hex(16)}`,
+    inputTokens: rng.int(input.min, input.max),
+    outputTokens: rng.int(output.min, output.max),
+  }));
+  const pickLoop = weightedPicker(
+    loops,
+    loops.map(() => 1),
+  );
+  return { spike, request: (r) => providerRequest(caller, pickLoop(r.next())) };
 }

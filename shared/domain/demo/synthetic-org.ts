@@ -79,6 +79,23 @@ export interface ProviderUsage {
   hotPrompts: number;
 }
 
+/**
+ * A burst of one team's provider API traffic over the last hours of a demo range, for the hourly
+ * anomaly detection to catch: a support agent stuck in a retry loop re-sends a few whole
+ * conversations (their 100k-token context each time) many times a minute, whatever the hour.
+ */
+export interface InferenceSpike {
+  /** The team whose provider usage loops (its model, deployment and owners). */
+  team: string;
+  /** The burst covers the range's last `hours` hours. */
+  hours: number;
+  /** Looping requests per hour on top of the team's usual traffic, at the demo's default rate (scaled with it). */
+  requestsPerHour: number;
+  /** Conversations in the loop, each re-sent unchanged (same fingerprint, same tokens). */
+  conversations: number;
+  tokens: Required<TokenProfile>;
+}
+
 export interface TrainingPipeline {
   name: string;
   team: string;
@@ -168,6 +185,7 @@ export interface SyntheticOrg {
   teams: readonly OrgTeam[];
   models: readonly OrgModel[];
   providerUsage: readonly ProviderUsage[];
+  inferenceSpike: InferenceSpike;
   trainingPipelines: readonly TrainingPipeline[];
   fixedCosts: readonly FixedCostItem[];
   /** The serving cluster whose allocations (OpenCost + DCGM) the demo reports each hour. */
@@ -474,6 +492,14 @@ const ORG: SyntheticOrg = {
       hotPrompts: 24,
     },
   ],
+  // About 30 USD an hour (1,800 × ~110k input tokens of gpt-4o-mini): 20-100× the team's usual spend.
+  inferenceSpike: {
+    team: "support-automation",
+    hours: 4,
+    requestsPerHour: 1_800,
+    conversations: 3,
+    tokens: { input: { min: 96_000, max: 124_000 }, output: { min: 300, max: 900 } },
+  },
   trainingPipelines: [
     {
       name: "ranker-nightly",

@@ -43,12 +43,17 @@ export function scaleNanos(nanos: Nanos, factor: Ratio): Nanos {
   return divRound(nanos * factor.num, factor.den);
 }
 
-/** The ratio as a percentage with `digits` decimals, rounded half away from zero: 1/20 → "5.00". */
-export function formatPercent(r: Ratio, digits = 2): string {
-  const scaled = divRound(r.num * 100n * 10n ** BigInt(digits), r.den);
+/** The ratio as a decimal with `digits` decimals, rounded half away from zero: 21/20 → "1.0500" (4). */
+export function formatRatio(r: Ratio, digits = 4): string {
+  const scaled = divRound(r.num * 10n ** BigInt(digits), r.den);
   const negative = scaled < 0n;
   const text = (negative ? -scaled : scaled).toString().padStart(digits + 1, "0");
   const units = text.slice(0, text.length - digits);
   const frac = text.slice(text.length - digits);
   return `${negative ? "-" : ""}${units}${digits > 0 ? `.${frac}` : ""}`;
+}
+
+/** The ratio as a percentage with `digits` decimals, rounded half away from zero: 1/20 → "5.00". */
+export function formatPercent(r: Ratio, digits = 2): string {
+  return formatRatio({ num: r.num * 100n, den: r.den }, digits);
 }

@@ -25,10 +25,14 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/** What a browser gets at the root URL; anything else there gets the list of functions. */
+const ROOT_TARGET = "dashboard";
+
 /**
- * One process hosting every function: HTTP functions at /<target>, event functions fed by the
- * in-process bus, `POST /events/<target>` to hand any event function a CloudEvent by hand,
- * `POST /v1/events` for ingest, and an in-process scheduler for the scheduled ones.
+ * One process hosting every function: the dashboard at / (to a browser), HTTP functions at
+ * /<target>, event functions fed by the in-process bus, `POST /events/<target>` to hand any event
+ * function a CloudEvent by hand, `POST /v1/events` for ingest, and an in-process scheduler for the
+ * scheduled ones.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { runtime, functions, projectId = "local" } = options;
@@ -36,19 +40,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const server = createServer((req, res) => {
     const { pathname: path, search } = new URL(req.url ?? "/", "http://local");
     const [, first = "", second = ""] = path.split("/");
-    const route = first === "v1" && second === "events" ? "ingestHttp" : first === "events" ? second : first;
     if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
       return;
     }
-    if (path === "/") {
+    const browser = (req.headers.accept ?? "").includes("text/html");
+    if (path === "/" && !(browser && host.targets().includes(ROOT_TARGET))) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(
         JSON.stringify({ functions: functions.map((f) => ({ target: f.target, trigger: f.trigger })) }),
       );
       return;
     }
-    req.url = `/${search}`;
+    // The function sees the path below its mount, as under its own URL, and the mount as a proxy names it.
+    const mount =
+      path === "/"
+        ? `/${ROOT_TARGET}`
+        : first === "v1" && second === "events"
+          ? "/v1/events"
+          : first === "events"
+            ? `/events/${second}`
+            : `/${first}`;
+    const route = mount === "/v1/events" ? "ingestHttp" : (mount.split("/").at(-1) ?? "");
+    req.url = `${path.slice(mount.length) || "/"}${search}`;
+    req.headers["x-forwarded-prefix"] = mount;
     if (!host.serve(route, req, res)) {
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: `no function at ${path}`, functions: host.targets() }));

@@ -1,0 +1,54 @@
+import type { Budget } from "#domain/budgets/budget-config.ts";
+import { DASHBOARD_DIMENSIONS, type DashboardFilters } from "#domain/dashboard/spend-series.ts";
+import type { TimeRange } from "#ports/warehouse.ts";
+import { ReportQueryError, reportWindow } from "./cost-report.ts";
+
+/** The longest range the page may ask for: a year and a day, so a query's cost stays bounded. */
+const MAX_RANGE_DAYS = 367;
+const DAY_MS = 86_400_000;
+const MAX_VALUE_LENGTH = 256;
+const PARAMS = ["team", "model", "business_unit", "from", "to", "budget"] as const;
+
+/** What the page asks about: filters, a half-open UTC range, and the budget it picked, if any. */
+export interface Selection {
+  filters: DashboardFilters;
+  range: TimeRange;
+  budget?: string;
+}
+
+/**
+ * The selection in a parsed query string (name → text; default range the 30 days to the end of the
+ * current hour). Errors are ReportQueryErrors naming the parameter: one given twice, a bad date, a
+ * range backwards or longer than a year, a value too long, a budget not configured.
+ */
+export function parseSelection(
+  query: Readonly<Record<string, unknown>>,
+  now: Date,
+  budgets: readonly Budget[],
+): Selection {
+  const params: Partial<Record<(typeof PARAMS)[number], string>> = {};
+  for (const name of PARAMS) {
+    const value = query[name];
+    if (value === undefined) continue;
+    if (typeof value !== "string") throw new ReportQueryError(name, "give it once, as text");
+    const trimmed = value.trim();
+    if (trimmed.length > MAX_VALUE_LENGTH)
+      throw new ReportQueryError(name, `at most ${MAX_VALUE_LENGTH} characters`);
+    if (trimmed !== "") params[name] = trimmed;
+  }
+  const filters: DashboardFilters = {};
+  for (const d of DASHBOARD_DIMENSIONS) {
+    const value = params[d];
+    if (value !== undefined) filters[d] = value;
+  }
+  const range = reportWindow(now, params.from, params.to);
+  if (range.to <= range.from) throw new ReportQueryError("to", "must be after from");
+  if (range.to.getTime() - range.from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
+    throw new ReportQueryError("from", `the range may span at most ${MAX_RANGE_DAYS} days`);
+  }
+  const { budget } = params;
+  if (budget !== undefined && !budgets.some((b) => b.name === budget)) {
+    throw new ReportQueryError("budget", `no budget named ${JSON.stringify(budget)}`);
+  }
+  return { filters, range, ...(budget === undefined ? {} : { budget }) };
+}

@@ -1,0 +1,61 @@
+import type { BilledLine } from "#domain/billing/billed-line.ts";
+import { billedDayLine, daySpan } from "#domain/reconciliation/billed-day-line.ts";
+import { BILL_SOURCE_NAME, BILL_SOURCE_NAME_RULE } from "#domain/reconciliation/reconciliation-settings.ts";
+import type { BillingPeriod } from "#ports/billing-source.ts";
+import type { Clock } from "#ports/clock.ts";
+import { type Logger, silentLogger } from "#ports/logger.ts";
+import type { ReconciliationStore } from "#ports/reconciliation-store.ts";
+
+export interface ImportBillDeps {
+  store: ReconciliationStore;
+  clock: Clock;
+  /** Reads a bill file (FOCUS CSV or Parquet) into its daily lines. */
+  readBill: (path: string) => Promise<BilledLine[]>;
+  logger?: Logger;
+}
+
+export interface ImportBillResult {
+  source: string;
+  lines: number;
+  /** The days replaced, [start, end); null for a file without lines (nothing replaced). */
+  period: BillingPeriod | null;
+  /** Lines per currency: reconciliation reads one. */
+  currencies: Record<string, number>;
+}
+
+export class ImportBillError extends Error {
+  override readonly name = "ImportBillError";
+}
+
+export interface ImportBill {
+  /**
+   * Stores a bill file's lines under `source` (default: the file's name), replacing that source's
+   * lines of every day from the file's first day to its last: importing a file again changes nothing.
+   */
+  importFile(path: string, options?: { source?: string }): Promise<ImportBillResult>;
+}
+
+const baseName = (path: string) => path.split(/[\\/]/).pop() ?? path;
+
+export function createImportBill({
+  store,
+  clock,
+  readBill,
+  logger = silentLogger,
+}: ImportBillDeps): ImportBill {
+  return {
+    async importFile(path, options = {}) {
+      const source = options.source ?? baseName(path);
+      if (!BILL_SOURCE_NAME.test(source)) {
+        throw new ImportBillError(`source: ${JSON.stringify(source)} must be ${BILL_SOURCE_NAME_RULE}`);
+      }
+      const lines = (await readBill(path)).map((line) => billedDayLine(line, source));
+      const period = daySpan(lines.map((l) => l.day));
+      const currencies: Record<string, number> = {};
+      for (const line of lines) currencies[line.currency] = (currencies[line.currency] ?? 0) + 1;
+      if (period !== null) await store.replaceBilledLines(source, period, lines, clock.now());
+      logger.info("bill imported", { source, lines: lines.length, ...period });
+      return { source, lines: lines.length, period, currencies };
+    },
+  };
+}

@@ -1,0 +1,131 @@
+-- Partition column: hour (and day, its UTC date), as in the BigQuery view, where a filter on it prunes.
+-- Cost by hour and every dimension through the one view in which no dollar appears twice: the
+-- BigQuery view of the same name for Looker Studio or any BI tool, here for DuckDB. It holds the
+-- chain of report.sql (see there) over all hours; every join, window and grouping of it is per hour,
+-- so a filter on hour gives the report's figures. (DuckDB materializes the chain's shared steps, so
+-- here the filter applies after them: fine for a local file.) idle, unallocated and shared (fixed
+-- costs in an hour nobody used) are owners like any other, so totals over the view are the whole cost.
+WITH hourly AS (
+  SELECT
+    *,
+    basis = 'estimate' AND event_type IN ('ai.cost.inference.v1', 'ai.cost.training.v1') AS is_workload
+  FROM cost_hourly
+),
+covering AS (
+  SELECT hour, namespace, currency, CAST(SUM(cost) * 1000000000 AS HUGEINT) AS infra_nanos
+  FROM hourly
+  WHERE basis = 'allocation' AND namespace IS NOT NULL
+  GROUP BY hour, namespace, currency
+),
+weighted AS (
+  SELECT
+    w.*,
+    c.infra_nanos,
+    GREATEST(CAST(w.cost * 1000000000 AS HUGEINT), 0) AS weight,
+    SUM(GREATEST(CAST(w.cost * 1000000000 AS HUGEINT), 0)) OVER per_namespace_hour AS weight_sum
+  FROM hourly AS w
+  JOIN covering AS c ON c.hour = w.hour AND c.namespace = w.namespace AND c.currency = w.currency
+  WHERE w.is_workload
+  WINDOW per_namespace_hour AS (PARTITION BY w.hour, w.namespace, w.currency)
+),
+floored AS (
+  SELECT
+    *,
+    (infra_nanos * weight) // weight_sum AS floor_nanos,
+    (infra_nanos * weight) % weight_sum AS remainder
+  FROM weighted
+  WHERE weight_sum > 0
+),
+shared_out AS (
+  SELECT
+    *,
+    infra_nanos - SUM(floor_nanos) OVER per_namespace_hour AS leftover,
+    ROW_NUMBER() OVER (
+      PARTITION BY hour, namespace, currency
+      ORDER BY remainder DESC, team, model, model_version, business_unit, cost_center, environment, cloud,
+        event_type
+    ) AS place
+  FROM floored
+  WINDOW per_namespace_hour AS (PARTITION BY hour, namespace, currency)
+),
+covered AS (
+  SELECT DISTINCT hour, namespace, currency FROM floored
+),
+one_view AS (
+  SELECT
+    hour, team, model, model_version, business_unit, cost_center, namespace, environment, cloud, currency,
+    CAST(CAST(floor_nanos + CASE WHEN place <= leftover THEN 1 ELSE 0 END AS DECIMAL(38, 9)) * 0.000000001
+      AS DECIMAL(38, 9)) AS cost,
+    rows
+  FROM shared_out
+  UNION ALL
+  SELECT
+    h.hour, h.team, h.model, h.model_version, h.business_unit, h.cost_center, h.namespace, h.environment, h.cloud,
+    h.currency, h.cost, h.rows
+  FROM hourly AS h
+  LEFT JOIN covered AS c ON c.hour = h.hour AND c.namespace = h.namespace AND c.currency = h.currency
+  WHERE c.hour IS NULL OR NOT (h.is_workload OR h.basis = 'allocation')
+),
+shared_cost AS (
+  SELECT hour, currency, model AS scope_model, CAST(SUM(cost) * 1000000000 AS HUGEINT) AS shared_nanos
+  FROM one_view
+  WHERE team = 'shared'
+  GROUP BY hour, currency, model
+),
+claims AS (
+  SELECT
+    s.hour, s.currency, s.scope_model, s.shared_nanos,
+    u.team, u.model, u.model_version, u.business_unit, u.cost_center, u.namespace, u.environment, u.cloud,
+    GREATEST(CAST(u.cost * 1000000000 AS HUGEINT), 0) AS weight,
+    SUM(GREATEST(CAST(u.cost * 1000000000 AS HUGEINT), 0)) OVER per_share AS weight_sum
+  FROM shared_cost AS s
+  JOIN one_view AS u
+    ON u.hour = s.hour AND u.currency = s.currency AND u.team NOT IN ('shared', 'idle')
+    AND (s.scope_model = 'unallocated' OR u.model = s.scope_model)
+  WINDOW per_share AS (PARTITION BY s.hour, s.currency, s.scope_model)
+),
+claims_floored AS (
+  SELECT
+    *,
+    (shared_nanos * weight) // weight_sum AS floor_nanos,
+    (shared_nanos * weight) % weight_sum AS remainder
+  FROM claims
+  WHERE weight_sum > 0
+),
+claims_placed AS (
+  SELECT
+    *,
+    shared_nanos - SUM(floor_nanos) OVER per_share AS leftover,
+    ROW_NUMBER() OVER (
+      PARTITION BY hour, currency, scope_model
+      ORDER BY remainder DESC, team, model, model_version, business_unit, cost_center, namespace, environment,
+        cloud
+    ) AS place
+  FROM claims_floored
+  WINDOW per_share AS (PARTITION BY hour, currency, scope_model)
+),
+usage_shared AS (
+  SELECT DISTINCT hour, currency, scope_model FROM claims_floored
+),
+final_view AS (
+  SELECT
+    hour, team, model, model_version, business_unit, cost_center, namespace, environment, cloud, currency,
+    CAST(CAST(floor_nanos + CASE WHEN place <= leftover THEN 1 ELSE 0 END AS DECIMAL(38, 9)) * 0.000000001
+      AS DECIMAL(38, 9)) AS cost,
+    0 AS rows
+  FROM claims_placed
+  UNION ALL
+  SELECT
+    v.hour, v.team, v.model, v.model_version, v.business_unit, v.cost_center, v.namespace, v.environment, v.cloud,
+    v.currency, v.cost, v.rows
+  FROM one_view AS v
+  LEFT JOIN usage_shared AS o ON o.hour = v.hour AND o.currency = v.currency AND o.scope_model = v.model
+  WHERE v.team <> 'shared' OR o.hour IS NULL
+)
+SELECT
+  hour, CAST(hour AS DATE) AS day, team, model, model_version, business_unit, cost_center, namespace,
+  environment, cloud, currency,
+  SUM(cost) AS cost,
+  SUM(rows) AS rows
+FROM final_view
+GROUP BY hour, team, model, model_version, business_unit, cost_center, namespace, environment, cloud, currency

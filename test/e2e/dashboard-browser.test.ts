@@ -1,0 +1,186 @@
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readEnv } from "#runtime/env.ts";
+import { runDemoWithAlerts } from "../../bin/commands/demo-alerts.ts";
+import type { LocalSession } from "../../bin/commands/local-session.ts";
+import { type FakeSlack, startFakeSlack } from "../fixtures/slack/fake-slack-server.ts";
+import { type Browser, launchChromium } from "../support/chromium.ts";
+import { tempDuckDb } from "../support/local-stack-session.ts";
+import { decodePng, imageStats } from "../support/png.ts";
+
+// The dashboard in headless Chromium against the local stack loaded with the demo (events, budgets,
+// alerts through the real notifier to a Slack stand-in): the page loads, every chart draws data, a
+// filter changes them, nothing errs in the console, and a screenshot is not blank.
+
+const SECRETS = { SLACK_BOT_TOKEN: "xoxb-dashboard-e2e-4f1c9a7e", MLFLOW_TRACKING_TOKEN: "mlflow-e2e-9b2d" };
+const SCREENSHOT = join(tmpdir(), "finops-dashboard-e2e.png");
+/** The charts every selection with spend draws (reconciliation and scorecard only when they have data). */
+const CHARTS = ["chart-team", "chart-model", "chart-budget", "chart-top-models"];
+
+const db = tempDuckDb("finops-dashboard-browser-");
+let slack: FakeSlack;
+let session: LocalSession;
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+
+interface ChartData {
+  id: string;
+  labels: number;
+  datasets: { label: string; data: (number | null)[] }[];
+}
+
+/** What Chart.js holds for each chart on the page (its own instances, not the DOM). */
+function chartsOnPage(): Promise<ChartData[]> {
+  return page.evaluate(`Object.values(Chart.instances).map((chart) => ({
+    id: chart.canvas.id,
+    labels: chart.data.labels.length,
+    datasets: chart.data.datasets.map((d) => ({ label: d.label, data: [...d.data] })),
+  }))`);
+}
+
+/** Until the page has drawn the answer to its last data request. */
+// (Selectors, not functions: the page's CSP forbids the eval that waitForFunction would need.)
+const idle = () => page.locator('#main[aria-busy="false"]').waitFor();
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+  const env = readEnv({
+    FINOPS_DUCKDB_PATH: db.path,
+    FINOPS_LOG_LEVEL: "error",
+    SLACK_API_URL: slack.url,
+    ...SECRETS,
+  });
+  ({ session } = await runDemoWithAlerts({
+    port: 0,
+    hours: 24,
+    seed: "e2e-dashboard",
+    out: { write: () => true },
+    env,
+  }));
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  // The first data request reads every budget's standing (a week of hourly reports): slow on a busy machine.
+  page.setDefaultTimeout(45_000);
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+  await page.goto(`${session.stack.url}/`);
+  await idle();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await session?.close();
+  await slack?.close();
+  db.remove();
+});
+
+describe("the dashboard in headless Chromium, on the demo", () => {
+  it("draws every chart with data, shows the alerts, and logs no error", async () => {
+    // Act
+    const charts = await chartsOnPage();
+    const alertRows = await page.locator("#alerts tbody tr").count();
+    const error = await page.locator("#error").isHidden();
+
+    // Assess
+    expect(charts.map((c) => c.id).sort()).toEqual(expect.arrayContaining(CHARTS.sort()));
+    for (const chart of charts) {
+      expect(chart.labels, chart.id).toBeGreaterThan(0);
+      expect(chart.datasets.length, chart.id).toBeGreaterThan(0);
+      const values = chart.datasets.flatMap((d) => d.data).filter((v): v is number => v !== null);
+      expect(Math.max(...values), `${chart.id} has no positive value`).toBeGreaterThan(0);
+    }
+    const burn = charts.find((c) => c.id === "chart-budget");
+    expect(burn?.datasets.map((d) => d.label)).toEqual(
+      expect.arrayContaining([
+        "Spend to date",
+        expect.stringMatching(/^Forecast/),
+        expect.stringMatching(/^100% · /),
+      ]),
+    );
+    expect(alertRows).toBeGreaterThan(0);
+    expect(error).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it("narrows every chart when a team is picked, and keeps the choice in the URL", async () => {
+    // Prepare
+    const before = await chartsOnPage();
+    const teams = before.find((c) => c.id === "chart-team")?.datasets.map((d) => d.label) ?? [];
+    const team = teams[1] as string;
+
+    // Act
+    await page.selectOption("select[name=team]", team);
+    await page.locator("#subtitle", { hasText: `team ${team}` }).waitFor();
+    await idle();
+    const after = await chartsOnPage();
+
+    // Assess
+    expect(after.find((c) => c.id === "chart-team")?.datasets.map((d) => d.label)).toEqual([team]);
+    const total = (charts: ChartData[], id: string) =>
+      (charts.find((c) => c.id === id)?.datasets ?? [])
+        .flatMap((d) => d.data)
+        .reduce<number>((s, v) => s + (v ?? 0), 0);
+    expect(total(after, "chart-model")).toBeLessThan(total(before, "chart-model"));
+    expect(total(after, "chart-top-models")).toBeLessThan(total(before, "chart-top-models"));
+    expect(new URL(page.url()).searchParams.get("team")).toBe(team);
+    expect(problems).toEqual([]);
+  });
+
+  it("takes a screenshot that is not blank, each chart drawn (and the check fails on a blank page)", async () => {
+    // Prepare
+    await page.selectOption("select[name=team]", "");
+    await idle();
+
+    // Act
+    const shot = await page.screenshot({ fullPage: true });
+    writeFileSync(SCREENSHOT, shot);
+    const chartShots = await Promise.all(CHARTS.map((id) => page.locator(`#${id}`).screenshot()));
+    const blankPage = await browser.context.newPage();
+    const blank = await blankPage.screenshot();
+    await blankPage.close();
+
+    // Assess
+    const whole = imageStats(decodePng(shot));
+    expect(whole.inkShare, `screenshot at ${SCREENSHOT}`).toBeGreaterThan(0.05);
+    expect(whole.colours, `screenshot at ${SCREENSHOT}`).toBeGreaterThanOrEqual(8);
+    chartShots.forEach((png, i) => {
+      const chart = imageStats(decodePng(png));
+      expect(chart.inkShare, `${CHARTS[i]} in ${SCREENSHOT}`).toBeGreaterThan(0.03);
+      expect(chart.colours, `${CHARTS[i]} in ${SCREENSHOT}`).toBeGreaterThanOrEqual(3);
+    });
+    const empty = imageStats(decodePng(blank));
+    expect(empty.inkShare).toBeLessThan(0.05);
+    expect(empty.colours).toBeLessThan(3);
+  });
+
+  it("puts no secret or environment value in the page, its scripts or its data", async () => {
+    // Act
+    const base = `${session.stack.url}/dashboard`;
+    const paths = [
+      "/",
+      "/assets/dashboard.js",
+      "/assets/charts.js",
+      "/assets/format.js",
+      "/assets/tables.js",
+    ];
+    const texts = await Promise.all(
+      [...paths.map((p) => `${base}${p}`), `${base}/data`, `${base}/data?team=unallocated`].map(async (url) =>
+        (await fetch(url)).text(),
+      ),
+    );
+
+    // Assess
+    const served = texts.join("\n");
+    for (const value of [...Object.values(SECRETS), slack.url, db.path, db.dir]) {
+      expect(served).not.toContain(value);
+    }
+    expect(served).not.toMatch(/xox[abposr]-/);
+  });
+});

@@ -1,0 +1,288 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { createMemoryAlertClaims } from "#adapters/memory-alert-claims/memory-alert-claims.ts";
+import { createMemoryAlertLog, type MemoryAlertLog } from "#adapters/memory-alert-log/memory-alert-log.ts";
+import { createMemoryBus } from "#adapters/memory-bus/memory-bus.ts";
+import { ReportQueryError } from "#app/cost-report.ts";
+import { ALERTS_NOTE } from "#app/dashboard-alerts.ts";
+import { createDashboardData, type DashboardDeps } from "#app/dashboard-data.ts";
+import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
+import { parseBudgets } from "#domain/budgets/budget-config.ts";
+import { type Clock, fixedClock } from "#ports/clock.ts";
+import { silentLogger } from "#ports/logger.ts";
+import { costRow } from "../support/cost-row-builder.ts";
+import { createMemoryWarehouse, type MemoryWarehouse } from "../support/memory-warehouse.ts";
+
+const USD = 1_000_000_000n;
+const NOW = new Date("2026-11-20T10:30:00Z");
+const MONTH = { from: new Date("2026-11-01T00:00:00Z"), to: new Date("2026-12-01T00:00:00Z") };
+const BUDGETS = parseBudgets([
+  { name: "nlp-monthly", scope: { team: "nlp" }, period: "monthly", amount: "100" },
+  { name: "vision-monthly", scope: { team: "vision" }, period: "monthly", amount: "1000" },
+]);
+
+let warehouse: MemoryWarehouse;
+let alertLog: MemoryAlertLog;
+let n = 0;
+
+async function spend(team: string, model: string, dollars: bigint, at: string, business_unit = "research") {
+  n += 1;
+  await warehouse.insertEvents([
+    costRow({
+      event_id: `d-${n}`,
+      team,
+      model,
+      business_unit,
+      event_time: new Date(at),
+      cost_nanos: dollars * USD,
+    }),
+  ]);
+}
+
+function dashboard(overrides: Partial<DashboardDeps> = {}, clock: Clock = fixedClock(NOW)) {
+  const evaluator = createEvaluateBudgets({
+    warehouse,
+    bus: createMemoryBus({ logger: silentLogger }),
+    claims: createMemoryAlertClaims(),
+    budgets: BUDGETS,
+    clock,
+    forecastProfileHours: 0,
+  });
+  return createDashboardData({
+    warehouse,
+    budgets: BUDGETS,
+    budgetStatus: () => evaluator.budgetStatus(),
+    alertLog,
+    clock,
+    ...overrides,
+  });
+}
+
+async function delivered(key: string, kind: "budget.threshold" | "aws.anomaly", minutesAgo: number) {
+  await alertLog.record({
+    idempotency_key: key,
+    kind,
+    severity: "warning",
+    channel: "#team-nlp-alerts",
+    ts: `1.${String(100 - minutesAgo).padStart(6, "0")}`,
+    action: "posted",
+    delivered_at: new Date(NOW.getTime() - minutesAgo * 60_000),
+  });
+}
+
+beforeEach(async () => {
+  warehouse = createMemoryWarehouse();
+  alertLog = createMemoryAlertLog();
+  await spend("nlp", "llm", 30n, "2026-11-18T09:10:00Z");
+  await spend("nlp", "embedder", 5n, "2026-11-19T09:10:00Z");
+  await spend("nlp", "llm", 20n, "2026-11-19T11:10:00Z");
+  await spend("vision", "tagger", 7n, "2026-11-19T12:10:00Z", "consumer");
+  await spend("vision", "tagger", 1n, "2026-10-10T12:10:00Z", "consumer");
+  await warehouse.refreshHourly({ from: new Date("2026-10-01T00:00:00Z"), to: MONTH.to });
+  await delivered("budget:nlp-monthly:2026-11-01:50", "budget.threshold", 30);
+  await delivered("budget:vision-monthly:2026-11-01:50", "budget.threshold", 20);
+  await delivered("aws-anomaly:a1:warning:5", "aws.anomaly", 10);
+});
+
+describe("the dashboard's data", () => {
+  it("charts the range's daily spend by team and model, exactly, with the top models and the filter values", async () => {
+    // Act
+    const data = await dashboard().overview({ from: "2026-11-18", to: "2026-11-20" });
+
+    // Assess
+    expect(data.range).toEqual({ from: "2026-11-18T00:00:00.000Z", to: "2026-11-20T00:00:00.000Z" });
+    expect(data.days).toEqual(["2026-11-18", "2026-11-19"]);
+    expect(data.total).toBe("62");
+    expect(data.spend_by_team).toEqual([
+      { name: "nlp", total: "55", daily: ["30", "25"] },
+      { name: "vision", total: "7", daily: ["0", "7"] },
+    ]);
+    expect(data.spend_by_model.map((s) => [s.name, s.daily])).toEqual([
+      ["llm", ["30", "20"]],
+      ["tagger", ["0", "7"]],
+      ["embedder", ["0", "5"]],
+    ]);
+    expect(data.top_models).toEqual([
+      { model: "llm", cost: "50", share_percent: 80.65 },
+      { model: "tagger", cost: "7", share_percent: 11.29 },
+      { model: "embedder", cost: "5", share_percent: 8.06 },
+    ]);
+    expect(data.options).toEqual({
+      team: ["nlp", "vision"],
+      model: ["embedder", "llm", "tagger"],
+      business_unit: ["consumer", "research"],
+    });
+    expect(data.currency).toBe("USD");
+    expect(data.other_currencies).toEqual([]);
+  });
+
+  it("narrows every part to the filters, and keeps the filter values of the whole range", async () => {
+    // Act
+    const load = dashboard();
+    const data = await load.overview({ team: "vision", from: "2026-11-18", to: "2026-11-21" });
+    const budget = await load.budget({ team: "vision" });
+
+    // Assess
+    expect(data.filters).toEqual({ team: "vision" });
+    expect(data.total).toBe("7");
+    expect(data.spend_by_team.map((s) => s.name)).toEqual(["vision"]);
+    expect(data.top_models.map((m) => m.model)).toEqual(["tagger"]);
+    expect(budget.list.map((b) => b.name)).toEqual(["vision-monthly"]);
+    expect(data.alerts.items.map((a) => a.subject)).toEqual([
+      "aws-anomaly:a1:warning:5",
+      "vision-monthly reached 50%",
+    ]);
+    expect(data.options.team).toEqual(["nlp", "vision"]);
+  });
+
+  it("burns down the most used budget of the selection, or the one asked for, with thresholds and forecast", async () => {
+    // Act
+    const load = dashboard();
+    const first = await load.budget({});
+    const asked = await load.budget({ budget: "vision-monthly" });
+
+    // Assess
+    const burn = first.burn_down;
+    expect(first.list.map((b) => [b.name, b.percent])).toEqual([
+      ["nlp-monthly", 55],
+      ["vision-monthly", 0.7],
+    ]);
+    expect(burn).toMatchObject({ name: "nlp-monthly", spend: "55", amount: "100", today: "2026-11-20" });
+    expect(burn?.cumulative.slice(16, 21)).toEqual(["0", "30", "55", "55", null]);
+    expect(burn?.thresholds.map((t) => t.amount)).toEqual(["50", "80", "100", "125"]);
+    expect(burn?.forecast.method).toBe("run-rate");
+    expect(Number(burn?.forecast.amount)).toBeGreaterThan(55);
+    expect(asked.burn_down?.name).toBe("vision-monthly");
+    expect(first.as_of).toBe(NOW.toISOString());
+  });
+
+  it("lists recent alerts newest first, each budget alert named by its budget", async () => {
+    const data = await dashboard().overview({});
+    expect(data.alerts).toEqual({
+      note: ALERTS_NOTE,
+      items: [
+        expect.objectContaining({ kind: "aws.anomaly", subject: "aws-anomaly:a1:warning:5", budget: null }),
+        expect.objectContaining({ subject: "vision-monthly reached 50%", budget: "vision-monthly" }),
+        expect.objectContaining({
+          subject: "nlp-monthly reached 50%",
+          delivered_at: new Date(NOW.getTime() - 30 * 60_000).toISOString(),
+          severity: "warning",
+          channel: "#team-nlp-alerts",
+          action: "posted",
+        }),
+      ],
+    });
+  });
+
+  it.each([
+    [{ from: "2026-13-01" }, "from"],
+    [{ from: "2026-11-20", to: "2026-11-19" }, "to"],
+    [{ from: "2024-01-01", to: "2026-11-20" }, "from"],
+    [{ team: "x".repeat(257) }, "team"],
+    [{ model: ["a", "b"] }, "model"],
+    [{ budget: "nope" }, "budget"],
+  ])("refuses %j naming the field %s, in every part", async (query, field) => {
+    const load = dashboard();
+    for (const part of [load.overview, load.budget, load.reconciliation, load.scorecard]) {
+      const error = await part(query).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ReportQueryError);
+      expect((error as ReportQueryError).field).toBe(field);
+    }
+  });
+
+  it("says when the reconciliation and the scorecard are not available, have nothing, or fail", async () => {
+    // Prepare
+    const asked: unknown[] = [];
+    const none = dashboard();
+    const some = dashboard({
+      panels: {
+        reconciliation: async (query) => {
+          asked.push(query);
+          return null;
+        },
+        scorecard: async () => {
+          throw new Error("scorecard store down");
+        },
+      },
+    });
+    const full = dashboard({
+      panels: {
+        reconciliation: async () => ({
+          currency: "USD",
+          estimated: 10n * USD,
+          billed: 12n * USD,
+          drift: 2n * USD,
+          drift_percent: "16.67",
+          days: [{ day: "2026-11-01", estimated: 10n * USD, billed: 12n * USD }],
+          largest: [],
+        }),
+      },
+    });
+    const query = { team: "nlp", from: "2026-11-01", to: "2026-11-02" };
+
+    // Act
+    const answers = await Promise.all([
+      none.reconciliation({}),
+      none.scorecard({}),
+      some.reconciliation(query),
+      some.scorecard(query),
+      full.reconciliation({}),
+    ]);
+
+    // Assess
+    expect(answers).toEqual([
+      { status: "unavailable", note: expect.stringMatching(/^No reconciliation yet/) },
+      { status: "unavailable", note: expect.stringMatching(/^No scorecard yet/) },
+      { status: "empty", note: expect.stringMatching(/^No reconciliation yet for this range/) },
+      { status: "failed", note: expect.stringContaining("could not be read") },
+      expect.objectContaining({
+        status: "ok",
+        billed: "12",
+        drift: "2",
+        days: [expect.objectContaining({ estimated: "10" })],
+      }),
+    ]);
+    expect(asked).toEqual([
+      {
+        from: new Date("2026-11-01T00:00:00Z"),
+        to: new Date("2026-11-02T00:00:00Z"),
+        filters: { team: "nlp" },
+      },
+    ]);
+  });
+
+  it("shares one reading of the budgets between requests while it is fresh", async () => {
+    // Prepare
+    let now = NOW;
+    let reads = 0;
+    const clock = { now: () => now };
+    const evaluator = createEvaluateBudgets({
+      warehouse,
+      bus: createMemoryBus({ logger: silentLogger }),
+      claims: createMemoryAlertClaims(),
+      budgets: BUDGETS,
+      clock,
+      forecastProfileHours: 0,
+    });
+    const load = dashboard(
+      {
+        budgetStatus: () => {
+          reads += 1;
+          return evaluator.budgetStatus();
+        },
+      },
+      clock,
+    );
+
+    // Act
+    await Promise.all([load.budget({}), load.budget({ team: "nlp" })]);
+    now = new Date(NOW.getTime() + 30_000);
+    const fresh = await load.budget({});
+    now = new Date(NOW.getTime() + 60_000);
+    const renewed = await load.budget({});
+
+    // Assess
+    expect(reads).toBe(2);
+    expect(fresh.as_of).toBe(NOW.toISOString());
+    expect(renewed.as_of).toBe(now.toISOString());
+  });
+});

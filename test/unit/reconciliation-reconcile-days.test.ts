@@ -1,0 +1,253 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { decimalToNanos } from "#domain/money.ts";
+import {
+  type BilledDayLine,
+  billedAmounts,
+  cloudOfProvider,
+} from "#domain/reconciliation/billed-day-line.ts";
+import type { DayAmount } from "#domain/reconciliation/drift-table.ts";
+import { ratio } from "#domain/reconciliation/ratio.ts";
+import {
+  calibrationHistory,
+  estimateMatchValues,
+  type FamilyEstimate,
+  reconcileDays,
+} from "#domain/reconciliation/reconcile-days.ts";
+
+const u = decimalToNanos;
+const KEYS = ["cloud", "namespace", "team"] as const;
+
+function estimate(day: string, family: string | null, usd: string, over: Partial<FamilyEstimate> = {}) {
+  return { day, cloud: "gcp", namespace: "search", team: "search", family, nanos: u(usd), ...over };
+}
+
+function bill(day: string, usd: string, key: DayAmount["key"] = {}): DayAmount {
+  return { day, key: { cloud: "gcp", namespace: "search", team: "search", ...key }, nanos: u(usd) };
+}
+
+const CALIBRATION = { lookbackDays: 7, minDays: 1 };
+
+describe("estimateMatchValues", () => {
+  it("matches our placeholder owners (unallocated, idle) with bill lines that carry no team", () => {
+    expect(estimateMatchValues(estimate("2026-11-01", null, "1", { team: "unallocated" }))).toEqual({
+      cloud: "gcp",
+      namespace: "search",
+      team: null,
+    });
+    expect(
+      estimateMatchValues(estimate("2026-11-01", null, "1", { team: "idle", namespace: null })).team,
+    ).toBe(null);
+    expect(estimateMatchValues(estimate("2026-11-01", null, "1")).team).toBe("search");
+  });
+});
+
+describe("calibrationHistory", () => {
+  it("hands each key's bill to the families of its estimate in proportion, every nano", () => {
+    const history = calibrationHistory(
+      [
+        estimate("2026-11-01", "nvidia-l4", "1"),
+        estimate("2026-11-01", "nvidia-tesla-a100", "2"),
+        estimate("2026-11-01", "nvidia-l4", "3", { team: "ads" }),
+      ],
+      [bill("2026-11-01", "3.000000001"), bill("2026-11-01", "2.5", { team: "ads" })],
+      KEYS,
+    );
+    expect(history).toEqual([
+      { day: "2026-11-01", cloud: "gcp", family: "nvidia-l4", estimated: u("1"), billed: 1_000_000_000n },
+      {
+        day: "2026-11-01",
+        cloud: "gcp",
+        family: "nvidia-tesla-a100",
+        estimated: u("2"),
+        billed: 2_000_000_001n,
+      },
+      { day: "2026-11-01", cloud: "gcp", family: "nvidia-l4", estimated: u("3"), billed: u("2.5") },
+    ]);
+  });
+
+  it("teaches nothing from unattributed bill lines or from a day whose cloud has no bill", () => {
+    const history = calibrationHistory(
+      [estimate("2026-11-01", "nvidia-l4", "1"), estimate("2026-11-01", "p3.2xlarge", "5", { cloud: "aws" })],
+      [bill("2026-11-01", "1.1"), bill("2026-11-01", "40", { namespace: null, team: null })],
+      KEYS,
+    );
+    expect(history).toEqual([
+      { day: "2026-11-01", cloud: "gcp", family: "nvidia-l4", estimated: u("1"), billed: u("1.1") },
+    ]);
+  });
+
+  it("hands out exactly the bill of every key with a positive estimate, nothing to the others (property)", () => {
+    // Each team's families are its own, so the history says which key each share came from.
+    const teamEstimate = fc.record({
+      team: fc.constantFrom("t1", "t2"),
+      family: fc.constantFrom("a", "b", "c"),
+      nanos: fc.bigInt({ min: -5n, max: 10n ** 12n }),
+    });
+    const teamBill = fc.record({
+      team: fc.constantFrom("t1", "t2"),
+      nanos: fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(teamEstimate, { maxLength: 12 }),
+        fc.array(teamBill, { maxLength: 6 }),
+        (estimates, bills) => {
+          const day = "2026-11-02";
+          const history = calibrationHistory(
+            estimates.map((e) => ({
+              day,
+              cloud: "gcp",
+              namespace: null,
+              team: e.team,
+              family: `${e.team}-${e.family}`,
+              nanos: e.nanos,
+            })),
+            bills.map((b) => ({ day, key: { cloud: "gcp", namespace: null, team: b.team }, nanos: b.nanos })),
+            KEYS,
+          );
+          for (const team of ["t1", "t2"]) {
+            const mine = history.filter((h) => h.family.startsWith(`${team}-`));
+            // Only a day on which the cloud has a bill line teaches anything.
+            const positive = bills.length > 0 && estimates.some((e) => e.team === team && e.nanos > 0n);
+            const billed = bills.filter((b) => b.team === team).reduce((s, b) => s + b.nanos, 0n);
+            expect(mine.length).toBe(positive ? estimates.filter((e) => e.team === team).length : 0);
+            if (positive) expect(mine.reduce((s, h) => s + h.billed, 0n)).toBe(billed);
+            for (const h of mine) if (h.estimated <= 0n) expect(h.billed).toBe(0n);
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe("reconcileDays", () => {
+  const estimates: FamilyEstimate[] = [
+    estimate("2026-11-01", "nvidia-tesla-a100", "100"),
+    estimate("2026-11-02", "nvidia-tesla-a100", "100"),
+    estimate("2026-11-03", "nvidia-tesla-a100", "200"),
+    estimate("2026-11-03", null, "10", { team: "idle", namespace: null }),
+    estimate("2026-11-03", "p3.2xlarge", "7", { cloud: "aws" }),
+  ];
+  const billed: DayAmount[] = [
+    bill("2026-11-01", "105"),
+    bill("2026-11-02", "104"),
+    bill("2026-11-03", "209"),
+    bill("2026-11-03", "12", { namespace: null, team: null }),
+    bill("2026-11-03", "1", { namespace: "gone", team: "old-team" }),
+  ];
+
+  it("compares each day's estimate with its bill, and calibrates it by the days before only", () => {
+    const [first, second, third] = reconcileDays({
+      days: ["2026-11-03", "2026-11-01", "2026-11-02"],
+      estimates,
+      billed,
+      keys: KEYS,
+      calibration: CALIBRATION,
+    });
+    expect(first?.factors).toEqual([]);
+    expect(first?.rows[0]).toMatchObject({ estimated: u("100"), reconciled: u("100"), billed: u("105") });
+    expect(second?.factors.map((f) => f.factor)).toEqual([ratio(21n, 20n)]);
+    expect(second?.rows[0]).toMatchObject({ reconciled: u("105"), reconciledDrift: u("-1") });
+
+    // 11-03 learns (105 + 104) / 200 for the A100s; the idle estimate's key also holds the untagged
+    // line, which teaches "other" nothing before 11-03; aws has no bill that day: left out.
+    expect(third?.factors.map((f) => [f.family, f.factor])).toEqual([
+      ["nvidia-tesla-a100", ratio(209n, 200n)],
+    ]);
+    expect(third?.unbilledClouds).toEqual(["aws"]);
+    expect(third?.rows.map((r) => [r.label, r.status, r.estimated, r.reconciled, r.billed, r.drift])).toEqual(
+      [
+        ["cloud=gcp,namespace=search,team=search", "matched", u("200"), u("209"), u("209"), u("9")],
+        ["cloud=gcp,namespace=-,team=-", "matched", u("10"), u("10"), u("12"), u("2")],
+        ["cloud=gcp,namespace=gone,team=old%2Dteam", "unattributed", 0n, 0n, u("1"), u("1")],
+      ],
+    );
+    expect(third?.totals).toMatchObject({
+      estimated: u("210"),
+      reconciled: u("219"),
+      billed: u("222"),
+      drift: u("12"),
+      reconciledDrift: u("3"),
+      absDrift: u("12"),
+      absReconciledDrift: u("3"),
+      counts: { matched: 2, unattributed: 1, "over-estimated": 0 },
+    });
+  });
+
+  it("learns only from the lookback, and needs minDays billed days per family", () => {
+    const [day] = reconcileDays({
+      days: ["2026-11-03"],
+      estimates,
+      billed,
+      keys: KEYS,
+      calibration: { lookbackDays: 1, minDays: 1 },
+    });
+    expect(day?.factors.map((f) => f.days)).toEqual([["2026-11-02"]]);
+    const [strict] = reconcileDays({
+      days: ["2026-11-03"],
+      estimates,
+      billed,
+      keys: KEYS,
+      calibration: { lookbackDays: 7, minDays: 3 },
+    });
+    expect(strict?.factors).toEqual([]);
+    expect(strict?.totals.reconciled).toBe(strict?.totals.estimated);
+  });
+
+  it("leaves out keys whose estimate and bill are both zero", () => {
+    const [day] = reconcileDays({
+      days: ["2026-11-01"],
+      estimates: [estimate("2026-11-01", "nvidia-l4", "0")],
+      billed: [bill("2026-11-01", "0.5"), bill("2026-11-01", "-0.5")],
+      keys: KEYS,
+      calibration: CALIBRATION,
+    });
+    expect(day?.rows).toEqual([]);
+    expect(day?.totals.counts).toEqual({ matched: 0, unattributed: 0, "over-estimated": 0 });
+  });
+});
+
+describe("the bill as day amounts", () => {
+  const line = (over: Partial<BilledDayLine>): BilledDayLine => ({
+    day: "2026-11-01",
+    source: "s",
+    provider: "Google Cloud",
+    billingAccountId: "A",
+    subAccountId: "proj",
+    service: "Compute Engine",
+    skuId: null,
+    namespace: "ns",
+    team: "t",
+    model: null,
+    billedCost: u("2"),
+    effectiveCost: u("1.5"),
+    currency: "USD",
+    ...over,
+  });
+
+  it("names the cloud by provider (configurable), reads the cost column asked for, counts other currencies", () => {
+    expect(cloudOfProvider("Google Cloud")).toBe("gcp");
+    expect(cloudOfProvider("Amazon Web Services")).toBe("aws");
+    expect(cloudOfProvider("Microsoft")).toBe("azure");
+    expect(cloudOfProvider("Acme DC")).toBe("acme dc");
+    expect(cloudOfProvider("Acme DC", { "Acme DC": "onprem" })).toBe("onprem");
+    const lines = [line({}), line({ currency: "EUR" }), line({ provider: "AWS", namespace: null })];
+    expect(billedAmounts(lines, { currency: "USD", costColumn: "effective" })).toEqual({
+      amounts: [
+        {
+          day: "2026-11-01",
+          key: { cloud: "gcp", account: "proj", service: "Compute Engine", namespace: "ns", team: "t" },
+          nanos: u("1.5"),
+        },
+        {
+          day: "2026-11-01",
+          key: { cloud: "aws", account: "proj", service: "Compute Engine", namespace: null, team: "t" },
+          nanos: u("1.5"),
+        },
+      ],
+      otherCurrency: 1,
+    });
+    expect(billedAmounts(lines, { currency: "USD", costColumn: "billed" }).amounts[0]?.nanos).toBe(u("2"));
+  });
+});
