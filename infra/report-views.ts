@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { expandSqlIncludes } from "#adapters/sql/load-sql.ts";
 import { maskQuoted, stripComments } from "./sql-text.ts";
 
 /**
@@ -24,7 +25,14 @@ const VIEW_ID = /^[A-Za-z_][A-Za-z0-9_]{0,1023}$/;
 function readView(dir: string, file: string): Omit<ViewSpec, "uses"> {
   const viewId = basename(file, ".sql");
   if (!VIEW_ID.test(viewId)) throw new ViewError(`views/${file}: ${viewId} is not a BigQuery table name`);
-  const query = readFileSync(join(dir, file), "utf8").trim().replace(/;\s*$/, "");
+  // Parts shared with other queries (`{{include:one_view}}`) sit beside the views folder.
+  const query = expandSqlIncludes(
+    readFileSync(join(dir, file), "utf8"),
+    (part) => readFileSync(join(dir, "..", `${part}.sql`), "utf8"),
+    `views/${file}`,
+  )
+    .trim()
+    .replace(/;\s*$/, "");
   const code = maskQuoted(stripComments(query));
   if (!/^\s*(WITH|SELECT)\b/i.test(code)) throw new ViewError(`views/${file}: a view is one SELECT`);
   if (code.includes(";")) throw new ViewError(`views/${file}: a view is one statement, found a ";" inside`);

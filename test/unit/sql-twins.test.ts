@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Dialect, sqlParameters, sqlRoot } from "#adapters/sql/load-sql.ts";
+import { type Dialect, loadSql, sqlParameters, sqlRoot } from "#adapters/sql/load-sql.ts";
 
 // The BigQuery and DuckDB adapters run the same named queries: one file per query and dialect, same
 // file names, same bound parameters (`@name` in BigQuery, `$name` in DuckDB), so a use case cannot
@@ -93,7 +93,7 @@ describe("report views (sql/bigquery/views and sql/duckdb/views)", () => {
 
   it("read BigQuery tables and views through {{dataset}} only", () => {
     for (const name of views) {
-      const code = sqlText("bigquery", `views/${name}`).replace(/--.*$/gm, "");
+      const code = loadSql("bigquery", `views/${name}`, { dataset: "{{dataset}}" }).replace(/--.*$/gm, "");
       for (const [, table] of code.matchAll(/\b(?:FROM|JOIN)\s+([^\s(]+)/gi)) {
         const cte = new RegExp(`\\b${table}\\s+AS\\s*\\(`, "i").test(code);
         if (!cte) expect(table, `views/${name}.sql reads ${table}`).toMatch(/^`\{\{dataset\}\}`\.\w+$/);

@@ -13,12 +13,7 @@ export class SqlTemplateError extends Error {
   override readonly name = "SqlTemplateError";
 }
 
-/**
- * Reads `sql/<dialect>/<name>.sql`. `{{placeholder}}` marks identifiers the adapter fills in
- * (dataset, an allow-listed column list); values are never pasted, they are bound parameters
- * (`$name` in DuckDB, `@name` in BigQuery).
- */
-export function loadSql(dialect: Dialect, name: string, identifiers: Record<string, string> = {}): string {
+function readSqlFile(dialect: Dialect, name: string): string {
   const key = `${dialect}/${name}`;
   let text = cache.get(key);
   if (text === undefined) {
@@ -29,9 +24,47 @@ export function loadSql(dialect: Dialect, name: string, identifiers: Record<stri
     }
     cache.set(key, text);
   }
+  return text;
+}
+
+const INCLUDE = /\{\{include:([\w/]+)\}\}/g;
+
+/**
+ * The text with each `{{include:<name>}}` replaced by the text `read(name)` gives (its comment lines
+ * dropped), recursively. `where` names the file in errors.
+ */
+export function expandSqlIncludes(
+  text: string,
+  read: (name: string) => string,
+  where: string,
+  path: readonly string[] = [],
+): string {
+  return text.replace(INCLUDE, (_, included: string) => {
+    if (path.includes(included)) {
+      throw new SqlTemplateError(`${where}: includes form a cycle: ${[...path, included].join(" → ")}`);
+    }
+    const part = read(included)
+      .replace(/^--.*\n/gm, "")
+      .trim();
+    return expandSqlIncludes(part, read, where, [...path, included]);
+  });
+}
+
+/**
+ * Reads `sql/<dialect>/<name>.sql`. `{{include:<file>}}` pastes another file of the same dialect (a
+ * part several queries share, such as one_view.sql). `{{placeholder}}` marks identifiers the adapter
+ * fills in (dataset, an allow-listed column list); values are never pasted, they are bound parameters
+ * (`$name` in DuckDB, `@name` in BigQuery).
+ */
+export function loadSql(dialect: Dialect, name: string, identifiers: Record<string, string> = {}): string {
+  const text = expandSqlIncludes(
+    readSqlFile(dialect, name),
+    (part) => readSqlFile(dialect, part),
+    `${dialect}/${name}.sql`,
+  );
   return text.replace(/\{\{(\w+)\}\}/g, (_, id: string) => {
     const value = identifiers[id];
-    if (value === undefined) throw new SqlTemplateError(`${key}.sql: no value for {{${id}}}`);
+    if (value === undefined) throw new SqlTemplateError(`${dialect}/${name}.sql: no value for {{${id}}}`);
     return value;
   });
 }
