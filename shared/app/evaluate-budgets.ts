@@ -23,12 +23,10 @@ export interface EvaluateBudgetsDeps {
   alertsTopic?: string;
   /**
    * Whole hours before the current one whose spend shapes the forecast by hour of the local week
-   * (one report per hour, shared by all budgets). Default 168: each hour of the week once. 0 turns
+   * (one report grouped by hour, shared by all budgets). Default 168: each hour of the week once. 0 turns
    * the profile off: forecasts use the flat run rate of the period so far.
    */
   forecastProfileHours?: number;
-  /** Hourly profile reports in flight at once. Default 4. */
-  reportConcurrency?: number;
 }
 
 export interface PublishedAlert {
@@ -73,23 +71,6 @@ export class EvaluateBudgetsError extends Error {
 
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export function createEvaluateBudgets({
   warehouse,
   bus,
@@ -99,16 +80,12 @@ export function createEvaluateBudgets({
   logger = silentLogger,
   alertsTopic = TOPICS.alerts,
   forecastProfileHours = 168,
-  reportConcurrency = 4,
 }: EvaluateBudgetsDeps): EvaluateBudgets {
   if (!Number.isInteger(forecastProfileHours) || forecastProfileHours < 0) {
     throw new EvaluateBudgetsError(
       "invalid_option",
       "forecastProfileHours must be a whole number, 0 or more",
     );
-  }
-  if (!Number.isInteger(reportConcurrency) || reportConcurrency < 1) {
-    throw new EvaluateBudgetsError("invalid_option", "reportConcurrency must be a whole number, 1 or more");
   }
 
   /** Spend so far in each budget's current period: one report per distinct period range. */
@@ -150,21 +127,20 @@ export function createEvaluateBudgets({
   async function hourlyProfiles(now: Date, wanted: readonly Budget[]): Promise<Map<Budget, HourSample[]>> {
     const profiles = new Map<Budget, HourSample[]>(wanted.map((b) => [b, []]));
     if (forecastProfileHours === 0 || wanted.length === 0) return profiles;
-    const by = unionDimensions(wanted);
     const currentHour = floorHour(now.getTime());
-    const hours = Array.from(
-      { length: forecastProfileHours },
-      (_, i) => currentHour - (forecastProfileHours - i) * HOUR_MS,
-    );
-    const reports = await mapLimited(hours, reportConcurrency, (hour) =>
-      warehouse.report({ by, from: new Date(hour), to: new Date(hour + HOUR_MS) }),
-    );
-    hours.forEach((hour, index) => {
-      const rows = reports[index] ?? [];
-      for (const budget of wanted) {
-        profiles.get(budget)?.push({ hour: new Date(hour), spend_nanos: spendIn(budget, rows) });
-      }
+    const from = currentHour - forecastProfileHours * HOUR_MS;
+    const rows = await warehouse.report({
+      by: [...unionDimensions(wanted), "hour"],
+      from: new Date(from),
+      to: new Date(currentHour),
     });
+    const byHour = Map.groupBy(rows, (row) => (row.group.hour ? Date.parse(row.group.hour) : Number.NaN));
+    for (let hour = from; hour < currentHour; hour += HOUR_MS) {
+      const inHour = byHour.get(hour) ?? [];
+      for (const budget of wanted) {
+        profiles.get(budget)?.push({ hour: new Date(hour), spend_nanos: spendIn(budget, inHour) });
+      }
+    }
     return profiles;
   }
 

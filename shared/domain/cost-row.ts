@@ -15,8 +15,11 @@ export const DIMENSIONS = [
 ] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
-/** What a report can group by: the dimensions, and the UTC day of the cost ("YYYY-MM-DD"). */
-export const GROUP_KEYS = [...DIMENSIONS, "day"] as const;
+/**
+ * What a report can group by: the dimensions, the UTC day of the cost ("YYYY-MM-DD") and its UTC hour
+ * ("YYYY-MM-DDTHH:00:00Z"), so a series of hours or days is one query.
+ */
+export const GROUP_KEYS = [...DIMENSIONS, "day", "hour"] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
 
 /** The owner value used when an event names none: costs are never dropped for lack of an owner. */

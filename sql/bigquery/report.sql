@@ -1,6 +1,6 @@
 -- Cost per group over the hours in [@from, @to), from the hourly rollup (never the raw events),
 -- through the one view (one_view.sql). {{dimensions}} is the adapter's allow-listed group-by column list
--- (dimensions, and day: the UTC day), each followed by ", " (empty for one total per currency), so it
+-- (dimensions; day, the UTC day; hour, the UTC hour as 2026-11-25T10:00:00Z), each followed by ", " (empty for one total per currency), so it
 -- fits before currency in SELECT, GROUP BY and ORDER BY.
 WITH hours_read AS (
   SELECT *
@@ -12,6 +12,9 @@ SELECT
   {{dimensions}}currency,
   SUM(cost) AS total_cost,
   SUM(`rows`) AS row_count
-FROM (SELECT *, FORMAT_TIMESTAMP('%F', hour) AS day FROM final_view)
+FROM (
+  SELECT * REPLACE (FORMAT_TIMESTAMP('%FT%H:00:00Z', hour) AS hour), FORMAT_TIMESTAMP('%F', hour) AS day
+  FROM final_view
+)
 GROUP BY {{dimensions}}currency
 ORDER BY total_cost DESC, {{dimensions}}currency

@@ -143,7 +143,11 @@ export function createMemoryWarehouse(): MemoryWarehouse {
       for (const h of hourly) {
         if (h.hour < query.from.getTime() || h.hour >= query.to.getTime()) continue;
         const value = (key: GroupKey) =>
-          key === "day" ? new Date(h.hour).toISOString().slice(0, 10) : h.dims[key];
+          key === "day"
+            ? new Date(h.hour).toISOString().slice(0, 10)
+            : key === "hour"
+              ? `${new Date(h.hour).toISOString().slice(0, 13)}:00:00Z`
+              : h.dims[key];
         const group = Object.fromEntries(query.by.map((d) => [d, value(d)])) as ReportRow["group"];
         const key = JSON.stringify([query.by.map(value), h.currency]);
         const row = groups.get(key) ?? { group, currency: h.currency, cost_nanos: 0n, rows: 0 };
