@@ -283,7 +283,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
         expect(Object.keys(pairs[0]?.group ?? {})).toEqual(["model", "team"]);
       });
 
-      it("groups by UTC day, across the hours of each day", async () => {
+      it("groups by UTC day, across the hours of each day, and by UTC hour", async () => {
         const day0 = BASE_HOUR.toISOString().slice(0, 10);
         const day1 = hour(24).toISOString().slice(0, 10);
         await warehouse.insertEvents([
@@ -297,6 +297,13 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           [day0, "a", USD(3n)],
           [day1, "a", USD(4n)],
         ]);
+        const byHour = await warehouse.report({ ...hours(0, 25), by: ["hour"] });
+        expect(byHour.map((r) => [r.group.hour, r.cost_nanos]).sort()).toEqual(
+          [0, 1, 24].map((n, i) => [
+            `${hour(n).toISOString().slice(0, 13)}:00:00Z`,
+            USD([1n, 2n, 4n][i] as bigint),
+          ]),
+        );
       });
 
       it("gives one total per currency when no dimension is asked", async () => {
