@@ -10,8 +10,8 @@ import { selectSourceFiles } from "./source-archive.ts";
  * The configuration file the deployed functions run with (FINOPS_CONFIG): the stack's configuration
  * file (finops:configFile: budgets, pricing, routing, allocations...) with what only the deployment
  * knows laid over it: the BigQuery dataset and retention, the Pub/Sub bus, the Slack channel map from
- * finops:slackChannels, the team of each generated Cloud Billing budget, and the SNS topic this stack
- * created. Validated with the runtime's own schema, so a bad file fails `pulumi up`, not the functions.
+ * finops:slackChannels, the team of each generated Cloud Billing budget, and the SNS topic and Cost
+ * Explorer role this stack created. Validated with the runtime's own schema, so a bad file fails `pulumi up`, not the functions.
  */
 export interface ConfigSource {
   /** The file as configured, for messages; absent when the stack names none. */
@@ -32,6 +32,13 @@ export interface DeploymentSettings {
   gcpBudgetTeams: Readonly<Record<string, string>>;
   /** SNS topics of this stack that deliver AWS Cost Anomaly Detection notifications. */
   awsTopicArns: readonly string[];
+  /** The Cost Explorer role of this stack, assumed with a Google ID token for `audience`. */
+  costExplorerRole?: CostExplorerRole;
+}
+
+export interface CostExplorerRole {
+  roleArn: string;
+  audience: string;
 }
 
 type Section = Readonly<Record<string, unknown>>;
@@ -99,6 +106,21 @@ export function checkSlackChannels(value: unknown): Section | undefined {
   return section(value);
 }
 
+/** The file's reconciliation section, its Cost Explorer sources that name no role of their own assuming the stack's. */
+function withCostExplorerRole(reconciliation: Section, role: CostExplorerRole | undefined): Section {
+  const { sources } = reconciliation;
+  if (role === undefined || !Array.isArray(sources)) return reconciliation;
+  return {
+    ...reconciliation,
+    sources: sources.map((source: unknown) => {
+      const s = section(source);
+      return s.kind === "aws-cost-explorer" && s.assumeRoleArn === undefined
+        ? { ...s, assumeRoleArn: role.roleArn, audience: role.audience }
+        : source;
+    }),
+  };
+}
+
 const ROUTING_MAPS = ["teams", "budgets", "severities"] as const;
 
 function mergeRouting(file: Section, stack: Section | undefined): Section {
@@ -131,6 +153,8 @@ export function deployedConfig(source: ConfigSource, settings: DeploymentSetting
         dataset: settings.dataset,
         location: settings.location,
         partitionExpirationDays: settings.partitionExpirationDays,
+        // The stack creates every table and view; the functions hold no DDL rights to need.
+        createTables: false,
       },
     },
     bus: { kind: "pubsub" },
@@ -138,6 +162,9 @@ export function deployedConfig(source: ConfigSource, settings: DeploymentSetting
     // A team the file names for a budget wins over the budget's owner.
     gcpBudgets: { ...gcpBudgets, teams: { ...settings.gcpBudgetTeams, ...section(gcpBudgets.teams) } },
     ...(topicArns.length === 0 ? {} : { awsAnomalies: { ...aws, topicArns } }),
+    ...(raw.reconciliation === undefined
+      ? {}
+      : { reconciliation: withCostExplorerRole(section(raw.reconciliation), settings.costExplorerRole) }),
   };
   parseConfig(config, `the deployed configuration (from ${source.file ?? "defaults"})`);
   return `${JSON.stringify(config, null, 2)}\n`;

@@ -75,7 +75,13 @@ function loadCatalog(config: Config): PriceCatalog {
 async function createWarehouse(config: Config): Promise<Warehouse> {
   if (config.warehouse.kind === "bigquery") {
     const { createBigQueryWarehouse } = await import("#adapters/bigquery/bigquery-warehouse.ts");
-    return createBigQueryWarehouse({ projectId: config.projectId, ...config.warehouse.bigquery });
+    const { dataset, location, partitionExpirationDays } = config.warehouse.bigquery;
+    return createBigQueryWarehouse({
+      projectId: config.projectId,
+      dataset,
+      location,
+      partitionExpirationDays,
+    });
   }
   const { createDuckDbWarehouse } = await import("#adapters/duckdb/duckdb-warehouse.ts");
   return createDuckDbWarehouse({ path: config.warehouse.duckdb.path });
@@ -224,7 +230,8 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const catalog = loadCatalog(config);
   const pricer = options.pricer ?? createPricer(catalog);
   const warehouse = options.warehouse ?? (await createWarehouse(config));
-  await warehouse.init();
+  const createTables = config.warehouse.kind === "duckdb" || config.warehouse.bigquery.createTables;
+  if (createTables) await warehouse.init();
   const bus = options.bus ?? (await createBus(config, logger));
   const ingestEvents = createIngestEvents({
     warehouse,
@@ -254,7 +261,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     logger,
   });
   const alertLog = await createAlertLog(config);
-  await alertLog.init();
+  if (createTables) await alertLog.init();
   const notifyAlert = createNotifyAlert({
     notifier: await createNotifier(config, env, logger, clock),
     alertLog,

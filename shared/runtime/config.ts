@@ -39,15 +39,20 @@ export const configFileSchema = z
               .default("finops"),
             location: z.string().default("US"),
             partitionExpirationDays: z.number().int().positive().max(3650).default(400),
+            /**
+             * Whether the functions create missing tables and views at start. The Pulumi stack owns
+             * them when deployed (and turns this off), so read-only functions never need DDL rights.
+             */
+            createTables: z.boolean().default(true),
           })
           .strict()
-          .default({ dataset: "finops", location: "US", partitionExpirationDays: 400 }),
+          .default({ dataset: "finops", location: "US", partitionExpirationDays: 400, createTables: true }),
       })
       .strict()
       .default({
         kind: "duckdb",
         duckdb: { path: "data/finops.duckdb" },
-        bigquery: { dataset: "finops", location: "US", partitionExpirationDays: 400 },
+        bigquery: { dataset: "finops", location: "US", partitionExpirationDays: 400, createTables: true },
       }),
     bus: z
       .object({ kind: z.enum(["memory", "pubsub"]).default("memory") })

@@ -33,7 +33,12 @@ describe("the deployed configuration", () => {
       version: 1,
       warehouse: {
         kind: "bigquery",
-        bigquery: { dataset: "finops_prod", location: "US", partitionExpirationDays: 400 },
+        bigquery: {
+          dataset: "finops_prod",
+          location: "US",
+          partitionExpirationDays: 400,
+          createTables: false,
+        },
       },
       bus: { kind: "pubsub" },
       alerts: { routing: {} },
