@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { measureFreshness } from "./freshness.ts";
 import { measureIngestThroughput } from "./ingest-throughput.ts";
+import { measureReportSeries } from "./report-series.ts";
 import { measureSdkOverhead } from "./sdk-overhead.ts";
 
 const { values } = parseArgs({
@@ -23,6 +24,8 @@ if (values.help) {
      to the event's cost showing in the report, p50 and p99.
   3. SDK overhead: an Express handler with and without the inference cost middleware, over
      loopback, medians of paired rounds.
+  4. Report series: a week of spend per team by hour on the demo org, as 168 one-hour reports and as
+     one report grouped by hour (what the budget forecast reads), checked equal.
   Figures are printed side by side; nothing passes or fails on absolute times.
 `);
   process.exit(0);
@@ -66,6 +69,16 @@ try {
     [
       `  without middleware ${o.baselineUsPerRequest.toFixed(1)} µs/request, with ${o.instrumentedUsPerRequest.toFixed(1)} µs/request: +${o.overheadUsPerRequest.toFixed(1)} µs`,
       `  the recorder alone (no HTTP): ${o.recorderUsPerCall.toFixed(1)} µs/call; ${o.eventsSent} events sent in ${o.batchesSent} batches, ${o.eventsDropped} dropped`,
+      "",
+    ].join("\n"),
+  );
+
+  process.stdout.write("Report series: a week by hour, per-hour reports against one grouped report...\n");
+  const r = await measureReportSeries();
+  process.stdout.write(
+    [
+      `  ${r.hours} one-hour reports: ${r.perHourSeconds.toFixed(2)} s; one report by hour: ${r.groupedSeconds.toFixed(2)} s`,
+      `  ratio per-hour / grouped: ${(r.perHourSeconds / r.groupedSeconds).toFixed(1)}; same figures to the nano: ${r.same ? "yes" : "NO"}`,
       "",
     ].join("\n"),
   );
