@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_WEB_IDENTITY_AUDIENCE } from "#domain/reconciliation/reconciliation-settings.ts";
 import { FUNCTIONS } from "../functions/registry.ts";
 import { planBillingBudgets } from "./billing-budget-plan.ts";
 import { AwsCostAnomalies } from "./components/aws-cost-anomalies.ts";
@@ -51,7 +52,11 @@ const aws = stack.aws.enabled
     })
   : undefined;
 
-const configFor = (awsTopicArns: string[]) =>
+// The role trusts the functions' identities, which the pipeline creates, and the pipeline's configuration
+// names the role: its ARN is resolved once the role is declared, after the pipeline.
+const [configuredRoleArn, resolveConfiguredRoleArn] = pulumi.deferredOutput<string | undefined>();
+
+const configFor = (awsTopicArns: string[], roleArn?: string) =>
   deployedConfig(source, {
     dataset: stack.dataset.id,
     location: stack.dataset.location,
@@ -59,6 +64,7 @@ const configFor = (awsTopicArns: string[]) =>
     slackChannels,
     gcpBudgetTeams: Object.fromEntries(billingBudgets.map((p) => [p.displayName, p.budget.owner])),
     awsTopicArns,
+    costExplorerRole: roleArn === undefined ? undefined : { roleArn, audience: AWS_WEB_IDENTITY_AUDIENCE },
   });
 
 const pipeline = new EventPipeline(name, {
@@ -66,7 +72,10 @@ const pipeline = new EventPipeline(name, {
   region: stack.region,
   dataset: stack.dataset,
   sourceDir: root,
-  configFile: aws === undefined ? configFor([]) : aws.topicArn.apply((arn) => configFor([arn])),
+  configFile:
+    aws === undefined
+      ? configFor([])
+      : pulumi.all([aws.topicArn, configuredRoleArn]).apply(([arn, role]) => configFor([arn], role)),
   secrets: { slackBotToken: stack.slackToken },
   enforcementTopics: source.budgets.flatMap((b) =>
     b.enforcement === undefined ? [] : [b.enforcement.topic],
@@ -111,9 +120,10 @@ function connectAws(part: AwsCostAnomalies) {
     );
     return undefined;
   }
-  return part.allowCostExplorerRead(readers);
+  return part.allowCostExplorerRead(readers, AWS_WEB_IDENTITY_AUDIENCE);
 }
 const costExplorerRole = aws === undefined ? undefined : connectAws(aws);
+if (aws !== undefined) resolveConfiguredRoleArn(costExplorerRole?.arn ?? pulumi.output(undefined));
 
 export const topicNames = pipeline.topicNames;
 export const enforcementTopicNames = pipeline.enforcementTopicNames;

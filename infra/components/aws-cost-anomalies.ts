@@ -103,8 +103,11 @@ export class AwsCostAnomalies extends pulumi.ComponentResource {
     this.registerOutputs({ topicArn: this.topicArn });
   }
 
-  /** A role that may only read Cost Explorer, for the Google service accounts with these unique ids. */
-  allowCostExplorerRead(readers: readonly pulumi.Input<string>[]): aws.iam.Role {
+  /**
+   * A role that may only read Cost Explorer, for the Google service accounts with these unique ids,
+   * presenting an ID token for `audience` (so no token they send elsewhere can be replayed to AWS).
+   */
+  allowCostExplorerRead(readers: readonly pulumi.Input<string>[], audience: string): aws.iam.Role {
     const role = new aws.iam.Role(
       childName(this.baseName, "cost-explorer-read"),
       {
@@ -117,9 +120,14 @@ export class AwsCostAnomalies extends pulumi.ComponentResource {
                 Effect: "Allow",
                 Principal: { Federated: "accounts.google.com" },
                 Action: "sts:AssumeRoleWithWebIdentity",
-                // A Google ID token of a service account carries its unique id as sub (and azp, which AWS reads as aud).
+                // A Google ID token of a service account carries its unique id as sub (and azp, which AWS reads
+                // as aud); AWS reads the token's own aud as oaud.
                 Condition: {
-                  StringEquals: { "accounts.google.com:aud": ids, "accounts.google.com:sub": ids },
+                  StringEquals: {
+                    "accounts.google.com:aud": ids,
+                    "accounts.google.com:sub": ids,
+                    "accounts.google.com:oaud": audience,
+                  },
                 },
               },
             ],

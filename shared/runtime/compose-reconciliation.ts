@@ -2,7 +2,10 @@ import { basename } from "node:path";
 import { createImportBill, type ImportBill } from "#app/import-bill.ts";
 import { createReconcileDaily, type NamedBillingSource, type ReconcileDaily } from "#app/reconcile-daily.ts";
 import { createReconciliationView, type ReconciliationView } from "#app/reconciliation-view.ts";
-import type { BillingSourceSettings } from "#domain/reconciliation/reconciliation-settings.ts";
+import {
+  AWS_WEB_IDENTITY_AUDIENCE,
+  type BillingSourceSettings,
+} from "#domain/reconciliation/reconciliation-settings.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
 import type { BillingSource } from "#ports/billing-source.ts";
 import type { Bus } from "#ports/bus.ts";
@@ -44,6 +47,10 @@ async function createBillingSource(config: Config, settings: BillingSourceSettin
         billingAccountId: settings.billingAccountId,
         groupByTag: settings.groupByTag,
         maxPages: settings.maxPages,
+        webIdentity:
+          settings.assumeRoleArn === undefined
+            ? undefined
+            : { roleArn: settings.assumeRoleArn, audience: settings.audience ?? AWS_WEB_IDENTITY_AUDIENCE },
       });
     }
     case "focus-file": {

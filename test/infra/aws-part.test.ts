@@ -24,6 +24,7 @@ beforeAll(async () => {
       "gcp:region": "europe-west1",
       "finops:slackToken": SLACK_TOKEN,
       "finops:awsEnabled": "true",
+      "finops:configFile": "test/infra/fixtures/finops.aws.config.json",
     },
     ["finops:slackToken"],
   );
@@ -96,12 +97,37 @@ describe("the AWS side", () => {
     expect(trust).toMatchObject({
       Principal: { Federated: "accounts.google.com" },
       Action: "sts:AssumeRoleWithWebIdentity",
-      Condition: { StringEquals: { "accounts.google.com:sub": ["uid-finops-reconcile-daily"] } },
+      Condition: {
+        StringEquals: {
+          "accounts.google.com:sub": ["uid-finops-reconcile-daily"],
+          "accounts.google.com:oaud": "sts.amazonaws.com",
+        },
+      },
     });
     const policy = JSON.parse(String(one("aws:iam/rolePolicy:RolePolicy").policy));
     expect(policy.Statement).toEqual([
       { Effect: "Allow", Action: COST_EXPLORER_READ_ACTIONS, Resource: "*" },
     ]);
+  });
+
+  it("has the Cost Explorer billing source assume that role, with a token for the audience it trusts", async () => {
+    const { reconciliation } = await deployedConfigOf(run);
+    const [source] = (reconciliation?.sources ?? []) as Record<string, unknown>[];
+    const [role] = run.ofType("aws:iam/role:Role");
+    if (role === undefined) {
+      expect(source).not.toHaveProperty("assumeRoleArn");
+      return;
+    }
+    expect(source).toEqual({
+      kind: "aws-cost-explorer",
+      billingAccountId: AWS_ACCOUNT,
+      groupByTag: "team",
+      assumeRoleArn: role.state.arn,
+      audience: "sts.amazonaws.com",
+    });
+    expect(run.outputs.costExplorerRoleArn).toBe(role.state.arn);
+    const trust = JSON.parse(String(role.inputs.assumeRolePolicy)).Statement[0];
+    expect(trust.Condition.StringEquals["accounts.google.com:oaud"]).toBe(source?.audience);
   });
 
   it("exports the topic ARN and stores no AWS key anywhere", () => {

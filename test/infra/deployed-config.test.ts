@@ -58,6 +58,53 @@ describe("the deployed configuration", () => {
     expect(config.awsAnomalies).toEqual({ topicArns: [other, arn], maxAgeSeconds: 600 });
   });
 
+  it("has the file's Cost Explorer sources assume the stack's role, unless they name their own", () => {
+    const own = "arn:aws:iam::123456789012:role/finops-own";
+    const root = repo({
+      "f.json": {
+        version: 1,
+        reconciliation: {
+          windowDays: 5,
+          sources: [
+            { kind: "aws-cost-explorer", billingAccountId: "210987654321" },
+            {
+              kind: "aws-cost-explorer",
+              name: "other",
+              billingAccountId: "123456789012",
+              assumeRoleArn: own,
+            },
+            { kind: "focus-file", path: "bill.csv" },
+          ],
+        },
+      },
+    });
+    const role = {
+      roleArn: "arn:aws:iam::210987654321:role/finops-aws-cost-explorer-read",
+      audience: "sts.amazonaws.com",
+    };
+    const config = JSON.parse(
+      deployedConfig(readConfigSource(root, "f.json"), { ...SETTINGS, costExplorerRole: role }),
+    );
+    expect(config.reconciliation).toEqual({
+      windowDays: 5,
+      sources: [
+        {
+          kind: "aws-cost-explorer",
+          billingAccountId: "210987654321",
+          assumeRoleArn: role.roleArn,
+          audience: "sts.amazonaws.com",
+        },
+        { kind: "aws-cost-explorer", name: "other", billingAccountId: "123456789012", assumeRoleArn: own },
+        { kind: "focus-file", path: "bill.csv" },
+      ],
+    });
+    const withoutRole = JSON.parse(deployedConfig(readConfigSource(root, "f.json"), SETTINGS));
+    expect(withoutRole.reconciliation.sources[0]).toEqual({
+      kind: "aws-cost-explorer",
+      billingAccountId: "210987654321",
+    });
+  });
+
   it("refuses a file the functions would refuse, naming the field", () => {
     const root = repo({
       "bad.json": {

@@ -15,10 +15,20 @@ import {
   BillingSourceError,
   checkBillingPeriod,
 } from "#ports/billing-source.ts";
+import {
+  type GoogleWebIdentityOptions,
+  googleWebIdentityCredentials,
+  WebIdentityCredentialsError,
+} from "./google-web-identity-credentials.ts";
 
 export interface AwsCostExplorerBillingSourceOptions {
   /** Defaults to a client for us-east-1, Cost Explorer's only endpoint. */
   client?: CostExplorerClient;
+  /**
+   * The default client's credentials: a role assumed with the runtime's Google identity (web identity
+   * federation) when set, else the default credential chain.
+   */
+  webIdentity?: GoogleWebIdentityOptions;
   /** The payer (management) account the costs are billed to: FOCUS BillingAccountId. */
   billingAccountId: string;
   /**
@@ -58,6 +68,11 @@ export function costAndUsageRequest(
 
 /** Throttling, server faults and transport failures may pass; the rest will fail the same way again. */
 function toSourceError(error: unknown): BillingSourceError {
+  if (error instanceof WebIdentityCredentialsError) {
+    return new BillingSourceError(error.transient ? "unavailable" : "invalid", error.message, {
+      cause: error,
+    });
+  }
   const e = error as { name?: string; message?: string; $fault?: string; $metadata?: unknown };
   const transient =
     e.$fault === "server" ||
@@ -168,7 +183,12 @@ export function billedLinesOfPage(
 export function createAwsCostExplorerBillingSource(
   options: AwsCostExplorerBillingSourceOptions,
 ): BillingSource {
-  const client = options.client ?? new CostExplorerClient({ region: "us-east-1" });
+  const client =
+    options.client ??
+    new CostExplorerClient({
+      region: "us-east-1",
+      ...(options.webIdentity ? { credentials: googleWebIdentityCredentials(options.webIdentity) } : {}),
+    });
   const maxPages = options.maxPages ?? 100;
   return {
     async billedLines(period) {

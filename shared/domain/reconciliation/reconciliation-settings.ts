@@ -32,6 +32,15 @@ const decimalAmount = z.string().transform((text, ctx): Nanos => {
   return z.NEVER;
 });
 
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * The audience of the Google ID token exchanged for AWS credentials: the role the deployment creates
+ * (infra/components/aws-cost-anomalies.ts) accepts tokens for this audience only, so an ID token the
+ * function sends anywhere else cannot be replayed to AWS.
+ */
+export const AWS_WEB_IDENTITY_AUDIENCE = "sts.amazonaws.com";
+
 /** Where the bill comes from: each source's lines are stored under its name, a day at a time. */
 export const billingSourceSettingsSchema = z.discriminatedUnion("kind", [
   z
@@ -64,8 +73,20 @@ export const billingSourceSettingsSchema = z.discriminatedUnion("kind", [
       /** The cost allocation tag grouped by besides SERVICE: team by default. Cost Explorer gives no namespace. */
       groupByTag: z.string().min(1).max(128).default("team"),
       maxPages: z.number().int().min(1).max(1000).default(100),
+      /** A role to assume with the function's Google identity (web identity federation), instead of an AWS key. */
+      assumeRoleArn: z
+        .string()
+        .regex(IAM_ROLE_ARN, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/finops-read")
+        .optional(),
+      /** The audience of the Google ID token: AWS_WEB_IDENTITY_AUDIENCE when absent. */
+      audience: z.string().min(1).max(256).optional(),
     })
-    .strict(),
+    .strict()
+    .superRefine((source, ctx) => {
+      if (source.audience !== undefined && source.assumeRoleArn === undefined) {
+        ctx.addIssue({ code: "custom", path: ["audience"], message: "is used only with assumeRoleArn" });
+      }
+    }),
   z
     .object({
       kind: z.literal("focus-file"),
