@@ -7,13 +7,28 @@ import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { loadFunctions } from "../../functions/registry.ts";
 import { demoWindow, publishDemo } from "./demo-feed.ts";
 
-/** How often scheduled functions run locally; cron schedules are for the cloud. */
-const LOCAL_SCHEDULES: Record<string, (runtime: Runtime) => number> = {
-  refreshRollups: (runtime) => runtime.config.local.rollupIntervalMs,
+const HOUR_MS = 3_600_000;
+
+/**
+ * How often scheduled functions run locally, by target; cron schedules are for the cloud. The hourly
+ * evaluators run every minute (LOCAL_EVERY_MS), so a local stack shows its alerts soon.
+ */
+const LOCAL_SCHEDULES: Record<string, (local: Runtime["config"]["local"]) => number> = {
+  refreshRollups: (local) => local.rollupIntervalMs,
   collectAllocations: () => 300_000,
   // Each run may pull the bill from the clouds' APIs (a Cost Explorer page costs $0.01): a few a day.
-  reconcileDaily: () => 6 * 3_600_000,
+  reconcileDaily: () => 6 * HOUR_MS,
+  // Weekly digests, one per team and ISO week whatever the re-runs: hourly sends a new week's within
+  // the hour without rebuilding the scorecard and the budgets' standing every minute.
+  sendBudgetDigest: () => HOUR_MS,
+  sendScorecardDigest: () => HOUR_MS,
 };
+const LOCAL_EVERY_MS = 60_000;
+
+/** How often the scheduled function `target` runs in the local stack. */
+export function localScheduleEveryMs(target: string, local: Runtime["config"]["local"]): number {
+  return LOCAL_SCHEDULES[target]?.(local) ?? LOCAL_EVERY_MS;
+}
 
 export interface LocalSession {
   runtime: Runtime;
@@ -48,7 +63,7 @@ export async function openLocalSession(
     runtime,
     functions,
     port: port < 0 ? runtime.config.local.port : port,
-    scheduleEveryMs: scheduleEveryMs ?? ((target) => LOCAL_SCHEDULES[target]?.(runtime) ?? 60_000),
+    scheduleEveryMs: scheduleEveryMs ?? ((target) => localScheduleEveryMs(target, runtime.config.local)),
   });
   return {
     runtime,

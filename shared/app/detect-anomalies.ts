@@ -15,6 +15,7 @@ import {
   detectSpendAnomalies,
   HOUR_MS,
   hoursToRead,
+  measuredSeries,
   type ScopeSeries,
 } from "#domain/anomalies/spend-anomalies.ts";
 import { detectRunaways, runawayAlert } from "#domain/anomalies/training-runaway.ts";
@@ -35,8 +36,6 @@ export interface DetectAnomaliesDeps {
   settings?: Partial<AnomalySettings>;
   logger?: Logger;
   alertsTopic?: string;
-  /** Hourly reports in flight at once. Default 4. */
-  reportConcurrency?: number;
   /** Silence after which a job without an end event is abandoned, not running. Default 30 min. */
   silenceSeconds?: number;
 }
@@ -51,8 +50,8 @@ export interface DetectAnomaliesResult {
   evaluatedAt: Date;
   /** The whole hour judged: the last one that ended before the run. */
   hour: Date;
-  /** warehouse.report calls made. */
-  reports: number;
+  /** Hours of spend read: the grouping window and the weeks its baselines look back. */
+  hoursRead: number;
   scopes: number;
   /** Alerts claimed and published by this run. */
   published: PublishedAnomalyAlert[];
@@ -64,7 +63,7 @@ export interface DetectAnomaliesResult {
 
 export interface DetectAnomalies {
   /**
-   * Judges the last whole hour's spend of every scope against its hour-of-week baseline and every
+   * Judges the last whole hour's spend of every scope against its baseline (baselineAt) and every
    * running training job against its peers; claims each incident's / job's key and publishes the
    * alerts whose claim it won: one alert per incident and per runaway job, across re-runs.
    */
@@ -73,24 +72,11 @@ export interface DetectAnomalies {
 
 export class DetectAnomaliesError extends Error {
   override readonly name = "DetectAnomaliesError";
-  readonly code: "publish_failed" | "invalid_option";
-  constructor(code: "publish_failed" | "invalid_option", message: string, options?: ErrorOptions) {
+  readonly code: "publish_failed" | "invalid_report";
+  constructor(code: "publish_failed" | "invalid_report", message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
   }
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>) {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export function createDetectAnomalies({
@@ -101,65 +87,74 @@ export function createDetectAnomalies({
   settings: overrides = {},
   logger = silentLogger,
   alertsTopic = TOPICS.alerts,
-  reportConcurrency = 4,
   silenceSeconds = DEFAULT_SILENCE_SECONDS,
 }: DetectAnomaliesDeps): DetectAnomalies {
   const s = anomalySettings(overrides);
-  if (!Number.isInteger(reportConcurrency) || reportConcurrency < 1) {
-    throw new DetectAnomaliesError("invalid_option", "reportConcurrency must be a whole number, 1 or more");
-  }
 
   /**
-   * One report per hour read (all scope dimensions at once, summed per dimension here): the
-   * grouping window's hours and, for each, its week slots and the same hour of the six days before.
-   * Each report group (a combination of scope values) is a series too: it tells which scopes' incidents
-   * are one incident.
+   * One report grouped by hour over every hour the baselines read (all scope dimensions at once,
+   * summed per dimension here). Each report group (a combination of scope values) is a series too: it
+   * tells which scopes' incidents are one incident. A series' samples start at its first hour with
+   * data, and it is new if the warehouse had data before (measuredSeries).
    */
   async function readSeries(
     hour: number,
-  ): Promise<{ series: ScopeSeries[]; combinations: CombinationSeries[]; reports: number }> {
-    const hours = hoursToRead(hour, s);
-    const reports = await mapLimited(hours, reportConcurrency, (h) =>
-      warehouse.report({ by: s.dimensions, from: new Date(h), to: new Date(h + HOUR_MS) }),
-    );
-    const byScope = new Map<string, { scope: AnomalyScope; spend: Map<number, Nanos> }>();
+  ): Promise<{ series: ScopeSeries[]; combinations: CombinationSeries[]; hoursRead: number }> {
+    const read = hoursToRead(hour, s);
+    const rows = await warehouse.report({
+      by: [...s.dimensions, "hour"],
+      from: new Date(read.from),
+      to: new Date(read.to),
+    });
+    const byScope = new Map<string, { scope: AnomalyScope; spent: Map<number, Nanos> }>();
     const byCombination = new Map<
       string,
-      { values: ScopeValues; currency: string; spend: Map<number, Nanos> }
+      { values: ScopeValues; currency: string; spent: Map<number, Nanos> }
     >();
-    hours.forEach((h, index) => {
-      for (const row of reports[index] ?? []) {
-        const values: Partial<Record<AnomalyDimension, string>> = {};
-        for (const dimension of s.dimensions) {
-          const value = row.group[dimension];
-          if (value !== null && value !== undefined && value !== "") values[dimension] = value;
-        }
-        const combinationKey = JSON.stringify([values, row.currency]);
-        let combination = byCombination.get(combinationKey);
-        if (!combination) {
-          combination = { values, currency: row.currency, spend: new Map() };
-          byCombination.set(combinationKey, combination);
-        }
-        combination.spend.set(h, (combination.spend.get(h) ?? 0n) + row.cost_nanos);
-        for (const dimension of s.dimensions) {
-          const value = row.group[dimension];
-          if (value === null || value === undefined || value === "") continue;
-          const key = JSON.stringify([dimension, value, row.currency]);
-          let entry = byScope.get(key);
-          if (!entry) {
-            entry = { scope: { dimension, value, currency: row.currency }, spend: new Map() };
-            byScope.set(key, entry);
-          }
-          entry.spend.set(h, (entry.spend.get(h) ?? 0n) + row.cost_nanos);
-        }
+    const add = (spent: Map<number, Nanos>, h: number, nanos: Nanos) =>
+      spent.set(h, (spent.get(h) ?? 0n) + nanos);
+    let dataFrom = Number.POSITIVE_INFINITY;
+    for (const row of rows) {
+      const h = Date.parse(row.group.hour ?? "");
+      if (Number.isNaN(h)) {
+        throw new DetectAnomaliesError(
+          "invalid_report",
+          `report row without an hour: ${JSON.stringify(row.group)}`,
+        );
       }
-    });
-    for (const entry of [...byScope.values(), ...byCombination.values()])
-      for (const h of hours) if (!entry.spend.has(h)) entry.spend.set(h, 0n);
+      if (h < dataFrom) dataFrom = h;
+      const values: Partial<Record<AnomalyDimension, string>> = {};
+      for (const dimension of s.dimensions) {
+        const value = row.group[dimension];
+        if (value === null || value === undefined || value === "") continue;
+        values[dimension] = value;
+        const key = JSON.stringify([dimension, value, row.currency]);
+        let entry = byScope.get(key);
+        if (!entry) {
+          entry = { scope: { dimension, value, currency: row.currency }, spent: new Map() };
+          byScope.set(key, entry);
+        }
+        add(entry.spent, h, row.cost_nanos);
+      }
+      const combinationKey = JSON.stringify([values, row.currency]);
+      let combination = byCombination.get(combinationKey);
+      if (!combination) {
+        combination = { values, currency: row.currency, spent: new Map() };
+        byCombination.set(combinationKey, combination);
+      }
+      add(combination.spent, h, row.cost_nanos);
+    }
     return {
-      series: [...byScope.values()],
-      combinations: [...byCombination.values()],
-      reports: hours.length,
+      series: [...byScope.values()].map(({ scope, spent }) => ({
+        scope,
+        ...measuredSeries(spent, hour, dataFrom),
+      })),
+      combinations: [...byCombination.values()].map(({ values, currency, spent }) => ({
+        values,
+        currency,
+        ...measuredSeries(spent, hour, dataFrom),
+      })),
+      hoursRead: (read.to - read.from) / HOUR_MS,
     };
   }
 
@@ -167,7 +162,7 @@ export function createDetectAnomalies({
     async detect() {
       const now = clock.now();
       const hour = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - HOUR_MS;
-      const { series, combinations, reports } = await readSeries(hour);
+      const { series, combinations, hoursRead } = await readSeries(hour);
       const spend = detectSpendAnomalies(series, hour, s);
       const incidents = groupIncidents(spend.fresh, combinations, hour, s);
       const jobs = await warehouse.trainingJobs({
@@ -183,7 +178,7 @@ export function createDetectAnomalies({
       const result: DetectAnomaliesResult = {
         evaluatedAt: now,
         hour: new Date(hour),
-        reports,
+        hoursRead,
         scopes: series.length,
         published: [],
         alreadySent: 0,
@@ -234,7 +229,7 @@ export function detectAnomaliesResultToJson(result: DetectAnomaliesResult) {
   return {
     evaluated_at: result.evaluatedAt.toISOString(),
     hour: result.hour.toISOString(),
-    reports: result.reports,
+    hours_read: result.hoursRead,
     scopes: result.scopes,
     published: result.published,
     already_sent: result.alreadySent,

@@ -59,6 +59,12 @@ describe("the demo's inference spike through the hourly detectAnomalies (DuckDB,
     expect(alert?.summary).toMatch(
       /Over their own baselines too: team=support-automation \+\d+\.\d\d USD, model=gpt-4o-mini \+\d+\.\d\d USD, business_unit=enterprise \+\d+\.\d\d USD\.$/,
     );
+    // Two days of history: the baseline is the combination's own last day (cents an hour), not the
+    // empty weeks before the demo began.
+    expect(alert?.amounts?.forecast_nanos).toBeGreaterThan(0n);
+    expect(alert?.summary).toMatch(
+      /\((each hour: )?the median of the 24 hours before, at any time of day; too few earlier days/,
+    );
   }, 120_000);
 
   it("the same two days with normal diurnal traffic raise nothing", async () => {

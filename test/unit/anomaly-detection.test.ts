@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseAlert } from "#domain/alerts/alert.ts";
 import {
@@ -19,6 +20,7 @@ import {
   hoursToRead,
   incidentAlert,
   madNanos,
+  measuredSeries,
   medianNanos,
   type ScopeSeries,
   type SpendIncident,
@@ -68,14 +70,17 @@ describe("robust statistics", () => {
     expect(madNanos([1n, 1n, 2n, 2n, 4n, 6n, 9n])).toBe(1n);
   });
 
-  it("falls back from hour-of-week to hour-of-day to overall, then none", () => {
+  it("falls back from hour-of-week to hour-of-day to the last whole day, then none", () => {
     const hour = START + 30 * 24 * HOUR_MS;
     const week = new Map<number, Nanos>([1, 2, 3].map((k) => [hour - k * 168 * HOUR_MS, 10n * USD]));
     expect(baselineAt(week, hour, s)?.basis).toBe("hour-of-week");
     const day = new Map<number, Nanos>([1, 2, 3].map((d) => [hour - d * 24 * HOUR_MS, 10n * USD]));
     expect(baselineAt(day, hour, s)?.basis).toBe("hour-of-day");
-    const overall = new Map<number, Nanos>([1, 2, 3].map((h) => [hour - h * HOUR_MS, 10n * USD]));
-    expect(baselineAt(overall, hour, s)?.basis).toBe("overall");
+    const hoursBack = (n: number) =>
+      new Map<number, Nanos>(Array.from({ length: n }, (_, i) => [hour - (i + 1) * HOUR_MS, 10n * USD]));
+    expect(baselineAt(hoursBack(24), hour, s)).toMatchObject({ basis: "last-day", samples: 24 });
+    // Less than a whole daily cycle is no baseline: the morning's rise would look like a jump.
+    expect(baselineAt(hoursBack(23), hour, s)).toBeNull();
     expect(baselineAt(new Map([[hour - HOUR_MS, 1n]]), hour, s)).toBeNull();
   });
 
@@ -87,12 +92,9 @@ describe("robust statistics", () => {
     expect(baseline?.threshold_nanos).toBe(300n * USD); // + 5 × 20
   });
 
-  it("reads the window's hours and their baseline slots only", () => {
-    const hours = hoursToRead(SPIKE, s);
-    // 6 window hours × (itself + 4 week slots + 6 day slots), no overlaps.
-    expect(hours).toHaveLength(66);
-    expect(hours.at(-1)).toBe(SPIKE);
-    expect(hours[0]).toBe(SPIKE - (5 + 4 * 168) * HOUR_MS);
+  it("reads the window's hours and the weeks their baselines look back", () => {
+    // The window's first hour, 5 hours back, looks 4 weeks further back for its hour-of-week slots.
+    expect(hoursToRead(SPIKE, s)).toEqual({ from: SPIKE - (5 + 4 * 168) * HOUR_MS, to: SPIKE + HOUR_MS });
   });
 
   it("rejects invalid settings", () => {
@@ -164,6 +166,9 @@ describe("spend anomalies on generated traffic (fixed seed)", () => {
       ),
     );
     expect(parsed.ok).toBe(true);
+    expect(parsed.ok && parsed.alert.summary).toMatch(
+      /in 3 hour\(s\) from .*, expected \d+\.\d\d USD \(each hour: the median of the same hour of the week in 4 earlier weeks\)\.$/,
+    );
     if (parsed.ok) {
       expect(parsed.alert.kind).toBe("spend.anomaly");
       expect(parsed.alert.thread_key).toBe(keys[0]);
@@ -179,6 +184,100 @@ describe("spend anomalies on generated traffic (fixed seed)", () => {
     const at = detectSpendAnomalies([long], SPIKE + 7 * HOUR_MS, s);
     expect(at.fresh).toEqual([]);
     expect(at.ongoing).toHaveLength(1);
+  });
+});
+
+describe("baselines count only the hours a scope had data in", () => {
+  const window = (series: ScopeSeries, from: number, to: number) =>
+    new Map([...series.spend].filter(([h]) => h >= from && h <= to));
+  /** A scope read as detectAnomalies reads it, in a warehouse with data since START. */
+  const measured = (series: ScopeSeries, from: number, until: number): ScopeSeries => ({
+    scope: series.scope,
+    ...measuredSeries(window(series, from, until), until, START),
+  });
+
+  it("a scope with two days of history and a spike is judged against its own hours, not zeros", () => {
+    const risk = withExtra(quietSeries("risk", 40, 1), [[SPIKE, 300n * USD]]);
+    const { fresh } = detectSpendAnomalies([measured(risk, SPIKE - 48 * HOUR_MS, SPIKE)], SPIKE, s);
+    expect(fresh).toHaveLength(1);
+    const [incident] = fresh as [SpendIncident];
+    // Wednesday 14:00: two days of a 40 USD diurnal peak put the median of the day before near 20 USD.
+    expect(incident.expected_nanos).toBeGreaterThan(10n * USD);
+    expect(incident.hours[0]?.baseline).toMatchObject({ basis: "last-day", samples: 24 });
+    expect(incidentAlert(incident, new Date(SPIKE)).summary).toMatch(
+      /expected [1-9]\d\.\d\d USD \(the median of the 24 hours before, at any time of day; too few earlier days to compare the same hour\)\.$/,
+    );
+  });
+
+  it("a quiet diurnal fortnight from the first data on raises nothing", () => {
+    const until = START + 14 * 24 * HOUR_MS - HOUR_MS;
+    const teams = [quietSeries("risk", 40, 21), quietSeries("search", 400, 22), quietSeries("tiny", 2, 23)];
+    const series = teams.map((team) => measured(team, START, until));
+    for (let hour = START; hour <= until; hour += HOUR_MS) {
+      const { fresh, ongoing } = detectSpendAnomalies(series, hour, s);
+      expect({ hour: new Date(hour).toISOString(), fresh, ongoing }).toEqual({
+        hour: new Date(hour).toISOString(),
+        fresh: [],
+        ongoing: [],
+      });
+    }
+  });
+
+  it("a new scope's first hours are judged against no spend: one alert when the minimum impact says so", () => {
+    const rng = createSeededRandom(31);
+    const steady = (usd: number): ScopeSeries => ({
+      scope: { dimension: "team", value: `new-${usd}`, currency: "USD" },
+      spend: new Map(
+        Array.from({ length: 30 }, (_, i): [number, Nanos] => [
+          SPIKE + i * HOUR_MS,
+          BigInt(Math.round(usd * rng.float(0.9, 1.1) * 1e6)) * 1000n,
+        ]),
+      ),
+    });
+    const big = measured(steady(300), SPIKE, SPIKE + 29 * HOUR_MS);
+    const small = measured(steady(5), SPIKE, SPIKE + 29 * HOUR_MS);
+    expect(big.newSince).toBe(SPIKE);
+    const keys = new Set<string>();
+    for (let h = 0; h < 30; h++) {
+      const { fresh } = detectSpendAnomalies([big, small], SPIKE + h * HOUR_MS, s);
+      for (const incident of fresh) keys.add(incident.key);
+      // Judged against nothing for its first minSamples hours, then no baseline until a whole day.
+      expect(fresh.length, `hour ${h}`).toBe(h < s.minSamples ? 1 : 0);
+    }
+    expect([...keys]).toEqual([`spend.anomaly:team=new-300:USD:${new Date(SPIKE).toISOString()}`]);
+    const first = detectSpendAnomalies([big], SPIKE, s).fresh[0] as SpendIncident;
+    expect(first.expected_nanos).toBe(0n);
+    expect(incidentAlert(first, new Date(SPIKE)).summary).toMatch(
+      /\(new spend: the scope had none before\)\.$/,
+    );
+
+    // At the warehouse's first data nothing is new: the first day waits for a baseline.
+    const fromStart = { scope: big.scope, ...measuredSeries(big.spend, SPIKE + 29 * HOUR_MS, SPIKE) };
+    expect(fromStart.newSince).toBeUndefined();
+    expect(detectSpendAnomalies([fromStart], SPIKE, s).fresh).toEqual([]);
+  });
+
+  it("a measured series has a sample for every hour from its first data on, and none before", () => {
+    const hourArb = fc.integer({ min: 0, max: 200 }).map((i) => START + i * HOUR_MS);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(hourArb, fc.bigInt({ min: -10n, max: 10n * USD })), {
+          minLength: 1,
+          selector: ([h]) => h,
+        }),
+        fc.integer({ min: 0, max: 48 }),
+        hourArb,
+        (entries, extraHours, dataFrom) => {
+          const spent = new Map(entries);
+          const first = Math.min(...spent.keys());
+          const until = Math.max(...spent.keys()) + extraHours * HOUR_MS;
+          const { spend, newSince } = measuredSeries(spent, until, dataFrom);
+          expect(spend.size).toBe((until - first) / HOUR_MS + 1);
+          for (const [h, nanos] of spend) expect(nanos).toBe(spent.get(h) ?? 0n);
+          expect(newSince).toBe(first > dataFrom ? first : undefined);
+        },
+      ),
+    );
   });
 });
 

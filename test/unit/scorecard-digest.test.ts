@@ -41,11 +41,32 @@ describe("the weekly scorecard digest", () => {
     expect(alert.summary).toBe(
       "risk could save $1,200.00 a month, 60% of $2,000.00, with the levers combined (they compose; they do not add).\n" +
         "Biggest savings:\n" +
-        "• fraud-scorer: spot instances $700.00/month (35% of its cost, pays back in 61.9 weeks; medium risk)\n" +
-        "• fraud-scorer: 4-bit quantization $500.00/month (25% of its cost, pays back in 130 weeks; medium risk)",
+        "• fraud-scorer: spot instances $700.00/month (35% of its cost, pays back in over a year; medium risk)\n" +
+        "• fraud-scorer: 4-bit quantization $500.00/month (25% of its cost, pays back in over a year; medium risk)",
     );
     expect(alert.action).toBe(
-      "Start with spot instances on fraud-scorer: it pays back first (61.9 weeks). See `finops scorecard --team risk` for every lever, its risk and the assumptions.",
+      "Start with spot instances on fraud-scorer: it pays back first (over a year). See `finops scorecard --team risk` for every lever, its risk and the assumptions.",
+    );
+  });
+
+  it("gives a payback within a year in weeks", () => {
+    // Prepare: $40,000 a month of checkpointed training: spot saves $28,000 for $10,000 of work.
+    const [card] = teams({
+      team: "risk",
+      workload: "training",
+      interruptible: true,
+      requests: 0,
+      cost_nanos: 40_000n * USD,
+    });
+    const alert = card && buildScorecardDigestAlert(card, NOW);
+    if (!alert) throw new Error("no digest");
+
+    // Assess: 10,000 × 52 / (28,000 × 12) = 1.5 weeks
+    expect(alert.summary).toContain(
+      "spot instances $28,000.00/month (70% of its cost, pays back in 1.5 weeks; ",
+    );
+    expect(alert.action).toMatch(
+      /^Start with spot instances on fraud-scorer: it pays back first \(1\.5 weeks\)\./,
     );
   });
 

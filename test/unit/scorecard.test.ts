@@ -3,10 +3,12 @@ import { LEVERS, type Lever } from "#domain/scorecard/compose-savings.ts";
 import {
   type LeverResult,
   modelScorecards,
+  paybackText,
   roiOrder,
   roiWeeks,
   teamScorecards,
 } from "#domain/scorecard/scorecard.ts";
+import { scorecardToJson, scorecardToText } from "#domain/scorecard/scorecard-format.ts";
 import { buildScorecardReport } from "#domain/scorecard/scorecard-report.ts";
 import { DEFAULT_SCORECARD_SETTINGS, scorecardSettingsSchema } from "#domain/scorecard/scorecard-settings.ts";
 import { leverContext, segment, USD, utilization } from "../support/scorecard-builders.ts";
@@ -229,10 +231,50 @@ describe("ROI order and the combined figure", () => {
     expect(card.combined.percent).toBe(66.25);
     expect(card.combined.sum_of_percents).toBe(72.5);
     expect(card.order).toMatch(
-      /^Quickest payback first \(implementation cost over weekly savings\): spot instances \(61\.9 weeks, over a year, for \$700\.00\/month\), then query caching/,
+      /^Quickest payback first \(implementation cost over weekly savings\): spot instances \(over a year, for \$700\.00\/month\), then query caching \(over a year/,
     );
     expect(card.order).toContain("not the 72.5% the percents add to");
     expect(card.order).toContain("Nothing to save on this data with right-sizing.");
+  });
+
+  it("says a payback past a year is over a year, in the table and the order, and keeps the number in JSON", () => {
+    // Prepare: spot on $40,000 a month of checkpointed training pays back in weeks; on 30 cents a month,
+    // in thousands of years.
+    const report = (cost_nanos: bigint) =>
+      buildScorecardReport({
+        segments: [segment({ workload: "training", interruptible: true, requests: 0, cost_nanos })],
+        window: {
+          from: new Date("2026-11-01T00:00:00Z"),
+          to: new Date("2026-12-01T00:00:00Z"),
+          firstEvent: null,
+        },
+        now: new Date("2026-12-01T00:00:00Z"),
+        ctx: leverContext(),
+        utilization: "no DCGM metrics source configured",
+      });
+    const spotRow = (text: string) => text.split("\n").find((line) => /^\s+1\s+spot instances/.test(line));
+
+    // Act
+    const quick = report(40_000n * USD);
+    const slow = report(300_000_000n);
+
+    // Assess
+    const quickWeeks = quick.models[0]?.levers[0]?.roi_weeks ?? 0;
+    const slowWeeks = slow.models[0]?.levers[0]?.roi_weeks ?? 0;
+    expect(quickWeeks).toBeLessThan(52);
+    expect(slowWeeks).toBeGreaterThan(10_000);
+    expect(spotRow(scorecardToText(quick))).toContain(` ${quickWeeks.toFixed(1)} `);
+    expect(quick.models[0]?.order).toContain(`spot instances (${quickWeeks} weeks, for`);
+    const slowText = scorecardToText(slow);
+    expect(spotRow(slowText)).toMatch(/ > 52 /);
+    expect(slowText).toContain("spot instances (over a year, for");
+    expect(slowText).not.toContain(String(Math.floor(slowWeeks)));
+    expect(JSON.parse(scorecardToJson(slow)).models[0].levers[0].roi_weeks).toBe(slowWeeks);
+    expect([paybackText(1), paybackText(52), paybackText(52.1)]).toEqual([
+      "1 week",
+      "52 weeks",
+      "over a year",
+    ]);
   });
 
   it("ROI in weeks is the implementation cost over a week's savings (12/52 of a month)", () => {
@@ -298,7 +340,27 @@ describe("scorecards per model and per team", () => {
     expect(report.models[0]?.monthly_cost_nanos).toBe(1_521_875_000_000n);
     expect(report.assumptions[0]).toMatch(/^Monthly figures: the cost of the 2 days observed/);
     expect(report.assumptions.join(" ")).toMatch(/1 − Π\(1 − sᵢ\)/);
-    expect(report.assumptions.join(" ")).toContain("$5,000.00");
+    expect(report.assumptions.join(" ")).toContain("engineer-weeks at $5,000.00 each");
     expect(DEFAULT_SCORECARD_SETTINGS.windowDays).toBe(30);
+  });
+
+  it("prices the engineer-week in the scorecard's currencies, never a dollar sign for euros", () => {
+    const window = {
+      from: new Date("2026-11-01T00:00:00Z"),
+      to: new Date("2026-12-01T00:00:00Z"),
+      firstEvent: null,
+    };
+    const implementation = (...currencies: string[]) =>
+      buildScorecardReport({
+        segments: currencies.map((currency) => segment({ currency })),
+        window,
+        now: window.to,
+        ctx: leverContext(),
+        utilization: "no DCGM metrics source configured",
+      }).assumptions.find((a) => a.startsWith("Implementation cost"));
+    expect(implementation("EUR")).toContain("engineer-weeks at €5,000.00 each");
+    expect(implementation("EUR")).not.toContain("$");
+    expect(implementation("USD", "CHF")).toContain("engineer-weeks at 5,000.00 CHF or $5,000.00 each");
+    expect(implementation()).toContain("engineer-weeks at 5000 in the cost's currency each");
   });
 });

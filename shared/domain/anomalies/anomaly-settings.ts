@@ -12,7 +12,11 @@ export interface AnomalySettings {
   dimensions: readonly AnomalyDimension[];
   /** Weeks of history behind the hour-of-week baseline. Default 4. */
   weeks: number;
-  /** Samples a baseline needs before it is used; fewer falls back (week → day → overall → none). Default 3. */
+  /**
+   * Samples a baseline needs before it is used; fewer falls back (hour of the week → hour of the day →
+   * the whole day before → none), and a new scope's first this-many hours are judged against no
+   * spend (spend-anomalies.ts). Default 3.
+   */
   minSamples: number;
   /** An hour is anomalous above median + k × scaled MAD. Default 5. */
   k: number;

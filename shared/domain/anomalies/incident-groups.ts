@@ -12,6 +12,7 @@ import {
   type HourEvaluation,
   incidentAlert,
   type SpendIncident,
+  type SpendSeries,
   scopeLabel,
 } from "./spend-anomalies.ts";
 
@@ -19,10 +20,9 @@ import {
 export type ScopeValues = Readonly<Partial<Record<AnomalyDimension, string>>>;
 
 /** The hourly spend of one combination of scope values, in one currency (same hours as the scopes'). */
-export interface CombinationSeries {
+export interface CombinationSeries extends SpendSeries {
   values: ScopeValues;
   currency: string;
-  spend: ReadonlyMap<number, Nanos>;
 }
 
 /** A combination's own run of anomalous hours. */
@@ -50,7 +50,7 @@ export const valuesLabel = (values: ScopeValues, separator = ", "): string =>
   ANOMALY_DIMENSIONS.flatMap((d) => (values[d] === undefined ? [] : [`${d}=${values[d]}`])).join(separator);
 
 function combinationRun(series: CombinationSeries, hour: number, s: AnomalySettings): CombinationRun | null {
-  const hours = anomalousRun(series.spend, hour, s);
+  const hours = anomalousRun(series, hour, s);
   const first = hours?.[0];
   if (hours === null || first === undefined) return null;
   const spend = hours.reduce((sum, h) => sum + h.spend_nanos, 0n);

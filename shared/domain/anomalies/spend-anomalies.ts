@@ -20,15 +20,29 @@ export interface AnomalyScope {
 }
 
 /**
- * A scope's hourly spend: hour start (ms, UTC, whole hour) → nanos. Every hour that was read is
- * present (zero when the scope spent nothing); an hour not read is absent and never counts.
+ * Hourly spend as the baselines read it: hour start (ms, UTC, whole hour) → nanos. An hour present
+ * is a sample (zero when the series spent nothing); an hour absent never counts: it was not read, or
+ * it came before the series had any data (measuredSeries says why those are not zeros).
  */
-export interface ScopeSeries {
-  scope: AnomalyScope;
+export interface SpendSeries {
   spend: ReadonlyMap<number, Nanos>;
+  /**
+   * The series' first hour with data, when the warehouse had data before it: the series is new, and
+   * its first `minSamples` hours are judged against no spend (newSpendBaseline).
+   */
+  newSince?: number;
 }
 
-export type BaselineBasis = "hour-of-week" | "hour-of-day" | "overall";
+/** A scope's hourly spend. */
+export interface ScopeSeries extends SpendSeries {
+  scope: AnomalyScope;
+}
+
+/**
+ * hour-of-week, hour-of-day and last-day are medians of earlier samples (baselineAt); new is no spend
+ * expected, for a new series' first hours.
+ */
+export type BaselineBasis = "hour-of-week" | "hour-of-day" | "last-day" | "new";
 
 export interface Baseline {
   basis: BaselineBasis;
@@ -87,9 +101,59 @@ const samplesAt = (spend: ReadonlyMap<number, Nanos>, hours: readonly number[]):
   });
 
 /**
- * The robust baseline of `hour` from the hours before it: the same hour of the week over the last
+ * A series from the hours it spent something in, up to `until` (the hour judged): every hour from its
+ * first with data through `until` is a sample, zero where it spent nothing; the hours before its first
+ * data are no samples at all. `dataFrom` is the first hour with any data in what was read: a series
+ * that starts after it is new.
+ *
+ * Why a series' samples start at its own first data and not at the warehouse's: before it, the scope
+ * did not exist, and counting those hours as zero spend would have a new scope judged against a
+ * median of nothing for weeks, until its own hours fill the hour-of-week slots; with diurnal traffic
+ * its incident would start again every morning, one alert a day. Before the warehouse's first data
+ * nothing was measured at all, so those hours never count either (a fresh install is not a spike).
+ * A new scope's first hours still get one look: newSpendBaseline judges them against no spend, and
+ * the minimum impact decides whether new spend is worth an alert.
+ */
+export function measuredSeries(
+  spent: ReadonlyMap<number, Nanos>,
+  until: number,
+  dataFrom: number,
+): SpendSeries {
+  const first = Math.min(...spent.keys());
+  if (!Number.isFinite(first)) throw new RangeError("a series needs at least one hour with data");
+  const spend = new Map<number, Nanos>();
+  for (let h = first; h <= until; h += HOUR_MS) spend.set(h, spent.get(h) ?? 0n);
+  return first > dataFrom ? { spend, newSince: first } : { spend };
+}
+
+/** The baseline of `expected` with `scaledMad` widened to its floors, and its threshold. */
+function withSpread(
+  basis: BaselineBasis,
+  samples: number,
+  expected: Nanos,
+  scaledMad: Nanos,
+  s: AnomalySettings,
+): Baseline {
+  const ratioFloor = divRound(expected * toMicro(s.madFloorRatio), MICRO);
+  let spread = scaledMad;
+  if (spread < ratioFloor) spread = ratioFloor;
+  if (spread < s.madFloorNanos) spread = s.madFloorNanos;
+  return {
+    basis,
+    samples,
+    expected_nanos: expected,
+    spread_nanos: spread,
+    threshold_nanos: expected + divRound(spread * toMicro(s.k), MICRO),
+  };
+}
+
+/**
+ * The robust baseline of `hour` from the samples before it: the same hour of the week over the last
  * `weeks` weeks; with fewer than `minSamples` of those, the same hour of the day over as many days;
- * then every earlier hour read; null when even that is too few.
+ * with fewer than that (a series under `minSamples` days old), the 24 hours before it whatever their
+ * time of day, once the series has a whole day of history: a whole daily cycle, so the spread takes
+ * in the day's own swing and only spend beyond the day's range stands out (part of a day would make
+ * every morning's rise look like a jump). Null when the series has less than a day of history.
  */
 export function baselineAt(
   spend: ReadonlyMap<number, Nanos>,
@@ -98,41 +162,39 @@ export function baselineAt(
 ): Baseline | null {
   const back = (step: number, count: number) =>
     Array.from({ length: count }, (_, i) => hour - (i + 1) * step * HOUR_MS);
-  const candidates: [BaselineBasis, () => Nanos[]][] = [
-    ["hour-of-week", () => samplesAt(spend, back(WEEK_HOURS, s.weeks))],
-    ["hour-of-day", () => samplesAt(spend, back(DAY_HOURS, 7 * s.weeks))],
-    ["overall", () => [...spend].filter(([h]) => h < hour).map(([, v]) => v)],
+  const candidates: [BaselineBasis, () => Nanos[], (samples: number) => boolean][] = [
+    ["hour-of-week", () => samplesAt(spend, back(WEEK_HOURS, s.weeks)), (n) => n >= s.minSamples],
+    ["hour-of-day", () => samplesAt(spend, back(DAY_HOURS, 7 * s.weeks)), (n) => n >= s.minSamples],
+    ["last-day", () => samplesAt(spend, back(1, DAY_HOURS)), (n) => n === DAY_HOURS && n >= s.minSamples],
   ];
-  for (const [basis, read] of candidates) {
+  for (const [basis, read, enough] of candidates) {
     const samples = read();
-    if (samples.length < s.minSamples) continue;
+    if (!enough(samples.length)) continue;
     const expected = medianNanos(samples);
     const scaledMad = divRound(madNanos(samples, expected) * toMicro(s.madScale), MICRO);
-    const ratioFloor = divRound(expected * toMicro(s.madFloorRatio), MICRO);
-    let spread = scaledMad;
-    if (spread < ratioFloor) spread = ratioFloor;
-    if (spread < s.madFloorNanos) spread = s.madFloorNanos;
-    const threshold = expected + divRound(spread * toMicro(s.k), MICRO);
-    return {
-      basis,
-      samples: samples.length,
-      expected_nanos: expected,
-      spread_nanos: spread,
-      threshold_nanos: threshold,
-    };
+    return withSpread(basis, samples.length, expected, scaledMad, s);
   }
   return null;
 }
 
+/**
+ * A new series' first `minSamples` hours, which have no baseline of their own: judged against no
+ * spend (the spread at its floor), so new spend is an anomaly when its impact reaches the minimum.
+ * Later hours wait for a baseline: judged against nothing for longer, a new service with daily
+ * traffic would be a new incident each morning. Null for any other hour.
+ */
+export function newSpendBaseline(series: SpendSeries, hour: number, s: AnomalySettings): Baseline | null {
+  const { newSince } = series;
+  if (newSince === undefined || hour < newSince) return null;
+  const history = (hour - newSince) / HOUR_MS;
+  return history < s.minSamples ? withSpread("new", history, 0n, 0n, s) : null;
+}
+
 /** The hour against its baseline; null when the hour was not read or there is no baseline. */
-export function evaluateHour(
-  spend: ReadonlyMap<number, Nanos>,
-  hour: number,
-  s: AnomalySettings,
-): HourEvaluation | null {
-  const actual = spend.get(hour);
+export function evaluateHour(series: SpendSeries, hour: number, s: AnomalySettings): HourEvaluation | null {
+  const actual = series.spend.get(hour);
   if (actual === undefined) return null;
-  const baseline = baselineAt(spend, hour, s);
+  const baseline = baselineAt(series.spend, hour, s) ?? newSpendBaseline(series, hour, s);
   if (baseline === null) return null;
   const impact = actual - baseline.expected_nanos;
   return {
@@ -144,16 +206,12 @@ export function evaluateHour(
   };
 }
 
-/** The hours `detectSpendAnomalies(…, hour, …)` reads: the window and each window hour's baseline slots. */
-export function hoursToRead(hour: number, s: AnomalySettings): number[] {
-  const hours = new Set<number>();
-  for (let w = 0; w < s.incidentWindowHours; w++) {
-    const h = hour - w * HOUR_MS;
-    hours.add(h);
-    for (let k = 1; k <= s.weeks; k++) hours.add(h - k * WEEK_HOURS * HOUR_MS);
-    for (let d = 1; d < 7; d++) hours.add(h - d * DAY_HOURS * HOUR_MS);
-  }
-  return [...hours].sort((a, b) => a - b);
+/**
+ * The hours `detectSpendAnomalies(…, hour, …)` reads, [from, to): the grouping window and every hour
+ * its baselines look back to (the hour-of-week slots reach furthest).
+ */
+export function hoursToRead(hour: number, s: AnomalySettings): { from: number; to: number } {
+  return { from: hour - (s.incidentWindowHours - 1 + s.weeks * WEEK_HOURS) * HOUR_MS, to: hour + HOUR_MS };
 }
 
 export const scopeLabel = (scope: AnomalyScope): string => `${scope.dimension}=${scope.value}`;
@@ -162,14 +220,10 @@ export const scopeLabel = (scope: AnomalyScope): string => `${scope.dimension}=$
  * The run of consecutive anomalous hours ending at `hour`, looked for within `incidentWindowHours`,
  * oldest first; null when `hour` itself is not anomalous.
  */
-export function anomalousRun(
-  spend: ReadonlyMap<number, Nanos>,
-  hour: number,
-  s: AnomalySettings,
-): HourEvaluation[] | null {
+export function anomalousRun(series: SpendSeries, hour: number, s: AnomalySettings): HourEvaluation[] | null {
   const hours: HourEvaluation[] = [];
   for (let w = 0; w < s.incidentWindowHours; w++) {
-    const evaluation = evaluateHour(spend, hour - w * HOUR_MS, s);
+    const evaluation = evaluateHour(series, hour - w * HOUR_MS, s);
     if (evaluation === null || !evaluation.anomalous) break;
     hours.unshift(evaluation);
   }
@@ -181,7 +235,7 @@ export function anomalousRun(
  * ending at it, looked for within `incidentWindowHours`. Impact and severity sum the run's hours.
  */
 export function findIncident(series: ScopeSeries, hour: number, s: AnomalySettings): SpendIncident | null {
-  const hours = anomalousRun(series.spend, hour, s);
+  const hours = anomalousRun(series, hour, s);
   const first = hours?.[0];
   if (hours === null || first === undefined) return null;
   const spend = hours.reduce((sum, h) => sum + h.spend_nanos, 0n);
@@ -220,12 +274,31 @@ export interface AnomalySubject {
   note?: string;
 }
 
+const count = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+
+/** What a baseline stands on, for people: how many real samples, of which hours. */
+export function describeBaseline({ basis, samples }: Baseline): string {
+  switch (basis) {
+    case "hour-of-week":
+      return `the median of the same hour of the week in ${count(samples, "earlier week")}`;
+    case "hour-of-day":
+      return `the median of the same hour on ${count(samples, "earlier day")}`;
+    case "last-day":
+      return `the median of the ${samples} hours before, at any time of day; too few earlier days to compare the same hour`;
+    case "new":
+      return samples === 0
+        ? "new spend: the scope had none before"
+        : `new spend: ${count(samples, "hour")} of history, too few for a baseline`;
+  }
+}
+
 /** The alert of an anomaly: keyed and threaded by its subject + incident start. */
 export function anomalyAlert(subject: AnomalySubject, now: Date): Alert {
   const money = (n: Nanos) => `${formatAmount(n)} ${subject.currency}`;
   const hours = subject.hours.length;
   const last = subject.hours[hours - 1];
-  const basis = last ? `${last.baseline.basis} median of ${last.baseline.samples} samples` : "baseline";
+  const each = hours > 1 && last?.baseline.basis !== "new" ? "each hour: " : "";
+  const basis = last ? `${each}${describeBaseline(last.baseline)}` : "baseline";
   return {
     idempotency_key: subject.key,
     kind: "spend.anomaly",

@@ -6,7 +6,7 @@ import { isoWeek } from "#domain/budgets/budget-digest.ts";
 import { SHARED, UNALLOCATED } from "#domain/cost-row.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { Lever } from "./compose-savings.ts";
-import { LEVER_TITLES, type TeamScorecard } from "./scorecard.ts";
+import { LEVER_TITLES, paybackText, type TeamScorecard } from "./scorecard.ts";
 import { compareNanosDesc } from "./scorecard-inputs.ts";
 
 /**
@@ -60,7 +60,7 @@ export function biggestSavings(card: TeamScorecard): DigestSaving[] {
 }
 
 function savingLine(s: DigestSaving, currency: string): string {
-  const payback = s.roi_weeks === null ? "" : `, pays back in ${s.roi_weeks} weeks`;
+  const payback = s.roi_weeks === null ? "" : `, pays back in ${paybackText(s.roi_weeks)}`;
   return `• ${s.model}: ${LEVER_TITLES[s.lever]} ${formatMoney(s.monthly_savings_nanos, currency)}/month (${s.percent}% of its cost${payback}; ${s.risk} risk)`;
 }
 
@@ -97,7 +97,7 @@ export function buildScorecardDigestAlert(card: TeamScorecard, now: Date): Alert
     .flatMap((m) => m.levers.filter((l) => l.roi_weeks !== null).map((l) => ({ model: m.model, lever: l })))
     .sort((a, b) => (a.lever.roi_weeks ?? 0) - (b.lever.roi_weeks ?? 0))[0];
   const start = quickest
-    ? `Start with ${LEVER_TITLES[quickest.lever.lever]} on ${quickest.model}: it pays back first (${quickest.lever.roi_weeks} weeks). `
+    ? `Start with ${LEVER_TITLES[quickest.lever.lever]} on ${quickest.model}: it pays back first (${paybackText(quickest.lever.roi_weeks ?? 0)}). `
     : "";
   return {
     idempotency_key: key,

@@ -1,6 +1,6 @@
 import { formatMoney } from "#domain/alerts/format-money.ts";
 import type { Nanos } from "#domain/money.ts";
-import { LEVER_TITLES, type ModelScorecard, type TeamScorecard } from "./scorecard.ts";
+import { LEVER_TITLES, type ModelScorecard, type TeamScorecard, YEAR_WEEKS } from "./scorecard.ts";
 import type { ScorecardReport } from "./scorecard-report.ts";
 
 export const SCORECARD_FORMATS = ["table", "json"] as const;
@@ -36,7 +36,7 @@ function modelText(card: ModelScorecard): string[] {
     l.monthly_savings_nanos > 0n ? money(l.monthly_savings_nanos) : "—",
     l.monthly_savings_nanos > 0n ? percentText(l.percent) : "—",
     l.monthly_savings_nanos > 0n ? percentText(together.get(l.lever) ?? 0) : "—",
-    l.roi_weeks === null ? "—" : l.roi_weeks.toFixed(1),
+    l.roi_weeks === null ? "—" : l.roi_weeks > YEAR_WEEKS ? `> ${YEAR_WEEKS}` : l.roi_weeks.toFixed(1),
     `${l.implementation.effort_weeks} wk, ${money(l.implementation.cost_nanos)}`,
     l.risk.level,
     l.basis,

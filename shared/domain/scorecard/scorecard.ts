@@ -205,7 +205,16 @@ function leverResult(
 }
 
 /** Payback slower than this is called out: the lever costs more than it returns within a year. */
-const YEAR_WEEKS = 52;
+export const YEAR_WEEKS = 52;
+
+/**
+ * A payback for people: "3.5 weeks", or "over a year" past YEAR_WEEKS, where the exact figure (which
+ * grows without bound as the savings shrink) says nothing more. JSON keeps the number.
+ */
+export function paybackText(weeks: number): string {
+  if (weeks > YEAR_WEEKS) return "over a year";
+  return `${weeks} week${weeks === 1 ? "" : "s"}`;
+}
 
 /** "a", "a and b", "a, b and c". */
 function listText(items: readonly string[]): string {
@@ -218,10 +227,10 @@ function orderText(levers: readonly LeverResult[], combined: CombinedSavings, cu
     return "No lever saves anything on this data, so there is no order to pick them in.";
   const money = (n: Nanos) => formatMoney(n, currency);
   const ranked = paying
-    .map((l) => {
-      const slow = (l.roi_weeks ?? 0) > YEAR_WEEKS ? ", over a year" : "";
-      return `${LEVER_TITLES[l.lever]} (${l.roi_weeks} weeks${slow}, for ${money(l.monthly_savings_nanos)}/month)`;
-    })
+    .map(
+      (l) =>
+        `${LEVER_TITLES[l.lever]} (${paybackText(l.roi_weeks ?? 0)}, for ${money(l.monthly_savings_nanos)}/month)`,
+    )
     .join(", then ");
   const overlap = combined.sum_of_percents - combined.percent >= 0.01;
   const together =
