@@ -1,9 +1,9 @@
 import { isBillingDay } from "#domain/billing/billed-line.ts";
-import type { Nanos } from "#domain/money.ts";
 import {
   ESTIMATE_MATCH_KEYS,
   type EstimateMatchKey,
 } from "#domain/reconciliation/reconciliation-settings.ts";
+import type { ReconciliationLine } from "#domain/reports/reconciliation-table.ts";
 import type { ReconciliationStore } from "#ports/reconciliation-store.ts";
 
 export interface ReconciliationViewQuery {
@@ -16,20 +16,7 @@ export interface ReconciliationViewQuery {
 }
 
 /** Estimated, reconciled and billed cost of one day and one value of the dimension. */
-export interface ReconciliationViewRow {
-  day: string;
-  /** The team (or namespace, cloud); null for cost without one (unattributed bill lines, unowned estimates). */
-  value: string | null;
-  currency: string;
-  /** What the streamed estimates said. */
-  estimated: Nanos;
-  /** The estimates with the calibration factors learned from the days before applied. */
-  reconciled: Nanos;
-  /** What the bill says. */
-  billed: Nanos;
-  /** billed − estimated. */
-  drift: Nanos;
-}
+export type ReconciliationViewRow = ReconciliationLine;
 
 export class ReconciliationViewError extends Error {
   override readonly name = "ReconciliationViewError";

@@ -11,6 +11,7 @@ import { fixedClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { costRow } from "../support/cost-row-builder.ts";
+import { postForJson } from "../support/post-function.ts";
 
 const USD = 1_000_000_000n;
 /** Monday 2026-11-23, 09:00 UTC: the scheduled run, ISO week 2026-W48. */
@@ -181,7 +182,7 @@ describe("sendBudgetDigest function (HTTP, scheduled Mondays 09:00 UTC)", () => 
     setRuntime({ budgetDigest } as unknown as Runtime);
     await import("../../functions/send-budget-digest/index.ts");
     const server = getTestServer("sendBudgetDigest");
-    expect(await fetchJson(server)).toEqual({
+    expect(await postForJson(server)).toEqual({
       sent_at: NOW.toISOString(),
       week: "2026-W48",
       budgets: 1,
@@ -196,20 +197,6 @@ describe("sendBudgetDigest function (HTTP, scheduled Mondays 09:00 UTC)", () => 
       ],
       already_sent: [],
     });
-    expect(await fetchJson(server)).toMatchObject({ sent: [], already_sent: ["nlp-team"] });
+    expect(await postForJson(server)).toMatchObject({ sent: [], already_sent: ["nlp-team"] });
   });
 });
-
-async function fetchJson(server: ReturnType<typeof getTestServer>): Promise<unknown> {
-  const listening = server.listen(0);
-  await new Promise((resolve) => listening.once("listening", resolve));
-  try {
-    const address = listening.address();
-    const port = typeof address === "object" && address ? address.port : 0;
-    const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST" });
-    expect(res.status).toBe(200);
-    return await res.json();
-  } finally {
-    await new Promise((resolve) => listening.close(resolve));
-  }
-}

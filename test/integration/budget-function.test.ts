@@ -9,6 +9,7 @@ import { silentLogger } from "#ports/logger.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { costRow } from "../support/cost-row-builder.ts";
 import { createMemoryWarehouse } from "../support/memory-warehouse.ts";
+import { postForJson } from "../support/post-function.ts";
 
 const USD = 1_000_000_000n;
 
@@ -38,27 +39,13 @@ describe("evaluateBudgets function (HTTP, scheduled hourly)", () => {
     setRuntime({ logger: silentLogger, clock, warehouse, bus, evaluateBudgets } as unknown as Runtime);
     await import("../../functions/evaluate-budgets/index.ts");
     const server = getTestServer("evaluateBudgets");
-    const first = await fetchJson(server, "/");
+    const first = await postForJson(server, "/");
     expect(first).toMatchObject({
       evaluated_at: "2026-11-20T10:30:00.000Z",
       budgets: 1,
       published: [{ key: "budget:nlp-monthly:2026-11-01:50", kind: "budget.threshold", severity: "info" }],
       already_sent: 0,
     });
-    expect(await fetchJson(server, "/")).toMatchObject({ published: [], already_sent: 1 });
+    expect(await postForJson(server, "/")).toMatchObject({ published: [], already_sent: 1 });
   });
 });
-
-async function fetchJson(server: ReturnType<typeof getTestServer>, path: string): Promise<unknown> {
-  const listening = server.listen(0);
-  await new Promise((resolve) => listening.once("listening", resolve));
-  try {
-    const address = listening.address();
-    const port = typeof address === "object" && address ? address.port : 0;
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: "POST" });
-    expect(res.status).toBe(200);
-    return await res.json();
-  } finally {
-    await new Promise((resolve) => listening.close(resolve));
-  }
-}

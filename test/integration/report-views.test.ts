@@ -6,7 +6,7 @@ import { createWarehouseReconciliationStore } from "#adapters/warehouse-reconcil
 import { createReconciliationView } from "#app/reconciliation-view.ts";
 import { createReportViews } from "#app/report-views.ts";
 import { createTrainingCosts } from "#app/training-costs.ts";
-import { type CostRow, SHARED, UNALLOCATED } from "#domain/cost-row.ts";
+import { type CostRow, DIMENSIONS, SHARED, UNALLOCATED } from "#domain/cost-row.ts";
 import { generateDemoEvents } from "#domain/demo/demo-events.ts";
 import { FIXED_V1 } from "#domain/events/cloud-event.ts";
 import { parseCostEvent } from "#domain/events/parse.ts";
@@ -144,17 +144,7 @@ describe("report views on a demo org (DuckDB)", () => {
 
   it("cost: shows idle, unallocated and shared, and the view by every dimension equals the report", async () => {
     // Act
-    const dimensions = [
-      "day",
-      "team",
-      "model",
-      "model_version",
-      "business_unit",
-      "cost_center",
-      "namespace",
-      "environment",
-      "cloud",
-    ] as const;
+    const dimensions = ["day", ...DIMENSIONS] as const;
     const byTeam = await reportView({ view: "cost", by: ["team"], ...RANGE });
     const byAll = await reportView({ view: "cost", by: [...dimensions], ...RANGE });
     const view = await select(

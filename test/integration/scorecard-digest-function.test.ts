@@ -12,6 +12,7 @@ import { fixedClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { costRow, trainingRow } from "../support/cost-row-builder.ts";
+import { postForJson } from "../support/post-function.ts";
 import { shippedCatalog, USD } from "../support/scorecard-builders.ts";
 
 describe("sendScorecardDigest function (HTTP, scheduled weekly)", () => {
@@ -65,8 +66,8 @@ describe("sendScorecardDigest function (HTTP, scheduled weekly)", () => {
 
     try {
       // Act
-      const first = await fetchJson(server);
-      const again = await fetchJson(server);
+      const first = await postForJson(server);
+      const again = await postForJson(server);
       await bus.drain();
 
       // Assess
@@ -100,17 +101,3 @@ describe("sendScorecardDigest function (HTTP, scheduled weekly)", () => {
     }
   });
 });
-
-async function fetchJson(server: ReturnType<typeof getTestServer>): Promise<unknown> {
-  const listening = server.listen(0);
-  await new Promise((resolve) => listening.once("listening", resolve));
-  try {
-    const address = listening.address();
-    const port = typeof address === "object" && address ? address.port : 0;
-    const res = await fetch(`http://127.0.0.1:${port}/`, { method: "POST" });
-    expect(res.status).toBe(200);
-    return await res.json();
-  } finally {
-    await new Promise((resolve) => listening.close(resolve));
-  }
-}
