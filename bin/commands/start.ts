@@ -1,5 +1,6 @@
 import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
 import { runDemoWithAlerts } from "./demo-alerts.ts";
+import { runDemoReconciliation } from "./demo-reconcile.ts";
 import { type LocalSession, openLocalSession } from "./local-session.ts";
 
 export const startCommand: Command = {
@@ -16,7 +17,8 @@ export const startCommand: Command = {
   The warehouse is DuckDB at $FINOPS_DUCKDB_PATH (default ./data/finops.duckdb).
 
   --demo     first stream a synthetic org's events through the bus, print a report, then show the
-             budget, GCP budget and AWS anomaly alerts (see finops demo --help)
+             budget, GCP budget, AWS anomaly and spend anomaly alerts and the reconciliation
+             against the demo's bill (see finops demo --help)
   --hours    hours of demo history (default 48)
   --seed     demo seed (default "demo"; the same seed gives the same events, so a rerun adds nothing)`,
   async run(argv) {
@@ -33,12 +35,9 @@ export const startCommand: Command = {
     let session: LocalSession;
     if (values.demo) {
       process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the bus...\n`);
-      ({ session } = await runDemoWithAlerts({
-        port,
-        hours,
-        seed: values.seed ?? "demo",
-        out: process.stdout,
-      }));
+      const seed = values.seed ?? "demo";
+      ({ session } = await runDemoWithAlerts({ port, hours, seed, out: process.stdout }));
+      await runDemoReconciliation(session, { hours, seed, out: process.stdout });
     } else {
       session = await openLocalSession(port);
     }

@@ -141,6 +141,13 @@ describe("renderAlertMessage", () => {
     expect(contextTexts(message)[0]).toBe(":warning: Meant for #team-x-alerts (channel_not_found).");
   });
 
+  it("labels a spend anomaly's baseline as expected, a budget's as a forecast", () => {
+    const amounts = { spend_nanos: 90n * USD, forecast_nanos: 2n * USD, currency: "USD" };
+    const anomaly = renderAlertMessage(alertOf({ kind: "spend.anomaly", amounts }));
+    expect(fieldTexts(anomaly)).toContain("*Expected*\n$2.00");
+    expect(fieldTexts(renderAlertMessage(alertOf({ amounts })))).toContain("*Forecast*\n$2.00");
+  });
+
   it("has no amount section when the alert has no amounts", () => {
     const message = renderAlertMessage(alertOf({ amounts: undefined, period: undefined }));
     expect(fieldTexts(message)).toEqual([]);

@@ -132,7 +132,8 @@ function amountFields(alert: Alert): Mrkdwn[] {
     ],
     ["Percent used", percent === undefined ? undefined : formatPercent(percent)],
     [
-      "Forecast",
+      // For spend anomalies and runaway jobs the figure is what was expected, not a forecast.
+      alert.kind.startsWith("spend.") ? "Expected" : "Forecast",
       amounts.forecast_nanos === undefined
         ? undefined
         : formatMoney(amounts.forecast_nanos, amounts.currency),
