@@ -31,7 +31,8 @@ export const demoCommand: Command = {
   cuts the next day's drift, and both figures are printed.
 
   --hours    hours of history ending now (default 48)
-  --seed     seed (default "demo"); the same seed gives the same events and ids
+  --seed     seed (default "demo"); the same seed and current hour give the same events and ids
+             (the history ends at the current hour, so a run in a later hour is a new history)
   --out      write the events as NDJSON to FILE (or - for stdout) instead of ingesting them`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {

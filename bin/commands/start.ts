@@ -20,7 +20,9 @@ export const startCommand: Command = {
              budget, GCP budget, AWS anomaly and spend anomaly alerts and the reconciliation
              against the demo's bill (see finops demo --help)
   --hours    hours of demo history (default 48)
-  --seed     demo seed (default "demo"; the same seed gives the same events, so a rerun adds nothing)`,
+  --seed     demo seed (default "demo"). The history ends at the current hour: a rerun within the
+             same hour gives the same events and adds nothing, a later one is a new history on
+             top of the old (remove ./data first for a fresh start)`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       port: { type: "string" },
