@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { alertRoutingSchema } from "#domain/alerts/alert-routing.ts";
@@ -64,8 +64,11 @@ export const configFileSchema = z
         routing: alertRoutingSchema.prefault({}),
         /** Longest Slack Retry-After waited out inside one delivery; longer ones go back to the bus. */
         maxRetryAfterSeconds: z.number().int().min(0).max(50).default(20),
-        /** Without SLACK_BOT_TOKEN, alerts are printed and appended to this JSONL file. */
-        consoleFile: z.string().default("data/slack-messages.jsonl"),
+        /**
+         * Without SLACK_BOT_TOKEN, alerts are printed and appended to this JSONL file; by default
+         * slack-messages.jsonl beside the local warehouse file.
+         */
+        consoleFile: z.string().optional(),
       })
       .strict()
       .prefault({}),
@@ -121,7 +124,8 @@ export interface Config {
   allocations: ConfigFile["allocations"];
   training: ConfigFile["training"];
   budgets: readonly Budget[];
-  alerts: ConfigFile["alerts"];
+  /** consoleFile resolved: the file's, or slack-messages.jsonl beside the local warehouse. */
+  alerts: ConfigFile["alerts"] & { consoleFile: string };
   gcpBudgets: ConfigFile["gcpBudgets"];
   awsAnomalies: ConfigFile["awsAnomalies"];
   reconciliation: ConfigFile["reconciliation"];
@@ -202,7 +206,13 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       ),
     },
     scorecard: parsed.scorecard,
-    alerts: { ...parsed.alerts, consoleFile: resolve(baseDir, parsed.alerts.consoleFile) },
+    alerts: {
+      ...parsed.alerts,
+      consoleFile:
+        parsed.alerts.consoleFile === undefined
+          ? join(dirname(warehouse.duckdb.path), "slack-messages.jsonl")
+          : resolve(baseDir, parsed.alerts.consoleFile),
+    },
     projectId: env.GOOGLE_CLOUD_PROJECT,
   });
 }
