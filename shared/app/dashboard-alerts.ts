@@ -9,7 +9,10 @@ export interface AlertItem {
   delivered_at: string;
   kind: AlertKind;
   severity: Severity;
-  /** What it is about: for a budget alert its budget and threshold, otherwise its idempotency key. */
+  /**
+   * What it is about: the alert's title; for an alert logged before titles were kept, a budget
+   * alert's budget and threshold, otherwise its idempotency key.
+   */
   subject: string;
   /** The budget a budget alert is about; null for other kinds. */
   budget: string | null;
@@ -20,42 +23,46 @@ export interface AlertItem {
 /** How many alerts the page lists. */
 export const ALERTS_SHOWN = 15;
 
-export const ALERTS_NOTE =
-  "Budget alerts follow the filters through their budget's scope; other alerts are listed for every " +
-  "selection, as the alert log does not keep their scope.";
-
 /** `budget:<name>:<period start>:[forecast:]<threshold>` (evaluate-budget.ts's keys). */
 const BUDGET_KEY = /^budget:([^:]+):\d{4}-\d{2}-\d{2}:(forecast:)?(\d+)$/;
 
 function describe(delivery: AlertDelivery): { subject: string; budget: string | null } {
   const match = BUDGET_KEY.exec(delivery.idempotency_key);
   if (!match || !delivery.kind.startsWith("budget."))
-    return { subject: delivery.idempotency_key, budget: null };
+    return { subject: delivery.title ?? delivery.idempotency_key, budget: null };
   const [, budget = "", forecast, threshold] = match;
   const what = forecast
     ? `forecast to reach ${threshold}%`
     : threshold === "100"
       ? "exceeded"
       : `reached ${threshold}%`;
-  return { subject: `${budget} ${what}`, budget };
+  return { subject: delivery.title ?? `${budget} ${what}`, budget };
 }
 
-/** The recent deliveries that concern the selection, newest first, as the page lists them. */
+/**
+ * The recent deliveries that concern the selection, newest first, as the page lists them. A budget
+ * alert of a configured budget concerns it through the budget's scope (as the budget panel picks
+ * budgets); any other alert, and one of a budget no longer configured, through the scope it was
+ * logged with, so one that names no value for a filtered dimension does not.
+ */
 export function alertItems(
   recent: readonly AlertDelivery[],
   budgets: readonly Budget[],
   filters: DashboardFilters,
-): { items: AlertItem[]; note: string } {
+): AlertItem[] {
   const filtered = DASHBOARD_DIMENSIONS.some((d) => filters[d] !== undefined);
   const byName = new Map(budgets.map((b) => [b.name, b]));
+  const concerns = (delivery: AlertDelivery, budget: string | null) => {
+    if (!filtered) return true;
+    const known = budget === null ? undefined : byName.get(budget);
+    if (known !== undefined) return concernsSelection(known, filters);
+    return DASHBOARD_DIMENSIONS.every((d) => filters[d] === undefined || delivery.scope[d] === filters[d]);
+  };
   const items: AlertItem[] = [];
   for (const delivery of recent) {
     if (items.length === ALERTS_SHOWN) break;
     const { subject, budget } = describe(delivery);
-    if (filtered && budget !== null) {
-      const known = byName.get(budget);
-      if (known === undefined || !concernsSelection(known, filters)) continue;
-    }
+    if (!concerns(delivery, budget)) continue;
     items.push({
       delivered_at: delivery.delivered_at.toISOString(),
       kind: delivery.kind,
@@ -66,5 +73,5 @@ export function alertItems(
       action: delivery.action,
     });
   }
-  return { items, note: ALERTS_NOTE };
+  return items;
 }

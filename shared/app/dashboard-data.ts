@@ -64,7 +64,7 @@ export interface DashboardOverview {
   spend_by_team: ReturnType<typeof seriesJson>;
   spend_by_model: ReturnType<typeof seriesJson>;
   top_models: { model: string; cost: string; share_percent: number }[];
-  alerts: { items: AlertItem[]; note: string };
+  alerts: { items: AlertItem[] };
 }
 
 /** Each takes the page's query string (parsed: name → text); errors are ReportQueryErrors naming the parameter. */
@@ -132,7 +132,7 @@ export function createDashboardData(deps: DashboardDeps): DashboardData {
             cost: nanosToDecimal(m.total),
             share_percent: total > 0n ? percentOf(m.total, total) : 0,
           })),
-        alerts: alertItems(recent, budgets, filters),
+        alerts: { items: alertItems(recent, budgets, filters) },
       };
     },
     async budget(query) {

@@ -3,7 +3,7 @@ import { type AlertRouting, explainRoute, type Route, type RouteRule } from "#do
 import { effectiveSeverity, SEVERITY_RANK } from "#domain/alerts/alert-severity.ts";
 import { renderAlertMessage } from "#domain/alerts/slack-message.ts";
 import { truncatePayload } from "#domain/events/decode-body.ts";
-import type { AlertDelivery, AlertLog } from "#ports/alert-log.ts";
+import { type AlertDelivery, type AlertLog, deliveryScope } from "#ports/alert-log.ts";
 import type { Clock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
 import { type Notifier, NotifierError, type PostedMessage } from "#ports/notifier.ts";
@@ -73,6 +73,8 @@ export function createNotifyAlert(options: NotifyAlertOptions): NotifyAlert {
       thread_key: alert.thread_key,
       kind: alert.kind,
       severity: effectiveSeverity(alert),
+      title: alert.title,
+      scope: deliveryScope(alert.scope),
       channel: posted.channel,
       ts: posted.ts,
       action: "posted",

@@ -1,11 +1,30 @@
-import type { AlertKind, Severity } from "#domain/alerts/alert.ts";
+import type { Alert, AlertKind, Severity } from "#domain/alerts/alert.ts";
+import type { Dimension } from "#domain/cost-row.ts";
 
-/** One message the notifier delivered for an alert: where it is, so it is never posted twice. */
+/** The scope dimensions the log keeps of an alert: those the dashboard filters its recent alerts by. */
+export const DELIVERY_SCOPE = ["team", "model", "business_unit"] as const satisfies readonly Dimension[];
+export type DeliveryScope = Partial<Record<(typeof DELIVERY_SCOPE)[number], string>>;
+
+/** The part of an alert's scope the log keeps. */
+export function deliveryScope(scope: Alert["scope"]): DeliveryScope {
+  const kept: DeliveryScope = {};
+  for (const d of DELIVERY_SCOPE) if (scope[d] !== undefined) kept[d] = scope[d];
+  return kept;
+}
+
+/**
+ * One message the notifier delivered for an alert: where it is, so it is never posted twice, and what
+ * it was about, for the dashboard's recent alerts.
+ */
 export interface AlertDelivery {
   idempotency_key: string;
   thread_key?: string | undefined;
   kind: AlertKind;
   severity: Severity;
+  /** The alert's title; absent for a delivery logged before titles were kept. */
+  title?: string | undefined;
+  /** The alert's scope values of DELIVERY_SCOPE; empty for a delivery logged before scopes were kept. */
+  scope: DeliveryScope;
   /** The channel and ts of the Slack message (for an update, the message updated). */
   channel: string;
   ts: string;

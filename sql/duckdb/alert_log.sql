@@ -13,23 +13,37 @@ CREATE TABLE IF NOT EXISTS alert_log (
   ts VARCHAR NOT NULL,
   action VARCHAR NOT NULL,
   routed_channel VARCHAR,
-  delivered_at TIMESTAMPTZ NOT NULL
+  delivered_at TIMESTAMPTZ NOT NULL,
+  -- What the alert was about, for the dashboard: its title and the scope it filters by.
+  title VARCHAR,
+  team VARCHAR,
+  model VARCHAR,
+  business_unit VARCHAR
 );
+
+-- A file made before the log kept titles and scopes gets the columns (those rows keep NULLs).
+ALTER TABLE alert_log ADD COLUMN IF NOT EXISTS title VARCHAR;
+ALTER TABLE alert_log ADD COLUMN IF NOT EXISTS team VARCHAR;
+ALTER TABLE alert_log ADD COLUMN IF NOT EXISTS model VARCHAR;
+ALTER TABLE alert_log ADD COLUMN IF NOT EXISTS business_unit VARCHAR;
 
 -- query: record
 -- The first record of a key wins; returns the key when this call inserted it.
 INSERT INTO alert_log (
-  idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel, delivered_at
+  idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel, delivered_at,
+  title, team, model, business_unit
 )
 VALUES (
   $idempotency_key, $thread_key, $kind, $severity, $channel, $ts, $action, $routed_channel,
-  make_timestamptz(CAST($delivered_at_ms AS BIGINT) * 1000)
+  make_timestamptz(CAST($delivered_at_ms AS BIGINT) * 1000),
+  $title, $team, $model, $business_unit
 )
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING idempotency_key;
 
 -- query: find
 SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  title, team, model, business_unit,
   epoch_ms(delivered_at) AS delivered_at_ms
 FROM alert_log
 WHERE idempotency_key = $idempotency_key;
@@ -37,6 +51,7 @@ WHERE idempotency_key = $idempotency_key;
 -- query: find_thread
 -- The message the thread's later alerts update: its posted message of the highest severity, latest first.
 SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  title, team, model, business_unit,
   epoch_ms(delivered_at) AS delivered_at_ms
 FROM alert_log
 WHERE thread_key = $thread_key AND action = 'posted'
@@ -49,6 +64,7 @@ LIMIT 1;
 -- query: recent
 -- Deliveries in [since, until), newest first: the dashboard's recent alerts.
 SELECT idempotency_key, thread_key, kind, severity, channel, ts, action, routed_channel,
+  title, team, model, business_unit,
   epoch_ms(delivered_at) AS delivered_at_ms
 FROM alert_log
 WHERE delivered_at >= make_timestamptz(CAST($since_ms AS BIGINT) * 1000)

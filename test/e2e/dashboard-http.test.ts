@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DashboardOverview } from "#app/dashboard-data.ts";
+import { alertToJson } from "#domain/alerts/alert.ts";
+import { TOPICS } from "#ports/bus.ts";
 import { CONTENT_SECURITY_POLICY } from "../../functions/dashboard/page-files.ts";
+import { alertOf } from "../fixtures/slack/alert-builders.ts";
 import { inferenceEvent } from "../support/ingest-builders.ts";
 import {
+  drainBus,
   floorHour,
   HOUR_MS,
   openTestSession,
@@ -38,6 +42,29 @@ beforeAll(async () => {
   const res = await fetch(`${session.stack.url}/v1/events`, { method: "POST", body: JSON.stringify(events) });
   expect(res.status).toBe(200);
   await refreshRollups(session.stack);
+  // Alerts through the stack's notifier (the console one) into its alert log.
+  const anomaly = { kind: "spend.anomaly", amounts: undefined, period: undefined } as const;
+  const alerts = [
+    alertOf({
+      ...anomaly,
+      idempotency_key: "dash-anomaly-risk",
+      title: "Spend anomaly: model scorer",
+      summary: "Model scorer spent 6× its usual hour.",
+      scope: { team: "risk", model: "scorer" },
+    }),
+    alertOf({
+      ...anomaly,
+      idempotency_key: "dash-anomaly-search",
+      title: "Spend anomaly: team search",
+      summary: "Team search spent 4× its usual hour.",
+      scope: { team: "search" },
+    }),
+  ];
+  await session.runtime.bus.publish(
+    TOPICS.alerts,
+    alerts.map((a) => ({ data: Buffer.from(alertToJson(a)), attributes: {} })),
+  );
+  await drainBus(session.runtime);
 });
 
 afterAll(async () => {
@@ -105,6 +132,27 @@ describe("the dashboard on the local stack", () => {
       status: "ok",
       models: [expect.objectContaining({ model: "scorer" })],
     });
+  });
+
+  it("lists the recent alerts whose scope the selection names, and every one without a filter", async () => {
+    // Act
+    const subjects = async (filter: string) => {
+      const res = await fetch(`${session.stack.url}/dashboard/data?from=${day}${filter}`);
+      return ((await res.json()) as DashboardOverview).alerts;
+    };
+    const [all, risk, scorer, search, otherModel] = await Promise.all(
+      ["", "&team=risk", "&model=scorer", "&team=search", "&team=search&model=ranker"].map(subjects),
+    );
+
+    // Assess
+    const titled = (...titles: string[]) => ({
+      items: titles.map((subject) => expect.objectContaining({ subject })),
+    });
+    expect(all).toEqual(titled("Spend anomaly: team search", "Spend anomaly: model scorer"));
+    expect(risk).toEqual(titled("Spend anomaly: model scorer"));
+    expect(scorer).toEqual(titled("Spend anomaly: model scorer"));
+    expect(search).toEqual(titled("Spend anomaly: team search"));
+    expect(otherModel).toEqual(titled());
   });
 
   it("answers 400 naming the bad parameter, 405 to a write, 404 to an unknown path", async () => {

@@ -17,6 +17,10 @@ const FIELDS = [
   "ts",
   "action",
   "routed_channel",
+  "title",
+  "team",
+  "model",
+  "business_unit",
 ].map((name) => ({ name, type: "STRING" }));
 
 let api: FakeBigQueryApi;
@@ -53,9 +57,13 @@ const sent = () =>
   });
 
 describe("BigQuery alert log", () => {
-  it("creates its table in the dataset", async () => {
+  it("creates its table in the dataset, and adds the title and scope columns to a table made before", async () => {
     await log.init();
-    expect(sent()[0]?.query).toMatch(/^CREATE TABLE IF NOT EXISTS `finops-test\.finops`\.alert_log/);
+    const query = sent()[0]?.query;
+    expect(query).toMatch(/^CREATE TABLE IF NOT EXISTS `finops-test\.finops`\.alert_log/);
+    expect(query).toMatch(
+      /ALTER TABLE `finops-test\.finops`\.alert_log\s+ADD COLUMN IF NOT EXISTS title STRING,[\s\S]*ADD COLUMN IF NOT EXISTS business_unit STRING;/,
+    );
   });
 
   it("records with MERGE and typed parameters, nulls included", async () => {
@@ -64,6 +72,8 @@ describe("BigQuery alert log", () => {
       idempotency_key: "k1",
       kind: "budget.threshold",
       severity: "critical",
+      title: "Budget nlp-monthly exceeded",
+      scope: { team: "nlp" },
       channel: "C1H9RESGL",
       ts: "1503435956.000247",
       action: "posted",
@@ -80,12 +90,25 @@ describe("BigQuery alert log", () => {
     expect(request?.queryParameters).toContainEqual(
       expect.objectContaining({ name: "thread_key", parameterType: { type: "STRING" } }),
     );
+    expect(request?.queryParameters).toContainEqual({
+      name: "team",
+      parameterType: { type: "STRING" },
+      parameterValue: { value: "nlp" },
+    });
+    expect(request?.queryParameters).toContainEqual(
+      expect.objectContaining({ name: "business_unit", parameterType: { type: "STRING" } }),
+    );
   });
 
   it("reads a delivery back", async () => {
     api.onQuery("alert_log-find", {
       fields: [...FIELDS, { name: "delivered_at_ms", type: "INTEGER" }],
-      rows: [["k1", "t1", "aws.anomaly", "warning", "C1", "1.000001", "posted", null, "1795168800123"]],
+      rows: [
+        [
+          ...["k1", "t1", "aws.anomaly", "warning", "C1", "1.000001", "posted", null],
+          ...["AWS anomaly", "nlp", null, "research", "1795168800123"],
+        ],
+      ],
     });
     expect(await log.find("k1")).toEqual({
       idempotency_key: "k1",
@@ -96,6 +119,8 @@ describe("BigQuery alert log", () => {
       ts: "1.000001",
       action: "posted",
       routed_channel: undefined,
+      title: "AWS anomaly",
+      scope: { team: "nlp", business_unit: "research" },
       delivered_at: new Date("2026-11-20T10:00:00.123Z"),
     });
     expect(await log.findThread("none")).toBeUndefined();
@@ -105,7 +130,12 @@ describe("BigQuery alert log", () => {
     // Prepare
     api.onQuery("alert_log-recent", {
       fields: [...FIELDS, { name: "delivered_at_ms", type: "INTEGER" }],
-      rows: [["k2", null, "budget.threshold", "critical", "C1", "2.000001", "posted", null, "1795168800123"]],
+      rows: [
+        [
+          ...["k2", null, "budget.threshold", "critical", "C1", "2.000001", "posted", null],
+          ...[null, null, null, null, "1795168800123"],
+        ],
+      ],
     });
 
     // Act
@@ -116,7 +146,9 @@ describe("BigQuery alert log", () => {
     });
 
     // Assess
-    expect(found.map((d) => [d.idempotency_key, d.severity])).toEqual([["k2", "critical"]]);
+    expect(found.map((d) => [d.idempotency_key, d.severity, d.title, d.scope])).toEqual([
+      ["k2", "critical", undefined, {}],
+    ]);
     const [request] = sent();
     expect(request?.query).toMatch(/ORDER BY delivered_at DESC, ts DESC, idempotency_key\s+LIMIT @limit/);
     expect(request?.queryParameters).toContainEqual({

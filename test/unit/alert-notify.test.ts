@@ -71,9 +71,10 @@ const anomaly = (key: string, severity: "info" | "warning" | "critical") =>
   });
 
 describe("notifyAlert", () => {
-  it("posts to the routed channel once per key", async () => {
-    const { notify, calls } = setup();
-    const first = await notify.notify(alertOf());
+  it("posts to the routed channel once per key, and logs the alert's title and scope", async () => {
+    const { notify, calls, alertLog } = setup();
+    const alert = alertOf({ scope: { team: "nlp-team", model: "llm", namespace: "serving", budget: "b" } });
+    const first = await notify.notify(alert);
     expect(first).toMatchObject({
       status: "posted",
       channel: "C-team-nlp-team-alerts",
@@ -88,6 +89,9 @@ describe("notifyAlert", () => {
       ts: (first as { ts: string }).ts,
     });
     expect(calls.map((c) => c.op)).toEqual(["post"]);
+    expect(await alertLog.find(alert.idempotency_key)).toEqual(
+      expect.objectContaining({ title: "nlp-team budget at 80%", scope: { team: "nlp-team", model: "llm" } }),
+    );
   });
 
   it("does not post twice when the same alert arrives twice at once", async () => {
@@ -152,6 +156,7 @@ describe("notifyAlert", () => {
       thread_key: "anomaly-1",
       kind: "aws.anomaly",
       severity: "warning",
+      scope: {},
       channel: "C0GONE000",
       ts: "1700000000.000001",
       action: "posted",

@@ -3,10 +3,11 @@ import { createMemoryAlertClaims } from "#adapters/memory-alert-claims/memory-al
 import { createMemoryAlertLog, type MemoryAlertLog } from "#adapters/memory-alert-log/memory-alert-log.ts";
 import { createMemoryBus } from "#adapters/memory-bus/memory-bus.ts";
 import { ReportQueryError } from "#app/cost-report.ts";
-import { ALERTS_NOTE } from "#app/dashboard-alerts.ts";
 import { createDashboardData, type DashboardDeps } from "#app/dashboard-data.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
+import type { AlertKind } from "#domain/alerts/alert.ts";
 import { parseBudgets } from "#domain/budgets/budget-config.ts";
+import type { AlertDelivery } from "#ports/alert-log.ts";
 import { type Clock, fixedClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
 import { costRow } from "../support/cost-row-builder.ts";
@@ -57,11 +58,18 @@ function dashboard(overrides: Partial<DashboardDeps> = {}, clock: Clock = fixedC
   });
 }
 
-async function delivered(key: string, kind: "budget.threshold" | "aws.anomaly", minutesAgo: number) {
+/** A delivery in the log; without `logged`, as the log kept it before it kept titles and scopes. */
+async function delivered(
+  key: string,
+  kind: AlertKind,
+  minutesAgo: number,
+  logged: Pick<AlertDelivery, "title" | "scope"> = { scope: {} },
+) {
   await alertLog.record({
     idempotency_key: key,
     kind,
     severity: "warning",
+    ...logged,
     channel: "#team-nlp-alerts",
     ts: `1.${String(100 - minutesAgo).padStart(6, "0")}`,
     action: "posted",
@@ -79,8 +87,19 @@ beforeEach(async () => {
   await spend("vision", "tagger", 1n, "2026-10-10T12:10:00Z", "consumer");
   await warehouse.refreshHourly({ from: new Date("2026-10-01T00:00:00Z"), to: MONTH.to });
   await delivered("budget:nlp-monthly:2026-11-01:50", "budget.threshold", 30);
-  await delivered("budget:vision-monthly:2026-11-01:50", "budget.threshold", 20);
-  await delivered("aws-anomaly:a1:warning:5", "aws.anomaly", 10);
+  await delivered("budget:vision-monthly:2026-11-01:50", "budget.threshold", 20, {
+    title: "Budget vision-monthly reached 50%",
+    scope: { team: "vision" },
+  });
+  await delivered("recon:2026-11-19:gcp:nlp", "reconciliation.drift", 15);
+  await delivered("aws-anomaly:a1:warning:5", "aws.anomaly", 10, {
+    title: "AWS cost anomaly in Amazon SageMaker",
+    scope: { team: "vision", business_unit: "consumer" },
+  });
+  await delivered("spend.anomaly:model=llm:USD:2026-11-20T09:00:00.000Z", "spend.anomaly", 5, {
+    title: "Spend anomaly: model llm",
+    scope: { team: "nlp", model: "llm", business_unit: "research" },
+  });
 });
 
 describe("the dashboard's data", () => {
@@ -128,8 +147,8 @@ describe("the dashboard's data", () => {
     expect(data.top_models.map((m) => m.model)).toEqual(["tagger"]);
     expect(budget.list.map((b) => b.name)).toEqual(["vision-monthly"]);
     expect(data.alerts.items.map((a) => a.subject)).toEqual([
-      "aws-anomaly:a1:warning:5",
-      "vision-monthly reached 50%",
+      "AWS cost anomaly in Amazon SageMaker",
+      "Budget vision-monthly reached 50%",
     ]);
     expect(data.options.team).toEqual(["nlp", "vision"]);
   });
@@ -155,13 +174,19 @@ describe("the dashboard's data", () => {
     expect(first.as_of).toBe(NOW.toISOString());
   });
 
-  it("lists recent alerts newest first, each budget alert named by its budget", async () => {
+  it("lists recent alerts newest first by title, each budget alert named by its budget", async () => {
     const data = await dashboard().overview({});
     expect(data.alerts).toEqual({
-      note: ALERTS_NOTE,
       items: [
-        expect.objectContaining({ kind: "aws.anomaly", subject: "aws-anomaly:a1:warning:5", budget: null }),
-        expect.objectContaining({ subject: "vision-monthly reached 50%", budget: "vision-monthly" }),
+        expect.objectContaining({ kind: "spend.anomaly", subject: "Spend anomaly: model llm", budget: null }),
+        expect.objectContaining({
+          kind: "aws.anomaly",
+          subject: "AWS cost anomaly in Amazon SageMaker",
+          budget: null,
+        }),
+        // Logged before the log kept titles: named by its key, or a budget alert by its budget.
+        expect.objectContaining({ subject: "recon:2026-11-19:gcp:nlp", budget: null }),
+        expect.objectContaining({ subject: "Budget vision-monthly reached 50%", budget: "vision-monthly" }),
         expect.objectContaining({
           subject: "nlp-monthly reached 50%",
           delivered_at: new Date(NOW.getTime() - 30 * 60_000).toISOString(),
@@ -171,6 +196,41 @@ describe("the dashboard's data", () => {
         }),
       ],
     });
+  });
+
+  it.each([
+    [{ team: "nlp" }, ["Spend anomaly: model llm", "nlp-monthly reached 50%"]],
+    [
+      { model: "llm" },
+      ["Spend anomaly: model llm", "Budget vision-monthly reached 50%", "nlp-monthly reached 50%"],
+    ],
+    [
+      { business_unit: "consumer" },
+      [
+        "AWS cost anomaly in Amazon SageMaker",
+        "Budget vision-monthly reached 50%",
+        "nlp-monthly reached 50%",
+      ],
+    ],
+    [{ team: "vision", model: "tagger" }, ["Budget vision-monthly reached 50%"]],
+    [{ team: "nlp", business_unit: "consumer" }, ["nlp-monthly reached 50%"]],
+  ])(
+    "lists for %j the alerts whose scope names the filtered values, and budget alerts by their budget's scope",
+    async (filters, subjects) => {
+      const data = await dashboard().overview(filters);
+      expect(data.alerts.items.map((a) => a.subject)).toEqual(subjects);
+    },
+  );
+
+  it("lists an alert of a budget no longer configured by the scope it was logged with", async () => {
+    await delivered("budget:retired-monthly:2026-11-01:80", "budget.threshold", 1, {
+      title: "Budget retired-monthly reached 80%",
+      scope: { team: "vision" },
+    });
+    const subjects = async (team: string) =>
+      (await dashboard().overview({ team })).alerts.items.map((a) => a.subject);
+    expect(await subjects("vision")).toContain("Budget retired-monthly reached 80%");
+    expect(await subjects("nlp")).not.toContain("Budget retired-monthly reached 80%");
   });
 
   it.each([

@@ -201,7 +201,6 @@ function renderTopModels(data) {
 
 function renderAlerts(data) {
   const container = document.getElementById("alerts");
-  document.getElementById("alerts-note").textContent = data.alerts.note;
   if (data.alerts.items.length === 0) {
     const p = document.createElement("p");
     p.className = "muted";

@@ -4,6 +4,8 @@ import {
   type AlertDelivery,
   assertDelivery,
   assertRecentQuery,
+  DELIVERY_SCOPE,
+  type DeliveryScope,
   type RecentDeliveriesQuery,
 } from "#ports/alert-log.ts";
 
@@ -31,6 +33,10 @@ export function recordParams(d: AlertDelivery) {
     action: d.action,
     routed_channel: d.routed_channel ?? null,
     delivered_at_ms: BigInt(d.delivered_at.getTime()),
+    title: d.title ?? null,
+    team: d.scope.team ?? null,
+    model: d.scope.model ?? null,
+    business_unit: d.scope.business_unit ?? null,
   };
 }
 
@@ -50,6 +56,11 @@ export function deliveryOfRow(row: Record<string, unknown>): AlertDelivery {
     const value = row[name];
     return value === null || value === undefined ? undefined : String(value);
   };
+  const scope: DeliveryScope = {};
+  for (const d of DELIVERY_SCOPE) {
+    const value = text(d);
+    if (value !== undefined) scope[d] = value;
+  }
   return {
     idempotency_key: String(row.idempotency_key),
     thread_key: text("thread_key"),
@@ -60,5 +71,7 @@ export function deliveryOfRow(row: Record<string, unknown>): AlertDelivery {
     action: row.action === "updated" ? "updated" : "posted",
     routed_channel: text("routed_channel"),
     delivered_at: new Date(Number(row.delivered_at_ms)),
+    title: text("title"),
+    scope,
   };
 }

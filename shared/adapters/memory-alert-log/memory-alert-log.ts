@@ -13,7 +13,11 @@ export interface MemoryAlertLog extends AlertLog {
   deliveries(): AlertDelivery[];
 }
 
-const copy = (d: AlertDelivery): AlertDelivery => ({ ...d, delivered_at: new Date(d.delivered_at) });
+const copy = (d: AlertDelivery): AlertDelivery => ({
+  ...d,
+  scope: { ...d.scope },
+  delivered_at: new Date(d.delivered_at),
+});
 
 /** The alert log in process memory: for tests and a local stack that keeps nothing between runs. */
 export function createMemoryAlertLog(): MemoryAlertLog {
