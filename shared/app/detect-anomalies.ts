@@ -1,4 +1,3 @@
-import { type Alert, alertToJson } from "#domain/alerts/alert.ts";
 import {
   type AnomalyDimension,
   type AnomalySettings,
@@ -26,6 +25,7 @@ import { type Bus, TOPICS } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
 import { type Logger, silentLogger } from "#ports/logger.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
+import { AlertPublishError, claimAndPublish, type PublishedAlert } from "./publish-alerts.ts";
 
 export interface DetectAnomaliesDeps {
   warehouse: Warehouse;
@@ -40,12 +40,6 @@ export interface DetectAnomaliesDeps {
   silenceSeconds?: number;
 }
 
-export interface PublishedAnomalyAlert {
-  key: string;
-  kind: Alert["kind"];
-  severity: Alert["severity"];
-}
-
 export interface DetectAnomaliesResult {
   evaluatedAt: Date;
   /** The whole hour judged: the last one that ended before the run. */
@@ -54,7 +48,7 @@ export interface DetectAnomaliesResult {
   hoursRead: number;
   scopes: number;
   /** Alerts claimed and published by this run. */
-  published: PublishedAnomalyAlert[];
+  published: PublishedAlert[];
   /** Alerts whose key an earlier run had claimed (the incident or runaway is ongoing). */
   alreadySent: number;
   /** Incidents that cover the whole grouping window, alerted by an earlier run. */
@@ -184,40 +178,16 @@ export function createDetectAnomalies({
         alreadySent: 0,
         ongoing: spend.ongoing.length,
       };
-      const fresh: Alert[] = [];
-      for (const alert of alerts) {
-        if (await claims.claim(alert.idempotency_key)) fresh.push(alert);
-        else result.alreadySent += 1;
-      }
-      if (fresh.length === 0) return result;
       try {
-        await bus.publish(
-          alertsTopic,
-          fresh.map((alert) => ({
-            data: Buffer.from(alertToJson(alert)),
-            attributes: {
-              kind: alert.kind,
-              severity: alert.severity,
-              idempotency_key: alert.idempotency_key,
-            },
-          })),
-        );
+        const sent = await claimAndPublish(alerts, { claims, bus, topic: alertsTopic, logger });
+        result.alreadySent = sent.alreadySent;
+        result.published = sent.published;
       } catch (error) {
-        // The keys are claimed: later runs will not send these again. Log them whole for a replay.
-        logger.error("anomaly alerts claimed but not published", {
-          topic: alertsTopic,
-          alerts: fresh.map(alertToJson),
-          error: (error as Error).message,
-        });
-        throw new DetectAnomaliesError(
-          "publish_failed",
-          `${fresh.length} anomaly alert(s) claimed but not published; see the error log`,
-          { cause: error },
-        );
+        if (!(error instanceof AlertPublishError)) throw error;
+        throw new DetectAnomaliesError("publish_failed", error.message, { cause: error });
       }
-      for (const alert of fresh) {
-        result.published.push({ key: alert.idempotency_key, kind: alert.kind, severity: alert.severity });
-        logger.info("anomaly alert published", { key: alert.idempotency_key, severity: alert.severity });
+      for (const alert of result.published) {
+        logger.info("anomaly alert published", { key: alert.key, severity: alert.severity });
       }
       return result;
     },
