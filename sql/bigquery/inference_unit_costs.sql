@@ -1,16 +1,14 @@
--- Inference per model over the hours in [@from, @to), from the hourly rollup's inference rows (one
--- row per request): requests, tokens and cost as sums. The cost is the requests' own priced estimate
--- (GPU-seconds × rate, or a provider's tokens × price), before the infrastructure layer divides a
--- covered namespace-hour's cost among its workloads. The unit costs are divided from these sums,
--- exactly, in shared/domain/reports/inference-unit-costs.ts.
+-- Inference per model over the hours in [@from, @to): the report_inference view (views/report_inference.sql,
+-- which defines what an inference request's cost, tokens and count are) summed per model. The unit
+-- costs are divided from these sums, exactly, in shared/domain/reports/inference-unit-costs.ts.
 SELECT
-  COALESCE(model, 'unallocated') AS model,
+  model,
   currency,
-  SUM(`rows`) AS requests,
+  SUM(requests) AS requests,
   SUM(input_tokens) AS input_tokens,
   SUM(output_tokens) AS output_tokens,
   SUM(cost) AS cost
-FROM `{{dataset}}`.cost_hourly
-WHERE hour >= @from AND hour < @to AND event_type = 'ai.cost.inference.v1'
-GROUP BY 1, 2
+FROM `{{dataset}}`.report_inference
+WHERE hour >= @from AND hour < @to
+GROUP BY model, currency
 ORDER BY cost DESC, model, currency
