@@ -2,7 +2,15 @@ import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
 import type { Bus } from "#ports/bus.ts";
 import { type SdkClock, type SdkTimer, systemSdkClock } from "#sdk/sdk-clock.ts";
-import { isRetryable, PublisherError, SdkConfigError, SendError } from "#sdk/sdk-errors.ts";
+import {
+  isRetryable,
+  PublisherError,
+  type RejectedEvent,
+  SdkConfigError,
+  SendError,
+} from "#sdk/sdk-errors.ts";
+
+export type { RejectedEvent } from "#sdk/sdk-errors.ts";
 
 const gzipAsync = promisify(gzipCallback);
 
@@ -25,18 +33,26 @@ export interface EventPublisher {
 
 export type SendAttributes = Record<string, string>;
 
+/** What a receiver said of a batch it answered: the events it refused one by one, if any. */
+export interface SendResult {
+  /** Events of the batch refused for what is wrong with them (indexes into the batch); never resent. */
+  rejected?: readonly RejectedEvent[];
+}
+
 /**
  * Delivers one batch: the body (a CloudEvents batch, gzip-compressed when the attributes say
  * `content-encoding: gzip`) and its attributes (Pub/Sub attributes or HTTP headers). Resolving
- * means the receiver took it. Throw a `SendError` (or any error with `retryable: false`, such as
- * an `invalid` BusError) for a final refusal; any other error is retried. Honour `signal` where
- * possible: it aborts on the per-attempt timeout and at the close deadline.
+ * means the receiver answered: it took every event except those the result names as `rejected`.
+ * Throw a `SendError` (or any error with `retryable: false`, such as an `invalid` BusError) for a
+ * final refusal; any other error is retried, after the error's `retryAfterMs` when it has one.
+ * Honour `signal` where possible: it aborts on the per-attempt timeout and at the close deadline.
  */
 export type SendBatch = (
   body: Buffer,
   attributes: SendAttributes,
   options: { signal: AbortSignal },
-) => Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a sender that answers nothing (Promise<void>) took every event
+) => Promise<SendResult | undefined | void>;
 
 export interface RetryPolicy {
   /** Attempts per batch, the first included. Default 5. */
@@ -45,6 +61,11 @@ export interface RetryPolicy {
   baseDelayMs?: number;
   /** Ceiling of one wait. Default 5,000 ms. */
   maxDelayMs?: number;
+  /**
+   * Longest receiver's `Retry-After` honoured: a retry waits the larger of its backoff and the
+   * receiver's Retry-After, the latter cut to this. Default 30,000 ms.
+   */
+  maxRetryAfterMs?: number;
 }
 
 export interface BatchingPublisherOptions {
@@ -75,11 +96,16 @@ export interface BatchingPublisherOptions {
 }
 
 export interface PublisherStats {
-  /** Every event handed to `publish()`, whatever became of it: published = sent + failed + dropped + buffered. */
+  /**
+   * Every event handed to `publish()`, whatever became of it:
+   * published = sent + rejected + failed + dropped + buffered.
+   */
   published: number;
-  /** Events in batches the receiver accepted. */
+  /** Events the receiver took (stored, or already stored). */
   sent: number;
-  /** Batches the receiver accepted. */
+  /** Events the receiver refused one by one for what is wrong with them (a 207's or 400's `rejected`); not resent. */
+  rejected: number;
+  /** Batches the receiver answered (all or some of their events taken). */
   batches: number;
   /** Events never handed off: buffer full, too large, not serializable, after close, or abandoned at the close deadline. */
   dropped: number;
@@ -169,6 +195,7 @@ export function createBatchingPublisher(options: BatchingPublisherOptions): Batc
   const attempts = positive("retry.attempts", options.retry?.attempts ?? 5);
   const baseDelayMs = nonNegative("retry.baseDelayMs", options.retry?.baseDelayMs ?? 200);
   const maxRetryDelayMs = nonNegative("retry.maxDelayMs", options.retry?.maxDelayMs ?? 5000);
+  const maxRetryAfterMs = nonNegative("retry.maxRetryAfterMs", options.retry?.maxRetryAfterMs ?? 30_000);
   const sendTimeoutMs = positive("sendTimeoutMs", options.sendTimeoutMs ?? 10_000, false);
   const gzip = options.gzip ?? true;
   const clock = options.clock ?? systemSdkClock;
@@ -178,7 +205,7 @@ export function createBatchingPublisher(options: BatchingPublisherOptions): Batc
     ? { "content-type": BATCH_CONTENT_TYPE, "content-encoding": "gzip" }
     : { "content-type": BATCH_CONTENT_TYPE };
 
-  const counters = { published: 0, sent: 0, batches: 0, dropped: 0, retried: 0, failed: 0 };
+  const counters = { published: 0, sent: 0, rejected: 0, batches: 0, dropped: 0, retried: 0, failed: 0 };
   // The queue is an array read from `head`; consumed slots are compacted away now and then.
   let queue: Entry[] = [];
   let head = 0;
@@ -298,6 +325,26 @@ export function createBatchingPublisher(options: BatchingPublisherOptions): Batc
     return ceiling / 2 + (random() * ceiling) / 2;
   }
 
+  /** The wait before retrying: the backoff, or the receiver's Retry-After when longer (up to its bound). */
+  function retryDelayMs(failedAttempt: number, error: unknown): number {
+    const backoff = backoffMs(failedAttempt);
+    const asked = retryAfterOf(error);
+    return asked === undefined ? backoff : Math.max(backoff, Math.min(asked, maxRetryAfterMs));
+  }
+
+  /** Counts and reports the events a receiver refused one by one. */
+  function refuse(rejected: readonly RejectedEvent[], batchSize: number): void {
+    counters.rejected += rejected.length;
+    const first = rejected[0] as RejectedEvent;
+    report(
+      new PublisherError(
+        "rejected",
+        `the receiver rejected ${rejected.length} of a batch of ${batchSize} events (first: ${first.reason})`,
+        { count: rejected.length, rejected },
+      ),
+    );
+  }
+
   function wait(batch: ActiveBatch, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = clock.setTimer(() => {
@@ -312,7 +359,7 @@ export function createBatchingPublisher(options: BatchingPublisherOptions): Batc
     });
   }
 
-  async function attempt(batch: ActiveBatch, body: Buffer): Promise<void> {
+  async function attempt(batch: ActiveBatch, body: Buffer): Promise<SendResult | undefined> {
     const controller = new AbortController();
     batch.controller = controller;
     let timer: SdkTimer | undefined;
@@ -335,7 +382,7 @@ export function createBatchingPublisher(options: BatchingPublisherOptions): Batc
     const sending = (async () => send(body, attributes, { signal: controller.signal }))();
     sending.catch(() => undefined);
     try {
-      await Promise.race([sending, timeout]);
+      return (await Promise.race([sending, timeout])) || undefined;
     } finally {
       timer?.cancel();
       batch.controller = undefined;
@@ -357,26 +404,35 @@ export function createBatchingPublisher(options: BatchingPublisherOptions): Batc
       const body = gzip ? await gzipAsync(json) : json;
       for (let n = 1; !batch.abandoned; n += 1) {
         try {
-          await attempt(batch, body);
+          const result = await attempt(batch, body);
           if (batch.abandoned) return;
-          counters.sent += batch.size;
+          const rejected = namedRejections(result?.rejected, entries);
+          counters.sent += batch.size - rejected.length;
           counters.batches += 1;
+          if (rejected.length > 0) refuse(rejected, batch.size);
           return;
         } catch (error) {
           if (batch.abandoned) return;
           if (n >= attempts || !isRetryable(error)) {
-            counters.failed += batch.size;
-            const why = n >= attempts ? `after ${n} attempts` : "refused by the receiver";
-            report(
-              new PublisherError("send_failed", `a batch of ${batch.size} events was given up ${why}`, {
-                cause: error,
-                count: batch.size,
-              }),
-            );
+            const final = !isRetryable(error);
+            // A final refusal may name bad events one by one (an HTTP 400 ingest answer).
+            const rejected = final ? namedRejections(rejectedOf(error), entries) : [];
+            if (rejected.length > 0) refuse(rejected, batch.size);
+            const lost = batch.size - rejected.length;
+            if (lost > 0) {
+              counters.failed += lost;
+              const why = final ? "refused by the receiver" : `after ${n} attempts`;
+              report(
+                new PublisherError("send_failed", `a batch of ${batch.size} events was given up ${why}`, {
+                  cause: error,
+                  count: lost,
+                }),
+              );
+            }
             return;
           }
           counters.retried += 1;
-          await wait(batch, backoffMs(n));
+          await wait(batch, retryDelayMs(n, error));
         }
       }
     } catch (error) {
@@ -527,6 +583,62 @@ export function createBatchingPublisher(options: BatchingPublisherOptions): Batc
   };
 }
 
+/** The `retryAfterMs` a failed send carries (a SendError from an HTTP Retry-After), if any. */
+function retryAfterOf(error: unknown): number | undefined {
+  if (error === null || typeof error !== "object" || !("retryAfterMs" in error)) return undefined;
+  const value = error.retryAfterMs;
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** The `rejected` list a final refusal carries (a SendError from an HTTP 400 ingest answer), if any. */
+function rejectedOf(error: unknown): unknown {
+  return error !== null && typeof error === "object" && "rejected" in error ? error.rejected : undefined;
+}
+
+/** The event's own id and source, read back from its JSON (for a rejection that does not name them). */
+function identityOf(text: string): { id?: string; source?: string } {
+  try {
+    const raw: unknown = JSON.parse(text);
+    if (raw === null || typeof raw !== "object") return {};
+    const { id, source } = raw as { id?: unknown; source?: unknown };
+    return {
+      ...(typeof id === "string" ? { id } : {}),
+      ...(typeof source === "string" ? { source } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The rejections a receiver named that are events of this batch: one per index in range, in index
+ * order, each with its event's id and source (the receiver's, else read from the event).
+ */
+function namedRejections(list: unknown, entries: readonly Entry[]): RejectedEvent[] {
+  if (!Array.isArray(list) || list.length === 0) return [];
+  const byIndex = new Map<number, RejectedEvent>();
+  for (const item of list as unknown[]) {
+    if (item === null || typeof item !== "object") continue;
+    const { index, field, reason, id, source } = item as Record<string, unknown>;
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= entries.length)
+      continue;
+    if (byIndex.has(index)) continue;
+    const own = identityOf((entries[index] as Entry).text);
+    const named = {
+      ...(typeof id === "string" ? { id } : {}),
+      ...(typeof source === "string" ? { source } : {}),
+    };
+    byIndex.set(index, {
+      index,
+      field: typeof field === "string" ? field : "",
+      reason: typeof reason === "string" ? reason : "rejected by the receiver",
+      ...own,
+      ...named,
+    });
+  }
+  return [...byIndex.values()].sort((a, b) => a.index - b.index);
+}
+
 /** A `send` that publishes each batch as one message on a Bus topic, the attributes as message attributes. */
 export function busSender(bus: Bus, topic: string): SendBatch {
   return async (body, attributes) => {
@@ -537,9 +649,51 @@ export function busSender(bus: Bus, topic: string): SendBatch {
 const MAX_ERROR_TEXT = 512;
 
 /**
+ * An HTTP `Retry-After` (delay-seconds or an HTTP date) in milliseconds from `nowMs`; undefined
+ * when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  const text = value?.trim() ?? "";
+  if (text === "") return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/**
+ * The per-event rejections of an ingest answer (`{received, accepted, duplicates, rejected: [...]}`),
+ * or undefined when `text` is not one. Rejections of the body as a whole (`field: "body"`: it could
+ * not be read) name no event and are left out.
+ */
+function ingestRejections(text: string): RejectedEvent[] | undefined {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (answer === null || typeof answer !== "object" || !("rejected" in answer)) return undefined;
+  const rejected = answer.rejected;
+  if (!Array.isArray(rejected)) return undefined;
+  return (rejected as unknown[]).filter(
+    (r): r is RejectedEvent =>
+      r !== null &&
+      typeof r === "object" &&
+      typeof (r as { index?: unknown }).index === "number" &&
+      (r as { field?: unknown }).field !== "body",
+  );
+}
+
+/**
  * A `send` that POSTs each batch to `url` (the local stack's or an ingest function's
- * `/v1/events`), the attributes as headers. 2xx is success (a 207's rejected events are the
- * receiver's to dead-letter); 408, 429 and 5xx are transient; any other status is final.
+ * `/v1/events`), the attributes as headers, and reads the ingest answer:
+ * - 200: every event taken. 207: the answer's `rejected` events were refused for what is wrong
+ *   with them (counted as rejected, not resent), the others taken; a 207 without a readable ingest
+ *   answer is a final failure of the batch, since which events were taken is unknown.
+ * - 408, 429, 5xx and network errors are transient: the batch is resent, after `Retry-After` when
+ *   the answer gives one.
+ * - Any other status (400: nothing taken) is final for the batch; a 400's per-event rejections
+ *   are reported as such.
  */
 export function httpSender(
   url: string | URL,
@@ -560,13 +714,32 @@ export function httpSender(
       throw new SendError("unavailable", `POST ${target.origin}${target.pathname} failed`, { cause: error });
     }
     const text = await response.text().catch(() => "");
-    if (response.ok) return;
     const status = response.status;
+    const where = `POST ${target.origin}${target.pathname}`;
+    if (response.ok) {
+      const rejected = ingestRejections(text);
+      if (rejected === undefined && status === 207) {
+        throw new SendError(
+          "rejected",
+          `${where} answered 207 without an ingest answer, so which events it took is unknown: ${text.slice(0, MAX_ERROR_TEXT)}`,
+          { status },
+        );
+      }
+      return rejected === undefined || rejected.length === 0 ? undefined : { rejected };
+    }
     const transient = status === 408 || status === 429 || status >= 500;
+    const retryAfterMs = transient
+      ? parseRetryAfter(response.headers.get("retry-after"), Date.now())
+      : undefined;
+    const rejected = transient ? undefined : ingestRejections(text);
     throw new SendError(
       transient ? "unavailable" : "rejected",
-      `POST ${target.origin}${target.pathname} answered ${status}: ${text.slice(0, MAX_ERROR_TEXT)}`,
-      { status },
+      `${where} answered ${status}: ${text.slice(0, MAX_ERROR_TEXT)}`,
+      {
+        status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...(rejected === undefined || rejected.length === 0 ? {} : { rejected }),
+      },
     );
   };
 }

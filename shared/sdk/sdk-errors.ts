@@ -22,17 +22,45 @@ export class SdkConfigError extends Error {
  */
 export type SendErrorCode = "unavailable" | "rejected";
 
+/**
+ * One event of a batch that the receiver refused for what is wrong with the event itself (an entry
+ * of the ingest answer's `rejected`): resending it cannot help.
+ */
+export interface RejectedEvent {
+  /** Position of the event in its batch. */
+  index: number;
+  /** Dotted path of the offending field ("data.gpu_seconds"); "" for the whole event. */
+  field: string;
+  reason: string;
+  id?: string;
+  source?: string;
+}
+
+export interface SendErrorOptions extends ErrorOptions {
+  status?: number;
+  /** How long the receiver asked to wait before trying again (an HTTP `Retry-After`). */
+  retryAfterMs?: number;
+  /** With a final refusal: the events the receiver named as bad (the others were refused with them). */
+  rejected?: readonly RejectedEvent[];
+}
+
 /** What a `send` function throws so the publisher can tell a transient failure from a final one. */
 export class SendError extends Error {
   override readonly name = "SendError";
   readonly code: SendErrorCode;
   /** The HTTP status, when the sender spoke HTTP. */
   readonly status: number | undefined;
+  /** The receiver's `Retry-After`, in milliseconds, when it gave one. */
+  readonly retryAfterMs: number | undefined;
+  /** The events a final refusal named, one by one (an HTTP 400 ingest answer's `rejected`). */
+  readonly rejected: readonly RejectedEvent[] | undefined;
 
-  constructor(code: SendErrorCode, message: string, options?: ErrorOptions & { status?: number }) {
+  constructor(code: SendErrorCode, message: string, options?: SendErrorOptions) {
     super(message, options);
     this.code = code;
     this.status = options?.status;
+    this.retryAfterMs = options?.retryAfterMs;
+    this.rejected = options?.rejected;
   }
 
   get retryable(): boolean {
@@ -42,6 +70,8 @@ export class SendError extends Error {
 
 /**
  * `send_failed`: a batch was given up (attempts exhausted or a final rejection); `count` events lost.
+ * `rejected`: the receiver refused `count` events of a batch for what is wrong with them (a 207 or
+ *   400 ingest answer); `rejected` lists them. They are not resent: the same event would be refused.
  * `overflow`: the buffer was full and events were dropped (reported once per overflow episode).
  * `too_large`: one event is larger than a whole batch may be; dropped.
  * `unserializable`: an event could not be turned into JSON (a bigint, a cycle); dropped.
@@ -52,6 +82,7 @@ export class SendError extends Error {
  */
 export type PublisherErrorCode =
   | "send_failed"
+  | "rejected"
   | "overflow"
   | "too_large"
   | "unserializable"
@@ -64,11 +95,18 @@ export class PublisherError extends Error {
   readonly code: PublisherErrorCode;
   /** How many events the error concerns. */
   readonly count: number;
+  /** With `rejected`: each refused event, its reason, and its id and source when known. */
+  readonly rejected: readonly RejectedEvent[] | undefined;
 
-  constructor(code: PublisherErrorCode, message: string, options?: ErrorOptions & { count?: number }) {
+  constructor(
+    code: PublisherErrorCode,
+    message: string,
+    options?: ErrorOptions & { count?: number; rejected?: readonly RejectedEvent[] },
+  ) {
     super(message, options);
     this.code = code;
     this.count = options?.count ?? 1;
+    this.rejected = options?.rejected;
   }
 }
 

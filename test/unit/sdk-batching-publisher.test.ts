@@ -66,7 +66,7 @@ function setup(
 }
 
 function balanced(stats: PublisherStats): boolean {
-  return stats.published === stats.sent + stats.failed + stats.dropped + stats.buffered;
+  return stats.published === stats.sent + stats.rejected + stats.failed + stats.dropped + stats.buffered;
 }
 
 describe("createBatchingPublisher", () => {
@@ -349,6 +349,96 @@ describe("createBatchingPublisher", () => {
     expect(JSON.parse(delivered[0]?.body.toString("utf8") ?? "")).toEqual([event(1)]);
   });
 
+  it("counts the events a receiver rejects one by one as rejected, not sent, and does not resend them", async () => {
+    const clock = createManualClock();
+    const errors: PublisherError[] = [];
+    let calls = 0;
+    const publisher = createBatchingPublisher({
+      gzip: false,
+      clock,
+      maxBatchEvents: 4,
+      onError: (e) => errors.push(e),
+      send: async () => {
+        calls += 1;
+        return {
+          rejected: [
+            { index: 3, field: "data.gpu_seconds", reason: "data.gpu_seconds: must be positive" },
+            { index: 1, field: "time", reason: "time: in the future", id: "named-by-receiver" },
+            { index: 1, field: "time", reason: "listed twice" },
+            { index: 9, field: "", reason: "not an event of this batch" },
+          ],
+        };
+      },
+    });
+    for (let i = 0; i < 4; i += 1) publisher.publish(event(i));
+    await clock.advance(10_000);
+
+    expect(calls).toBe(1);
+    const stats = publisher.stats();
+    expect(stats).toMatchObject({ sent: 2, rejected: 2, failed: 0, retried: 0, batches: 1, buffered: 0 });
+    expect(balanced(stats)).toBe(true);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: "rejected", count: 2 });
+    expect(errors[0]?.rejected).toEqual([
+      {
+        index: 1,
+        field: "time",
+        reason: "time: in the future",
+        id: "named-by-receiver",
+        source: "//test/publisher",
+      },
+      {
+        index: 3,
+        field: "data.gpu_seconds",
+        reason: "data.gpu_seconds: must be positive",
+        id: "e-3",
+        source: "//test/publisher",
+      },
+    ]);
+  });
+
+  it("on a final refusal naming bad events, counts those rejected and the rest failed", async () => {
+    const { clock, publisher, attempts, errors } = setup({ maxBatchEvents: 3 }, () =>
+      Promise.reject(
+        new SendError("rejected", "400", {
+          status: 400,
+          rejected: [{ index: 0, field: "type", reason: "type: unknown" }],
+        }),
+      ),
+    );
+    for (let i = 0; i < 3; i += 1) publisher.publish(event(i));
+    await clock.advance(10_000);
+    expect(attempts).toHaveLength(1);
+    const stats = publisher.stats();
+    expect(stats).toMatchObject({ rejected: 1, failed: 2, sent: 0, retried: 0 });
+    expect(balanced(stats)).toBe(true);
+    expect(errors.map((e) => [e.code, e.count])).toEqual([
+      ["rejected", 1],
+      ["send_failed", 2],
+    ]);
+  });
+
+  it("waits the receiver's Retry-After when longer than the backoff, up to maxRetryAfterMs", async () => {
+    const answers = [
+      new SendError("unavailable", "503", { status: 503, retryAfterMs: 2_000 }),
+      new SendError("unavailable", "503", { status: 503, retryAfterMs: 10 }),
+      new SendError("unavailable", "503", { status: 503, retryAfterMs: 3_600_000 }),
+    ];
+    const { clock, publisher, attempts } = setup(
+      {
+        maxBatchEvents: 1,
+        retry: { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 5_000 },
+      },
+      (n) => (n <= answers.length ? Promise.reject(answers[n - 1]) : Promise.resolve()),
+    );
+    const start = clock.now();
+    publisher.publish(event(1));
+    await clock.advance(60_000);
+    // Waits: Retry-After 2,000; backoff 200 (longer than Retry-After 10); Retry-After cut to 5,000.
+    expect(attempts.map((a) => a.at - start)).toEqual([0, 2_000, 2_200, 7_200]);
+    expect(publisher.stats()).toMatchObject({ sent: 1, retried: 3, failed: 0 });
+  });
+
   it("rejects options that cannot work, naming the option", () => {
     const send = async () => undefined;
     expect(() => createBatchingPublisher({ send, maxBatchEvents: 0 })).toThrow(SdkConfigError);
@@ -392,7 +482,7 @@ describe("httpSender", () => {
     const calls: Array<{ url: string; init: RequestInit | undefined }> = [];
     const fetchImpl: typeof fetch = async (url, init) => {
       calls.push({ url: String(url), init });
-      return new Response("{}", { status: 207 });
+      return new Response("{}", { status: 200 });
     };
     await httpSender("http://127.0.0.1:9/v1/events", fetchImpl, { headers: { "x-tenant": "a" } })(
       body,
