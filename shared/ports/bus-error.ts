@@ -4,7 +4,10 @@ import { PortError, type PortErrorCode } from "./port-error.ts";
 /**
  * `unavailable`: transient (network, quota, server); the caller may retry later.
  * `invalid`: the request cannot succeed as made (bad name or message, unknown topic or
- * subscription, bus already closed); retrying the same call will not help.
+ * subscription, no permission, bus already closed); retrying the same call will not help. A
+ * handler that gets one from a publish it cannot do without (a dead-letter publish) should log it
+ * and return rather than throw: a redelivery would fail the same way.
+ * (The Pub/Sub adapter maps gRPC codes to these in one place: classifyPubSubError.)
  */
 export type BusErrorCode = PortErrorCode;
 

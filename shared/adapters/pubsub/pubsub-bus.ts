@@ -8,6 +8,7 @@ import {
 import type { Bus, DeliveredMessage, MessageHandler, Subscription } from "#ports/bus.ts";
 import { assertBusName, assertPublishable, BusError } from "#ports/bus-error.ts";
 import type { Logger } from "#ports/logger.ts";
+import { GRPC_STATUS, grpcCode, toBusError } from "./pubsub-errors.ts";
 
 export interface PubSubBusOptions {
   projectId: string;
@@ -36,29 +37,8 @@ export interface PubSubBusOptions {
   retryBackoff?: { minimumMs: number; maximumMs: number };
 }
 
-/** gRPC status codes that no retry of the same request will fix. */
-const PERMANENT_CODES = new Set([3, 5, 6, 7, 9, 11, 12, 16]);
-const NOT_FOUND = 5;
-const ALREADY_EXISTS = 6;
+const { NOT_FOUND, ALREADY_EXISTS } = GRPC_STATUS;
 const MAX_LOCAL_ATTEMPT_ENTRIES = 10_000;
-
-function grpcCode(error: unknown): number | undefined {
-  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "number") {
-    return error.code;
-  }
-  return undefined;
-}
-
-function toBusError(what: string, error: unknown): BusError {
-  if (error instanceof BusError) return error;
-  const code = grpcCode(error);
-  const reason = error instanceof Error ? error.message : String(error);
-  return new BusError(
-    code !== undefined && PERMANENT_CODES.has(code) ? "invalid" : "unavailable",
-    `${what}: ${reason}`,
-    { cause: error },
-  );
-}
 
 function duration(ms: number): { seconds: number; nanos: number } {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
