@@ -83,7 +83,7 @@ describe("decodeEventBody", () => {
 
   it("rejects an empty batch", () => {
     expect(decodeEventBody("[]", "application/cloudevents-batch+json").rejections).toEqual([
-      { index: 0, field: "body", reason: "body: empty batch", payload: "[]" },
+      { index: 0, field: "body", reason: "body: empty batch", payload: "[]", received: Buffer.from("[]") },
     ]);
   });
 

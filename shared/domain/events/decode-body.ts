@@ -24,8 +24,19 @@ export interface DecodeRejection {
   index: number;
   field: string;
   reason: string;
-  /** The offending input, truncated to MAX_PAYLOAD_BYTES. */
+  /**
+   * The offending input, truncated to MAX_PAYLOAD_BYTES: its text, or, for a body that could not
+   * be decoded to text (a bad or unsupported content-encoding), the received bytes in base64.
+   */
   payload: string;
+  /**
+   * On a rejection of the body as a whole (it could not be inflated, is too large, is not JSON,
+   * is an empty batch): the body's bytes exactly as they were received, still compressed if they
+   * came compressed. This, not `payload`, is what a dead-letter path publishes (with the body's
+   * content-type and content-encoding), so that the input can be replayed as it came. Absent on
+   * rejections of one event or line, and on an empty body.
+   */
+  received?: Buffer;
 }
 
 export interface DecodeResult {
@@ -197,10 +208,22 @@ export function decodeEventBody(
 ): DecodeResult {
   const out: DecodeResult = { items: [], rejections: [] };
   const encoding = contentEncoding?.trim().toLowerCase();
-  if (encoding && encoding !== "identity") {
+  const encoded = encoding !== undefined && encoding !== "" && encoding !== "identity";
+  const delivered = body;
+  // The bytes as delivered (a string given with an encoding carries its bytes as latin1).
+  const received = (): Buffer =>
+    typeof delivered === "string" ? Buffer.from(delivered, encoded ? "latin1" : "utf8") : delivered;
+  if (encoded) {
     const inflated = encoding === "gzip" ? gunzipBounded(body) : `unsupported content-encoding ${encoding}`;
     if (typeof inflated === "string") {
-      out.rejections.push({ index: 0, field: "body", reason: `body: ${inflated}`, payload: "" });
+      const bytes = received();
+      out.rejections.push({
+        index: 0,
+        field: "body",
+        reason: `body: ${inflated}`,
+        payload: truncatePayload(bytes.subarray(0, MAX_PAYLOAD_BYTES).toString("base64")),
+        received: bytes,
+      });
       return out;
     }
     body = inflated;
@@ -214,6 +237,7 @@ export function decodeEventBody(
       field: "body",
       reason: `body: too large (${describeSize(bytes)}, at most ${describeSize(MAX_BODY_BYTES)} allowed)`,
       payload: truncatePayload(head.toString()),
+      received: received(),
     });
     return out;
   }
@@ -240,6 +264,7 @@ export function decodeEventBody(
       field: "body",
       reason: `body: line ${errorLine(error, text)} is not valid JSON (${jsonError(error)})`,
       payload: truncatePayload(text),
+      received: received(),
     });
     return out;
   }
@@ -261,7 +286,13 @@ export function decodeEventBody(
       });
     }
     if (parsed.length === 0) {
-      out.rejections.push({ index: 0, field: "body", reason: "body: empty batch", payload: "[]" });
+      out.rejections.push({
+        index: 0,
+        field: "body",
+        reason: "body: empty batch",
+        payload: "[]",
+        received: received(),
+      });
     }
     return out;
   }
