@@ -5,6 +5,7 @@ import { PriceCatalogError } from "#domain/pricing/catalog.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import { ConfigError } from "#runtime/config.ts";
 import { EnvError } from "#runtime/env.ts";
+import { NoWarehouseError } from "#runtime/warehouse-file.ts";
 import { type Command, UsageError } from "./cli-args.ts";
 import { billingCommand } from "./commands/billing.ts";
 import { budgetsCommand } from "./commands/budgets.ts";
@@ -69,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
     ) {
       process.stderr.write(`finops ${command.name}: ${error.message}\n\n${command.usage}\n`);
       return 2;
+    }
+    if (error instanceof NoWarehouseError) {
+      process.stderr.write(`finops ${command.name}: ${error.message}\n`);
+      return 1;
     }
     if (error instanceof WarehouseError && /lock/i.test(error.message)) {
       process.stderr.write(

@@ -30,7 +30,7 @@ export const billingCommand: Command = {
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     if (values.file === undefined) throw new UsageError("--file: required");
 
-    const runtime = await composeRuntime({ logLevel: "warn" });
+    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     try {
       const result = await runtime.importBill.importFile(values.file, {
         ...(values.source === undefined ? {} : { source: values.source }),

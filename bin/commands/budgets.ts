@@ -47,7 +47,7 @@ export const budgetsCommand: Command = {
       process.stdout.write(formatBudgetList(loadConfig(readEnv()).budgets, format));
       return 0;
     }
-    const runtime = await composeRuntime({ logLevel: "warn" });
+    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     try {
       const statuses = await runtime.evaluateBudgets.budgetStatus();
       process.stdout.write(formatBudgetStatus(statuses, format));

@@ -77,7 +77,7 @@ export const exportCommand: Command = {
     // Checked here first too, so a bad range is told before the warehouse is opened.
     checkReportWindow(window);
 
-    const runtime = await composeRuntime({ logLevel: "warn" });
+    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     const partial = target === undefined ? undefined : `${target}.part`;
     let out: Writable | undefined;
     let done = false;

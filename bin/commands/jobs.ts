@@ -82,7 +82,7 @@ export const jobsCommand: Command = {
       throw new UsageError("--silence: a positive number of minutes");
     }
     const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
-    const runtime = await composeRuntime({ logLevel: "warn" });
+    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     try {
       const costs =
         silence === undefined

@@ -46,7 +46,7 @@ export const reconcileCommand: Command = {
     if (values.date !== undefined && !isBillingDay(values.date))
       throw new UsageError(`--date: ${JSON.stringify(values.date)} is not a day (YYYY-MM-DD)`);
 
-    const runtime = await composeRuntime({ logLevel: "warn" });
+    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     try {
       const { settleDays } = runtime.config.reconciliation;
       const last = values.date ?? judgeableDays(runtime.clock.now(), { settleDays, window: 1 })[0];

@@ -70,7 +70,7 @@ export const reportCommand: Command = {
       process.stdout.write(await fetchReport(values.url, params));
       return 0;
     }
-    const runtime = await composeRuntime({ logLevel: "warn" });
+    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     try {
       process.stdout.write((await createReportText(runtime)(params)).body);
       return 0;

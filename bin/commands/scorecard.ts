@@ -32,7 +32,7 @@ export const scorecardCommand: Command = {
     if (!SCORECARD_FORMATS.includes(format)) {
       throw new UsageError(`--format: one of ${SCORECARD_FORMATS.join(", ")}`);
     }
-    const runtime = await composeRuntime({ logLevel: "warn" });
+    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     try {
       const report = await runtime.scorecard({
         ...(values.days === undefined ? {} : { days: Number(values.days) }),

@@ -33,12 +33,18 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type Env, readEnv } from "./env.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
+import { assertWarehouseExists } from "./warehouse-file.ts";
 
 export interface ComposeOptions {
   env?: Env;
   clock?: Clock;
   logLevel?: LogLevel;
   logger?: Logger;
+  /**
+   * The caller only reads (reports, budgets, jobs, exports...): a local warehouse that does not exist
+   * is an error (NoWarehouseError), thrown before any folder or file is created or opened.
+   */
+  mustExist?: boolean;
   /** Replace a configured part (tests, benchmarks). */
   pricer?: Pricer;
   warehouse?: Warehouse;
@@ -217,6 +223,7 @@ async function createAlertClaims(config: Config): Promise<AlertClaims & { close?
 export async function composeRuntime(options: ComposeOptions = {}): Promise<Runtime> {
   const env = options.env ?? readEnv();
   const config = loadConfig(env);
+  if (options.mustExist && options.warehouse === undefined) assertWarehouseExists(config);
   const logger =
     options.logger ??
     createLogger({

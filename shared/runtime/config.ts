@@ -28,9 +28,15 @@ export const configFileSchema = z
       .object({
         kind: z.enum(["duckdb", "bigquery"]).default("duckdb"),
         duckdb: z
-          .object({ path: z.string().default("data/finops.duckdb") })
+          .object({
+            /**
+             * The DuckDB file, relative to the config file. Absent: FINOPS_DUCKDB_PATH, else
+             * data/finops.duckdb, both relative to the working directory.
+             */
+            path: z.string().min(1).optional(),
+          })
           .strict()
-          .default({ path: "data/finops.duckdb" }),
+          .default({}),
         bigquery: z
           .object({
             dataset: z
@@ -51,7 +57,7 @@ export const configFileSchema = z
       .strict()
       .default({
         kind: "duckdb",
-        duckdb: { path: "data/finops.duckdb" },
+        duckdb: {},
         bigquery: { dataset: "finops", location: "US", partitionExpirationDays: 400, createTables: true },
       }),
     bus: z
@@ -114,11 +120,15 @@ const SHIPPED_CATALOG = fileURLToPath(new URL("../../config/price-catalog.json",
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
+/** Where the local warehouse is when neither the config file nor FINOPS_DUCKDB_PATH says: under the working directory. */
+export const DEFAULT_DUCKDB_PATH = "data/finops.duckdb";
+
 export interface Config {
-  /** Directory the relative paths in the file are resolved against. */
+  /** Directory the relative paths in the file are resolved against: the config file's own. */
   baseDir: string;
   pricing: { catalogPath: string; overrides: unknown };
-  warehouse: ConfigFile["warehouse"];
+  /** duckdb.path resolved: absolute. */
+  warehouse: Omit<ConfigFile["warehouse"], "duckdb"> & { duckdb: { path: string } };
   bus: ConfigFile["bus"];
   local: ConfigFile["local"];
   allocations: ConfigFile["allocations"];
@@ -149,8 +159,21 @@ export function parseConfig(raw: unknown, file: string): ConfigFile {
 }
 
 /**
+ * The local warehouse file, absolute. A path written in the config file is relative to that file's
+ * folder (baseDir), like every path in it; FINOPS_DUCKDB_PATH, which wins over it, and the default
+ * are relative to the working directory, as a path typed in a shell is.
+ */
+function duckDbPath(env: Env, fromFile: string | undefined, baseDir: string, cwd: string): string {
+  if (env.FINOPS_DUCKDB_PATH !== undefined) return resolve(cwd, env.FINOPS_DUCKDB_PATH);
+  if (fromFile !== undefined) return resolve(baseDir, fromFile);
+  return resolve(cwd, DEFAULT_DUCKDB_PATH);
+}
+
+/**
  * Reads the config file named by FINOPS_CONFIG (or ./finops.config.json if present, else defaults)
- * and applies the environment's overrides. The result is frozen.
+ * and applies the environment's overrides. The result is frozen. Paths in the file (pricing.catalog,
+ * warehouse.duckdb.path, alerts.consoleFile, reconciliation.sources[].path) are resolved against the
+ * file's folder; paths from the environment and the defaults against `cwd`.
  */
 export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const explicit = env.FINOPS_CONFIG;
@@ -178,7 +201,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const warehouse = {
     ...parsed.warehouse,
     kind: env.FINOPS_WAREHOUSE ?? parsed.warehouse.kind,
-    duckdb: { path: resolve(baseDir, env.FINOPS_DUCKDB_PATH ?? parsed.warehouse.duckdb.path) },
+    duckdb: { path: duckDbPath(env, parsed.warehouse.duckdb.path, baseDir, cwd) },
     bigquery: {
       ...parsed.warehouse.bigquery,
       dataset: env.FINOPS_BQ_DATASET ?? parsed.warehouse.bigquery.dataset,

@@ -17,28 +17,30 @@ export interface CliResult {
   stderr: string;
 }
 
-function spawnCli(args: readonly string[], env: Record<string, string>) {
+function spawnCli(args: readonly string[], env: Record<string, string>, cwd = REPO) {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith("FINOPS_") && name !== "PORT"),
   );
   return spawn(nodeBinary(), [CLI, ...args], {
-    cwd: REPO,
+    cwd,
     env: { ...inherited, ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
 }
 
 /**
- * Runs `finops <args>` as a child process from the repository root, with the project's FINOPS_*
- * variables replaced by `env` (so the caller's environment cannot leak in), and `stdin` piped in.
+ * Runs `finops <args>` as a child process from the repository root (or `cwd`), with the project's
+ * FINOPS_* variables replaced by `env` (so the caller's environment cannot leak in), and `stdin`
+ * piped in.
  */
 export function runCli(
   args: readonly string[],
   env: Record<string, string>,
   stdin?: string,
+  cwd?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env);
+    const child = spawnCli(args, env, cwd);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
