@@ -1,6 +1,6 @@
 import { UNALLOCATED } from "#domain/cost-row.ts";
 import { decimalToNanos } from "#domain/money.ts";
-import type { PriceCatalog } from "#domain/pricing/catalog.ts";
+import type { PriceCatalog, RegionFallback } from "#domain/pricing/catalog.ts";
 import { createPricer } from "#domain/pricing/pricer.ts";
 import type { ScorecardSegment, ScorecardWindow } from "#domain/scorecard/scorecard-inputs.ts";
 import { buildScorecardReport, type ScorecardReport } from "#domain/scorecard/scorecard-report.ts";
@@ -22,6 +22,8 @@ export interface ScorecardDeps {
   warehouse: Warehouse;
   /** The price catalog (overrides merged): spot and smaller-GPU rates. */
   catalog: PriceCatalog;
+  /** The configuration's pricing.regionFallback, so a segment is priced as its events were. */
+  regionFallback?: RegionFallback;
   settings: ScorecardSettings;
   clock: Clock;
   /** DCGM utilization for right-sizing; without it right-sizing claims nothing. */
@@ -97,12 +99,13 @@ function checkQuery(query: ScorecardQuery, settings: ScorecardSettings): number 
 export function createScorecard({
   warehouse,
   catalog,
+  regionFallback,
   settings,
   clock,
   metrics,
   logger = silentLogger,
 }: ScorecardDeps): Scorecard {
-  const pricer = createPricer(catalog);
+  const pricer = createPricer(catalog, regionFallback === undefined ? {} : { regionFallback });
 
   /** Utilization per model from DCGM, and a line saying where it came from or why there is none. */
   async function readUtilization(

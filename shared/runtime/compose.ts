@@ -235,7 +235,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   if (config.warehouse.kind === "duckdb")
     mkdirSync(dirname(config.warehouse.duckdb.path), { recursive: true });
   const catalog = loadCatalog(config);
-  const pricer = options.pricer ?? createPricer(catalog);
+  const pricer = options.pricer ?? createPricer(catalog, { regionFallback: config.pricing.regionFallback });
   const warehouse = options.warehouse ?? (await createWarehouse(config));
   const createTables = config.warehouse.kind === "duckdb" || config.warehouse.bigquery.createTables;
   if (createTables) await warehouse.init();
@@ -309,6 +309,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const scorecard = createScorecard({
     warehouse,
     catalog,
+    regionFallback: config.pricing.regionFallback,
     settings: config.scorecard,
     clock,
     logger,

@@ -7,6 +7,7 @@ import { allocationSettingsSchema } from "#domain/allocation/allocation-settings
 import { awsAnomaliesSettingsSchema } from "#domain/aws-anomaly/aws-anomaly-settings.ts";
 import { type Budget, BudgetConfigError, parseBudgets } from "#domain/budgets/budget-config.ts";
 import { gcpBudgetsSettingsSchema } from "#domain/gcp-budget/gcp-budget-settings.ts";
+import { type RegionFallback, regionFallbackSchema } from "#domain/pricing/catalog.ts";
 import { reconciliationSettingsSchema } from "#domain/reconciliation/reconciliation-settings.ts";
 import { scorecardSettingsSchema } from "#domain/scorecard/scorecard-settings.ts";
 import type { Env } from "./env.ts";
@@ -21,6 +22,12 @@ export const configFileSchema = z
         catalog: z.string().optional(),
         /** Entries that replace or add to the catalog's (same shape as its `entries`). */
         overrides: z.unknown().optional(),
+        /**
+         * Opt-in, per cloud: the region whose rate prices an event from a region the catalog has no
+         * price for (its price_source then ends in `#fallback:region=<region>`). Without it such an
+         * event is rejected, naming data.region.
+         */
+        regionFallback: regionFallbackSchema.optional(),
       })
       .strict()
       .default({}),
@@ -126,7 +133,7 @@ export const DEFAULT_DUCKDB_PATH = "data/finops.duckdb";
 export interface Config {
   /** Directory the relative paths in the file are resolved against: the config file's own. */
   baseDir: string;
-  pricing: { catalogPath: string; overrides: unknown };
+  pricing: { catalogPath: string; overrides: unknown; regionFallback: RegionFallback };
   /** duckdb.path resolved: absolute. */
   warehouse: Omit<ConfigFile["warehouse"], "duckdb"> & { duckdb: { path: string } };
   bus: ConfigFile["bus"];
@@ -213,6 +220,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     pricing: {
       catalogPath: parsed.pricing.catalog ? resolve(baseDir, parsed.pricing.catalog) : SHIPPED_CATALOG,
       overrides: parsed.pricing.overrides,
+      regionFallback: parsed.pricing.regionFallback ?? {},
     },
     warehouse,
     bus: { kind: env.FINOPS_BUS ?? parsed.bus.kind },

@@ -60,7 +60,7 @@ describe("a config file in another folder (FINOPS_CONFIG)", () => {
 
   it("resolves every path written in the file against the file's folder", () => {
     const file = configFile("all-paths.json", {
-      pricing: { catalog: "prices/catalog.json" },
+      pricing: { catalog: "prices/catalog.json", regionFallback: { gcp: "us-central1" } },
       warehouse: { duckdb: { path: "../warehouse/finops.duckdb" } },
       alerts: { consoleFile: "alerts/slack.jsonl" },
       reconciliation: {
@@ -74,6 +74,7 @@ describe("a config file in another folder (FINOPS_CONFIG)", () => {
     const config = loadConfig({ FINOPS_CONFIG: file }, cwd);
 
     expect(config.pricing.catalogPath).toBe(join(confDir, "prices", "catalog.json"));
+    expect(config.pricing.regionFallback).toEqual({ gcp: "us-central1" });
     expect(config.warehouse.duckdb.path).toBe(join(root, "elsewhere", "warehouse", "finops.duckdb"));
     expect(config.alerts.consoleFile).toBe(join(confDir, "alerts", "slack.jsonl"));
     expect(config.reconciliation.sources.map((s) => (s.kind === "focus-file" ? s.path : s.kind))).toEqual([
@@ -103,10 +104,12 @@ describe("a config file in another folder (FINOPS_CONFIG)", () => {
     }
   });
 
-  it("refuses an empty warehouse path, naming the field", () => {
+  it("refuses an empty warehouse path and a regionFallback for an unknown cloud, naming the field", () => {
     const empty = configFile("empty-path.json", { warehouse: { duckdb: { path: "" } } });
+    const cloud = configFile("bad-cloud.json", { pricing: { regionFallback: { moon: "sea-1" } } });
 
     expect(() => loadConfig({ FINOPS_CONFIG: empty }, cwd)).toThrow(ConfigError);
     expect(() => loadConfig({ FINOPS_CONFIG: empty }, cwd)).toThrow(/warehouse\.duckdb\.path/);
+    expect(() => loadConfig({ FINOPS_CONFIG: cloud }, cwd)).toThrow(/pricing\.regionFallback/);
   });
 });

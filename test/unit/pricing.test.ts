@@ -9,7 +9,7 @@ import {
   parsePriceCatalog,
   parsePriceCatalogOverrides,
 } from "#domain/pricing/catalog.ts";
-import { createPricer, exactDecimal, type GpuRate } from "#domain/pricing/pricer.ts";
+import { createPricer, exactDecimal, type GpuRate, gpuPriceSource } from "#domain/pricing/pricer.ts";
 
 const shipped = parsePriceCatalog(
   JSON.parse(readFileSync(new URL("../../config/price-catalog.json", import.meta.url), "utf8")),
@@ -222,11 +222,6 @@ describe("gpuHourlyRate", () => {
     });
   });
 
-  it("falls back to the cloud's default region when the event's region has no entry", () => {
-    const found = pricer.gpuHourlyRate({ cloud: "aws", region: "ap-south-1", instance_type: "p3.8xlarge" });
-    expect(found.ok && found.rate.key).toBe("aws/us-east-1/p3.8xlarge");
-  });
-
   it("prefers the event's region over the default region", () => {
     const found = pricer.gpuHourlyRate({ cloud: "aws", region: "eu-west-1", instance_type: "p3.2xlarge" });
     expect(found.ok && found.rate.rateNanosPerHour).toBe(3_305_000_000n);
@@ -306,6 +301,129 @@ describe("gpuHourlyRate", () => {
   it("matches names case-insensitively", () => {
     const found = pricer.gpuHourlyRate({ cloud: "aws", region: "US-EAST-1", instance_type: "P3.2XLARGE" });
     expect(found.ok).toBe(true);
+  });
+});
+
+describe("gpuHourlyRate never guesses a region silently", () => {
+  const strict = createPricer(shipped);
+  const lenient = createPricer(shipped, { regionFallback: { aws: "us-east-1", gcp: "us-central1" } });
+
+  it("rejects a region the catalog has no price in, naming data.region and where it is priced", () => {
+    expect(strict.gpuHourlyRate({ cloud: "aws", region: "ap-south-1", instance_type: "p3.2xlarge" })).toEqual(
+      {
+        ok: false,
+        failure: {
+          code: "no_region_price",
+          field: "data.region",
+          reason:
+            "no price for aws/ap-south-1/p3.2xlarge (on_demand) in region ap-south-1 of catalog 2026-11-01; " +
+            "priced in us-east-1, us-west-2, eu-west-1 (pricing.regionFallback.aws in the config prices other regions at one of them)",
+        },
+      },
+    );
+    // A name the catalog prices in another region of the cloud only.
+    const p38 = strict.gpuHourlyRate({ cloud: "aws", region: "eu-west-1", instance_type: "p3.8xlarge" });
+    expect(p38.ok || p38.failure).toMatchObject({ field: "data.region", reason: /priced in us-east-1 \(/ });
+    // A name priced nowhere is still about the name, whatever the region.
+    const none = strict.gpuHourlyRate({ cloud: "aws", region: "ap-south-1", instance_type: "p9.mega" });
+    expect(none.ok || none.failure.field).toBe("data.instance_type");
+  });
+
+  it("with pricing.regionFallback, prices an unpriced region at the named region's rate, marked", () => {
+    const found = lenient.gpuHourlyRate({ cloud: "gcp", region: "asia-east1", accelerator: "nvidia-l4" });
+    expect(found).toEqual({
+      ok: true,
+      rate: expect.objectContaining({
+        key: "gcp/us-central1/nvidia-l4",
+        region: "us-central1",
+        rateNanosPerHour: 560_000_000n,
+        fallback: { reason: "unpriced_region", region: "us-central1" },
+      }),
+    });
+    if (!found.ok) throw new Error(found.failure.reason);
+    expect(gpuPriceSource("2026-11-01", found.rate)).toBe(
+      "catalog:2026-11-01:gcp/us-central1/nvidia-l4#fallback:region=us-central1",
+    );
+  });
+
+  it("uses the event's own region whenever the catalog prices it, fallback or not", () => {
+    for (const pricer of [strict, lenient]) {
+      const found = pricer.gpuHourlyRate({ cloud: "aws", region: "eu-west-1", instance_type: "p3.2xlarge" });
+      expect(found.ok && found.rate).toMatchObject({ rateNanosPerHour: 3_305_000_000n });
+      expect(found.ok && found.rate.fallback).toBeUndefined();
+      if (found.ok) expect(gpuPriceSource("v", found.rate)).toBe("catalog:v:aws/eu-west-1/p3.2xlarge");
+    }
+  });
+
+  it("falls back only within the event's cloud, and only where the fallback region prices the name", () => {
+    const awsOnly = createPricer(shipped, { regionFallback: { aws: "us-west-2" } });
+    // gcp has no fallback configured: still rejected.
+    const gcp = awsOnly.gpuHourlyRate({ cloud: "gcp", region: "asia-east1", accelerator: "nvidia-l4" });
+    expect(gcp.ok || gcp.failure.field).toBe("data.region");
+    // us-west-2 does not price a p3.8xlarge: rejected, naming the region.
+    const p38 = awsOnly.gpuHourlyRate({ cloud: "aws", region: "ap-south-1", instance_type: "p3.8xlarge" });
+    expect(p38.ok || p38.failure.field).toBe("data.region");
+    const p32 = awsOnly.gpuHourlyRate({ cloud: "aws", region: "ap-south-1", instance_type: "p3.2xlarge" });
+    expect(p32.ok && p32.rate.fallback).toEqual({ reason: "unpriced_region", region: "us-west-2" });
+  });
+
+  it("prices an event that names no region in the catalog's default region, marked as a fallback", () => {
+    const found = strict.gpuHourlyRate({ cloud: "gcp", accelerator: "nvidia-l4" });
+    expect(found.ok && found.rate).toMatchObject({
+      key: "gcp/us-central1/nvidia-l4",
+      fallback: { reason: "no_region", region: "us-central1" },
+    });
+    // The configured fallback region wins over the catalog's default for a region-less event.
+    const west = createPricer(shipped, { regionFallback: { gcp: "europe-west4" } });
+    const a100 = west.gpuHourlyRate({ cloud: "gcp", accelerator: "nvidia-tesla-v100" });
+    expect(a100.ok && a100.rate).toMatchObject({
+      rateNanosPerHour: 2_550_000_000n,
+      fallback: { reason: "no_region", region: "europe-west4" },
+    });
+  });
+
+  it("rejects a region-less event naming data.region when no region can be assumed for it", () => {
+    const noDefaults = createPricer(catalogOf([accelerator()], { default_regions: {} }));
+    expect(noDefaults.gpuHourlyRate({ cloud: "gcp", accelerator: "nvidia-l4" })).toEqual({
+      ok: false,
+      failure: {
+        code: "no_region_price",
+        field: "data.region",
+        reason:
+          "required to price gcp/(no region)/nvidia-l4 (on_demand): catalog 2026-11-01 has no default region for gcp; priced in us-central1",
+      },
+    });
+  });
+
+  it("does not borrow a spot rate from another region unless a fallback is configured", () => {
+    const noSpot = { ...accelerator({ region: "europe-west4" }) } as Record<string, unknown>;
+    delete noSpot.spot;
+    const catalog = catalogOf([noSpot as CatalogEntry, accelerator()]);
+    const spot = {
+      cloud: "gcp",
+      region: "europe-west4",
+      accelerator: "nvidia-l4",
+      pricing_model: "spot",
+    } as const;
+    const strictSpot = createPricer(catalog).gpuHourlyRate(spot);
+    expect(strictSpot.ok || strictSpot.failure.field).toBe("data.pricing_model");
+    const lenientSpot = createPricer(catalog, { regionFallback: { gcp: "us-central1" } }).gpuHourlyRate(spot);
+    expect(lenientSpot.ok && lenientSpot.rate).toMatchObject({
+      rateNanosPerHour: 224_000_000n,
+      fallback: { reason: "unpriced_region", region: "us-central1" },
+    });
+  });
+
+  it("refuses a regionFallback region the catalog prices no GPU in, naming the setting", () => {
+    expect(() => createPricer(shipped, { regionFallback: { gcp: "us-east-1" } })).toThrow(PriceCatalogError);
+    expect(
+      issuesOf(() => createPricer(shipped, { regionFallback: { gcp: "us-east-1", aws: "us-east-1" } })),
+    ).toEqual([
+      {
+        field: "pricing.regionFallback.gcp",
+        message: "catalog 2026-11-01 has no gcp GPU price in region us-east-1",
+      },
+    ]);
   });
 });
 

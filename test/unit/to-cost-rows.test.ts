@@ -9,11 +9,10 @@ import { sumNanos } from "#domain/money.ts";
 import { parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer } from "#domain/pricing/pricer.ts";
 
-const pricer = createPricer(
-  parsePriceCatalog(
-    JSON.parse(readFileSync(new URL("../../config/price-catalog.json", import.meta.url), "utf8")),
-  ),
+const shippedCatalog = parsePriceCatalog(
+  JSON.parse(readFileSync(new URL("../../config/price-catalog.json", import.meta.url), "utf8")),
 );
+const pricer = createPricer(shippedCatalog);
 const NOW = new Date("2026-11-05T12:00:00Z");
 const INGESTED = new Date("2026-11-05T12:00:05Z");
 
@@ -111,7 +110,8 @@ describe("toCostRows: inference", () => {
     const [row] = rowsOf(inference({ instance_type: "p3.8xlarge", gpu_count: 0.5, gpu_seconds: 3600 }));
     // $12.24 for 4 GPUs; half a GPU for an hour = $1.53
     expect(row).toMatchObject({ cost_nanos: 1_530_000_000n, cloud: "aws", region: null, gpu_count: 0.5 });
-    expect(row?.price_source).toBe("catalog:2026-11-01:aws/us-east-1/p3.8xlarge");
+    // No region: the catalog's default region for aws, said so.
+    expect(row?.price_source).toBe("catalog:2026-11-01:aws/us-east-1/p3.8xlarge#fallback:region=us-east-1");
   });
 
   it("prices provider tokens", () => {
@@ -176,6 +176,51 @@ describe("toCostRows: inference", () => {
     });
   });
 
+  it("rejects an event from a region the catalog does not price, naming data.region", () => {
+    const result = toCostRows(
+      inference({ cloud: "gcp", region: "asia-east1", accelerator: "nvidia-l4", gpu_seconds: 1 }),
+      pricer,
+      INGESTED,
+    );
+    expect(result.ok || result.rejection).toEqual({
+      field: "data.region",
+      reason:
+        "data.region: no price for gcp/asia-east1/nvidia-l4 (on_demand) in region asia-east1 of catalog 2026-11-01; " +
+        "priced in us-central1 (pricing.regionFallback.gcp in the config prices other regions at one of them)",
+    });
+  });
+
+  it("with pricing.regionFallback, prices it at that region's rate, names the rule and flags the event", () => {
+    const lenient = createPricer(shippedCatalog, { regionFallback: { gcp: "us-central1" } });
+    const e = inference({ cloud: "gcp", region: "asia-east1", accelerator: "nvidia-l4", gpu_seconds: 0.01 });
+
+    const result = toCostRows(e, lenient, INGESTED);
+
+    expect(result.ok && result.fallbackPriced).toBe(true);
+    expect(result.ok && result.rows[0]).toMatchObject({
+      region: "asia-east1",
+      cost_nanos: 1_556n,
+      price_source: "catalog:2026-11-01:gcp/us-central1/nvidia-l4#fallback:region=us-central1",
+    });
+  });
+
+  it("flags only catalog prices from another region: own-region, token, emitter and window costs are not", () => {
+    const own = inference({ cloud: "gcp", region: "us-central1", accelerator: "nvidia-l4", gpu_seconds: 1 });
+    const tokens = inference({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      input_tokens: 10,
+      output_tokens: 1,
+    });
+    const emitter = inference({ cost_nanos: "5", gpu_seconds: 1 });
+    const regionless = inference({ cloud: "gcp", accelerator: "nvidia-l4", gpu_seconds: 1 });
+    const flags = [own, tokens, emitter, allocation({}), fixed({}), regionless].map((e) => {
+      const result = toCostRows(e, pricer, INGESTED);
+      return result.ok ? result.fallbackPriced : result.rejection.reason;
+    });
+    expect(flags).toEqual([false, false, false, false, false, true]);
+  });
+
   it("rejects catalog pricing in another currency than the catalog's", () => {
     const result = toCostRows(
       inference({ accelerator: "nvidia-l4", gpu_seconds: 1, currency: "EUR" }),
@@ -209,7 +254,7 @@ describe("toCostRows: training", () => {
       gpu_count: 8,
       business_unit: "unallocated",
       model_version: null,
-      price_source: "catalog:2026-11-01:gcp/us-central1/nvidia-tesla-a100",
+      price_source: "catalog:2026-11-01:gcp/us-central1/nvidia-tesla-a100#fallback:region=us-central1",
     });
   });
 

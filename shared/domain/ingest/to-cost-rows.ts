@@ -12,7 +12,13 @@ import {
 } from "#domain/events/cloud-event.ts";
 import type { Rejection } from "#domain/events/parse.ts";
 import { type Nanos, splitByWeights, sumNanos } from "#domain/money.ts";
-import type { GpuPriceQuery, GpuRate, PriceFailure, Pricer } from "#domain/pricing/pricer.ts";
+import {
+  type GpuPriceQuery,
+  type GpuRate,
+  gpuPriceSource,
+  type PriceFailure,
+  type Pricer,
+} from "#domain/pricing/pricer.ts";
 
 /**
  * Longest window an allocation or fixed cost may be spread over. One row per hour, so this bounds
@@ -22,7 +28,13 @@ export const MAX_AMORTIZATION_DAYS = 93;
 const MAX_AMORTIZATION_MS = MAX_AMORTIZATION_DAYS * 24 * 3600 * 1000;
 const HOUR_MS = 3600 * 1000;
 
-export type ToCostRowsResult = { ok: true; rows: CostRow[] } | { ok: false; rejection: Rejection };
+/**
+ * `fallbackPriced`: the catalog priced the event at another region's rate by an explicit rule (its
+ * rows' price_source ends in `#fallback:region=<region>`); the ingest answer counts these.
+ */
+export type ToCostRowsResult =
+  | { ok: true; rows: CostRow[]; fallbackPriced: boolean }
+  | { ok: false; rejection: Rejection };
 
 /** One UTC hour's share of a window: where it starts (the later of the window start and the hour start) and how long. */
 export interface HourSlice {
@@ -152,7 +164,7 @@ function priceGpu(
   return {
     ok: true,
     cost: pricer.gpuCost(found.rate, { seconds, gpuCount }),
-    priceSource: `catalog:${pricer.version}:${found.rate.key}`,
+    priceSource: gpuPriceSource(pricer.version, found.rate),
     rate: found.rate,
   };
 }
@@ -225,7 +237,7 @@ function inferenceRows(event: InferenceEvent, pricer: Pricer, common: RowCommon)
     components: {},
     price_source: priced.priceSource,
   };
-  return { ok: true, rows: [row] };
+  return { ok: true, rows: [row], fallbackPriced: priced.rate?.fallback !== undefined };
 }
 
 /** A training event's cost is the job's cumulative cost up to it; the rollup charges the differences. */
@@ -278,7 +290,7 @@ function trainingRows(event: TrainingEvent, pricer: Pricer, common: RowCommon): 
     components: {},
     price_source: priced.priceSource,
   };
-  return { ok: true, rows: [row] };
+  return { ok: true, rows: [row], fallbackPriced: priced.rate?.fallback !== undefined };
 }
 
 /** Hourly slices of a window, or a rejection naming `field` when the window is too long to spread. */
@@ -331,7 +343,7 @@ function allocationRows(event: AllocationEvent, common: RowCommon): ToCostRowsRe
       price_source: "emitter",
     };
   });
-  return { ok: true, rows };
+  return { ok: true, rows, fallbackPriced: false };
 }
 
 /** A fixed cost is amortized evenly over the hours of its period. */
@@ -365,7 +377,7 @@ function fixedRows(event: FixedEvent, common: RowCommon): ToCostRowsResult {
       }),
     ),
   );
-  return { ok: true, rows };
+  return { ok: true, rows, fallbackPriced: false };
 }
 
 /**

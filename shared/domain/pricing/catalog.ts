@@ -12,7 +12,11 @@ import { cloudSchema } from "#domain/events/common.ts";
  * - `tokens`: a provider's model, priced per 1,000,000 tokens (input, cached input, output).
  */
 
-export type PriceCatalogErrorCode = "invalid_catalog" | "invalid_overrides" | "currency_mismatch";
+export type PriceCatalogErrorCode =
+  | "invalid_catalog"
+  | "invalid_overrides"
+  | "currency_mismatch"
+  | "invalid_region_fallback";
 
 export interface PriceCatalogIssue {
   /** Dotted path inside the file, e.g. "entries.3.on_demand". */
@@ -104,6 +108,13 @@ export type GpuCatalogEntry = InstancePrice | AcceleratorPrice;
 
 const defaultRegionsSchema = z.partialRecord(cloudSchema, z.string().trim().min(1).max(64));
 
+/**
+ * The configuration's opt-in `pricing.regionFallback`: per cloud, the region whose rate prices an
+ * event from a region the catalog has no price for. Absent for a cloud: such an event is rejected.
+ */
+export const regionFallbackSchema = z.partialRecord(cloudSchema, z.string().trim().min(1).max(64));
+export type RegionFallback = z.infer<typeof regionFallbackSchema>;
+
 /** The keys an entry answers to (lower case): "aws/us-east-1/p3.2xlarge", "openai/gpt-4o" and its aliases. */
 export function entryKeys(entry: CatalogEntry): string[] {
   switch (entry.kind) {
@@ -147,7 +158,10 @@ export const priceCatalogSchema = z
       .regex(/^[\w.+-]{1,64}$/, 'must be a short version such as "2026-11-01" (letters, digits, . + - _)'),
     currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD"),
     description: z.string().max(2048).optional(),
-    /** Where a lookup falls back to when the event's region has no entry (see pricer.ts). */
+    /**
+     * Per cloud, the region an event that names no region is priced in (see pricer.ts); the row's
+     * price_source says so (`#fallback:region=<region>`).
+     */
     default_regions: defaultRegionsSchema.default({}),
     entries: z.array(catalogEntrySchema).min(1, "must list at least one price"),
   })

@@ -5,6 +5,8 @@ import {
   entryKeys,
   type InstancePrice,
   type PriceCatalog,
+  PriceCatalogError,
+  type RegionFallback,
   type TokenPrice,
 } from "#domain/pricing/catalog.ts";
 
@@ -29,9 +31,28 @@ export interface GpuRate {
   key: string;
   source: string;
   cloud: string;
-  /** The region of the entry that priced it, which is the cloud's default region after a fallback. */
+  /** The region of the entry that priced it: the event's own, or the fallback's. */
   region: string;
   pricingModel: PricingModel;
+  /**
+   * Set when the rate is not the event's own region's, by an explicit rule: the region whose rate
+   * priced it, and why. Callers count these (the ingest answer's `fallbackPriced`), and the row's
+   * price_source names it (see gpuPriceSource).
+   */
+  fallback?: PriceFallback;
+}
+
+/**
+ * Why an event was priced at another region's rate:
+ * - `no_region`: the event names no region; the configured regionFallback, else the catalog's
+ *   default region for the cloud (default_regions), is assumed;
+ * - `unpriced_region`: the catalog has no price in the event's region and the configuration opted in
+ *   to pricing that cloud's other regions at pricing.regionFallback's rate.
+ */
+export interface PriceFallback {
+  reason: "no_region" | "unpriced_region";
+  /** The region whose rate was used. */
+  region: string;
 }
 
 export interface TokenRate {
@@ -68,6 +89,7 @@ export interface GpuUsage {
 
 export type PriceFailureCode =
   | "no_price"
+  | "no_region_price"
   | "no_spot_price"
   | "ambiguous_cloud"
   | "unknown_provider"
@@ -87,10 +109,13 @@ export interface Pricer {
   readonly version: string;
   readonly currency: string;
   /**
-   * The hourly rate for a placement. Lookup order: the event's cloud (or, when omitted, the only
-   * cloud whose catalog lists the name); then, for the event's region and after it the cloud's
-   * default region (catalog `default_regions`), the instance_type entry before the accelerator
-   * entry. An entry without a rate for the requested pricing model is skipped.
+   * The hourly rate for a placement. The cloud is the event's (or, when omitted, the only cloud
+   * whose catalog lists the name); in the event's region, the instance_type entry before the
+   * accelerator entry; an entry without a rate for the requested pricing model is skipped. Never a
+   * silent guess: an event from a region the catalog does not price is rejected naming data.region,
+   * unless the pricer's regionFallback names a region for its cloud, whose rate is then used and
+   * marked (`rate.fallback`). An event naming no region is priced in regionFallback's region, else
+   * the catalog's default region for the cloud, marked the same way.
    */
   gpuHourlyRate(query: GpuPriceQuery): GpuRateResult;
   /**
@@ -105,6 +130,41 @@ export interface Pricer {
 }
 
 const SECONDS_PER_HOUR = 3600n;
+
+function failure(code: PriceFailureCode, field: string, reason: string): GpuRateResult {
+  return { ok: false, failure: { code, field, reason } };
+}
+
+const sameRegion = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** The regionFallback option, checked: each names a region where the catalog prices GPUs of that cloud. */
+function checkRegionFallback(
+  fallback: RegionFallback,
+  catalog: PriceCatalog,
+): Partial<Record<string, string>> {
+  const issues = Object.entries(fallback).flatMap(([cloud, region]) => {
+    if (region === undefined) return [];
+    const priced = catalog.entries.some(
+      (e) => e.kind !== "tokens" && e.cloud === cloud && sameRegion(e.region, region),
+    );
+    return priced
+      ? []
+      : [
+          {
+            field: `pricing.regionFallback.${cloud}`,
+            message: `catalog ${catalog.version} has no ${cloud} GPU price in region ${region}`,
+          },
+        ];
+  });
+  if (issues.length > 0) {
+    throw new PriceCatalogError(
+      "invalid_region_fallback",
+      `invalid pricing.regionFallback:\n${issues.map((i) => `  ${i.field}: ${i.message}`).join("\n")}`,
+      issues,
+    );
+  }
+  return fallback;
+}
 const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 
 interface ExactDecimal {
@@ -154,6 +214,24 @@ function describeQuery(cloud: string, region: string | undefined, names: string[
 }
 
 /**
+ * What a cost row priced by `rate` records as its price_source: the catalog version and entry, and
+ * for a fallback the rule that chose it, e.g. "catalog:2026-11-01:gcp/us-central1/nvidia-l4" or
+ * "catalog:2026-11-01:gcp/us-central1/nvidia-l4#fallback:region=us-central1".
+ */
+export function gpuPriceSource(version: string, rate: GpuRate): string {
+  const base = `catalog:${version}:${rate.key}`;
+  return rate.fallback === undefined ? base : `${base}#fallback:region=${rate.fallback.region}`;
+}
+
+export interface PricerOptions {
+  /**
+   * Opt-in, per cloud: the region whose rate prices an event from a region the catalog has no price
+   * for (and an event that names none). Each region must have GPU prices in the catalog.
+   */
+  regionFallback?: RegionFallback;
+}
+
+/**
  * How many distinct lookups a pricer remembers. A batch names a handful of placements and models over
  * and over; the bound keeps a stream of made-up names from growing the memory without end.
  */
@@ -195,7 +273,7 @@ function memoByParts<T>(): (parts: readonly Part[], lookup: () => T) => T {
   };
 }
 
-export function createPricer(catalog: PriceCatalog): Pricer {
+export function createPricer(catalog: PriceCatalog, options: PricerOptions = {}): Pricer {
   const { version, currency } = catalog;
   const instances = new Map<string, InstancePrice>();
   const accelerators = new Map<string, AcceleratorPrice>();
@@ -223,8 +301,21 @@ export function createPricer(catalog: PriceCatalog): Pricer {
     }
   }
   const defaultRegions: Partial<Record<string, string>> = catalog.default_regions;
+  const regionFallback = checkRegionFallback(options.regionFallback ?? {}, catalog);
+  /** Per cloud and GPU name (lower case), the regions the catalog prices it in: for the data.region message. */
+  const regionsByName = new Map<string, string[]>();
+  for (const entry of catalog.entries) {
+    if (entry.kind === "tokens") continue;
+    const name = entry.kind === "instance" ? entry.instance_type : entry.accelerator;
+    const key = `${entry.cloud}/${name}`.toLowerCase();
+    regionsByName.set(key, [...(regionsByName.get(key) ?? []), entry.region]);
+  }
 
-  function toRate(entry: InstancePrice | AcceleratorPrice, model: PricingModel): GpuRate | undefined {
+  function toRate(
+    entry: InstancePrice | AcceleratorPrice,
+    model: PricingModel,
+    fallback: PriceFallback | undefined,
+  ): GpuRate | undefined {
     const text = model === "spot" ? entry.spot : entry.on_demand;
     if (text === undefined) return undefined;
     const perGpu = entry.kind === "accelerator";
@@ -237,6 +328,7 @@ export function createPricer(catalog: PriceCatalog): Pricer {
       cloud: entry.cloud,
       region: entry.region,
       pricingModel: model,
+      ...(fallback === undefined ? {} : { fallback }),
     };
   }
 
@@ -298,11 +390,11 @@ export function createPricer(catalog: PriceCatalog): Pricer {
       if (!inferred.ok) return inferred;
       cloud = inferred.cloud;
     }
-    const regions = [query.region, defaultRegions[cloud]].filter(
-      (r, i, all): r is string => r !== undefined && all.indexOf(r) === i,
-    );
+    const names = [query.instance_type, query.accelerator].filter((n): n is string => n !== undefined);
+    const shown = names.length > 0 ? names : ["(no instance_type or accelerator)"];
     const withoutModel: string[] = [];
-    for (const region of regions) {
+    /** The instance_type entry, then the accelerator entry, of `region` with a rate for the model. */
+    const inRegion = (region: string, fallback?: PriceFallback): GpuRate | undefined => {
       const candidates = [
         query.instance_type === undefined
           ? undefined
@@ -313,30 +405,63 @@ export function createPricer(catalog: PriceCatalog): Pricer {
       ];
       for (const entry of candidates) {
         if (entry === undefined) continue;
-        const rate = toRate(entry, model);
-        if (rate !== undefined) return { ok: true, rate };
+        const rate = toRate(entry, model, fallback);
+        if (rate !== undefined) return rate;
         withoutModel.push(entryKey(entry));
       }
-    }
-    if (withoutModel.length > 0) {
-      return {
-        ok: false,
-        failure: {
-          code: "no_spot_price",
-          field: "data.pricing_model",
-          reason: `no ${model} price for ${withoutModel.join(" or ")} in catalog ${version}`,
-        },
-      };
-    }
-    const names = [query.instance_type, query.accelerator].filter((n): n is string => n !== undefined);
-    return {
-      ok: false,
-      failure: {
-        code: "no_price",
-        field: query.instance_type !== undefined ? "data.instance_type" : "data.accelerator",
-        reason: `no price for ${describeQuery(cloud, query.region ?? defaultRegions[cloud], names.length > 0 ? names : ["(no instance_type or accelerator)"], model)} in catalog ${version}`,
-      },
+      return undefined;
     };
+
+    const fallbackRegion = regionFallback[cloud];
+    const pricedIn = () => [
+      ...new Set(names.flatMap((n) => regionsByName.get(`${cloud}/${n}`.toLowerCase()) ?? [])),
+    ];
+    const notPriced = () =>
+      failure(
+        "no_price",
+        query.instance_type !== undefined ? "data.instance_type" : "data.accelerator",
+        `no price for ${describeQuery(cloud, query.region ?? defaultRegions[cloud], shown, model)} in catalog ${version}`,
+      );
+    const hint = `pricing.regionFallback.${cloud} in the config prices other regions at one of them`;
+
+    let found: GpuRate | undefined;
+    // No region named: the configured fallback region, else the catalog's default one, said so.
+    const assumed = query.region === undefined ? (fallbackRegion ?? defaultRegions[cloud]) : undefined;
+    if (query.region === undefined) {
+      if (assumed !== undefined) found = inRegion(assumed, { reason: "no_region", region: assumed });
+    } else {
+      found = inRegion(query.region);
+      if (found === undefined && fallbackRegion !== undefined && !sameRegion(fallbackRegion, query.region)) {
+        found = inRegion(fallbackRegion, { reason: "unpriced_region", region: fallbackRegion });
+      }
+    }
+    if (found !== undefined) return { ok: true, rate: found };
+    if (withoutModel.length > 0) {
+      return failure(
+        "no_spot_price",
+        "data.pricing_model",
+        `no ${model} price for ${withoutModel.join(" or ")} in catalog ${version}`,
+      );
+    }
+    const regions = pricedIn();
+    if (regions.length === 0) return notPriced();
+    if (query.region === undefined) {
+      return failure(
+        "no_region_price",
+        "data.region",
+        `required to price ${describeQuery(cloud, undefined, shown, model)}: ` +
+          (assumed === undefined
+            ? `catalog ${version} has no default region for ${cloud}`
+            : `catalog ${version} has no price for it in ${assumed}, the region assumed for ${cloud}`) +
+          `; priced in ${regions.join(", ")}`,
+      );
+    }
+    return failure(
+      "no_region_price",
+      "data.region",
+      `no price for ${describeQuery(cloud, query.region, shown, model)} in region ${query.region} of catalog ${version}; ` +
+        `priced in ${regions.join(", ")} (${hint})`,
+    );
   }
 
   function gpuCost(rate: GpuRate, usage: GpuUsage): Nanos {
