@@ -65,6 +65,7 @@ export interface StreamTotals {
   received: number;
   accepted: number;
   duplicates: number;
+  conflicts: number;
   rejected: Array<{ index: number; id?: string; source?: string; field: string; reason: string }>;
 }
 
@@ -75,6 +76,7 @@ type Ingest = (
   received: number;
   accepted: number;
   duplicates: number;
+  conflicts: number;
   rejected: StreamTotals["rejected"];
 }>;
 
@@ -87,13 +89,14 @@ export async function ingestStream(
   input: Readable,
   options: { inFlight?: number; onBatch?: (totals: StreamTotals) => void } = {},
 ): Promise<StreamTotals> {
-  const totals: StreamTotals = { received: 0, accepted: 0, duplicates: 0, rejected: [] };
+  const totals: StreamTotals = { received: 0, accepted: 0, duplicates: 0, conflicts: 0, rejected: [] };
   const running = new Set<Promise<void>>();
   for await (const { body, firstIndex, contentType } of eventBatches(input)) {
     const task: Promise<void> = ingest(body, contentType).then((summary) => {
       totals.received += summary.received;
       totals.accepted += summary.accepted;
       totals.duplicates += summary.duplicates;
+      totals.conflicts += summary.conflicts;
       totals.rejected.push(...summary.rejected.map((r) => ({ ...r, index: r.index + firstIndex })));
       running.delete(task);
       options.onBatch?.(totals);

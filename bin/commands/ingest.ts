@@ -33,7 +33,6 @@ export const ingestCommand: Command = {
       throw new UsageError(`cannot read ${path}: ${error.message}`);
     });
     const runtime = await composeRuntime({ logLevel: "warn" });
-    const startedAt = runtime.clock.now();
     const began = performance.now();
     try {
       const totals = await ingestStream(
@@ -49,7 +48,7 @@ export const ingestCommand: Command = {
           },
         },
       );
-      await runtime.refreshRollups.refresh(startedAt);
+      await runtime.refreshRollups.refresh();
       const { rejected, ...counts } = totals;
       const out = {
         ...counts,

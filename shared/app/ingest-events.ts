@@ -1,4 +1,5 @@
-import type { CostRow, RejectedRow } from "#domain/cost-row.ts";
+import { createHash } from "node:crypto";
+import type { CostRow } from "#domain/cost-row.ts";
 import { type DecodedItem, decodeEventBody, truncatePayload } from "#domain/events/decode-body.ts";
 import { parseCostEvent, type Rejection } from "#domain/events/parse.ts";
 import { toCostRows } from "#domain/ingest/to-cost-rows.ts";
@@ -7,7 +8,8 @@ import type { Bus, BusMessage } from "#ports/bus.ts";
 import { BUS_LIMITS, truncateUtf8 } from "#ports/bus-error.ts";
 import type { Clock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
-import type { InsertResult, TimeRange, Warehouse } from "#ports/warehouse.ts";
+import { isRetryableError } from "#ports/port-error.ts";
+import type { ConflictRow, InsertResult, TimeRange, Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 
 export interface IngestEventsDeps {
@@ -35,8 +37,13 @@ export interface IngestSummary {
   received: number;
   /** Events with at least one newly stored row. */
   accepted: number;
-  /** Events whose every row was already stored, or repeated earlier in the same body. */
+  /** Events already stored (or earlier in the same body) with the same payload: nothing to do. */
   duplicates: number;
+  /**
+   * Events whose (source, id) is already stored (or earlier in the same body) with another payload:
+   * the first copy stays the one counted; this one is kept in conflicting_events, not counted.
+   */
+  conflicts: number;
   rejected: IngestRejection[];
   /** The span of event hours written, what a rollup refresh must cover; null when nothing new. */
   hours: TimeRange | null;
@@ -51,6 +58,8 @@ interface Priced {
   /** The event as decoded, for the rejection should the warehouse refuse it. */
   raw: unknown;
   rows: CostRow[];
+  /** The hash of the event as validated: what tells a duplicate from a conflict. */
+  hash: string;
 }
 
 interface Refused extends IngestRejection {
@@ -104,34 +113,65 @@ interface Stored {
   stored: number;
   /** Of those, the events whose every row was already stored. */
   duplicateEvents: number;
+  /** Of those, the events stored before with another payload, each with the stored copy's hash. */
+  conflicts: { priced: Priced; storedHash: string | null }[];
   /** The rows newly written. */
   newRows: CostRow[];
 }
 
 /**
  * Splits an insert's result by event: `priced` laid their rows out one event after another, so the
- * warehouse's duplicate row indexes fall in each event's own range. An event is a duplicate when all
- * its rows are; an event of which some rows were new (its period grew) counts as accepted.
+ * warehouse's duplicate and conflict row indexes fall in each event's own range. An event is a
+ * conflict when its rows are, a duplicate when all its rows are.
  */
 function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
-  const duplicateRows = result.duplicateRows;
-  if (duplicateRows.size === 0) {
-    return { stored: priced.length, duplicateEvents: 0, newRows: priced.flatMap((p) => p.rows) };
+  const { duplicateRows, conflictRows } = result;
+  if (duplicateRows.size === 0 && conflictRows.size === 0) {
+    return {
+      stored: priced.length,
+      duplicateEvents: 0,
+      conflicts: [],
+      newRows: priced.flatMap((p) => p.rows),
+    };
   }
   let duplicateEvents = 0;
+  const conflicts: Stored["conflicts"] = [];
   const newRows: CostRow[] = [];
   let offset = 0;
-  for (const { rows } of priced) {
+  for (const p of priced) {
+    const conflict = conflictRows.get(offset);
+    if (conflict !== undefined || conflictRows.has(offset)) {
+      conflicts.push({ priced: p, storedHash: conflict ?? null });
+      offset += p.rows.length;
+      continue;
+    }
     let fresh = 0;
-    for (let r = 0; r < rows.length; r++) {
+    for (let r = 0; r < p.rows.length; r++) {
       if (duplicateRows.has(offset + r)) continue;
-      newRows.push(rows[r] as CostRow);
+      newRows.push(p.rows[r] as CostRow);
       fresh += 1;
     }
     if (fresh === 0) duplicateEvents += 1;
-    offset += rows.length;
+    offset += p.rows.length;
   }
-  return { stored: priced.length, duplicateEvents, newRows };
+  return { stored: priced.length, duplicateEvents, conflicts, newRows };
+}
+
+/** The hash that tells a resend from a conflict: of the event as validated, so layout does not matter. */
+function payloadHash(event: unknown): string {
+  const text = JSON.stringify(event, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
+  return createHash("sha256").update(text).digest("base64url").slice(0, 22);
+}
+
+/**
+ * Names a rejection by what was refused, why, and where in its body, so a redelivery of the same
+ * input stores it once while two bad copies in one body stay two.
+ */
+function rejectionKey(r: Refused): string {
+  return createHash("sha256")
+    .update(`${r.index}\n${r.field}\n${r.reason}\n${r.payload}`)
+    .digest("base64url")
+    .slice(0, 22);
 }
 
 /**
@@ -167,12 +207,13 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       if (!isInvalid(error)) throw error;
       logger.warn("warehouse refused the batch; inserting event by event", { error: error.message });
     }
-    const total: Stored = { stored: 0, duplicateEvents: 0, newRows: [] };
+    const total: Stored = { stored: 0, duplicateEvents: 0, conflicts: [], newRows: [] };
     for (const p of priced) {
       try {
         const one = byEvent([p], await warehouse.insertEvents(p.rows));
         total.stored += 1;
         total.duplicateEvents += one.duplicateEvents;
+        total.conflicts.push(...one.conflicts);
         total.newRows.push(...one.newRows);
       } catch (error) {
         if (!isInvalid(error)) throw error;
@@ -188,6 +229,11 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     return total;
   }
 
+  /**
+   * Publishes the rejections to the dead-letter topic. A permanent failure (no such topic) is
+   * logged, not thrown: the rejection is kept in rejected_events either way, and a redelivery would
+   * fail the same way. A transient one throws, so the input is delivered again.
+   */
   async function deadLetter(refused: readonly Refused[]): Promise<void> {
     if (!bus || !deadLetterTopic || refused.length === 0) return;
     const max = BUS_LIMITS.maxAttributeValueBytes;
@@ -202,7 +248,62 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         ...(r.eventType === undefined ? {} : { event_type: truncateUtf8(r.eventType, max) }),
       },
     }));
-    await bus.publish(deadLetterTopic, messages);
+    try {
+      await bus.publish(deadLetterTopic, messages);
+    } catch (error) {
+      if (isRetryableError(error)) throw error;
+      logger.error("cannot dead-letter rejected events; they are kept in rejected_events", {
+        topic: deadLetterTopic,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  /**
+   * Keeps the rejections, each once: those already stored (a redelivery) are neither stored nor
+   * dead-lettered again. Dead-lettered before they are stored, so a failure in between publishes
+   * again on redelivery rather than never.
+   */
+  async function keepRejections(refused: readonly Refused[], now: Date): Promise<void> {
+    if (refused.length === 0) return;
+    const keyed = refused.map((r) => ({ refused: r, key: rejectionKey(r) }));
+    const known = await warehouse.knownRejections(keyed.map((k) => k.key));
+    const fresh = keyed.filter((k) => !known.has(k.key));
+    if (fresh.length === 0) return;
+    await deadLetter(fresh.map((k) => k.refused));
+    await warehouse.insertRejected(
+      fresh.map(({ refused: r, key }) => ({
+        rejected_at: now,
+        event_source: r.source ?? null,
+        event_id: r.id ?? null,
+        event_type: r.eventType ?? null,
+        field: r.field,
+        reason: r.reason,
+        payload: truncatePayload(r.payload),
+        rejection_key: key,
+      })),
+    );
+  }
+
+  async function keepConflicts(conflicts: Stored["conflicts"], now: Date): Promise<void> {
+    if (conflicts.length === 0) return;
+    const rows: ConflictRow[] = conflicts.map(({ priced, storedHash }) => {
+      const first = priced.rows[0] as CostRow;
+      return {
+        received_at: now,
+        event_source: first.event_source,
+        event_id: first.event_id,
+        event_type: first.event_type,
+        stored_hash: storedHash,
+        received_hash: priced.hash,
+        payload: truncatePayload(JSON.stringify(priced.raw) ?? ""),
+      };
+    });
+    await warehouse.insertConflicts(rows);
+    logger.warn("events came again with another payload; the first copies stay counted", {
+      conflicts: rows.length,
+      keys: rows.slice(0, 10).map((r) => `${r.event_source} ${r.event_id}`),
+    });
   }
 
   async function ingest(
@@ -214,9 +315,10 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     const decoded = decodeEventBody(body, contentType, contentEncoding);
     const refused: Refused[] = decoded.rejections.map((r) => ({ ...r }));
     const priced: Priced[] = [];
-    // Event ids seen in this body, by source: the dedupe key is (source, id).
-    const seen = new Map<string, Set<string>>();
+    // The hash of each event kept from this body, by source and id: the dedupe key is (source, id).
+    const seen = new Map<string, Map<string, Priced>>();
     let repeatedInBody = 0;
+    const conflictsInBody: Stored["conflicts"] = [];
 
     for (const item of decoded.items) {
       const parsed = parseCostEvent(item.raw, now);
@@ -225,13 +327,20 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         continue;
       }
       const { source, id } = parsed.event;
+      const hash = payloadHash(parsed.event);
       let ids = seen.get(source);
       if (ids === undefined) {
-        ids = new Set();
+        ids = new Map();
         seen.set(source, ids);
       }
-      if (ids.has(id)) {
-        repeatedInBody += 1;
+      const first = ids.get(id);
+      if (first !== undefined) {
+        if (first.hash === hash) repeatedInBody += 1;
+        else
+          conflictsInBody.push({
+            priced: { index: item.index, raw: item.raw, rows: first.rows, hash },
+            storedHash: first.hash,
+          });
         continue;
       }
       const costed = toCostRows(parsed.event, pricer, now);
@@ -239,39 +348,33 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         refused.push(refusal(item, costed.rejection));
         continue;
       }
-      ids.add(id);
-      priced.push({ index: item.index, raw: item.raw, rows: costed.rows });
+      for (const row of costed.rows) row.payload_hash = hash;
+      const p: Priced = { index: item.index, raw: item.raw, rows: costed.rows, hash };
+      ids.set(id, p);
+      priced.push(p);
     }
 
     let accepted = 0;
     let duplicates = repeatedInBody;
+    const conflicts = [...conflictsInBody];
     let hours: TimeRange | null = null;
     if (priced.length > 0) {
-      const { stored, duplicateEvents, newRows } = await store(priced, refused);
-      accepted = stored - duplicateEvents;
-      duplicates += duplicateEvents;
-      hours = hoursOf(newRows);
+      const stored = await store(priced, refused);
+      accepted = stored.stored - stored.duplicateEvents - stored.conflicts.length;
+      duplicates += stored.duplicateEvents;
+      conflicts.push(...stored.conflicts);
+      hours = hoursOf(stored.newRows);
     }
 
     refused.sort((a, b) => a.index - b.index);
-    if (refused.length > 0) {
-      const rows: RejectedRow[] = refused.map((r) => ({
-        rejected_at: now,
-        event_source: r.source ?? null,
-        event_id: r.id ?? null,
-        event_type: r.eventType ?? null,
-        field: r.field,
-        reason: r.reason,
-        payload: truncatePayload(r.payload),
-      }));
-      await warehouse.insertRejected(rows);
-      await deadLetter(refused);
-    }
+    await keepRejections(refused, now);
+    await keepConflicts(conflicts, now);
 
     const summary: IngestSummary = {
       received: decoded.items.length + decoded.rejections.length,
       accepted,
       duplicates,
+      conflicts: conflicts.length,
       rejected: refused.map(({ index, id, source, field, reason }) => ({
         index,
         ...(id === undefined ? {} : { id }),
@@ -285,6 +388,7 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       received: summary.received,
       accepted,
       duplicates,
+      conflicts: conflicts.length,
       rejected: refused.length,
       ...(refused.length > 0 ? { reasons: refused.slice(0, 10).map((r) => r.reason.slice(0, 200)) } : {}),
     });

@@ -80,6 +80,11 @@ export interface CostRow {
   components: Record<string, Nanos>;
   /** e.g. "catalog:2026-11-01" or "emitter"; lets a recalibration re-price what the catalog priced. */
   price_source: string;
+  /**
+   * A hash of the event as validated (whitespace and key order do not matter): a resend with the
+   * same hash is a duplicate, with another a conflict. Every part of an event has the same.
+   */
+  payload_hash?: string;
 }
 
 export interface RejectedRow {
@@ -91,4 +96,6 @@ export interface RejectedRow {
   reason: string;
   /** The raw input, truncated to a bounded size so a 1 MB string cannot bloat the table. */
   payload: string;
+  /** Names the rejection (a hash of what was refused and why), so a redelivery stores it once. */
+  rejection_key?: string;
 }

@@ -22,6 +22,25 @@ export interface InsertResult {
    * only the repeats within the batch, and leaves later copies to the rollup's dedupe.
    */
   duplicateRows: ReadonlySet<number>;
+  /**
+   * Rows of events already stored with another payload (`payload_hash`), by index into the batch,
+   * each with the hash of the stored copy: not stored, since the first copy stays the one counted.
+   * An adapter that cannot look up stored keys cheaply (BigQuery) names none here.
+   */
+  conflictRows: ReadonlyMap<number, string | null>;
+}
+
+/** A copy of a stored event that came again with another payload, kept for an operator to compare. */
+export interface ConflictRow {
+  received_at: Date;
+  event_source: string;
+  event_id: string;
+  event_type: string | null;
+  /** payload_hash of the stored (counted) copy; its rows are in cost_events. */
+  stored_hash: string | null;
+  received_hash: string;
+  /** The copy refused, as received (truncated like a rejected payload). */
+  payload: string;
 }
 
 export interface ReportQuery extends TimeRange {
@@ -44,8 +63,10 @@ export interface TrainingJobsQuery extends TimeRange {
 }
 
 /**
- * Where cost rows live. Raw rows go in by batch; reports read the hourly rollup, which
- * `refreshHourly` rebuilds for a range of hours from the raw rows (dedupe applied there too).
+ * Where cost rows live. Raw rows go in by batch; reports read the hourly rollup. Every insert also
+ * records, durably and before it returns, the hours it wrote; `refreshPending` rebuilds exactly
+ * those hours and only then forgets them, so a row acknowledged once reaches the rollup whatever
+ * crash, rerun or downtime comes between.
  */
 export interface Warehouse {
   /** Named queries over the warehouse's tables, for the stores and views that live beside it. */
@@ -53,11 +74,20 @@ export interface Warehouse {
   /** Creates what is missing (tables, views); safe to call on every start. */
   init(): Promise<void>;
   insertEvents(rows: readonly CostRow[]): Promise<InsertResult>;
+  /** Stores rejections, skipping those whose `rejection_key` is already stored. */
   insertRejected(rows: readonly RejectedRow[]): Promise<void>;
+  /** Which of these rejection keys are already stored (a redelivery of input already refused). */
+  knownRejections(keys: readonly string[]): Promise<Set<string>>;
+  insertConflicts(rows: readonly ConflictRow[]): Promise<void>;
   /** Recomputes cost_hourly for the whole hours in the range. */
   refreshHourly(range: TimeRange): Promise<void>;
-  /** The span of event hours of rows ingested at or after `since`, or null if none: what a refresh must cover. */
-  hoursIngestedSince(since: Date, lookback: TimeRange): Promise<TimeRange | null>;
+  /**
+   * Rebuilds cost_hourly for every hour written since the last refresh (and, for training rows,
+   * their jobs' later hours), then forgets those hours; returns the ranges rebuilt, oldest first.
+   */
+  refreshPending(now: Date): Promise<TimeRange[]>;
+  /** Throws a WarehouseError `unavailable` when the warehouse cannot take a write now (disk, lock, I/O). */
+  checkWritable(): Promise<void>;
   report(query: ReportQuery): Promise<ReportRow[]>;
   /** One row per training job (the training_jobs query), its cost as the rollup charges it. */
   trainingJobs(query: TrainingJobsQuery): Promise<TrainingJobRow[]>;

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS `{{dataset}}`.cost_events (
   cost NUMERIC NOT NULL,
   currency STRING NOT NULL,
   components JSON,
-  price_source STRING
+  price_source STRING,
+  payload_hash STRING
 )
 PARTITION BY DATE(event_time)
 CLUSTER BY model, business_unit
@@ -45,6 +46,48 @@ OPTIONS (
   require_partition_filter = TRUE,
   partition_expiration_days = {{partition_expiration_days}},
   description = 'Raw cost rows, one per event (or per hour of a spread cost). Streaming inserts are at least once: refresh_hourly dedupes on (event_source, event_id, part).'
+);
+
+ALTER TABLE `{{dataset}}`.cost_events ADD COLUMN IF NOT EXISTS payload_hash STRING;
+
+-- What the rollup has not yet seen: one row per insert batch and event hour, streamed right after
+-- the batch's rows and before the batch is acknowledged. refresh_runs.low_water says up to which
+-- marked_at every mark has been rebuilt; a refresh reads marks from there to now less a settle
+-- margin longer than any insert call may take, so a mark is always visible by the time it is read.
+-- A backfill of a year-old day is one mark: the refresh rebuilds that day's hours, scanning that
+-- day's partition (and the training lookback before it), not the table.
+CREATE TABLE IF NOT EXISTS `{{dataset}}`.ingest_marks (
+  batch_id STRING NOT NULL,
+  hour TIMESTAMP NOT NULL,
+  marked_at TIMESTAMP NOT NULL
+)
+PARTITION BY DATE(marked_at)
+OPTIONS (
+  require_partition_filter = TRUE,
+  partition_expiration_days = {{partition_expiration_days}},
+  description = 'Event hours written by each insert batch, for refreshPending.'
+);
+
+CREATE TABLE IF NOT EXISTS `{{dataset}}`.refresh_runs (
+  refreshed_at TIMESTAMP NOT NULL,
+  low_water TIMESTAMP NOT NULL
+)
+OPTIONS (description = 'One row per refresh: every ingest mark before low_water has been rebuilt.');
+
+-- Keys that came again with another payload: the first copy stays counted, this one is kept here.
+CREATE TABLE IF NOT EXISTS `{{dataset}}`.conflicting_events (
+  received_at TIMESTAMP NOT NULL,
+  event_source STRING NOT NULL,
+  event_id STRING NOT NULL,
+  event_type STRING,
+  stored_hash STRING,
+  received_hash STRING NOT NULL,
+  payload STRING NOT NULL
+)
+PARTITION BY DATE(received_at)
+OPTIONS (
+  partition_expiration_days = {{rejected_expiration_days}},
+  description = 'Copies of stored events that came again with another payload; not counted.'
 );
 
 CREATE TABLE IF NOT EXISTS `{{dataset}}`.cost_hourly (
@@ -85,13 +128,16 @@ CREATE TABLE IF NOT EXISTS `{{dataset}}`.rejected_events (
   event_type STRING,
   field STRING NOT NULL,
   reason STRING NOT NULL,
-  payload STRING
+  payload STRING,
+  rejection_key STRING
 )
 PARTITION BY DATE(rejected_at)
 OPTIONS (
   partition_expiration_days = {{rejected_expiration_days}},
   description = 'Input refused at ingest, with the field and the reason.'
 );
+
+ALTER TABLE `{{dataset}}`.rejected_events ADD COLUMN IF NOT EXISTS rejection_key STRING;
 
 CREATE TABLE IF NOT EXISTS `{{dataset}}`.billed_costs (
   day DATE NOT NULL,

@@ -48,5 +48,6 @@ CREATE OR REPLACE TEMP TABLE staged_events (
   cost DECIMAL(38, 9) NOT NULL,
   request_fingerprint VARCHAR,
   job_id VARCHAR,
-  components JSON
+  components JSON,
+  payload_hash VARCHAR
 );

@@ -40,7 +40,30 @@ CREATE TABLE IF NOT EXISTS cost_events (
   cost DECIMAL(38, 9) NOT NULL,
   currency VARCHAR NOT NULL,
   components JSON,
-  price_source VARCHAR
+  price_source VARCHAR,
+  payload_hash VARCHAR
+);
+-- A file made before payload_hash gets it; its older rows stay NULL (a resend of one is a duplicate).
+ALTER TABLE cost_events ADD COLUMN IF NOT EXISTS payload_hash VARCHAR;
+
+-- The durable record of what the rollup has not yet seen: the hour of every row inserted since the
+-- last refresh, written in the same transaction as the rows themselves and deleted in the same
+-- transaction as the refresh that covers it. A crash, a rerun or a stop of any length between the
+-- two leaves the hour here, so an acknowledged row always reaches cost_hourly.
+CREATE TABLE IF NOT EXISTS pending_hours (
+  hour TIMESTAMPTZ NOT NULL
+);
+
+-- Keys that came again with a different payload: the first stored copy stays the one counted; the
+-- copy refused is kept here whole, beside the hash of the stored one (cost_events has its rows).
+CREATE TABLE IF NOT EXISTS conflicting_events (
+  received_at TIMESTAMPTZ NOT NULL,
+  event_source VARCHAR NOT NULL,
+  event_id VARCHAR NOT NULL,
+  event_type VARCHAR,
+  stored_hash VARCHAR,
+  received_hash VARCHAR NOT NULL,
+  payload VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS cost_hourly (
@@ -74,8 +97,11 @@ CREATE TABLE IF NOT EXISTS rejected_events (
   event_type VARCHAR,
   field VARCHAR NOT NULL,
   reason VARCHAR NOT NULL,
-  payload VARCHAR
+  payload VARCHAR,
+  rejection_key VARCHAR
 );
+-- rejection_key names a rejection so that a redelivery of the same input adds no second row.
+ALTER TABLE rejected_events ADD COLUMN IF NOT EXISTS rejection_key VARCHAR;
 
 -- Reconciliation (shared/adapters/warehouse-reconciliation): the imported bill by day, the drift per
 -- day and match key, and the calibration factors learned for each day. Each day of a bill source,

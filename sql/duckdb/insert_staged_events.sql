@@ -1,13 +1,13 @@
 -- DuckDB only: moves the staged batch into cost_events. By now the stage holds only new keys: unique
 -- on (event_source, event_id, part) within the batch, and unstage_stored_events took out the keys
--- already stored. Staged numbers come back to their types here (see create_staging.sql). Returns the
+-- already stored (duplicates and conflicts). Staged numbers come back to their types here (see create_staging.sql). Returns the
 -- number of rows inserted.
 INSERT INTO cost_events (
   event_id, event_source, event_type, part, event_time, ingested_at, basis, team, model,
   model_version, business_unit, cost_center, namespace, environment, cloud, region, labels,
   instance_type, accelerator, pricing_model, provider, gpu_count, gpu_seconds, input_tokens,
   cached_input_tokens, output_tokens, cache_hit, request_fingerprint, job_id, job_phase, epoch,
-  elapsed_seconds, cost, currency, components, price_source
+  elapsed_seconds, cost, currency, components, price_source, payload_hash
 )
 SELECT
   e.event_id, d.event_source, d.event_type, e.part,
@@ -25,6 +25,6 @@ SELECT
   e.request_fingerprint, e.job_id, d.job_phase,
   CAST(NULLIF(e.epoch, 'NaN'::DOUBLE) AS BIGINT),
   NULLIF(e.elapsed_seconds, 'NaN'::DOUBLE),
-  e.cost, d.currency, COALESCE(e.components, '{}'), d.price_source
+  e.cost, d.currency, COALESCE(e.components, '{}'), d.price_source, e.payload_hash
 FROM temp.staged_events AS e
 JOIN temp.staged_dims AS d ON d.dims_id = e.dims_id

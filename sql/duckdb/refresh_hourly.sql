@@ -1,5 +1,6 @@
--- Rebuilds cost_hourly for the hours in [$from, $to) from cost_events, in one transaction: a reader
--- sees the old hours or the new ones, never a half. $from and $to are whole hours.
+-- Rebuilds cost_hourly for the hours in [$from, $to) from cost_events. The adapter runs it inside a
+-- transaction (with the pending hours it consumes), so a reader sees the old hours or the new ones,
+-- never a half. $from and $to are whole hours.
 -- The raw table may hold a row twice (the twin's streaming inserts are at least once), so the first
 -- ingested copy of each (event_source, event_id, part) counts.
 -- Training rows hold the job's cumulative cost; each is charged the difference to the job's previous
@@ -9,8 +10,6 @@
 -- family is the instance or SKU family reconciliation calibrates by (the accelerator, else the
 -- instance type): kept in the rollup so the daily estimates are read from it, not from raw events,
 -- and training rows keep their charged differences. Null for allocations and fixed costs.
-BEGIN TRANSACTION;
-
 DELETE FROM cost_hourly
 WHERE hour >= $from AND hour < $to;
 
@@ -62,5 +61,3 @@ WHERE event_time >= $from
 GROUP BY
   hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
   environment, cloud, currency, family;
-
-COMMIT;

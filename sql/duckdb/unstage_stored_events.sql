@@ -1,14 +1,31 @@
--- DuckDB only: takes out of the staged batch the rows whose (event_source, event_id, part) is already
--- in cost_events and returns their row_index: the caller's duplicates. A key's copies share one event
--- time (the same CloudEvent), so the lookup reads only [$min_event_time, $max_event_time] (pruning).
-DELETE FROM temp.staged_events AS e
-USING temp.staged_dims AS d, (
-  SELECT event_source, event_id, part
-  FROM cost_events
-  WHERE event_time >= $min_event_time AND event_time <= $max_event_time
-) AS stored
-WHERE d.dims_id = e.dims_id
-  AND stored.event_source = d.event_source
-  AND stored.event_id = e.event_id
-  AND stored.part = e.part
-RETURNING e.row_index
+-- DuckDB only: takes out of the staged batch every row whose event (event_source, event_id) is
+-- already stored, whatever its time, and returns each one's row_index and verdict:
+--   conflict   a stored row of the event has another payload_hash: the first copy stays counted;
+--   duplicate  the same payload (or a row stored before hashes existed) with this part stored.
+-- A key is looked up across all of cost_events, not within the batch's times: a resend with another
+-- `time` must still find its first copy.
+CREATE OR REPLACE TEMP TABLE staged_verdicts AS
+WITH keys AS (
+  SELECT DISTINCT d.event_source, e.event_id
+  FROM temp.staged_events AS e
+  JOIN temp.staged_dims AS d ON d.dims_id = e.dims_id
+),
+stored AS (
+  SELECT c.event_source, c.event_id, c.part, c.payload_hash
+  FROM cost_events AS c
+  SEMI JOIN keys AS k ON c.event_source = k.event_source AND c.event_id = k.event_id
+)
+SELECT
+  e.row_index,
+  CASE WHEN bool_or(s.payload_hash <> e.payload_hash) THEN 'conflict' ELSE 'duplicate' END AS verdict,
+  any_value(s.payload_hash) FILTER (WHERE s.payload_hash <> e.payload_hash) AS stored_hash
+FROM temp.staged_events AS e
+JOIN temp.staged_dims AS d ON d.dims_id = e.dims_id
+JOIN stored AS s ON s.event_source = d.event_source AND s.event_id = e.event_id
+GROUP BY e.row_index
+HAVING bool_or(s.payload_hash <> e.payload_hash) OR bool_or(s.part = e.part);
+
+DELETE FROM temp.staged_events
+WHERE row_index IN (SELECT row_index FROM temp.staged_verdicts);
+
+SELECT row_index, verdict, stored_hash FROM temp.staged_verdicts

@@ -64,6 +64,7 @@ describe("DuckDB warehouse", () => {
         inserted: 0,
         duplicates: 1,
         duplicateRows: new Set([0]),
+        conflictRows: new Map(),
       });
     } finally {
       await second.close();
@@ -127,11 +128,13 @@ describe("DuckDB warehouse", () => {
         inserted: 5000,
         duplicates: 100,
         duplicateRows: new Set(Array.from({ length: 100 }, (_, i) => 5000 + i)),
+        conflictRows: new Map(),
       });
       expect(await warehouse.insertEvents([...rows.slice(4000), costRow({ cost_nanos: 0n })])).toEqual({
         inserted: 1,
         duplicates: 1000,
         duplicateRows: new Set(Array.from({ length: 1000 }, (_, i) => i)),
+        conflictRows: new Map(),
       });
       await warehouse.refreshHourly(HOUR);
       const [row] = await warehouse.report({ ...HOUR, by: [] });
@@ -176,6 +179,7 @@ describe("DuckDB warehouse", () => {
         inserted: 1,
         duplicates: 0,
         duplicateRows: new Set(),
+        conflictRows: new Map(),
       });
     } finally {
       await warehouse.close();

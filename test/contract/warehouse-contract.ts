@@ -71,7 +71,12 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
     describe("insertEvents", () => {
       it("stores a batch and counts what it stored", async () => {
         const result = await warehouse.insertEvents([costRow(), costRow(), costRow()]);
-        expect(result).toEqual({ inserted: 3, duplicates: 0, duplicateRows: new Set() });
+        expect(result).toEqual({
+          inserted: 3,
+          duplicates: 0,
+          duplicateRows: new Set(),
+          conflictRows: new Map(),
+        });
         expect(await subject.readEvents(ALL)).toHaveLength(3);
       });
 
@@ -80,13 +85,19 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           inserted: 0,
           duplicates: 0,
           duplicateRows: new Set(),
+          conflictRows: new Map(),
         });
       });
 
       it("keeps one copy of a key repeated within a batch", async () => {
         const row = costRow();
         const result = await warehouse.insertEvents([row, { ...row }, costRow(), { ...row }]);
-        expect(result).toEqual({ inserted: 2, duplicates: 2, duplicateRows: new Set([1, 3]) });
+        expect(result).toEqual({
+          inserted: 2,
+          duplicates: 2,
+          duplicateRows: new Set([1, 3]),
+          conflictRows: new Map(),
+        });
         expect(await subject.readEvents(ALL)).toHaveLength(2);
       });
 
@@ -101,7 +112,12 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           { ...fresh },
           stored[0] as CostRow,
         ]);
-        expect(result).toEqual({ inserted: 2, duplicates: 3, duplicateRows: new Set([1, 3, 4]) });
+        expect(result).toEqual({
+          inserted: 2,
+          duplicates: 3,
+          duplicateRows: new Set([1, 3, 4]),
+          conflictRows: new Map(),
+        });
         expect(await subject.readEvents(ALL)).toHaveLength(4);
       });
 
@@ -128,13 +144,24 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           inserted: 2,
           duplicates: 0,
           duplicateRows: new Set(),
+          conflictRows: new Map(),
         });
         const again = await warehouse.insertEvents([
           ...first.map((row) => ({ ...row, ingested_at: at(50) })),
         ]);
-        expect(again).toEqual({ inserted: 0, duplicates: 2, duplicateRows: new Set([0, 1]) });
+        expect(again).toEqual({
+          inserted: 0,
+          duplicates: 2,
+          duplicateRows: new Set([0, 1]),
+          conflictRows: new Map(),
+        });
         const mixed = await warehouse.insertEvents([first[0] as CostRow, costRow()]);
-        expect(mixed).toEqual({ inserted: 1, duplicates: 1, duplicateRows: new Set([0]) });
+        expect(mixed).toEqual({
+          inserted: 1,
+          duplicates: 1,
+          duplicateRows: new Set([0]),
+          conflictRows: new Map(),
+        });
         expect(await subject.readEvents(ALL)).toHaveLength(3);
       });
 
@@ -145,7 +172,12 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           { ...base, part: 1 },
           { ...base, event_source: "//inference/other" },
         ]);
-        expect(result).toEqual({ inserted: 3, duplicates: 0, duplicateRows: new Set() });
+        expect(result).toEqual({
+          inserted: 3,
+          duplicates: 0,
+          duplicateRows: new Set(),
+          conflictRows: new Map(),
+        });
       });
 
       it("counts exactly when batches with shared keys arrive concurrently", async () => {
@@ -482,29 +514,32 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
       });
     });
 
-    describe("hoursIngestedSince", () => {
-      it("spans the event hours of rows ingested at or after the instant", async () => {
-        await warehouse.insertEvents([costRow({ event_time: at(5), ingested_at: at(6) })]);
+    describe("refreshPending", () => {
+      const NOW = hour(10);
+
+      it("rebuilds every hour written since the last refresh, whatever its age, then nothing", async () => {
+        const yearOld = hour(-399 * 24);
         await warehouse.insertEvents([
-          costRow({ event_time: at(125), ingested_at: at(300) }),
-          costRow({ event_time: at(245), ingested_at: at(301) }),
+          costRow({ event_id: "old", event_time: yearOld, cost_nanos: USD(7n) }),
+          costRow({ event_id: "a", event_time: at(5), cost_nanos: USD(2n) }),
+          costRow({ event_id: "b", event_time: at(125), cost_nanos: USD(3n) }),
         ]);
-        expect(await warehouse.hoursIngestedSince(at(300), hours(-48, 48))).toEqual(hours(2, 5));
-        expect(await warehouse.hoursIngestedSince(at(0), hours(-48, 48))).toEqual(hours(0, 5));
+        expect(await warehouse.refreshPending(NOW)).toEqual([
+          { from: hour(-399 * 24), to: hour(-399 * 24 + 1) },
+          hours(0, 1),
+          hours(2, 3),
+        ]);
+        expect(await total({ from: yearOld, to: hour(-399 * 24 + 1) })).toBe(USD(7n));
+        expect(await total(hours(0, 3))).toBe(USD(5n));
+        expect(await warehouse.refreshPending(NOW)).toEqual([]);
       });
 
-      it("answers null when nothing was ingested since", async () => {
-        await warehouse.insertEvents([costRow({ ingested_at: at(6) })]);
-        expect(await warehouse.hoursIngestedSince(at(7), hours(-48, 48))).toBeNull();
-      });
-
-      it("looks only at event times inside the lookback", async () => {
-        await warehouse.insertEvents([
-          costRow({ event_time: at(5), ingested_at: at(300) }),
-          costRow({ event_time: hour(-100), ingested_at: at(300) }),
-        ]);
-        expect(await warehouse.hoursIngestedSince(at(300), hours(-48, 48))).toEqual(hours(0, 1));
-        expect(await warehouse.hoursIngestedSince(at(300), hours(1, 48))).toBeNull();
+      it("keeps no record for rows already stored: a rerun finds the first run's hours still pending", async () => {
+        const row = costRow({ event_id: "a", event_time: at(5), cost_nanos: USD(2n) });
+        await warehouse.insertEvents([row]);
+        await warehouse.insertEvents([row]);
+        expect(await warehouse.refreshPending(NOW)).toEqual([hours(0, 1)]);
+        expect(await total(hours(0, 1))).toBe(USD(2n));
       });
 
       it("extends to the job's latest event when a training row arrives late", async () => {
@@ -512,9 +547,52 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           trainingRow("job-1", 3600, USD(25n), { ingested_at: at(70) }),
           trainingRow("job-1", 9000, USD(40n), { ingested_at: at(160) }),
         ]);
-        const late = trainingRow("job-1", 900, USD(5n), { ingested_at: at(400) });
-        await warehouse.insertEvents([late]);
-        expect(await warehouse.hoursIngestedSince(at(400), hours(-48, 48))).toEqual(hours(0, 3));
+        await warehouse.refreshPending(NOW);
+        await warehouse.insertEvents([trainingRow("job-1", 900, USD(5n), { ingested_at: at(400) })]);
+        const ranges = await warehouse.refreshPending(NOW);
+        expect(ranges[0]?.from).toEqual(hour(0));
+        expect(ranges.at(-1)?.to.getTime()).toBeGreaterThanOrEqual(hour(3).getTime());
+        expect(await total(hours(0, 3))).toBe(USD(40n));
+      });
+    });
+
+    describe("conflicts", () => {
+      const NOW = hour(10);
+
+      it("does not store an event again with another payload, whatever its time, and names the stored hash", async () => {
+        const first = costRow({ event_id: "k", event_time: at(5), cost_nanos: USD(1n), payload_hash: "h1" });
+        await warehouse.insertEvents([first]);
+        const other = costRow({
+          event_id: "k",
+          event_time: hour(-48),
+          cost_nanos: USD(7n),
+          payload_hash: "h2",
+        });
+        const result = await warehouse.insertEvents([other]);
+        expect(result.inserted).toBe(0);
+        expect([...result.conflictRows]).toEqual([[0, "h1"]]);
+        expect(result.duplicateRows.size).toBe(0);
+        await warehouse.refreshPending(NOW);
+        expect(await total(ALL)).toBe(USD(1n));
+      });
+
+      it("counts an identical resend as a duplicate", async () => {
+        const row = costRow({ event_id: "k", event_time: at(5), cost_nanos: USD(1n), payload_hash: "h1" });
+        await warehouse.insertEvents([row]);
+        const result = await warehouse.insertEvents([row]);
+        expect([...result.duplicateRows]).toEqual([0]);
+        expect(result.conflictRows.size).toBe(0);
+      });
+    });
+
+    describe("rejections", () => {
+      it("stores a rejection key once and knows it afterwards", async () => {
+        const row = { ...rejectedRow(), rejection_key: "rk-1" };
+        expect(await warehouse.knownRejections(["rk-1", "rk-2"])).toEqual(new Set());
+        await warehouse.insertRejected([row]);
+        await warehouse.insertRejected([row]);
+        expect(await warehouse.knownRejections(["rk-1", "rk-2"])).toEqual(new Set(["rk-1"]));
+        expect(await subject.readRejected(ALL)).toHaveLength(1);
       });
     });
 

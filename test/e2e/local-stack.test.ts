@@ -117,6 +117,7 @@ describe("POST /v1/events", () => {
       received: 8,
       accepted: 3,
       duplicates: 0,
+      conflicts: 0,
       rejected: [
         {
           index: 1,
@@ -194,7 +195,14 @@ describe("POST /v1/events", () => {
     expect(refused.body).toMatchObject({ received: 1, accepted: 0, duplicates: 0, hours: null });
     expect(refused.body.rejected).toEqual([expect.objectContaining({ index: 0, field: "data.team" })]);
     expect(replayed.status).toBe(200);
-    expect(replayed.body).toEqual({ received: 1, accepted: 0, duplicates: 1, rejected: [], hours: null });
+    expect(replayed.body).toEqual({
+      received: 1,
+      accepted: 0,
+      duplicates: 1,
+      conflicts: 0,
+      rejected: [],
+      hours: null,
+    });
   });
 
   it("keeps every rejection in the rejected table and on the dead-letter topic, and reports only the good events", async () => {
@@ -414,12 +422,13 @@ describe("routes", () => {
     });
   });
 
-  it("answers the refresh trigger with its watermark", async () => {
+  it("answers the refresh trigger with the ranges it rebuilt, and none when nothing is pending", async () => {
     // Act
-    const res = await postJson<{ since: string; watermark: string }>(session.stack, "/refreshRollups", "");
+    await postJson<unknown>(session.stack, "/refreshRollups", "");
+    const res = await postJson<{ refreshed: unknown[] }>(session.stack, "/refreshRollups", "");
 
     // Assess
     expect(res.status).toBe(200);
-    expect(Date.parse(res.body.watermark)).toBeGreaterThan(Date.parse(res.body.since));
+    expect(res.body.refreshed).toEqual([]);
   });
 });

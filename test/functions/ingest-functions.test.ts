@@ -108,6 +108,7 @@ describe("ingestHttp", () => {
       received: 1,
       accepted: 1,
       duplicates: 0,
+      conflicts: 0,
       rejected: [],
       hours: { from: "2026-11-15T11:00:00.000Z", to: "2026-11-15T12:00:00.000Z" },
     });

@@ -94,6 +94,13 @@ const queryBody = (request: RecordedRequest | undefined) => request?.body as Job
 
 const micros = (iso: string) => String(BigInt(new Date(iso).getTime()) * 1000n);
 
+/** The insertAll requests to cost_events (each batch also streams its marks to ingest_marks). */
+const insertsTo = (api: FakeBigQueryApi, table: string) =>
+  api.of("insertAll").filter((r) => r.path.includes(`/tables/${table}/`));
+
+/** The query name the adapter labels a jobs.query request with. */
+const queryLabel = (request: RecordedRequest | undefined) => queryBody(request)?.labels?.query;
+
 describe("BigQuery warehouse against a fake BigQuery API", () => {
   let api: FakeBigQueryApi;
   let client: BigQuery;
@@ -116,6 +123,8 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
     warehouse = createBigQueryWarehouse({ client, dataset: DATASET, partitionExpirationDays: 90 });
   });
 
+  const eventInserts = () => insertsTo(api, "cost_events");
+
   afterEach(async () => {
     expect(api.unknown).toEqual([]);
     await warehouse.close();
@@ -136,8 +145,13 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       ]);
 
       // Assess
-      expect(result).toEqual({ inserted: 2, duplicates: 0, duplicateRows: new Set() });
-      const [request] = api.of("insertAll");
+      expect(result).toEqual({
+        inserted: 2,
+        duplicates: 0,
+        duplicateRows: new Set(),
+        conflictRows: new Map(),
+      });
+      const [request] = eventInserts();
       expect(request?.path).toBe(
         `/bigquery/v2/projects/${PROJECT}/datasets/${DATASET}/tables/cost_events/insertAll`,
       );
@@ -173,10 +187,15 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       const result = await warehouse.insertEvents(rows(1_200));
 
       // Assess
-      expect(result).toEqual({ inserted: 1_200, duplicates: 0, duplicateRows: new Set() });
-      const sizes = api.of("insertAll").map((r) => insertBody(r).rows.length);
+      expect(result).toEqual({
+        inserted: 1_200,
+        duplicates: 0,
+        duplicateRows: new Set(),
+        conflictRows: new Map(),
+      });
+      const sizes = eventInserts().map((r) => insertBody(r).rows.length);
       expect(sizes).toEqual([500, 500, 200]);
-      const ids = api.of("insertAll").flatMap((r) => insertBody(r).rows.map((row) => row.json.event_id));
+      const ids = eventInserts().flatMap((r) => insertBody(r).rows.map((row) => row.json.event_id));
       expect(ids).toEqual(rows(1_200).map((r) => r.event_id));
     });
 
@@ -193,7 +212,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       await sized.insertEvents(big);
 
       // Assess
-      const requests = api.of("insertAll");
+      const requests = eventInserts();
       expect(requests.length).toBeGreaterThan(1);
       for (const r of requests) expect(Buffer.byteLength(JSON.stringify(r.body))).toBeLessThanOrEqual(20_000);
       expect(requests.reduce((n, r) => n + insertBody(r).rows.length, 0)).toBe(30);
@@ -209,8 +228,13 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       ]);
 
       // Assess
-      expect(result).toEqual({ inserted: 3, duplicates: 1, duplicateRows: new Set([2]) });
-      const sent = insertBody(api.of("insertAll")[0]).rows.map((r) => [r.json.event_id, r.json.part]);
+      expect(result).toEqual({
+        inserted: 3,
+        duplicates: 1,
+        duplicateRows: new Set([2]),
+        conflictRows: new Map(),
+      });
+      const sent = insertBody(eventInserts()[0]).rows.map((r) => [r.json.event_id, r.json.part]);
       expect(sent).toEqual([
         ["a", 0],
         ["b", 0],
@@ -226,7 +250,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       );
 
       // Assess
-      const [first, second] = api.of("insertAll").map((r) => insertBody(r).rows.map((row) => row.insertId));
+      const [first, second] = eventInserts().map((r) => insertBody(r).rows.map((row) => row.insertId));
       expect(second).toEqual(first);
       expect(new Set(first).size).toBe(3);
       expect(first?.[0]).toBe(
@@ -243,8 +267,8 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
 
       // Assess
       expect(result.inserted).toBe(2);
-      const [failed, retried] = api.of("insertAll");
-      expect(api.of("insertAll")).toHaveLength(2);
+      const [failed, retried] = eventInserts();
+      expect(eventInserts()).toHaveLength(2);
       expect(retried?.body).toEqual(failed?.body);
     });
 
@@ -263,7 +287,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       expect(error).toBeInstanceOf(WarehouseError);
       expect(error).toMatchObject({ code: "unavailable" });
       expect((error as Error).cause).toBeDefined();
-      expect(api.of("insertAll")).toHaveLength(2);
+      expect(eventInserts()).toHaveLength(2);
     });
 
     it("turns a 400 into WarehouseError invalid without retrying", async () => {
@@ -277,7 +301,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       expect(error).toBeInstanceOf(WarehouseError);
       expect(error).toMatchObject({ code: "invalid" });
       expect((error as Error).message).toContain("No such field: colour.");
-      expect(api.of("insertAll")).toHaveLength(1);
+      expect(eventInserts()).toHaveLength(1);
     });
 
     it("names the row and field of a partial failure, without resending", async () => {
@@ -312,23 +336,62 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       expect(error).toMatchObject({ code: "invalid" });
       expect((error as Error).message).toContain("rows[2] (//inference/llm-gateway, b, 0).cost");
       expect((error as Error).message).toContain("Invalid NUMERIC value");
-      expect(api.of("insertAll")).toHaveLength(1);
+      expect(eventInserts()).toHaveLength(1);
     });
 
-    it("reports a request refused only for transient reasons as unavailable", async () => {
+    it("sends again the rows of a request refused for transient reasons, and stores them", async () => {
       // Prepare
-      api.script("insertAll", {
+      const timeout = {
+        status: 200,
+        body: {
+          insertErrors: [{ index: 1, errors: [{ reason: "timeout", location: "", message: "Timed out" }] }],
+        },
+      };
+      api.script("insertAll", timeout);
+
+      // Act
+      const result = await warehouse.insertEvents(rows(2));
+
+      // Assess: only the refused row went again, with its insertId; then the marks.
+      expect(result.inserted).toBe(2);
+      const [first, again] = eventInserts().map((r) => insertBody(r).rows.map((row) => row.json.event_id));
+      expect(first).toEqual(["evt-0", "evt-1"]);
+      expect(again).toEqual(["evt-1"]);
+      expect(insertsTo(api, "ingest_marks")).toHaveLength(1);
+    });
+
+    it("fails as unavailable, writing no mark, when transient refusals outlast its retries", async () => {
+      // Prepare
+      const timeout = {
         status: 200,
         body: {
           insertErrors: [{ index: 0, errors: [{ reason: "timeout", location: "", message: "Timed out" }] }],
         },
-      });
+      };
+      api.script("insertAll", timeout, timeout, timeout, timeout);
 
       // Act
       const error = await warehouse.insertEvents(rows(1)).catch((e: unknown) => e);
 
       // Assess
       expect(error).toMatchObject({ name: "WarehouseError", code: "unavailable" });
+      expect(insertsTo(api, "ingest_marks")).toHaveLength(0);
+    });
+
+    it("marks the event hours of a stored batch in ingest_marks, after the rows", async () => {
+      // Act
+      await warehouse.insertEvents([
+        costRow({ event_id: "a", event_time: new Date("2026-03-01T10:15:00Z") }),
+        costRow({ event_id: "b", event_time: new Date("2025-03-02T05:30:00Z") }),
+      ]);
+
+      // Assess
+      const routes = api.of("insertAll").map((r) => r.path.split("/tables/")[1]);
+      expect(routes).toEqual(["cost_events/insertAll", "ingest_marks/insertAll"]);
+      const marks = insertBody(insertsTo(api, "ingest_marks")[0])
+        .rows.map((r) => r.json.hour)
+        .sort();
+      expect(marks).toEqual(["2025-03-02T05:00:00.000Z", "2026-03-01T10:00:00.000Z"]);
     });
 
     it("reports a refused connection as unavailable", async () => {
@@ -363,7 +426,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       // Assess
       expect(error).toMatchObject({ name: "WarehouseError", code: "invalid" });
       expect((error as Error).message).toContain("rows[0] (//inference/llm-gateway, evt-1, 0).cost_nanos");
-      expect(api.of("insertAll")).toHaveLength(0);
+      expect(eventInserts()).toHaveLength(0);
     });
 
     it("sends nothing for an empty batch", async () => {
@@ -371,6 +434,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
         inserted: 0,
         duplicates: 0,
         duplicateRows: new Set(),
+        conflictRows: new Map(),
       });
       expect(api.requests).toHaveLength(0);
     });
@@ -396,7 +460,11 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       const [request] = api.of("insertAll");
       expect(request?.path).toContain("/tables/rejected_events/insertAll");
       const body = insertBody(request);
-      expect(body.rows[0]?.json).toEqual({ ...rejected, rejected_at: "2026-03-01T10:00:01.000Z" });
+      expect(body.rows[0]?.json).toEqual({
+        ...rejected,
+        rejected_at: "2026-03-01T10:00:01.000Z",
+        rejection_key: null,
+      });
       expect(body.rows[0]?.insertId).toBe(body.rows[1]?.insertId);
     });
   });
@@ -557,33 +625,43 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       expect(api.of("jobs.query")).toHaveLength(0);
     });
 
-    it("hoursIngestedSince reads the span of hours, or null when nothing came in", async () => {
-      // Prepare
-      api.onQuery("hours_ingested_since", {
-        fields: [
-          { name: "from_hour", type: "TIMESTAMP" },
-          { name: "to_hour", type: "TIMESTAMP" },
-        ],
-        rows: [[micros("2026-03-01T08:00:00Z"), micros("2026-03-01T13:00:00Z")]],
+    it("refreshPending rebuilds the marked hours since the low water, then advances it", async () => {
+      // Prepare: the last refresh left the low water at T0; marks name a year-old hour and two recent ones.
+      api.onQuery("ingest_marks_low_water", {
+        fields: [{ name: "low_water", type: "TIMESTAMP" }],
+        rows: [[micros(T0.toISOString())]],
       });
-      const lookback = { from: new Date("2026-02-28T00:00:00Z"), to: new Date("2026-03-02T00:00:00Z") };
+      api.onQuery("ingest_marks_hours", {
+        fields: [{ name: "hour", type: "TIMESTAMP" }],
+        rows: [
+          [micros("2025-03-02T05:00:00Z")],
+          [micros("2026-03-01T08:00:00Z")],
+          [micros("2026-03-01T09:00:00Z")],
+        ],
+      });
+      const now = new Date("2026-03-01T12:00:00Z");
 
       // Act
-      const span = await warehouse.hoursIngestedSince(T0, lookback);
-      api.onQuery("hours_ingested_since", {
-        fields: [
-          { name: "from_hour", type: "TIMESTAMP" },
-          { name: "to_hour", type: "TIMESTAMP" },
-        ],
-        rows: [[null, null]],
-      });
-      const none = await warehouse.hoursIngestedSince(T0, lookback);
+      const ranges = await warehouse.refreshPending(now);
 
-      // Assess
-      expect(span).toEqual({ from: new Date("2026-03-01T08:00:00Z"), to: new Date("2026-03-01T13:00:00Z") });
-      expect(none).toBeNull();
-      const names = (queryBody(api.of("jobs.query")[0]).queryParameters ?? []).map((p) => p.name).sort();
-      expect(names).toEqual(["lookback_from", "lookback_to", "since"]);
+      // Assess: one refresh per run of hours (a year-old day costs a scan of that day), then the advance.
+      expect(ranges).toEqual([
+        { from: new Date("2025-03-02T05:00:00Z"), to: new Date("2025-03-02T06:00:00Z") },
+        { from: new Date("2026-03-01T08:00:00Z"), to: new Date("2026-03-01T10:00:00Z") },
+      ]);
+      const names = api.of("jobs.query").map((r) => queryLabel(r));
+      expect(names).toEqual([
+        "ingest_marks_low_water",
+        "ingest_marks_hours",
+        "training_job_ends",
+        "training_job_ends",
+        "refresh_hourly",
+        "refresh_hourly",
+        "ingest_marks_advance",
+      ]);
+      const hoursQuery = api.of("jobs.query")[1];
+      const snapshot = (queryBody(hoursQuery).queryParameters ?? []).find((p) => p.name === "snapshot");
+      expect(new Date(snapshot?.parameterValue?.value ?? "")).toEqual(new Date("2026-03-01T11:55:00Z"));
     });
 
     it("retries a 503 on jobs.query once", async () => {

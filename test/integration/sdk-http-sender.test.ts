@@ -75,6 +75,7 @@ function answer(count: number, bad: readonly number[]): IngestSummary {
     received: count,
     accepted: count - bad.length,
     duplicates: 0,
+    conflicts: 0,
     rejected: bad.map((index) => ({
       index,
       id: `e-${index}`,
@@ -219,6 +220,7 @@ describe("httpSender and the publisher against an HTTP ingest endpoint", () => {
         received: 1,
         accepted: 0,
         duplicates: 0,
+        conflicts: 0,
         rejected: [{ index: 0, field: "body", reason: "body: incorrect header check" }],
         hours: null,
       } satisfies IngestSummary,

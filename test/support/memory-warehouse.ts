@@ -2,6 +2,7 @@ import type { CostRow, Dimension, GroupKey, RejectedRow } from "#domain/cost-row
 import type { Nanos } from "#domain/money.ts";
 import { trainingJobRows } from "#domain/training/job-summary.ts";
 import type {
+  ConflictRow,
   InsertResult,
   ReportQuery,
   ReportRow,
@@ -25,6 +26,7 @@ export interface MemoryWarehouse extends Warehouse {
   /** Stored raw rows, in insertion order (copies). */
   events(): CostRow[];
   rejected(): RejectedRow[];
+  conflicts(): ConflictRow[];
   /** Number of insertEvents calls so far. */
   insertCalls(): number;
 }
@@ -49,7 +51,11 @@ function dimsOf(row: CostRow): Record<Dimension, string | null> {
  */
 export function createMemoryWarehouse(): MemoryWarehouse {
   const raw = new Map<string, CostRow>();
+  /** The payload hash each stored event was first stored with, by (source, id). */
+  const hashes = new Map<string, string | null>();
+  const pendingHours = new Set<number>();
   const rejectedRows: RejectedRow[] = [];
+  const conflictRows: ConflictRow[] = [];
   let hourly: HourlyRow[] = [];
   let calls = 0;
 
@@ -96,20 +102,47 @@ export function createMemoryWarehouse(): MemoryWarehouse {
       calls += 1;
       let inserted = 0;
       const duplicateRows = new Set<number>();
+      const conflicts = new Map<number, string | null>();
       rows.forEach((row, index) => {
+        const event = JSON.stringify([row.event_source, row.event_id]);
+        const stored = hashes.get(event);
+        if (
+          stored !== undefined &&
+          stored !== null &&
+          row.payload_hash !== undefined &&
+          stored !== row.payload_hash
+        ) {
+          conflicts.set(index, stored);
+          return;
+        }
         const key = keyOf(row);
         if (raw.has(key)) {
           duplicateRows.add(index);
           return;
         }
+        if (stored === undefined) hashes.set(event, row.payload_hash ?? null);
         raw.set(key, structuredClone(row));
+        pendingHours.add(floorHour(row.event_time.getTime()));
         inserted += 1;
       });
-      return { inserted, duplicates: duplicateRows.size, duplicateRows };
+      return { inserted, duplicates: duplicateRows.size, duplicateRows, conflictRows: conflicts };
     },
     async insertRejected(rows: readonly RejectedRow[]) {
-      rejectedRows.push(...rows.map((r) => structuredClone(r)));
+      const known = new Set(rejectedRows.map((r) => r.rejection_key));
+      rejectedRows.push(
+        ...rows
+          .filter((r) => r.rejection_key === undefined || !known.has(r.rejection_key))
+          .map((r) => structuredClone(r)),
+      );
     },
+    async knownRejections(keys: readonly string[]) {
+      const known = new Set(rejectedRows.map((r) => r.rejection_key));
+      return new Set(keys.filter((key) => known.has(key)));
+    },
+    async insertConflicts(rows: readonly ConflictRow[]) {
+      conflictRows.push(...rows.map((r) => structuredClone(r)));
+    },
+    async checkWritable() {},
     async refreshHourly(range: TimeRange) {
       const from = floorHour(range.from.getTime());
       const to = range.to.getTime();
@@ -126,17 +159,15 @@ export function createMemoryWarehouse(): MemoryWarehouse {
       }
       hourly = [...hourly.filter((h) => h.hour < from || h.hour >= to), ...groups.values()];
     },
-    async hoursIngestedSince(since: Date, lookback: TimeRange) {
-      let min = Number.POSITIVE_INFINITY;
-      let max = Number.NEGATIVE_INFINITY;
-      for (const row of raw.values()) {
-        const t = row.event_time.getTime();
-        if (row.ingested_at < since || t < lookback.from.getTime() || t >= lookback.to.getTime()) continue;
-        min = Math.min(min, t);
-        max = Math.max(max, t);
-      }
-      if (!Number.isFinite(min)) return null;
-      return { from: new Date(floorHour(min)), to: new Date(floorHour(max) + HOUR_MS) };
+    async refreshPending() {
+      if (pendingHours.size === 0) return [];
+      // Every training row changes its job's later charges: rebuild from the first pending hour on.
+      const from = Math.min(...pendingHours);
+      const to = Math.max(...[...raw.values()].map((r) => floorHour(r.event_time.getTime()))) + HOUR_MS;
+      pendingHours.clear();
+      const range = { from: new Date(from), to: new Date(to) };
+      await this.refreshHourly(range);
+      return [range];
     },
     async report(query: ReportQuery): Promise<ReportRow[]> {
       const groups = new Map<string, ReportRow>();
@@ -165,6 +196,7 @@ export function createMemoryWarehouse(): MemoryWarehouse {
     async close() {},
     events: () => [...raw.values()].map((r) => structuredClone(r)),
     rejected: () => rejectedRows.map((r) => structuredClone(r)),
+    conflicts: () => conflictRows.map((r) => structuredClone(r)),
     insertCalls: () => calls,
   };
 }

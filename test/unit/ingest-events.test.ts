@@ -177,15 +177,55 @@ describe("ingest", () => {
     });
   });
 
-  it("counts an event of which some rows were stored before as accepted", async () => {
-    const { ingest } = await setup();
+  it("counts an event stored before with another period as a conflict, keeping the first copy", async () => {
+    const { store, ingest } = await setup();
     const twoHours = fixedEvent({
       id: "grows",
       data: { period: { start: "2026-11-15T08:00:00Z", end: "2026-11-15T10:00:00Z" } },
     });
-    expect(await ingest(ndjson([twoHours]))).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await ingest(ndjson([twoHours]))).toMatchObject({ accepted: 1, duplicates: 0, conflicts: 0 });
     const again = await ingest(ndjson([fixedEvent({ id: "grows" }), inferenceEvent({ id: "x" })]));
-    expect(again).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(again).toMatchObject({ accepted: 1, duplicates: 0, conflicts: 1, rejected: [] });
+    expect(store.events().filter((r) => r.event_id === "grows")).toHaveLength(2);
+  });
+
+  describe("conflicts: the same (source, id) with another payload", () => {
+    const one = inferenceEvent({ id: "k", data: { cost_nanos: "1000000000" } });
+    const seven = inferenceEvent({ id: "k", data: { cost_nanos: "7000000000" } });
+    const otherTeam = inferenceEvent({ id: "k", data: { team: "vision" } });
+    const otherTime = inferenceEvent({ id: "k", time: "2026-11-14T01:00:00Z" });
+
+    it.each([
+      ["another cost", seven],
+      ["another team", otherTeam],
+      ["another time", otherTime],
+    ])("keeps the first copy counted and the other retrievable, across bodies (%s)", async (_, second) => {
+      const { store, ingest } = await setup();
+      await ingest(JSON.stringify(one));
+      const answer = await ingest(JSON.stringify(second));
+      expect(answer).toMatchObject({ accepted: 0, duplicates: 0, conflicts: 1, rejected: [] });
+      expect(ingestStatus(answer)).toBe(200);
+      expect(store.events().map((r) => r.cost_nanos)).toEqual([1_000_000_000n]);
+      const [conflict] = store.conflicts();
+      expect(conflict).toMatchObject({ event_id: "k", stored_hash: store.events()[0]?.payload_hash });
+      expect(JSON.parse(conflict?.payload ?? "{}")).toEqual(second);
+    });
+
+    it("does the same within one body, the first copy in the body counted", async () => {
+      const { store, ingest } = await setup();
+      const answer = await ingest(ndjson([one, seven, one]));
+      expect(answer).toMatchObject({ received: 3, accepted: 1, duplicates: 1, conflicts: 1 });
+      expect(store.events().map((r) => r.cost_nanos)).toEqual([1_000_000_000n]);
+      expect(store.conflicts()).toHaveLength(1);
+    });
+
+    it("treats the same event laid out differently (key order, spacing, time format) as a duplicate", async () => {
+      const { ingest } = await setup();
+      await ingest(JSON.stringify(one));
+      const reordered = Object.fromEntries(Object.entries(one).reverse());
+      const answer = await ingest(JSON.stringify(reordered, null, 2), "application/json");
+      expect(answer).toMatchObject({ accepted: 0, duplicates: 1, conflicts: 0 });
+    });
   });
 
   it("rejects an empty body and invalid JSON without touching the event table", async () => {
@@ -195,6 +235,7 @@ describe("ingest", () => {
       received: 1,
       accepted: 0,
       duplicates: 0,
+      conflicts: 0,
       rejected: [{ index: 0, field: "body", reason: "empty body" }],
       hours: null,
     });
@@ -279,6 +320,59 @@ describe("ingest", () => {
     expect(store.events().map((r) => r.event_id)).toEqual(["ok"]);
   });
 
+  it("classifies a full disk as retryable: 503 for the edge, no event rejected, nothing half stored", async () => {
+    let full = true;
+    const { store, ingest } = await setup((w) => ({
+      ...w,
+      async insertEvents(rows) {
+        if (full)
+          throw new WarehouseError(
+            "DuckDB insertEvents failed: IO Error: No space left on device",
+            "unavailable",
+          );
+        return w.insertEvents(rows);
+      },
+    }));
+    const body = ndjson(Array.from({ length: 20 }, (_, i) => inferenceEvent({ id: `e${i}` })));
+    const error = await ingest(body).catch((e: unknown) => e);
+    expect(isRetryableError(error)).toBe(true);
+    expect(store.rejected()).toEqual([]);
+    full = false;
+    expect(await ingest(body)).toMatchObject({ accepted: 20, rejected: [] });
+  });
+
+  it("stores and dead-letters a rejection once, however often its input is delivered", async () => {
+    const { store, deadLetters, bus, ingest } = await setup();
+    const body = ndjson([inferenceEvent({ id: "ok" }), { id: "bad" }]);
+    for (let delivery = 0; delivery < 3; delivery++) await ingest(body);
+    await bus.drain();
+    expect(store.rejected()).toHaveLength(1);
+    expect(deadLetters).toHaveLength(1);
+  });
+
+  it("keeps the rejection when the dead-letter topic is gone for good, instead of looping", async () => {
+    const store = createMemoryWarehouse();
+    const { ingest } = createIngestEvents({
+      warehouse: store,
+      pricer: testPricer(),
+      clock: fixedClock(NOW),
+      bus: {
+        async publish() {
+          throw new BusError("invalid", "pubsub: NOT_FOUND: topic not found");
+        },
+        async subscribe() {
+          throw new BusError("invalid", "not used");
+        },
+        async close() {},
+      },
+      deadLetterTopic: DEAD_LETTER,
+      logger: silentLogger,
+    });
+    const summary = await ingest(ndjson([inferenceEvent({ id: "ok" }), { id: "bad" }]));
+    expect(ingestStatus(summary)).toBe(207);
+    expect(store.rejected()).toHaveLength(1);
+  });
+
   it("works without a bus: rejections still reach the rejected table", async () => {
     const store = createMemoryWarehouse();
     const { ingest } = createIngestEvents({
@@ -294,7 +388,7 @@ describe("ingest", () => {
 });
 
 describe("ingestStatus", () => {
-  const base = { received: 1, accepted: 1, duplicates: 0, rejected: [], hours: null };
+  const base = { received: 1, accepted: 1, duplicates: 0, conflicts: 0, rejected: [], hours: null };
   const rejection = { index: 1, field: "id", reason: "id: required" };
   it("is 200 when all taken, 207 when some rejected, 400 when nothing taken", () => {
     expect(ingestStatus(base)).toBe(200);

@@ -13,7 +13,7 @@ const DIALECTS: readonly Dialect[] = ["bigquery", "duckdb"];
 const LABEL: Record<Dialect, string> = { bigquery: "BigQuery", duckdb: "DuckDB" };
 
 /** The queries the warehouse adapters load; each must exist in both dialects. */
-const REQUIRED = ["create_tables", "hours_ingested_since", "refresh_hourly", "report"];
+const REQUIRED = ["create_tables", "training_job_ends", "refresh_hourly", "report", "rejections"];
 
 function sqlText(dialect: Dialect, name: string): string {
   return readFileSync(join(sqlRoot(), dialect, `${name}.sql`), "utf8");

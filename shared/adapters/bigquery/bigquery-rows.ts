@@ -126,6 +126,7 @@ export function encodeCostRow(row: CostRow, index = 0): InsertAllRow {
       currency: row.currency,
       components: jsonText(components),
       price_source: row.price_source,
+      payload_hash: row.payload_hash ?? null,
     },
   };
 }
@@ -137,7 +138,7 @@ export function encodeCostRow(row: CostRow, index = 0): InsertAllRow {
 export function encodeRejectedRow(row: RejectedRow, index = 0): InsertAllRow {
   const identity = [row.event_source, row.event_id, row.event_type, row.field, row.reason, row.payload];
   return {
-    insertId: createHash("sha256").update(JSON.stringify(identity)).digest("hex"),
+    insertId: row.rejection_key ?? createHash("sha256").update(JSON.stringify(identity)).digest("hex"),
     json: {
       rejected_at: timestamp(row.rejected_at, `rows[${index}].rejected_at`),
       event_source: row.event_source,
@@ -146,6 +147,7 @@ export function encodeRejectedRow(row: RejectedRow, index = 0): InsertAllRow {
       field: row.field,
       reason: row.reason,
       payload: row.payload,
+      rejection_key: row.rejection_key ?? null,
     },
   };
 }

@@ -1,10 +1,14 @@
+import { randomUUID } from "node:crypto";
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
+import { MAX_FUTURE_MS } from "#domain/events/parse.ts";
 import type { TrainingJobRow, TrainingOutcome } from "#domain/training/job-summary.ts";
+import { hourRuns, mergeRanges } from "#ports/hour-ranges.ts";
 import { parseQueryName, type SqlParam, type SqlRunner } from "#ports/sql-runner.ts";
 import type {
+  ConflictRow,
   InsertResult,
   ReportQuery,
   ReportRow,
@@ -58,7 +62,20 @@ export const BIGQUERY_WAREHOUSE_DEFAULTS = Object.freeze({
   trainingLookbackHours: 7 * 24,
 });
 
-const TABLES = { events: "cost_events", hourly: "cost_hourly", rejected: "rejected_events" } as const;
+const TABLES = {
+  events: "cost_events",
+  hourly: "cost_hourly",
+  rejected: "rejected_events",
+  marks: "ingest_marks",
+  conflicts: "conflicting_events",
+} as const;
+/**
+ * How long before a refresh an ingest mark must have been stamped to be read: longer than any insert
+ * call may take (the ingest function's timeout is 60 s), so every mark stamped before it is visible.
+ */
+export const MARK_SETTLE_MS = 5 * 60 * 1000;
+/** How often rows of a request refused for transient reasons are sent again before the batch fails. */
+const PARTIAL_RETRIES = 3;
 const DATASET_ID = /^[A-Za-z0-9_]{1,1024}$/;
 const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,62}$/;
 /** What @google-cloud/common puts in place of a project it has not resolved yet. */
@@ -124,12 +141,17 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   const datasetPath = projectId === undefined ? options.dataset : `${projectId}.${options.dataset}`;
   const dataset = client.dataset(options.dataset, projectId === undefined ? {} : { projectId });
 
+  /** Runs sql/bigquery/<name>.sql, or one `-- query:` section of it (labelled `<name>#<section>`). */
   function query(
     name: string,
     identifiers: Record<string, string>,
     params: Record<string, SqlParam>,
+    section?: string,
   ): Promise<Row[]> {
-    return run(name, loadSql("bigquery", name, { dataset: datasetPath, ...identifiers }), params);
+    const all = { dataset: datasetPath, ...identifiers };
+    return section === undefined
+      ? run(name, loadSql("bigquery", name, all), params)
+      : run(`${name}#${section}`, loadNamedSql("bigquery", name, section, all), params);
   }
 
   async function run(name: string, sql: string, params: Readonly<Record<string, SqlParam>>): Promise<Row[]> {
@@ -169,27 +191,60 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     },
   };
 
-  /** Sends rows in insertAll requests, one after another; the first failure stops the batch. */
+  /**
+   * Sends rows in insertAll requests, one after another; the first failure stops the batch. Rows
+   * of a request refused only for transient reasons (or stopped by them) are sent again, with the
+   * same insertIds, a few times; then the batch fails as unavailable, so the delivery is retried.
+   */
   async function insert(tableName: string, pending: readonly PendingRow[]): Promise<void> {
     const table = dataset.table(tableName);
     for (const chunk of chunkInsertRows(pending, insertLimits)) {
-      try {
-        // raw: our own insertIds and JSON; partialRetries 0: a refused request is reported, not resent.
-        await table.insert(
-          chunk.map((p) => p.row),
-          { raw: true, partialRetries: 0 },
-        );
-      } catch (cause) {
-        if (isPartialFailure(cause)) {
-          throw partialFailureToWarehouseError(
+      let rows: readonly PendingRow[] = chunk;
+      for (let attempt = 0; rows.length > 0; attempt++) {
+        try {
+          // raw: our own insertIds and JSON; partialRetries 0: this loop decides what is resent.
+          await table.insert(
+            rows.map((p) => p.row),
+            { raw: true, partialRetries: 0 },
+          );
+          rows = [];
+        } catch (cause) {
+          if (!isPartialFailure(cause)) throw toWarehouseError(cause, `insert into ${tableName}`);
+          const error = partialFailureToWarehouseError(
             cause,
-            chunk.map((p) => p.label),
+            rows.map((p) => p.label),
             tableName,
           );
+          if (!error.retryable || attempt >= PARTIAL_RETRIES) throw error;
+          const failed = new Set((cause.response?.insertErrors ?? []).map((e) => e.index));
+          rows = rows.filter((_, index) => failed.has(index));
         }
-        throw toWarehouseError(cause, `insert into ${tableName}`);
       }
     }
+  }
+
+  /** The ingest marks of a batch's new rows: one per event hour, streamed after the rows themselves. */
+  async function mark(rows: readonly CostRow[]): Promise<void> {
+    const batchId = randomUUID();
+    const markedAt = new Date();
+    const hours = new Set(rows.map((row) => Math.floor(row.event_time.getTime() / HOUR_MS) * HOUR_MS));
+    await insert(
+      TABLES.marks,
+      [...hours].map((hour) => ({
+        label: `mark ${new Date(hour).toISOString()}`,
+        row: {
+          insertId: `${batchId}:${hour}`,
+          json: { batch_id: batchId, hour: new Date(hour).toISOString(), marked_at: markedAt.toISOString() },
+        },
+      })),
+    );
+  }
+
+  /** The hour after the latest event of every training job with rows in `range`, or the range's end. */
+  async function trainingEnd(range: TimeRange, until: Date): Promise<Date> {
+    const [row] = await query("training_job_ends", {}, { from: range.from, to: range.to, until });
+    if (row === undefined || row.to_hour === null || row.to_hour === undefined) return range.to;
+    return new Date(Math.max(toDate(row.to_hour, "to_hour").getTime(), range.to.getTime()));
   }
 
   return {
@@ -224,8 +279,44 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
         label: costRowLabel(row, index),
         row: encodeCostRow(row, index),
       }));
-      if (pending.length > 0) await insert(TABLES.events, pending);
-      return { inserted: pending.length, duplicates: duplicateRows.size, duplicateRows };
+      if (pending.length > 0) {
+        await insert(TABLES.events, pending);
+        // After the rows, so a mark never names rows that are not there; before the batch is
+        // acknowledged, so acknowledged rows always have one (a failure here fails the batch, and
+        // its redelivery writes rows and mark again).
+        await mark(unique.map(({ row }) => row));
+      }
+      return {
+        inserted: pending.length,
+        duplicates: duplicateRows.size,
+        duplicateRows,
+        conflictRows: new Map(),
+      };
+    },
+
+    async knownRejections(keys: readonly string[]) {
+      if (keys.length === 0) return new Set<string>();
+      const rows = await query("rejections", {}, { keys: JSON.stringify(keys) });
+      return new Set(rows.map((row) => String(row.rejection_key)));
+    },
+
+    async insertConflicts(rows: readonly ConflictRow[]) {
+      const pending = rows.map((row, index) => ({
+        label: `conflicts[${index}]`,
+        row: {
+          insertId: `${row.event_source}:${row.event_id}:${row.received_hash}`,
+          json: {
+            received_at: row.received_at.toISOString(),
+            event_source: row.event_source,
+            event_id: row.event_id,
+            event_type: row.event_type,
+            stored_hash: row.stored_hash,
+            received_hash: row.received_hash,
+            payload: row.payload,
+          },
+        },
+      }));
+      if (pending.length > 0) await insert(TABLES.conflicts, pending);
     },
 
     async insertRejected(rows: readonly RejectedRow[]) {
@@ -250,14 +341,39 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
       );
     },
 
-    async hoursIngestedSince(since: Date, lookback: TimeRange): Promise<TimeRange | null> {
-      const [row] = await query(
-        "hours_ingested_since",
-        {},
-        { since, lookback_from: lookback.from, lookback_to: lookback.to },
-      );
-      if (row === undefined || row.from_hour === null || row.from_hour === undefined) return null;
-      return { from: toDate(row.from_hour, "from_hour"), to: toDate(row.to_hour, "to_hour") };
+    async refreshPending(now: Date): Promise<TimeRange[]> {
+      const [state] = await query("ingest_marks", {}, {}, "low_water");
+      const lowWater =
+        state?.low_water === null || state?.low_water === undefined
+          ? new Date(now.getTime() - partitionExpirationDays * 24 * HOUR_MS)
+          : toDate(state.low_water, "low_water");
+      const snapshot = new Date(now.getTime() - MARK_SETTLE_MS);
+      if (snapshot <= lowWater) return [];
+      const marked = await query("ingest_marks", {}, { low_water: lowWater, snapshot }, "hours");
+      const until = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS + MAX_FUTURE_MS);
+      const ranges: TimeRange[] = [];
+      for (const run of hourRuns(marked.map((row) => toDate(row.hour, "hour")))) {
+        ranges.push({ from: run.from, to: await trainingEnd(run, until) });
+      }
+      const merged = mergeRanges(ranges);
+      for (const range of merged) {
+        await query(
+          "refresh_hourly",
+          {},
+          {
+            from: range.from,
+            to: range.to,
+            lookback_from: new Date(range.from.getTime() - trainingLookbackMs),
+          },
+        );
+      }
+      // Only once every range is rebuilt: a failure before this leaves the marks to the next run.
+      await query("ingest_marks", {}, { snapshot }, "advance");
+      return merged;
+    },
+
+    async checkWritable() {
+      // Nothing local to fill up: BigQuery's own faults surface on the insert, classified there.
     },
 
     async report(request: ReportQuery): Promise<ReportRow[]> {

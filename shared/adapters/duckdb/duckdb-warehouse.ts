@@ -10,6 +10,8 @@ import {
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
+import { MAX_FUTURE_MS } from "#domain/events/parse.ts";
+import { hourRuns, mergeRanges } from "#ports/hour-ranges.ts";
 import { parseQueryName, type SqlRunner } from "#ports/sql-runner.ts";
 import type { InsertResult, ReportQuery, ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
@@ -65,13 +67,20 @@ export interface DuckDbWarehouse extends Warehouse {
  */
 const OWN_INSTANCE_CONFIG = { checkpoint_threshold: "64MB" };
 
-const TRANSIENT = /^(IO|Out of Memory|Interrupt|Transaction|Connection|Fatal|FATAL) Error/i;
+/**
+ * DuckDB's error classes that say the input or the query is wrong, so the same call fails the same
+ * way again. Everything else (I/O, a full disk, a lock, out of memory, a failed commit, an
+ * invalidated database, anything unrecognised) is about the warehouse, not the data: retryable.
+ */
+const PERMANENT =
+  /^(Conversion|Constraint|Invalid Input|Out of Range|Binder|Parser|Catalog|Not implemented) Error/i;
 
-/** DuckDB reports its error class as the message prefix ("IO Error: ..."); I/O and resource faults pass. */
+/** DuckDB reports its error class as the message prefix ("IO Error: ..."). */
 export function toWarehouseError(error: unknown, action: string): WarehouseError {
   if (error instanceof WarehouseError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const code = TRANSIENT.test(message) || /lock on file/i.test(message) ? "unavailable" : "invalid";
+  const code =
+    PERMANENT.test(message) && !/no space left|disk|lock on file/i.test(message) ? "invalid" : "unavailable";
   return new WarehouseError(`DuckDB ${action} failed: ${message}`, code, { cause: error });
 }
 
@@ -163,17 +172,18 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
     return run;
   }
 
-  /** Runs every statement of a named query, binding to each only the parameters it names. */
+  /** Runs every statement of a named query (or of one `-- query:` section), binding the parameters it names. */
   function runScript(
     connection: DuckDBConnection,
     name: string,
     params: Record<string, DuckDBValue>,
     identifiers: Record<string, string> = {},
+    section?: string,
   ): Promise<Record<string, DuckDBValue>[]> {
     return runStatements(
       connection,
       name,
-      loadSql("duckdb", name, identifiers),
+      section === undefined ? loadSql("duckdb", name, identifiers) : loadNamedSql("duckdb", name, section),
       (prepared, index, parameter) => {
         const value = params[parameter];
         if (value === undefined)
@@ -235,6 +245,42 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
       });
     },
   };
+
+  /** Runs `work` in one transaction: committed whole, or rolled back on any failure. */
+  async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+    await connection.run("BEGIN TRANSACTION");
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      try {
+        await connection.run("ROLLBACK");
+      } catch (rollbackError) {
+        throw new WarehouseError("a write failed and its rollback failed too", "unavailable", {
+          cause: new AggregateError([error, rollbackError]),
+        });
+      }
+      throw error;
+    }
+    await connection.run("COMMIT");
+    return result;
+  }
+
+  /** Rebuilds cost_hourly for the whole hours of `range` (inside the caller's transaction). */
+  async function rebuild(connection: DuckDBConnection, range: TimeRange): Promise<void> {
+    await runScript(connection, "refresh_hourly", {
+      from: dateToTimestamp(range.from, "from"),
+      to: dateToTimestamp(range.to, "to"),
+      lookback_from: dateToTimestamp(new Date(range.from.getTime() - lookbackMs), "lookback_from"),
+    });
+  }
+
+  /** Which of `keys` rejected_events already holds. */
+  async function knownKeys(connection: DuckDBConnection, keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const rows = await runScript(connection, "rejections", { keys: JSON.stringify(keys) });
+    return new Set(rows.map((row) => String(row.rejection_key)));
+  }
 
   async function ensureStaging(connection: DuckDBConnection): Promise<void> {
     if (stagingReady) return;
@@ -300,7 +346,13 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
     },
 
     insertEvents(rows) {
-      if (rows.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0, duplicateRows: new Set() });
+      if (rows.length === 0)
+        return Promise.resolve({
+          inserted: 0,
+          duplicates: 0,
+          duplicateRows: new Set(),
+          conflictRows: new Map(),
+        });
       // Laying out the batch is pure work in JS: done before queueing, it overlaps the database's
       // work on earlier batches (DuckDB runs off the main thread).
       let batch: StagedBatch;
@@ -321,14 +373,20 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
           );
           await appendRows(connection, "staged_events", STAGED_EVENTS_COLUMNS, batch.columns, batch.rowCount);
           const duplicateRows = new Set<number>(batch.repeated);
-          const stored = await runScript(connection, "unstage_stored_events", {
-            min_event_time: dateToTimestamp(batch.minEventTime, "min_event_time"),
-            max_event_time: dateToTimestamp(batch.maxEventTime, "max_event_time"),
+          const conflictRows = new Map<number, string | null>();
+          // The rows and the record of their hours commit together, or neither does.
+          const inserted = await inTransaction(connection, async () => {
+            for (const row of await runScript(connection, "unstage_stored_events", {})) {
+              const index = Number(row.row_index);
+              if (row.verdict === "conflict")
+                conflictRows.set(index, (row.stored_hash as string | null) ?? null);
+              else duplicateRows.add(index);
+            }
+            await runScript(connection, "mark_pending_hours", {});
+            const [result] = await runScript(connection, "insert_staged_events", {});
+            return Number(result?.Count ?? 0n);
           });
-          for (const row of stored) duplicateRows.add(Number(row.row_index));
-          const [result] = await runScript(connection, "insert_staged_events", {});
-          const inserted = Number(result?.Count ?? 0n);
-          return { inserted, duplicates: duplicateRows.size, duplicateRows };
+          return { inserted, duplicates: duplicateRows.size, duplicateRows, conflictRows };
         } finally {
           // Emptied by re-creating the tables: a DELETE would keep the deleted rows' storage (temporary
           // tables are never checkpointed), so memory would grow by every batch ever staged. Should
@@ -343,9 +401,15 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
     insertRejected(rows) {
       if (rows.length === 0) return Promise.resolve();
       return serialized("insertRejected", async (connection) => {
+        const known = await knownKeys(
+          connection,
+          rows.flatMap((row) => row.rejection_key ?? []),
+        );
+        const fresh = rows.filter((row) => row.rejection_key === undefined || !known.has(row.rejection_key));
+        if (fresh.length === 0) return;
         const appender = await connection.createAppender("rejected_events");
         try {
-          rows.forEach((row, index) => {
+          fresh.forEach((row, index) => {
             const where = `rows[${index}]`;
             appender.appendTimestampTZ(dateToTimestamp(row.rejected_at, `${where}.rejected_at`));
             for (const value of [row.event_source, row.event_id, row.event_type]) {
@@ -354,6 +418,40 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
             }
             appender.appendVarchar(row.field);
             appender.appendVarchar(row.reason);
+            appender.appendVarchar(row.payload);
+            if (row.rejection_key === undefined) appender.appendNull();
+            else appender.appendVarchar(row.rejection_key);
+            appender.endRow();
+          });
+          appender.flushSync();
+        } catch (error) {
+          appender.clear();
+          throw error;
+        } finally {
+          appender.closeSync();
+        }
+      });
+    },
+
+    knownRejections(keys) {
+      if (keys.length === 0) return Promise.resolve(new Set<string>());
+      return serialized("knownRejections", (connection) => knownKeys(connection, keys));
+    },
+
+    insertConflicts(rows) {
+      if (rows.length === 0) return Promise.resolve();
+      return serialized("insertConflicts", async (connection) => {
+        const appender = await connection.createAppender("conflicting_events");
+        try {
+          rows.forEach((row, index) => {
+            appender.appendTimestampTZ(dateToTimestamp(row.received_at, `rows[${index}].received_at`));
+            appender.appendVarchar(row.event_source);
+            appender.appendVarchar(row.event_id);
+            for (const value of [row.event_type, row.stored_hash]) {
+              if (value === null) appender.appendNull();
+              else appender.appendVarchar(value);
+            }
+            appender.appendVarchar(row.received_hash);
             appender.appendVarchar(row.payload);
             appender.endRow();
           });
@@ -373,27 +471,46 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
         // Whole hours: the hour holding `from` through the hour holding the instant before `to`.
         const from = hourFloor(range.from);
         const to = Math.max(hourCeil(range.to), from);
-        await runScript(connection, "refresh_hourly", {
-          from: dateToTimestamp(new Date(from), "from"),
-          to: dateToTimestamp(new Date(to), "to"),
-          lookback_from: dateToTimestamp(new Date(from - lookbackMs), "lookback_from"),
-        });
+        await inTransaction(connection, () =>
+          rebuild(connection, { from: new Date(from), to: new Date(to) }),
+        );
       });
     },
 
-    hoursIngestedSince(since, lookback) {
-      return serialized("hoursIngestedSince", async (connection) => {
-        assertRange(lookback, "hoursIngestedSince");
-        const [row] = await runScript(connection, "hours_ingested_since", {
-          since: dateToTimestamp(since, "since"),
-          lookback_from: dateToTimestamp(lookback.from, "lookback_from"),
-          lookback_to: dateToTimestamp(lookback.to, "lookback_to"),
+    refreshPending(now) {
+      return serialized("refreshPending", async (connection) => {
+        const hours = (await runScript(connection, "pending_hours", {}, {}, "list")).map((row) =>
+          timestampToDate(row.hour ?? null, "hour"),
+        );
+        if (hours.length === 0) return [];
+        const until = new Date(hourFloor(now) + HOUR_MS + MAX_FUTURE_MS);
+        const ranges: TimeRange[] = [];
+        for (const run of hourRuns(hours)) {
+          const [row] = await runScript(connection, "training_job_ends", {
+            from: dateToTimestamp(run.from, "from"),
+            to: dateToTimestamp(run.to, "to"),
+            until: dateToTimestamp(until, "until"),
+          });
+          const jobsEnd = row?.to_hour ? timestampToDate(row.to_hour, "to_hour") : run.to;
+          ranges.push({ from: run.from, to: new Date(Math.max(jobsEnd.getTime(), run.to.getTime())) });
+        }
+        const merged = mergeRanges(ranges);
+        // Forgotten in the transaction that rebuilds them: a crash before COMMIT leaves them pending.
+        await inTransaction(connection, async () => {
+          for (const range of merged) await rebuild(connection, range);
+          await runScript(connection, "pending_hours", {}, {}, "clear");
         });
-        if (!row || row.from_hour === null || row.to_hour === null) return null;
-        return {
-          from: timestampToDate(row.from_hour ?? null, "from_hour"),
-          to: timestampToDate(row.to_hour ?? null, "to_hour"),
-        };
+        return merged;
+      });
+    },
+
+    checkWritable() {
+      return serialized("checkWritable", async (connection) => {
+        await connection.run("CREATE TABLE IF NOT EXISTS write_probe (probed_at TIMESTAMPTZ)");
+        await inTransaction(connection, async () => {
+          await connection.run("DELETE FROM write_probe");
+          await connection.run("INSERT INTO write_probe VALUES (now())");
+        });
       });
     },
 

@@ -20,7 +20,7 @@ export const STAGED_DIMS_COLUMNS = 21;
 /** The staged_dims columns after dims_id. */
 const DIM_VALUES = STAGED_DIMS_COLUMNS - 1;
 /** Columns of temp.staged_events, in table order (sql/duckdb/create_staging.sql). */
-export const STAGED_EVENTS_COLUMNS = 18;
+export const STAGED_EVENTS_COLUMNS = 19;
 
 /**
  * One staged_events column: INTEGER columns in an Int32Array; DOUBLE columns in a Float64Array with
@@ -45,8 +45,6 @@ export interface StagedBatch {
   rowCount: number;
   /** Input indexes of later copies of a key within the batch, dropped here (duplicates). */
   repeated: number[];
-  minEventTime: Date;
-  maxEventTime: Date;
 }
 
 function invalid(where: string, message: string, cause?: unknown): WarehouseError {
@@ -243,8 +241,7 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
   const fingerprints: (string | null)[] = new Array(n);
   const jobIds: (string | null)[] = new Array(n);
   const components: (string | null)[] = new Array(n);
-  let minTime = Number.POSITIVE_INFINITY;
-  let maxTime = Number.NEGATIVE_INFINITY;
+  const payloadHashes: (string | null)[] = new Array(n);
 
   for (let k = 0; k < n; k++) {
     const index = kept[k] as number;
@@ -288,8 +285,6 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
     }
 
     const ms = rowTimeMs(row.event_time, index, "event_time");
-    if (ms < minTime) minTime = ms;
-    if (ms > maxTime) maxTime = ms;
 
     rowIndex[k] = index;
     dimsIds[k] = dimsId;
@@ -309,6 +304,7 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
     fingerprints[k] = stringOrNull(row.request_fingerprint);
     jobIds[k] = stringOrNull(row.job_id);
     components[k] = componentsJson(row.components, index);
+    payloadHashes[k] = row.payload_hash ?? null;
   }
 
   return {
@@ -333,11 +329,10 @@ export function stageCostRows(rows: readonly CostRow[]): StagedBatch {
       fingerprints,
       jobIds,
       components,
+      payloadHashes,
     ],
     rowCount: n,
     repeated,
-    minEventTime: new Date(minTime),
-    maxEventTime: new Date(maxTime),
   };
 }
 
@@ -423,6 +418,7 @@ export function decodeCostRow(row: Record<string, DuckDBValue>): CostRow {
     currency: str(row, "currency"),
     components,
     price_source: strOrNull(row, "price_source") ?? "",
+    ...(typeof row.payload_hash === "string" ? { payload_hash: row.payload_hash } : {}),
   };
 }
 
