@@ -3,8 +3,9 @@ import type { Dimension } from "#domain/cost-row.ts";
 import { formatReport } from "#domain/report-format.ts";
 import { type ComposeOptions, composeRuntime } from "#runtime/compose.ts";
 import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts";
+import { localSubscriptions } from "#runtime/local-subscriptions.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
-import { loadFunctions } from "../../functions/registry.ts";
+import { FUNCTIONS, loadFunctions } from "../../functions/registry.ts";
 import { demoWindow, publishDemo } from "./demo-feed.ts";
 
 const HOUR_MS = 3_600_000;
@@ -56,7 +57,11 @@ export async function openLocalSession(
   overrides: SessionOverrides = {},
 ): Promise<LocalSession> {
   const { scheduleEveryMs, ...compose } = overrides;
-  const runtime = await composeRuntime({ logLevel: "warn", ...compose });
+  const runtime = await composeRuntime({
+    logLevel: "warn",
+    busSubscriptions: localSubscriptions(FUNCTIONS),
+    ...compose,
+  });
   setRuntime(runtime);
   const functions = await loadFunctions();
   const stack = await startLocalStack({

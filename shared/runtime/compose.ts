@@ -22,6 +22,7 @@ import type { AlertClaims } from "#ports/alert-claims.ts";
 import type { AlertLog } from "#ports/alert-log.ts";
 import type { Bus } from "#ports/bus.ts";
 import { TOPICS } from "#ports/bus.ts";
+import { BusError } from "#ports/bus-error.ts";
 import { type Clock, systemClock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
 import type { MetricsSource } from "#ports/metrics-source.ts";
@@ -31,6 +32,7 @@ import type { Warehouse } from "#ports/warehouse.ts";
 import { composeReconciliation } from "./compose-reconciliation.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type Env, readEnv } from "./env.ts";
+import type { BusSubscriptionSpec } from "./local-subscriptions.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { assertWarehouseExists } from "./warehouse-file.ts";
@@ -57,6 +59,12 @@ export interface ComposeOptions {
   awsAnomalies?: AwsAnomaliesSettings;
   /** How routeAwsAnomaly fetches signing certificates and SubscribeURLs; default the global fetch. */
   certificateFetch?: typeof globalThis.fetch;
+  /**
+   * The bus subscriptions this process pulls from (the local stack's). With the pubsub bus they are
+   * created at start on an emulator (PUBSUB_EMULATOR_HOST), with every topic; on real Pub/Sub they
+   * and the topics are checked, and the start fails naming what is missing.
+   */
+  busSubscriptions?: readonly BusSubscriptionSpec[];
 }
 
 /** The price catalog with the configuration's overrides merged. */
@@ -93,15 +101,31 @@ async function createWarehouse(config: Config): Promise<Warehouse> {
   return createDuckDbWarehouse({ path: config.warehouse.duckdb.path });
 }
 
-async function createBus(config: Config, logger: Logger): Promise<Bus> {
+async function createBus(
+  config: Config,
+  env: Env,
+  logger: Logger,
+  subscriptions: readonly BusSubscriptionSpec[],
+): Promise<Bus> {
   if (config.bus.kind === "pubsub") {
     if (!config.projectId) throw new ConfigError("GOOGLE_CLOUD_PROJECT: required for the pubsub bus");
-    const { createPubSubBus } = await import("#adapters/pubsub/pubsub-bus.ts");
-    return createPubSubBus({
-      projectId: config.projectId,
-      logger,
-      batching: { maxMessages: 100, maxMilliseconds: 50 },
-    });
+    const { openPubSubBus } = await import("#adapters/pubsub/open-pubsub-bus.ts");
+    try {
+      return await openPubSubBus({
+        projectId: config.projectId,
+        logger,
+        ...(env.PUBSUB_EMULATOR_HOST ? { emulatorHost: env.PUBSUB_EMULATOR_HOST } : {}),
+        topics: Object.values(TOPICS),
+        subscriptions,
+        deadLetterTopic: (topic) => DEAD_LETTER_TOPICS[topic],
+        batching: { maxMessages: 100, maxMilliseconds: 50 },
+      });
+    } catch (error) {
+      // What is missing, or an emulator that does not answer: one line at start, not a stack.
+      if (error instanceof BusError)
+        throw new ConfigError(`FINOPS_BUS=pubsub: ${error.message}`, { cause: error });
+      throw error;
+    }
   }
   const { createMemoryBus } = await import("#adapters/memory-bus/memory-bus.ts");
   return createMemoryBus({
@@ -239,7 +263,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const warehouse = options.warehouse ?? (await createWarehouse(config));
   const createTables = config.warehouse.kind === "duckdb" || config.warehouse.bigquery.createTables;
   if (createTables) await warehouse.init();
-  const bus = options.bus ?? (await createBus(config, logger));
+  const bus = options.bus ?? (await createBus(config, env, logger, options.busSubscriptions ?? []));
   const ingestEvents = createIngestEvents({
     warehouse,
     pricer,

@@ -1,5 +1,4 @@
 import {
-  type CreateSubscriptionOptions,
   type Message,
   PubSub,
   type Subscription as PubSubSubscription,
@@ -9,6 +8,11 @@ import type { Bus, DeliveredMessage, MessageHandler, Subscription } from "#ports
 import { assertBusName, assertPublishable, BusError } from "#ports/bus-error.ts";
 import type { Logger } from "#ports/logger.ts";
 import { GRPC_STATUS, grpcCode, toBusError } from "./pubsub-errors.ts";
+import {
+  createSubscriptionIfMissing,
+  createTopicIfMissing,
+  topicPath as pathOf,
+} from "./pubsub-resources.ts";
 
 export interface PubSubBusOptions {
   projectId: string;
@@ -37,12 +41,8 @@ export interface PubSubBusOptions {
   retryBackoff?: { minimumMs: number; maximumMs: number };
 }
 
-const { NOT_FOUND, ALREADY_EXISTS } = GRPC_STATUS;
+const { NOT_FOUND } = GRPC_STATUS;
 const MAX_LOCAL_ATTEMPT_ENTRIES = 10_000;
-
-function duration(ms: number): { seconds: number; nanos: number } {
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
-}
 
 /**
  * The Bus on Google Cloud Pub/Sub (or its emulator). Publishing goes through one batching
@@ -78,7 +78,7 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
   const open = new Set<Subscription>();
   let closed = false;
 
-  const topicPath = (topic: string): string => `projects/${options.projectId}/topics/${topic}`;
+  const topicPath = (topic: string): string => pathOf(options.projectId, topic);
 
   function assertOpen(): void {
     if (closed) throw new BusError("invalid", "the bus is closed");
@@ -101,14 +101,10 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
   function ensureTopic(topic: string): Promise<void> {
     let ensured = ensuredTopics.get(topic);
     if (ensured === undefined) {
-      ensured = client.createTopic(topic).then(
-        () => logger.info("pubsub topic created", { topic }),
-        (error: unknown) => {
-          if (grpcCode(error) === ALREADY_EXISTS) return;
-          ensuredTopics.delete(topic);
-          throw toBusError(`creating topic ${topic} failed`, error);
-        },
-      );
+      ensured = createTopicIfMissing(client, topic, logger).catch((error: unknown) => {
+        ensuredTopics.delete(topic);
+        throw error;
+      });
       ensuredTopics.set(topic, ensured);
     }
     return ensured;
@@ -116,27 +112,21 @@ export function createPubSubBus(options: PubSubBusOptions): Bus {
 
   async function createSubscription(topic: string, subscription: string): Promise<void> {
     await ensureTopic(topic);
-    const settings: CreateSubscriptionOptions = {};
     const deadLetter = options.deadLetterTopic?.(topic);
     if (deadLetter !== undefined) {
       assertBusName("topic", deadLetter);
       await ensureTopic(deadLetter);
-      settings.deadLetterPolicy = { deadLetterTopic: topicPath(deadLetter), maxDeliveryAttempts };
     }
-    if (options.retryBackoff !== undefined) {
-      settings.retryPolicy = {
-        minimumBackoff: duration(options.retryBackoff.minimumMs),
-        maximumBackoff: duration(options.retryBackoff.maximumMs),
-      };
-    }
-    try {
-      await client.topic(topic).createSubscription(subscription, settings);
-      logger.info("pubsub subscription created", { topic, subscription, deadLetterTopic: deadLetter });
-    } catch (error) {
-      if (grpcCode(error) !== ALREADY_EXISTS) {
-        throw toBusError(`creating subscription ${subscription} failed`, error);
-      }
-    }
+    await createSubscriptionIfMissing(
+      client,
+      options.projectId,
+      { name: subscription, topic, ...(deadLetter === undefined ? {} : { deadLetterTopic: deadLetter }) },
+      {
+        maxDeliveryAttempts,
+        ...(options.retryBackoff === undefined ? {} : { retryBackoff: options.retryBackoff }),
+      },
+      logger,
+    );
   }
 
   async function attach(topic: string, name: string): Promise<PubSubSubscription> {

@@ -55,9 +55,13 @@ export function classifyPubSubError(error: unknown): BusErrorCode {
   return code === undefined || TRANSIENT.has(code) ? "unavailable" : "invalid";
 }
 
+/** The longest reason quoted from a client error (gax appends every earlier attempt's error to its message). */
+const MAX_REASON_CHARS = 500;
+
 /** A Pub/Sub failure as the Bus port reports it: a BusError classified by `classifyPubSubError`, the cause kept. */
 export function toBusError(what: string, error: unknown): BusError {
   if (error instanceof BusError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
+  const full = error instanceof Error ? error.message : String(error);
+  const reason = full.length > MAX_REASON_CHARS ? `${full.slice(0, MAX_REASON_CHARS)}…` : full;
   return new BusError(classifyPubSubError(error), `${what}: ${reason}`, { cause: error });
 }
