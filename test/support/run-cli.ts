@@ -58,7 +58,7 @@ export function runCli(
 }
 
 export interface RunningCli {
-  /** Resolves with stdout so far once it matches `pattern`; rejects if the process exits first. */
+  /** Resolves with stdout so far once it or stderr matches `pattern`; rejects if the process exits first. */
   waitFor(pattern: RegExp): Promise<string>;
   /** Sends SIGINT (Ctrl-C) and resolves with the exit code and the whole output. */
   interrupt(): Promise<CliResult>;
@@ -86,11 +86,13 @@ export function startCli(args: readonly string[], env: Record<string, string>): 
     waitFor(pattern) {
       return new Promise((resolve, reject) => {
         const check = () => {
-          if (!pattern.test(stdout)) return;
+          if (!pattern.test(stdout) && !pattern.test(stderr)) return;
           child.stdout.off("data", check);
+          child.stderr.off("data", check);
           resolve(stdout);
         };
         child.stdout.on("data", check);
+        child.stderr.on("data", check);
         check();
         void exited.then((r) =>
           reject(

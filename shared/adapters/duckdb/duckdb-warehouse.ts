@@ -1,3 +1,5 @@
+import { statfsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import {
   DuckDBConnection,
   DuckDBDataChunk,
@@ -31,6 +33,8 @@ import {
 import { bindSqlParam, fromDuckDbRow } from "./sql-values.ts";
 
 const HOUR_MS = 3_600_000;
+/** Free space below which the warehouse reports it cannot write: room for a large batch's log. */
+const MIN_FREE_BYTES = 16 * 1024 * 1024;
 const DAY_MS = 24 * HOUR_MS;
 /** The DuckDB vector size: one data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
@@ -506,6 +510,15 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
 
     checkWritable() {
       return serialized("checkWritable", async (connection) => {
+        if (options.path !== ":memory:") {
+          const { bavail, bsize } = statfsSync(dirname(resolve(options.path)));
+          if (bavail * bsize < MIN_FREE_BYTES) {
+            throw new WarehouseError(
+              `the disk holding ${options.path} has ${bavail * bsize} bytes free (needs ${MIN_FREE_BYTES})`,
+              "unavailable",
+            );
+          }
+        }
         await connection.run("CREATE TABLE IF NOT EXISTS write_probe (probed_at TIMESTAMPTZ)");
         await inTransaction(connection, async () => {
           await connection.run("DELETE FROM write_probe");
