@@ -44,6 +44,11 @@ export interface IngestSummary {
    * the first copy stays the one counted; this one is kept in conflicting_events, not counted.
    */
   conflicts: number;
+  /**
+   * Of the events accepted, those priced at another region's rate by the configured fallback rule
+   * (pricing.regionFallback); their rows' price_source names the region. Present when not zero.
+   */
+  fallbackPriced?: number;
   rejected: IngestRejection[];
   /** The span of event hours written, what a rollup refresh must cover; null when nothing new. */
   hours: TimeRange | null;
@@ -60,12 +65,22 @@ interface Priced {
   rows: CostRow[];
   /** The hash of the event as validated: what tells a duplicate from a conflict. */
   hash: string;
+  /** Priced at another region's rate by the configured fallback rule. */
+  fallback: boolean;
 }
 
 interface Refused extends IngestRejection {
   eventType?: string;
-  /** What goes to the dead-letter topic: the event's JSON, or the truncated body for framing errors. */
+  /** What is kept in rejected_events: the event's JSON, or the truncated body for framing errors. */
   payload: string;
+  /** A body refused whole: its bytes as received, which is what goes to the dead-letter topic. */
+  received?: Buffer;
+}
+
+/** How a body came, so that a body refused whole is dead-lettered as it can be replayed. */
+interface BodyFraming {
+  contentType?: string;
+  contentEncoding?: string;
 }
 
 const HOUR_MS = 3600 * 1000;
@@ -117,6 +132,8 @@ interface Stored {
   conflicts: { priced: Priced; storedHash: string | null }[];
   /** The rows newly written. */
   newRows: CostRow[];
+  /** Events newly written that the fallback rule priced. */
+  fallbackPriced: number;
 }
 
 /**
@@ -132,9 +149,11 @@ function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
       duplicateEvents: 0,
       conflicts: [],
       newRows: priced.flatMap((p) => p.rows),
+      fallbackPriced: priced.filter((p) => p.fallback).length,
     };
   }
   let duplicateEvents = 0;
+  let fallbackPriced = 0;
   const conflicts: Stored["conflicts"] = [];
   const newRows: CostRow[] = [];
   let offset = 0;
@@ -152,9 +171,10 @@ function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
       fresh += 1;
     }
     if (fresh === 0) duplicateEvents += 1;
+    else if (p.fallback) fallbackPriced += 1;
     offset += p.rows.length;
   }
-  return { stored: priced.length, duplicateEvents, conflicts, newRows };
+  return { stored: priced.length, duplicateEvents, conflicts, newRows, fallbackPriced };
 }
 
 /** The hash that tells a resend from a conflict: of the event as validated, so layout does not matter. */
@@ -169,7 +189,8 @@ function payloadHash(event: unknown): string {
  */
 function rejectionKey(r: Refused): string {
   return createHash("sha256")
-    .update(`${r.index}\n${r.field}\n${r.reason}\n${r.payload}`)
+    .update(`${r.index}\n${r.field}\n${r.reason}\n`)
+    .update(r.received ?? r.payload)
     .digest("base64url")
     .slice(0, 22);
 }
@@ -207,13 +228,14 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       if (!isInvalid(error)) throw error;
       logger.warn("warehouse refused the batch; inserting event by event", { error: error.message });
     }
-    const total: Stored = { stored: 0, duplicateEvents: 0, conflicts: [], newRows: [] };
+    const total: Stored = { stored: 0, duplicateEvents: 0, conflicts: [], newRows: [], fallbackPriced: 0 };
     for (const p of priced) {
       try {
         const one = byEvent([p], await warehouse.insertEvents(p.rows));
         total.stored += 1;
         total.duplicateEvents += one.duplicateEvents;
         total.conflicts.push(...one.conflicts);
+        total.fallbackPriced += one.fallbackPriced;
         total.newRows.push(...one.newRows);
       } catch (error) {
         if (!isInvalid(error)) throw error;
@@ -234,20 +256,30 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
    * logged, not thrown: the rejection is kept in rejected_events either way, and a redelivery would
    * fail the same way. A transient one throws, so the input is delivered again.
    */
-  async function deadLetter(refused: readonly Refused[]): Promise<void> {
+  async function deadLetter(refused: readonly Refused[], framing: BodyFraming): Promise<void> {
     if (!bus || !deadLetterTopic || refused.length === 0) return;
     const max = BUS_LIMITS.maxAttributeValueBytes;
-    const messages: BusMessage[] = refused.map((r) => ({
-      data: Buffer.from(r.payload, "utf8"),
-      attributes: {
-        reason: truncateUtf8(r.reason, max),
-        field: truncateUtf8(r.field || "event", max),
-        index: String(r.index),
-        ...(r.id === undefined ? {} : { event_id: truncateUtf8(r.id, max) }),
-        ...(r.source === undefined ? {} : { event_source: truncateUtf8(r.source, max) }),
-        ...(r.eventType === undefined ? {} : { event_type: truncateUtf8(r.eventType, max) }),
-      },
-    }));
+    const messages: BusMessage[] = refused.map((r) => {
+      // A body refused whole goes as received, so republishing it replays the input exactly.
+      const raw =
+        r.received !== undefined && r.received.length <= BUS_LIMITS.maxDataBytes ? r.received : undefined;
+      return {
+        data: raw ?? Buffer.from(r.payload, "utf8"),
+        attributes: {
+          ...(raw && framing.contentType ? { "content-type": truncateUtf8(framing.contentType, max) } : {}),
+          ...(raw && framing.contentEncoding
+            ? { "content-encoding": truncateUtf8(framing.contentEncoding, max) }
+            : {}),
+          ...(r.received && !raw ? { truncated: "true" } : {}),
+          reason: truncateUtf8(r.reason, max),
+          field: truncateUtf8(r.field || "event", max),
+          index: String(r.index),
+          ...(r.id === undefined ? {} : { event_id: truncateUtf8(r.id, max) }),
+          ...(r.source === undefined ? {} : { event_source: truncateUtf8(r.source, max) }),
+          ...(r.eventType === undefined ? {} : { event_type: truncateUtf8(r.eventType, max) }),
+        },
+      };
+    });
     try {
       await bus.publish(deadLetterTopic, messages);
     } catch (error) {
@@ -264,13 +296,16 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
    * dead-lettered again. Dead-lettered before they are stored, so a failure in between publishes
    * again on redelivery rather than never.
    */
-  async function keepRejections(refused: readonly Refused[], now: Date): Promise<void> {
+  async function keepRejections(refused: readonly Refused[], now: Date, framing: BodyFraming): Promise<void> {
     if (refused.length === 0) return;
     const keyed = refused.map((r) => ({ refused: r, key: rejectionKey(r) }));
     const known = await warehouse.knownRejections(keyed.map((k) => k.key));
     const fresh = keyed.filter((k) => !known.has(k.key));
     if (fresh.length === 0) return;
-    await deadLetter(fresh.map((k) => k.refused));
+    await deadLetter(
+      fresh.map((k) => k.refused),
+      framing,
+    );
     await warehouse.insertRejected(
       fresh.map(({ refused: r, key }) => ({
         rejected_at: now,
@@ -338,7 +373,7 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         if (first.hash === hash) repeatedInBody += 1;
         else
           conflictsInBody.push({
-            priced: { index: item.index, raw: item.raw, rows: first.rows, hash },
+            priced: { index: item.index, raw: item.raw, rows: first.rows, hash, fallback: false },
             storedHash: first.hash,
           });
         continue;
@@ -349,25 +384,36 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         continue;
       }
       for (const row of costed.rows) row.payload_hash = hash;
-      const p: Priced = { index: item.index, raw: item.raw, rows: costed.rows, hash };
+      const p: Priced = {
+        index: item.index,
+        raw: item.raw,
+        rows: costed.rows,
+        hash,
+        fallback: costed.fallbackPriced,
+      };
       ids.set(id, p);
       priced.push(p);
     }
 
     let accepted = 0;
+    let fallbackPriced = 0;
     let duplicates = repeatedInBody;
     const conflicts = [...conflictsInBody];
     let hours: TimeRange | null = null;
     if (priced.length > 0) {
       const stored = await store(priced, refused);
       accepted = stored.stored - stored.duplicateEvents - stored.conflicts.length;
+      fallbackPriced = stored.fallbackPriced;
       duplicates += stored.duplicateEvents;
       conflicts.push(...stored.conflicts);
       hours = hoursOf(stored.newRows);
     }
 
     refused.sort((a, b) => a.index - b.index);
-    await keepRejections(refused, now);
+    await keepRejections(refused, now, {
+      ...(contentType === undefined ? {} : { contentType }),
+      ...(contentEncoding === undefined ? {} : { contentEncoding }),
+    });
     await keepConflicts(conflicts, now);
 
     const summary: IngestSummary = {
@@ -375,6 +421,7 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       accepted,
       duplicates,
       conflicts: conflicts.length,
+      ...(fallbackPriced > 0 ? { fallbackPriced } : {}),
       rejected: refused.map(({ index, id, source, field, reason }) => ({
         index,
         ...(id === undefined ? {} : { id }),
@@ -389,6 +436,7 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       accepted,
       duplicates,
       conflicts: conflicts.length,
+      ...(fallbackPriced > 0 ? { fallbackPriced } : {}),
       rejected: refused.length,
       ...(refused.length > 0 ? { reasons: refused.slice(0, 10).map((r) => r.reason.slice(0, 200)) } : {}),
     });

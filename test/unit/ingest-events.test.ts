@@ -3,6 +3,7 @@ import { createMemoryBus } from "#adapters/memory-bus/memory-bus.ts";
 import { createIngestEvents, ingestStatus } from "#app/ingest-events.ts";
 import type { CostRow } from "#domain/cost-row.ts";
 import { MAX_PAYLOAD_BYTES } from "#domain/events/decode-body.ts";
+import { createPricer } from "#domain/pricing/pricer.ts";
 import type { DeliveredMessage } from "#ports/bus.ts";
 import { BusError } from "#ports/bus-error.ts";
 import { fixedClock } from "#ports/clock.ts";
@@ -15,6 +16,7 @@ import {
   inferenceEvent,
   NOW,
   ndjson,
+  TEST_CATALOG,
   testPricer,
   trainingEvent,
 } from "../support/ingest-builders.ts";
@@ -370,6 +372,40 @@ describe("ingest", () => {
     });
     const summary = await ingest(ndjson([inferenceEvent({ id: "ok" }), { id: "bad" }]));
     expect(ingestStatus(summary)).toBe(207);
+    expect(store.rejected()).toHaveLength(1);
+  });
+
+  it("counts the events priced by the configured region fallback, and refuses an unpriced region without one", async () => {
+    const store = createMemoryWarehouse();
+    const ingestWith = (pricer: ReturnType<typeof testPricer>) =>
+      createIngestEvents({ warehouse: store, pricer, clock: fixedClock(NOW), logger: silentLogger }).ingest;
+    const elsewhere = inferenceEvent({ id: "eu", data: { region: "eu-west-1" } });
+
+    const strict = await ingestWith(testPricer())(JSON.stringify(elsewhere));
+    expect(strict.rejected).toEqual([expect.objectContaining({ field: "data.region" })]);
+    expect(strict.fallbackPriced).toBeUndefined();
+
+    const lenient = createPricer(TEST_CATALOG, { regionFallback: { aws: "us-east-1" } });
+    const answer = await ingestWith(lenient)(ndjson([elsewhere, inferenceEvent({ id: "home" })]));
+    expect(answer).toMatchObject({ accepted: 2, fallbackPriced: 1, rejected: [] });
+    expect(store.events().find((r) => r.event_id === "eu")?.price_source).toMatch(
+      /#fallback:region=us-east-1/,
+    );
+  });
+
+  it("dead-letters a body it cannot read as the bytes received, with how they were encoded", async () => {
+    const { store, deadLetters, bus, ingest } = await setup();
+    const garbled = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef]);
+    await ingest(garbled, "application/x-ndjson", "gzip");
+    await ingest(garbled, "application/x-ndjson", "gzip");
+    await bus.drain();
+    expect(deadLetters).toHaveLength(1);
+    expect(Buffer.from(deadLetters[0]?.data ?? [])).toEqual(garbled);
+    expect(deadLetters[0]?.attributes).toMatchObject({
+      "content-type": "application/x-ndjson",
+      "content-encoding": "gzip",
+      field: "body",
+    });
     expect(store.rejected()).toHaveLength(1);
   });
 
