@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS `{{dataset}}`.cost_events (
   payload_hash STRING
 )
 PARTITION BY DATE(event_time)
-CLUSTER BY model, business_unit
+CLUSTER BY event_type, model, business_unit
 OPTIONS (
   require_partition_filter = TRUE,
   partition_expiration_days = {{partition_expiration_days}},

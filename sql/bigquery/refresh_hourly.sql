@@ -19,15 +19,22 @@ INSERT INTO `{{dataset}}`.cost_hourly (
   environment, cloud, currency, cost, `rows`, gpu_seconds, input_tokens, output_tokens, refreshed_at,
   family
 )
-WITH unique_events AS (
+WITH raw_rows AS (
+  -- Every row of the range, and before it only training rows (cost_events is clustered by
+  -- event_type first, so the lookback reads the training blocks of its days, not the days whole).
+  SELECT * FROM `{{dataset}}`.cost_events
+  WHERE event_time >= @from AND event_time < @to
+  UNION ALL
+  SELECT * FROM `{{dataset}}`.cost_events
+  WHERE event_time >= @lookback_from AND event_time < @from
+    AND event_type = 'ai.cost.training.v1'
+),
+unique_events AS (
   SELECT
     event_source, event_id, event_type, event_time, basis, team, model, model_version, business_unit,
     cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
     output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family
-  FROM `{{dataset}}`.cost_events
-  WHERE event_time >= @lookback_from
-    AND event_time < @to
-    AND (event_time >= @from OR event_type = 'ai.cost.training.v1')
+  FROM raw_rows
   QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
 ),
 charged AS (

@@ -32,7 +32,7 @@ describe("the repository's DDL", () => {
     expect(events).toMatchObject({
       file: "create_tables.sql",
       partitioning: { field: "event_time", unit: "DAY" },
-      clustering: ["model", "business_unit"],
+      clustering: ["event_type", "model", "business_unit"],
       requirePartitionFilter: true,
       partitionExpiration: { parameter: "partition_expiration_days" },
     });

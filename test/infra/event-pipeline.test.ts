@@ -250,7 +250,7 @@ describe("the warehouse", () => {
     expect(tables().find((t) => t.inputs.tableId === "cost_events")?.inputs).toMatchObject({
       datasetId: DATASET,
       timePartitioning: { type: "DAY", field: "event_time", expirationMs: 90 * 86_400_000 },
-      clusterings: ["model", "business_unit"],
+      clusterings: ["event_type", "model", "business_unit"],
       requirePartitionFilter: true,
     });
     expect(tables().find((t) => t.inputs.tableId === "cost_hourly")?.inputs).toMatchObject({
