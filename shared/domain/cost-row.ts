@@ -1,6 +1,6 @@
 import type { Nanos } from "./money.ts";
 
-/** Which layer of cost a row belongs to (ARCHITECTURE.md, "Layers of cost, each dollar once"). */
+/** Which layer of cost a row belongs to (docs/architecture.md, "Money and the one view"). */
 export type CostBasis = "estimate" | "allocation" | "billed";
 
 export const DIMENSIONS = [
@@ -27,7 +27,7 @@ export const UNALLOCATED = "unallocated";
 
 /**
  * The owner of a fixed cost that is shared by usage: reports hand each hour's shared cost to the
- * owners who used something that hour, in proportion to their cost (ARCHITECTURE.md, fixed costs).
+ * owners who used something that hour, in proportion to their cost (docs/architecture.md, "Money and the one view").
  * What no one used stays under this name, never dropped.
  */
 export const SHARED = "shared";

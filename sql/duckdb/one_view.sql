@@ -1,7 +1,7 @@
 -- DuckDB twin: not a query of its own. The one view in which no dollar appears twice, as CTEs for
 -- `{{include:one_view}}` after a CTE `hours_read` (the cost_hourly rows to read), ending in final_view
 -- (hour, the dimensions, currency, cost, rows). report.sql, views/report_cost.sql and what reads
--- them share it, so the rule lives in one place (ARCHITECTURE.md, "Layers of cost"). The rule:
+-- them share it, so the rule lives in one place (docs/architecture.md, "Money and the one view"). The rule:
 -- in a namespace-hour that the infrastructure layer covers (basis 'allocation': Kubernetes
 -- allocations, DCGM-adjusted), the workload estimates (requests, training) do not add to it: they
 -- divide its cost among their owners in proportion to their estimated cost (GPU-seconds × rate),

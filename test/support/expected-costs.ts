@@ -60,7 +60,7 @@ function compareRows(a: CostRow, b: CostRow): number {
 }
 
 /**
- * The one view (ARCHITECTURE.md, "Layers of cost, each dollar once"), computed from the charges: in
+ * The one view (docs/architecture.md, "Money and the one view"), computed from the charges: in
  * a namespace-hour with allocation rows, the allocation cost is handed to that namespace-hour's
  * workload estimates in proportion to their (non-negative) hourly cost, every nano by largest
  * remainder, and neither the allocations nor the estimates stand on their own; where no workload
