@@ -1,4 +1,4 @@
-import { reportWindow } from "#app/cost-report.ts";
+import { checkReportWindow, reportWindow } from "#app/cost-report.ts";
 import { createReportText, REPORT_VIEWS, type ReportView, viewDimensions } from "#app/report-views.ts";
 import { REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
 import { composeRuntime } from "#runtime/compose.ts";
@@ -59,6 +59,7 @@ export const reportCommand: Command = {
     const by = viewDimensions(view, values.by);
     const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
     // Checked here first, so a usage error names the flag and opens nothing; both paths then ask alike.
+    checkReportWindow(window);
     const params = {
       view,
       by: by.join(","),

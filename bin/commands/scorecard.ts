@@ -1,9 +1,12 @@
+import { checkScorecardQuery } from "#app/scorecard.ts";
 import {
   formatScorecard,
   SCORECARD_FORMATS,
   type ScorecardFormat,
 } from "#domain/scorecard/scorecard-format.ts";
 import { composeRuntime } from "#runtime/compose.ts";
+import { loadConfig } from "#runtime/config.ts";
+import { readEnv } from "#runtime/env.ts";
 import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
 
 export const scorecardCommand: Command = {
@@ -32,13 +35,16 @@ export const scorecardCommand: Command = {
     if (!SCORECARD_FORMATS.includes(format)) {
       throw new UsageError(`--format: one of ${SCORECARD_FORMATS.join(", ")}`);
     }
+    const query = {
+      ...(values.days === undefined ? {} : { days: Number(values.days) }),
+      ...(values.model === undefined ? {} : { model: values.model }),
+      ...(values.team === undefined ? {} : { team: values.team }),
+    };
+    // Checked first, so a bad flag is told as one whether or not there is a warehouse.
+    checkScorecardQuery(query, loadConfig(readEnv()).scorecard);
     const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
     try {
-      const report = await runtime.scorecard({
-        ...(values.days === undefined ? {} : { days: Number(values.days) }),
-        ...(values.model === undefined ? {} : { model: values.model }),
-        ...(values.team === undefined ? {} : { team: values.team }),
-      });
+      const report = await runtime.scorecard(query);
       process.stdout.write(formatScorecard(report, format));
       return 0;
     } finally {

@@ -84,7 +84,11 @@ export function segmentFromRow(row: SqlRow): ScorecardSegment {
   };
 }
 
-function checkQuery(query: ScorecardQuery, settings: ScorecardSettings): number {
+/** The query's window in days, checked (a ScorecardQueryError names the field): callers check before opening anything. */
+export function checkScorecardQuery(
+  query: ScorecardQuery,
+  settings: Pick<ScorecardSettings, "windowDays">,
+): number {
   const days = query.days ?? settings.windowDays;
   if (!Number.isInteger(days) || days < 1 || days > 400) {
     throw new ScorecardQueryError("days", `must be a whole number of days from 1 to 400, got ${days}`);
@@ -145,7 +149,7 @@ export function createScorecard({
   }
 
   return async function scorecard(query = {}) {
-    const days = checkQuery(query, settings);
+    const days = checkScorecardQuery(query, settings);
     const now = clock.now();
     const from = new Date(now.getTime() - days * DAY_MS);
     const rows = await warehouse.sql.query("scorecard_inputs", {

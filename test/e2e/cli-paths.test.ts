@@ -117,6 +117,23 @@ describe("a command that only reads never creates a warehouse", () => {
     expect(readdirSync(work)).toEqual([]);
   }, 60_000);
 
+  it("still tells a usage error first (exit 2), whether or not there is a warehouse", async () => {
+    const env = { ...quiet, FINOPS_DUCKDB_PATH: join(root, "none", "finops.duckdb") };
+
+    const [from, days, date] = await Promise.all([
+      runCli(["report", "--from", "2026-01-01T00:30:00Z"], env),
+      runCli(["scorecard", "--days", "0"], env),
+      runCli(["reconcile", "--date", "yesterday"], env),
+    ]);
+
+    expect([from.code, days.code, date.code]).toEqual([2, 2, 2]);
+    expect(from.stderr).toMatch(
+      /^finops report: (--)?from: 2026-01-01T00:30:00\.000Z is not on a whole UTC hour/,
+    );
+    expect(days.stderr).toMatch(/^finops scorecard: days: must be a whole number of days/);
+    expect(existsSync(join(root, "none"))).toBe(false);
+  }, 60_000);
+
   it("budgets list needs no warehouse at all", async () => {
     const work = folder("list-only");
 
