@@ -11,9 +11,11 @@ export const demoCommand: Command = {
   usage: `finops demo [--hours N] [--seed S] [--out FILE|-]
 
   A realistic org: three business units, several teams, five models with versions, A100/L4/V100 and
-  AWS p3/g4dn fleets, diurnal inference traffic, training jobs (one failed, one runaway), a team that
-  repeats the same requests, a provider API and a monthly licence. Each whole hour also brings the
-  Kubernetes allocations of the GKE serving cluster (gke-prod-us-central1) as the allocation import
+  AWS p3/g4dn fleets, diurnal inference traffic, training jobs on fixed UTC schedules (a retrain that
+  fails every other day; every Saturday a fine-tune that stalls and runs all week: the runaway), a
+  team that repeats the same requests, a provider API and a monthly licence. A training job running
+  when the history starts is sent whole, from its start. Each whole hour also brings the Kubernetes
+  allocations of the GKE serving cluster (gke-prod-us-central1) as the allocation import
   reports them: GPU list cost split by DCGM utilization, an L4 time-sliced by two teams, idle
   capacity, an unlabelled namespace (unallocated) and kube-system overhead. In the report, those
   allocations replace the request estimates of the namespace-hours they cover: each dollar once.
@@ -23,7 +25,8 @@ export const demoCommand: Command = {
   alerted once; a real GCP budget notification delivered twice, routed once; a signed AWS anomaly
   (SNS, with a certificate made with openssl) routed and a forged copy refused; detectAnomalies run
   twice, the spike in one team's inference over the last four hours (an agent loop on a provider
-  API) and the runaway job alerted once each (with 24 hours of history or more). Without
+  API) and the runaway job (past 10× its peers Monday to Friday) alerted once each (with 24 hours
+  of history or more). Without
   SLACK_BOT_TOKEN the alerts print here and go to the console notifier's JSONL file. Last, the
   reconciliation: a bill for the demo's days (each instance family at its own true price, the A100s
   a few percent above the catalog, and AWS data transfer no estimate covers) written as a FOCUS CSV
@@ -31,8 +34,10 @@ export const demoCommand: Command = {
   cuts the next day's drift, and both figures are printed.
 
   --hours    hours of history ending now (default 48)
-  --seed     seed (default "demo"); the same seed and current hour give the same events and ids
-             (the history ends at the current hour, so a run in a later hour is a new history)
+  --seed     seed (default "demo"). The org is one history: the same seed gives every event the same
+             id and content whatever --hours, or when, a run covers (a request by its hour and its
+             number in that hour, a training job by its start, the licence by its month), so a rerun,
+             or --out then finops ingest, adds only what earlier runs had not sent, never a cost twice
   --out      write the events as NDJSON to FILE (or - for stdout) instead of ingesting them`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {

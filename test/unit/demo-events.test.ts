@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DemoCloudEvent, InferenceWireData, TrainingWireData } from "#domain/demo/demo-cloud-event.ts";
 import { isoTime } from "#domain/demo/demo-cloud-event.ts";
-import { demoEventStream, FULL_SCENARIO_HOURS, generateDemoEvents } from "#domain/demo/demo-events.ts";
+import { demoEventStream, generateDemoEvents } from "#domain/demo/demo-events.ts";
 import { syntheticInferenceEvents } from "#domain/demo/load-events.ts";
 import { createSeededRandom, shuffleInPlace } from "#domain/demo/seeded-random.ts";
 import {
@@ -57,13 +57,27 @@ describe("generateDemoEvents", () => {
       events.filter((e) => e.type === INFERENCE_V1).every((e) => e.source.startsWith("//inference/")),
     ).toBe(true);
     // Nothing after the range: only the last hour's allocations are stamped at its end, when that
-    // hour is collected. Only the month's fixed cost is stamped before it.
+    // hour is collected. Before it: the month's fixed cost, first, and the start of a training job
+    // still running when the range begins (a job is reported whole).
     const end = FROM.getTime() + HOURS * HOUR_MS;
     expect(times.every((t) => t <= end)).toBe(true);
     expect(new Set(events.filter((e) => Date.parse(e.time) === end).map((e) => e.type))).toEqual(
       new Set([ALLOCATION_V1]),
     );
-    expect(events.filter((e) => Date.parse(e.time) < FROM.getTime()).map((e) => e.type)).toEqual([FIXED_V1]);
+    const before = events.filter((e) => Date.parse(e.time) < FROM.getTime());
+    expect(before.filter((e) => e.type === FIXED_V1)).toHaveLength(1);
+    const early = before.filter((e) => e.type === TRAINING_V1).map((e) => e.data as TrainingWireData);
+    expect(early.length).toBe(before.length - 1);
+    // Each of them a job still running when the range starts (the week's runaway among them).
+    for (const jobId of new Set(early.map((d) => d.job_id))) {
+      const inRange = events.filter(
+        (e) =>
+          e.type === TRAINING_V1 &&
+          (e.data as TrainingWireData).job_id === jobId &&
+          Date.parse(e.time) >= FROM.getTime(),
+      );
+      expect(inRange.length).toBeGreaterThan(0);
+    }
   });
 
   it("is deterministic: same options, same events; another seed, other events", () => {
@@ -181,7 +195,6 @@ describe("generateDemoEvents", () => {
     for (const peer of finishedPeers) {
       expect(peer.at(-1)?.elapsed_seconds ?? 0).toBeLessThan(8 * 3600);
     }
-    expect(FULL_SCENARIO_HOURS).toBeLessThanOrEqual(HOURS);
   });
 
   it("includes exactly one failed job, and its retry finishes", () => {
@@ -254,6 +267,106 @@ describe("generateDemoEvents", () => {
     expect(() => generateDemoEvents({ from: FROM, hours: 1, seed: 1, requestsPerHour: -1 })).toThrow(
       RangeError,
     );
+  });
+});
+
+describe("demo event ids: the same cost event has the same id whatever the run", () => {
+  const key = (e: DemoCloudEvent) => `${e.source}\u0000${e.id}`;
+  const byKey = (list: readonly DemoCloudEvent[]) => new Map(list.map((e) => [key(e), e]));
+  const isLoop = (e: DemoCloudEvent) => e.id.includes("-loop-");
+  const inRange = (from: number, to: number) => (e: DemoCloudEvent) =>
+    Date.parse(e.time) >= from && Date.parse(e.time) < to;
+  const all = byKey(events);
+
+  it("a shorter run ending at the same time sends a subset of the longer one's events, identical", () => {
+    const from = FROM.getTime() + 42 * HOUR_MS;
+    const short = generateDemoEvents({ from: new Date(from), hours: 6, seed: 42 });
+
+    expect(short.length).toBeGreaterThan(1_000);
+    const missing = short.filter((e) => !all.has(key(e)));
+    expect(missing).toEqual([]);
+    for (const e of short) expect(all.get(key(e))).toEqual(e);
+    // And nothing of the window is left out: the longer run's events inside it are all there (but the
+    // allocations of the hour before it, collected at its start).
+    const shortKeys = new Set(short.map(key));
+    const collectedAtStart = (e: DemoCloudEvent) => e.type === ALLOCATION_V1 && Date.parse(e.time) === from;
+    expect(
+      events
+        .filter(inRange(from, from + 6 * HOUR_MS))
+        .filter((e) => !shortKeys.has(key(e)) && !collectedAtStart(e)),
+    ).toEqual([]);
+  });
+
+  it("a run over an earlier, overlapping stretch sends the same events for the hours both cover", () => {
+    const from = FROM.getTime() + 20 * HOUR_MS + 30 * 60_000;
+    const to = from + 5 * HOUR_MS;
+    // Its own spike is in its own last hours: those requests are the loop's, the hours' others are shared.
+    const middle = generateDemoEvents({ from: new Date(from), hours: 5, seed: 42 });
+
+    const shared = middle.filter((e) => !isLoop(e));
+    expect(shared.filter((e) => all.get(key(e)) === undefined)).toEqual([]);
+    for (const e of shared) expect(all.get(key(e))).toEqual(e);
+    const middleKeys = new Set(middle.map(key));
+    const window = events.filter(inRange(from, to)).filter((e) => e.type !== ALLOCATION_V1);
+    expect(window.filter((e) => !middleKeys.has(key(e)))).toEqual([]);
+    expect(middle.filter(isLoop).length).toBeGreaterThan(100);
+    expect(events.filter(inRange(from, to)).filter(isLoop)).toEqual([]);
+  });
+
+  it("names an hour's requests by the hour and their number in it, the same in every run", () => {
+    const hour = FROM.getTime() + 15 * HOUR_MS;
+    const alone = generateDemoEvents({ from: new Date(hour), hours: 1, seed: 42, inferenceSpike: false });
+    const requests = alone.filter((e) => e.type === INFERENCE_V1);
+
+    expect(requests.map((e) => e.id.slice(e.id.indexOf("-", 5) + 1, -7))).toEqual(
+      requests.map(() => "20261102t15"),
+    );
+    expect(requests.map((e) => all.get(key(e)))).toEqual(requests);
+    // Another seed is another org's history: other ids.
+    const other = generateDemoEvents({ from: new Date(hour), hours: 1, seed: 43, inferenceSpike: false });
+    expect(other.filter((e) => e.type === INFERENCE_V1).some((e) => all.has(key(e)))).toBe(false);
+  });
+
+  it("gives a training job the same events in every run it shows in, up to each run's end", () => {
+    const from = FROM.getTime() + 30 * HOUR_MS;
+    const later = generateDemoEvents({ from: new Date(from), hours: 30, seed: 42 });
+    const jobsOf = (list: readonly DemoCloudEvent[]) =>
+      new Set(list.flatMap((e) => (e.type === TRAINING_V1 ? [(e.data as TrainingWireData).job_id] : [])));
+    const shared = [...jobsOf(later)].filter((id) => jobsOf(events).has(id));
+
+    // The week's runaway, and the jobs running across the 48th hour, are in both.
+    expect(shared.length).toBeGreaterThanOrEqual(3);
+    const end = FROM.getTime() + HOURS * HOUR_MS;
+    for (const id of shared) {
+      const ofJob = (list: readonly DemoCloudEvent[]) =>
+        list.filter((e) => e.type === TRAINING_V1 && (e.data as TrainingWireData).job_id === id);
+      const mine = ofJob(events);
+      expect(ofJob(later).filter((e) => Date.parse(e.time) < end)).toEqual(mine);
+    }
+  });
+
+  it("ids the month's licence by its month alone: any seed, start or length", () => {
+    const runs = [
+      events,
+      generateDemoEvents({
+        from: new Date("2026-11-20T05:00:00Z"),
+        hours: 3,
+        seed: "other",
+        requestsPerHour: 10,
+      }),
+      generateDemoEvents({ from: new Date("2026-11-29T22:00:00Z"), hours: 1, seed: 7, requestsPerHour: 0 }),
+    ];
+
+    const licences = runs.map((list) => list.filter((e) => e.type === FIXED_V1));
+    expect(licences.map((l) => l.map((e) => e.id))).toEqual([
+      ["demo-fixed-2026-11"],
+      ["demo-fixed-2026-11"],
+      ["demo-fixed-2026-11"],
+    ]);
+    expect(licences[1]).toEqual(licences[0]);
+    expect(licences[2]).toEqual(licences[0]);
+    const december = generateDemoEvents({ from: new Date("2026-12-01T00:00:00Z"), hours: 1, seed: 42 });
+    expect(december.filter((e) => e.type === FIXED_V1).map((e) => e.id)).toEqual(["demo-fixed-2026-12"]);
   });
 });
 
