@@ -322,9 +322,11 @@ describe("demo event ids: the same cost event has the same id whatever the run",
       requests.map(() => "20261102t15"),
     );
     expect(requests.map((e) => all.get(key(e)))).toEqual(requests);
-    // Another seed is another org's history: other ids.
-    const other = generateDemoEvents({ from: new Date(hour), hours: 1, seed: 43, inferenceSpike: false });
-    expect(other.filter((e) => e.type === INFERENCE_V1).some((e) => all.has(key(e)))).toBe(false);
+    // Another seed is another org's history: other ids (the seed "42" too: it draws other requests).
+    for (const seed of [43, "42"]) {
+      const other = generateDemoEvents({ from: new Date(hour), hours: 1, seed, inferenceSpike: false });
+      expect(other.filter((e) => e.type === INFERENCE_V1).some((e) => all.has(key(e)))).toBe(false);
+    }
   });
 
   it("gives a training job the same events in every run it shows in, up to each run's end", () => {

@@ -92,7 +92,7 @@ export function isoTime(ms: number): string {
   return cachedPrefix + ((SECONDS[seconds] as string) + (MILLIS[rest - seconds * 1000] as string));
 }
 
-/** Deterministic event ids: a run tag (from the seed and options) and a sequence number. */
+/** Deterministic event ids: a prefix naming what is counted (e.g. the org and hour) and its number in it. */
 export function eventId(runTag: string, sequence: number): string {
   // Short suffix first (stored flat), then one join: one cons cell per id rather than two.
   return runTag.concat(`-${sequence.toString(36).padStart(6, "0")}`);

@@ -142,7 +142,9 @@ export function* demoEventStream(options: DemoEventOptions): Generator<DemoCloud
  * ids, whatever range or moment a run covers.
  */
 function demoTag(seed: Seed, requestsPerHour: number): string {
-  const key = requestsPerHour === DEFAULT_REQUESTS_PER_HOUR ? `${seed}` : `${seed}|${requestsPerHour}`;
+  // As the generator reads it: the seed 42 and the seed "42" are two orgs.
+  const org = `${typeof seed === "number" ? "n" : "s"}:${seed}`;
+  const key = requestsPerHour === DEFAULT_REQUESTS_PER_HOUR ? org : `${org}|${requestsPerHour}`;
   return `demo-${hashSeed(key).toString(16).padStart(8, "0")}`;
 }
 
