@@ -15,6 +15,9 @@ export const startCommand: Command = {
     POST /events/<target>    hand an event-driven function the CloudEvent the cloud would deliver
                              (binary or structured mode), e.g. a Pub/Sub messagePublished event
   The warehouse is DuckDB at $FINOPS_DUCKDB_PATH (default ./data/finops.duckdb).
+  Beyond local.maxInFlightBodies or local.maxInFlightBytes of bodies at once it answers 503 with
+  Retry-After. Ctrl-C or SIGTERM: refuses new bodies, finishes those in flight, refreshes the rollup
+  once more and exits (a second signal exits at once).
 
   --demo     first stream a synthetic org's events through the bus, print a report, then show the
              budget, GCP budget, AWS anomaly and spend anomaly alerts and the reconciliation
@@ -63,11 +66,26 @@ export const startCommand: Command = {
     }
     process.stdout.write(`\nReady. Ctrl-C to stop.\n`);
     await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop).once("SIGTERM", stop);
+      process.once("SIGINT", resolve).once("SIGTERM", resolve);
     });
     process.stdout.write("stopping...\n");
-    await session.close();
+    await stop(session);
     return 0;
   },
 };
+
+/**
+ * Refuses new bodies, finishes those in flight, refreshes the rollup one last time (what the
+ * ingest marked pending stays so even if it fails) and closes. A second signal stops at once.
+ */
+async function stop(session: LocalSession): Promise<void> {
+  const now = () => process.exit(130);
+  process.once("SIGINT", now).once("SIGTERM", now);
+  await session.stack.drain();
+  const refreshed = await session.stack.trigger("refreshRollups").then(
+    async (res) => (res.ok ? undefined : `answered ${res.status}: ${await res.text()}`),
+    (error: unknown) => String(error),
+  );
+  if (refreshed !== undefined) process.stderr.write(`finops start: the last rollup refresh ${refreshed}\n`);
+  await session.close();
+}

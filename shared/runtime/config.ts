@@ -117,9 +117,18 @@ export const configFileSchema = z
       .object({
         port: z.number().int().min(0).max(65535).default(8080),
         rollupIntervalMs: z.number().int().min(100).default(1000),
+        /** Request bodies the local stack reads or works on at once; beyond, it answers 503. */
+        maxInFlightBodies: z.number().int().min(1).max(10_000).default(16),
+        /** Their bytes (Content-Length, or bytes read); beyond, 503, and 413 for a body over the whole. */
+        maxInFlightBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 ** 3)
+          .default(16 * 1024 ** 2),
       })
       .strict()
-      .default({ port: 8080, rollupIntervalMs: 1000 }),
+      .prefault({}),
   })
   .strict();
 

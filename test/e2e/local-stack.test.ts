@@ -394,7 +394,7 @@ describe("routes", () => {
 
     // Assess
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe("ok\n");
+    expect(await res.json()).toEqual({ status: "ok" });
   });
 
   it("lists every function at /", async () => {

@@ -4,7 +4,7 @@ import { FUNCTIONS } from "../../functions/registry.ts";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
-const local = { port: 0, rollupIntervalMs: 1000 };
+const local = { port: 0, rollupIntervalMs: 1000, maxInFlightBodies: 16, maxInFlightBytes: 16 * 1024 ** 2 };
 
 /** The scheduled functions, and whether their cron runs every hour. */
 const scheduled = FUNCTIONS.flatMap((f) =>

@@ -1,8 +1,10 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FunctionSpec } from "../../../functions/registry.ts";
 import type { Runtime } from "../runtime.ts";
+import { createBodyGate } from "./body-gate.ts";
 import { createFunctionHost } from "./function-host.ts";
+import { cachedHealthProbe } from "./health-probe.ts";
 import { startIntervalScheduler } from "./interval-scheduler.ts";
 import { toMessagePublishedEvent } from "./pubsub-cloud-event.ts";
 
@@ -22,11 +24,33 @@ export interface LocalStack {
   targets: string[];
   /** Runs a scheduled function now, through its HTTP handler, and waits for it. */
   trigger(target: string): Promise<Response>;
+  /**
+   * Stops taking request bodies (503, Retry-After) and scheduling runs; resolves once the bodies
+   * in flight and the running jobs are done (or after a grace period). Requests without a body,
+   * trigger() among them, are still served until close().
+   */
+  drain(): Promise<void>;
+  /** Drains, then closes the listener and every connection, kept alive or not. */
   close(): Promise<void>;
 }
 
 /** What a browser gets at the root URL; anything else there gets the list of functions. */
 const ROOT_TARGET = "dashboard";
+/** How long a stop waits for the bodies in flight, then for open connections to finish their answers. */
+const STOP_GRACE_MS = 3000;
+
+/** `work`, or nothing once `ms` have passed. */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+}
 
 /**
  * One process hosting every function: the dashboard at / (to a browser), HTTP functions at
@@ -37,19 +61,26 @@ const ROOT_TARGET = "dashboard";
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { runtime, functions, projectId = "local" } = options;
   const host = createFunctionHost(functions.map((f) => f.target));
-  const server = createServer((req, res) => {
+  const gate = createBodyGate({
+    maxBodies: runtime.config.local.maxInFlightBodies,
+    maxBytes: runtime.config.local.maxInFlightBytes,
+  });
+  const writable = cachedHealthProbe(() => runtime.warehouse.checkWritable());
+  let stopping = false;
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.setHeader("connection", "close");
     const { pathname: path, search } = new URL(req.url ?? "/", "http://local");
     const [, first = "", second = ""] = path.split("/");
     if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      void writable().then((error) => {
+        if (error === undefined && !stopping) json(res, 200, { status: "ok" });
+        else json(res, 503, { status: "unavailable", error: error ?? "stopping" }, { "retry-after": "1" });
+      });
       return;
     }
     const browser = (req.headers.accept ?? "").includes("text/html");
     if (path === "/" && !(browser && host.targets().includes(ROOT_TARGET))) {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({ functions: functions.map((f) => ({ target: f.target, trigger: f.trigger })) }),
-      );
+      json(res, 200, { functions: functions.map((f) => ({ target: f.target, trigger: f.trigger })) });
       return;
     }
     // The function sees the path below its mount, as under its own URL, and the mount as a proxy names it.
@@ -65,9 +96,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     req.url = `${path.slice(mount.length) || "/"}${search}`;
     req.headers["x-forwarded-prefix"] = mount;
     if (!host.serve(route, req, res)) {
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: `no function at ${path}`, functions: host.targets() }));
+      json(res, 404, { error: `no function at ${path}`, functions: host.targets() });
     }
+  };
+  const server = createServer((req, res) => {
+    if (gate.admit(req, res)) serve(req, res);
+  });
+  // A client that asks first (Expect: 100-continue) sends no body that the gate refuses.
+  server.on("checkContinue", (req, res) => {
+    if (!gate.admit(req, res)) return;
+    res.writeContinue();
+    serve(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -106,15 +145,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     runtime.logger,
   );
 
+  let drained: Promise<void> | undefined;
+  const drain = () => {
+    stopping = true;
+    drained ??= Promise.all([within(gate.drain(), STOP_GRACE_MS), scheduler.stop()]).then(() => undefined);
+    return drained;
+  };
   return {
     url,
     server,
     targets: host.targets(),
     trigger,
+    drain,
     async close() {
-      await scheduler.stop();
+      await drain();
       await Promise.all(subscriptions.map((s) => s.close()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await within(closed, STOP_GRACE_MS);
+      server.closeAllConnections();
+      await closed;
     },
   };
 }
