@@ -1,10 +1,33 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { createGunzip } from "node:zlib";
 
 export const BATCH_LINES = 10_000;
 const NDJSON = "application/x-ndjson";
 /** A line ends at \r\n, \n or a lone \r, as node:readline reads it. */
 const LINE_BREAK = /\r\n|\n|\r/;
+
+/** The bytes of a stream, inflated when they start with gzip's magic number (a .gz file, gzip on stdin). */
+async function* inflated(input: Readable): AsyncGenerator<Buffer | string> {
+  const chunks = input[Symbol.asyncIterator]();
+  // Enough of the start to see the two magic bytes, however the stream is cut.
+  const head: (Buffer | string)[] = [];
+  let seen = 0;
+  while (seen < 2) {
+    const next = await chunks.next();
+    if (next.done) break;
+    head.push(next.value);
+    seen += next.value.length;
+  }
+  async function* all() {
+    yield* head;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  }
+  const start = head.every((c) => typeof c !== "string") ? Buffer.concat(head as Buffer[]) : undefined;
+  if (start !== undefined && start[0] === 0x1f && start[1] === 0x8b)
+    yield* Readable.from(all()).pipe(createGunzip());
+  else yield* all();
+}
 
 /**
  * The lines of a stream, a chunk's worth at a time (one regex split per chunk rather than an event
@@ -13,7 +36,7 @@ const LINE_BREAK = /\r\n|\n|\r/;
 async function* lineChunks(input: Readable): AsyncGenerator<string[]> {
   const decoder = new StringDecoder("utf8");
   let pending = "";
-  for await (const chunk of input) {
+  for await (const chunk of inflated(input)) {
     let text = pending + (typeof chunk === "string" ? chunk : decoder.write(chunk as Buffer));
     // A \r at the very end may be the first half of a \r\n cut between chunks: the next one decides.
     let held = "";
@@ -32,20 +55,33 @@ async function* lineChunks(input: Readable): AsyncGenerator<string[]> {
   if (lines.length > 0) yield lines;
 }
 
-/** Splits NDJSON into batches of lines; a JSON array (first non-blank char `[`) is one batch. */
+/**
+ * A first line that opens a JSON document spread over lines: an array, or an object that does not
+ * close on its own line (a pretty-printed CloudEvent). An NDJSON line is a whole object.
+ */
+function opensDocument(line: string): boolean {
+  const text = line.trim();
+  return text.startsWith("[") || (text.startsWith("{") && !text.endsWith("}"));
+}
+
+/**
+ * Splits NDJSON into batches of lines; a JSON document over several lines (an array, a
+ * pretty-printed event) is one batch. Gzip input is inflated first. The same bodies, split or not,
+ * get the same answer as over HTTP.
+ */
 export async function* eventBatches(
   input: Readable,
   batchLines = BATCH_LINES,
 ): AsyncGenerator<{ body: string; firstIndex: number; contentType: string }> {
   let lines: string[] = [];
   let index = 0;
-  let arrayText: string[] | undefined;
+  let documentText: string[] | undefined;
   for await (const chunk of lineChunks(input)) {
     for (const line of chunk) {
-      if (arrayText === undefined && lines.length === 0 && index === 0 && line.trimStart().startsWith("["))
-        arrayText = [];
-      if (arrayText) {
-        arrayText.push(line);
+      if (documentText === undefined && lines.length === 0 && index === 0 && opensDocument(line))
+        documentText = [];
+      if (documentText) {
+        documentText.push(line);
         continue;
       }
       lines.push(line);
@@ -56,7 +92,7 @@ export async function* eventBatches(
       }
     }
   }
-  if (arrayText) yield { body: arrayText.join("\n"), firstIndex: 0, contentType: "application/json" };
+  if (documentText) yield { body: documentText.join("\n"), firstIndex: 0, contentType: "application/json" };
   else if (lines.length > 0 || index === 0)
     yield { body: lines.join("\n"), firstIndex: index, contentType: NDJSON };
 }

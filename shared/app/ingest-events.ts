@@ -45,8 +45,9 @@ export interface IngestSummary {
    */
   conflicts: number;
   /**
-   * Of the events accepted, those priced at another region's rate by the configured fallback rule
-   * (pricing.regionFallback); their rows' price_source names the region. Present when not zero.
+   * Of the events accepted, those priced at a region's rate that is not their own: a region the
+   * catalog does not price, at pricing.regionFallback's rate, or no region named, at the fallback or
+   * the catalog's default region. Their rows' price_source names the region. Present when not zero.
    */
   fallbackPriced?: number;
   rejected: IngestRejection[];
@@ -65,7 +66,7 @@ interface Priced {
   rows: CostRow[];
   /** The hash of the event as validated: what tells a duplicate from a conflict. */
   hash: string;
-  /** Priced at another region's rate by the configured fallback rule. */
+  /** Priced at a region's rate that is not its own (see IngestSummary.fallbackPriced). */
   fallback: boolean;
 }
 
@@ -132,7 +133,7 @@ interface Stored {
   conflicts: { priced: Priced; storedHash: string | null }[];
   /** The rows newly written. */
   newRows: CostRow[];
-  /** Events newly written that the fallback rule priced. */
+  /** Events newly written that were priced at a region's rate not their own. */
   fallbackPriced: number;
 }
 

@@ -130,6 +130,7 @@ describe("finops demo, ingest and report", () => {
       received: events.length,
       accepted: events.length,
       duplicates: 0,
+      conflicts: 0,
       rejected: 0,
       rejections: [],
     });
@@ -187,6 +188,7 @@ describe("finops demo, ingest and report", () => {
       received: 3,
       accepted: 1,
       duplicates: 0,
+      conflicts: 0,
       rejected: 2,
       rejections: [
         expect.objectContaining({

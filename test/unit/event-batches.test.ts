@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { eventBatches } from "../../bin/commands/event-batches.ts";
 
@@ -42,6 +43,20 @@ describe("eventBatches", () => {
     expect(batches).toEqual([
       { body: '  [\n{"a":1},\n{"a":2}]', firstIndex: 0, contentType: "application/json" },
     ]);
+  });
+
+  it("reads a pretty-printed event (an object over several lines) as one JSON batch", async () => {
+    const event = JSON.stringify({ id: "a", data: { team: "x" } }, null, 2);
+    const batches = await batchesOf([event.slice(0, 9), event.slice(9)], 1);
+    expect(batches).toEqual([{ body: event, firstIndex: 0, contentType: "application/json" }]);
+  });
+
+  it("inflates gzip input, whatever the chunks", async () => {
+    const zipped = gzipSync('{"a":1}\n{"a":2}\n');
+    const out: string[] = [];
+    for await (const batch of eventBatches(Readable.from([zipped.subarray(0, 1), zipped.subarray(1)]), 10))
+      out.push(batch.body);
+    expect(out).toEqual(['{"a":1}\n{"a":2}']);
   });
 
   it("yields one empty batch for empty input", async () => {

@@ -34,7 +34,7 @@ export interface DecodeRejection {
    * is an empty batch): the body's bytes exactly as they were received, still compressed if they
    * came compressed. This, not `payload`, is what a dead-letter path publishes (with the body's
    * content-type and content-encoding), so that the input can be replayed as it came. Absent on
-   * rejections of one event or line, and on an empty body.
+   * rejections of one event or line.
    */
   received?: Buffer;
 }
@@ -242,10 +242,8 @@ export function decodeEventBody(
     return out;
   }
   const text = (typeof body === "string" ? body : body.toString("utf8")).replace(/^\uFEFF/, "");
-  if (text.trim() === "") {
-    out.rejections.push({ index: 0, field: "body", reason: "empty body", payload: "" });
-    return out;
-  }
+  // An empty body is zero events, the same through HTTP, the bus and a file.
+  if (text.trim() === "") return out;
   const type = mediaType(contentType);
   if (NDJSON_TYPES.has(type)) {
     decodeLines(text, out);
