@@ -2,12 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runFaultInjection } from "./faults.ts";
 import { measureFreshness } from "./freshness.ts";
 import { measureIngestThroughput } from "./ingest-throughput.ts";
 import { measureReportSeries } from "./report-series.ts";
 import { measureSdkOverhead } from "./sdk-overhead.ts";
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     events: { type: "string", default: "200000" },
     rate: { type: "string", default: "2000" },
@@ -17,6 +19,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(`npm run bench -- [--events N] [--rate EVENTS_PER_S] [--seconds S]
+npm run bench -- faults [--events N]
 
   1. Ingest throughput: N synthetic events through the whole path (parse, validate, price, dedupe,
      write to DuckDB), against DuckDB's own bulk NDJSON load of the same file, in the same run.
@@ -27,13 +30,46 @@ if (values.help) {
   4. Report series: a week of spend per team by hour on the demo org, as 168 one-hour reports and as
      one report grouped by hour (what the budget forecast reads), checked equal.
   Figures are printed side by side; nothing passes or fails on absolute times.
+
+  faults: the fault-injection run instead. Four producers post --events events (default 60,000 in
+  bodies of 500, every 20th body twice) to the local stack as a process, which is killed with -9
+  twice while bodies are in flight and restarted; unanswered bodies are resent. Prints events sent,
+  acknowledged, stored, lost and doubled, and the reported total against the expected one.
 `);
   process.exit(0);
+}
+
+async function printFaultRun(dir: string, events: number): Promise<void> {
+  process.stdout.write(`Fault injection: ${events} events, kill -9 of the local stack twice mid-stream...\n`);
+  const f = await runFaultInjection(dir, { events, perBody: 500, producers: 4, kills: 2 });
+  const usd = (nanos: bigint) =>
+    `${nanos / 1_000_000_000n}.${String(nanos % 1_000_000_000n).padStart(9, "0")}`;
+  process.stdout.write(
+    [
+      `  events sent ${f.events.toLocaleString("en-US")} in ${f.posts} posts (${f.acknowledged} acknowledged, ${f.unanswered} unanswered and resent), ${f.kills} kills`,
+      `  stored ${f.stored.toLocaleString("en-US")} events; lost ${f.lost}; doubled ${f.doubled}`,
+      `  reported ${usd(f.reportedNanos)} USD, expected ${usd(f.expectedNanos)} USD: ${f.reportedNanos === f.expectedNanos ? "exact" : "DIFFERENT"}`,
+      `  (${f.seconds.toFixed(1)} s)`,
+      "",
+    ].join("\n"),
+  );
 }
 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 const dir = mkdtempSync(join(tmpdir(), "finops-bench-"));
+if (positionals[0] === "faults") {
+  try {
+    await printFaultRun(dir, values.events === "200000" ? 60_000 : Number(values.events));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+if (positionals.length > 0) {
+  process.stderr.write(`bench: unknown run ${positionals[0]} (try --help)\n`);
+  process.exit(2);
+}
 try {
   const count = Number(values.events);
   process.stdout.write(`Ingest throughput, ${count} events (generating, then ingesting)...\n`);
