@@ -74,6 +74,7 @@ export function createBodyGate(limits: BodyLimits): BodyGate {
     // Counted as the body parser reads it: 'resume' comes just before the first chunk flows.
     req.once("resume", () =>
       req.on("data", (chunk: Buffer) => {
+        if (released) return;
         held += chunk.length;
         bytes += chunk.length;
         if (bytes <= limits.maxBytes || res.headersSent) return;

@@ -36,7 +36,7 @@ export interface LocalStack {
 
 /** What a browser gets at the root URL; anything else there gets the list of functions. */
 const ROOT_TARGET = "dashboard";
-/** How long a stop waits for the bodies in flight, then for open connections to finish their answers. */
+/** How long a stop waits for the bodies and scheduled runs in flight, then for open connections' answers. */
 const STOP_GRACE_MS = 3000;
 
 /** `work`, or nothing once `ms` have passed. */
@@ -148,7 +148,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let drained: Promise<void> | undefined;
   const drain = () => {
     stopping = true;
-    drained ??= Promise.all([within(gate.drain(), STOP_GRACE_MS), scheduler.stop()]).then(() => undefined);
+    drained ??= within(Promise.all([gate.drain(), scheduler.stop()]), STOP_GRACE_MS);
     return drained;
   };
   return {
