@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 
-/** Debian's chromium, as .ci/run installs it. */
+/** Debian's chromium, as npm test's pretest step installs it. */
 export const CHROMIUM = "/usr/bin/chromium";
 
 const ARGS = [
@@ -29,7 +29,7 @@ export interface Browser {
 export async function launchChromium(viewport = { width: 1280, height: 900 }): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `${CHROMIUM} not found: the dashboard tests need Debian's chromium (apt-get install chromium; .ci/run installs it)`,
+      `${CHROMIUM} not found: the dashboard tests need Debian's chromium (npm test installs it: test/setup/ensure-chromium.ts)`,
     );
   }
   const profile = mkdtempSync(join(tmpdir(), "finops-chromium-"));
