@@ -4,7 +4,13 @@ import type { BudgetEnforcementEvent } from "#domain/budgets/budget-enforcement.
 import { HOUR_MS, periodAt } from "#domain/budgets/budget-period.ts";
 import { otherCurrencies, spendIn, unionDimensions } from "#domain/budgets/budget-spend.ts";
 import type { BudgetStatus } from "#domain/budgets/budget-status.ts";
-import { type BudgetEvaluation, evaluateBudget, type HourSample } from "#domain/budgets/evaluate-budget.ts";
+import {
+  type BudgetEvaluation,
+  evaluateBudget,
+  type HourSample,
+  thresholdAlert,
+  thresholdKey,
+} from "#domain/budgets/evaluate-budget.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
 import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
@@ -34,12 +40,17 @@ export interface PublishedAlert {
   kind: Alert["kind"];
   severity: Alert["severity"];
   budget: string;
+  /** For a threshold alert, the lower thresholds newly crossed with it, which it speaks for (claimed, not sent apart). */
+  alsoPassed?: number[];
 }
 
 export interface EvaluateBudgetsResult {
   evaluatedAt: Date;
   budgets: number;
-  /** Alerts claimed and published by this run, in order. */
+  /**
+   * Alerts claimed and published by this run, in order: per budget at most one threshold alert (for
+   * the highest threshold newly crossed), then its new forecast alerts.
+   */
   published: PublishedAlert[];
   /** Alerts the state calls for whose key an earlier run had already claimed. */
   alreadySent: number;
@@ -70,6 +81,16 @@ export class EvaluateBudgetsError extends Error {
 }
 
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/** The threshold a `budget.threshold` alert of the evaluation is for (by its key). */
+function thresholdOf(evaluation: BudgetEvaluation, alert: Alert): number {
+  const threshold = evaluation.crossed.find(
+    (t) => thresholdKey(evaluation.budget, evaluation.period, t) === alert.idempotency_key,
+  );
+  if (threshold === undefined)
+    throw new RangeError(`no crossed threshold has the key ${alert.idempotency_key}`);
+  return threshold;
+}
 
 export function createEvaluateBudgets({
   warehouse,
@@ -166,6 +187,46 @@ export function createEvaluateBudgets({
     };
   }
 
+  /**
+   * Claims every key the evaluation calls for, and returns what to publish: the forecast alerts whose
+   * claim this run won, and at most one threshold alert. Thresholds newly crossed together (a jump,
+   * or a budget first seen past several) are each claimed, so no later run sends them, and one message
+   * speaks for the highest of them, naming the others. A threshold below one an earlier run already
+   * alerted on is claimed silently: that message spoke for more than it.
+   */
+  async function claimFresh(
+    evaluation: BudgetEvaluation,
+    result: EvaluateBudgetsResult,
+  ): Promise<{ alert: Alert; alsoPassed: number[] }[]> {
+    const won: number[] = [];
+    let sentBefore = Number.NEGATIVE_INFINITY;
+    const forecasts: Alert[] = [];
+    for (const alert of evaluation.alerts) {
+      const mine = await claims.claim(alert.idempotency_key);
+      if (!mine) result.alreadySent += 1;
+      if (alert.kind !== "budget.threshold") {
+        if (mine) forecasts.push(alert);
+        continue;
+      }
+      const threshold = thresholdOf(evaluation, alert);
+      if (mine) won.push(threshold);
+      else sentBefore = Math.max(sentBefore, threshold);
+    }
+    const top = Math.max(...won);
+    const out: { alert: Alert; alsoPassed: number[] }[] = [];
+    if (won.length > 0 && top > sentBefore) {
+      const alsoPassed = won.filter((t) => t < top).sort((a, b) => a - b);
+      out.push({ alert: thresholdAlert(evaluation, top, alsoPassed), alsoPassed });
+    } else if (won.length > 0) {
+      logger.info("budget thresholds claimed without a message: an earlier alert passed a higher one", {
+        budget: evaluation.budget.name,
+        thresholds: won,
+        alerted: sentBefore,
+      });
+    }
+    return [...out, ...forecasts.map((alert) => ({ alert, alsoPassed: [] }))];
+  }
+
   return {
     async evaluate() {
       const now = clock.now();
@@ -180,20 +241,20 @@ export function createEvaluateBudgets({
       const failures: Error[] = [];
       for (const evaluation of evaluations) {
         const name = evaluation.budget.name;
-        const fresh: Alert[] = [];
-        for (const alert of evaluation.alerts) {
-          if (await claims.claim(alert.idempotency_key)) fresh.push(alert);
-          else result.alreadySent += 1;
-        }
+        const fresh = await claimFresh(evaluation, result);
         if (fresh.length > 0) {
           try {
-            await bus.publish(alertsTopic, fresh.map(alertMessage));
-            for (const alert of fresh) {
+            await bus.publish(
+              alertsTopic,
+              fresh.map(({ alert }) => alertMessage(alert)),
+            );
+            for (const { alert, alsoPassed } of fresh) {
               result.published.push({
                 key: alert.idempotency_key,
                 kind: alert.kind,
                 severity: alert.severity,
                 budget: name,
+                ...(alsoPassed.length === 0 ? {} : { alsoPassed }),
               });
               logger.info("budget alert published", { key: alert.idempotency_key, severity: alert.severity });
             }
@@ -202,7 +263,7 @@ export function createEvaluateBudgets({
             logger.error("budget alerts claimed but not published", {
               budget: name,
               topic: alertsTopic,
-              alerts: fresh.map(alertToJson),
+              alerts: fresh.map(({ alert }) => alertToJson(alert)),
               error: (error as Error).message,
             });
             failures.push(error as Error);
@@ -253,7 +314,10 @@ export function evaluateBudgetsResultToJson(result: EvaluateBudgetsResult) {
   return {
     evaluated_at: result.evaluatedAt.toISOString(),
     budgets: result.budgets,
-    published: result.published,
+    published: result.published.map(({ alsoPassed, ...p }) => ({
+      ...p,
+      ...(alsoPassed === undefined ? {} : { also_passed: alsoPassed }),
+    })),
     already_sent: result.alreadySent,
     enforcement: result.enforcement,
   };

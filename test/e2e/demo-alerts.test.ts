@@ -36,13 +36,12 @@ describe("finops demo: the alerts, through the same functions and bus as product
     });
     await session.close();
 
-    // Assert: three budgets past 50%, 80% and 100%: 1 + 2 + 3 threshold alerts, each posted once.
+    // Assert: three budgets past 50%, 80% and 100%: 1 + 2 + 3 thresholds claimed, one message per
+    // budget (for its highest threshold, naming the others), each posted once.
     expect(summary.budgets.count).toBe(3);
     const keys = summary.budgets.firstRun;
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys.map((k) => k.replace(/^budget:[^:]+:[^:]+:/, "")).sort()).toEqual(
-      ["100", "50", "50", "50", "80", "80"].sort(),
-    );
+    expect(keys.map((k) => k.replace(/^budget:[^:]+:[^:]+:/, "")).sort()).toEqual(["100", "50", "80"].sort());
     expect(summary.budgets.secondRun).toBe(0);
     expect(summary.budgets.alreadySent).toBe(6);
     expect(summary.gcp).toEqual({ statuses: [204, 204], routed: 1 });
@@ -54,7 +53,7 @@ describe("finops demo: the alerts, through the same functions and bus as product
     if (!HAS_OPENSSL) {
       console.warn("openssl not found: the signed and forged SNS anomaly part of the demo is skipped");
       expect(summary.aws).toHaveProperty("skipped");
-      expect(posts).toHaveLength(7);
+      expect(posts).toHaveLength(4);
       return;
     }
     expect(summary.aws).toMatchObject({
@@ -63,6 +62,6 @@ describe("finops demo: the alerts, through the same functions and bus as product
       routed: 1,
     });
     expect(texts.filter((t) => t.includes("12345678-abcd-ef12-3456-987654321a12"))).toHaveLength(1);
-    expect(posts).toHaveLength(8);
+    expect(posts).toHaveLength(5);
   }, 60_000);
 });

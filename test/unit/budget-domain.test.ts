@@ -8,6 +8,8 @@ import {
   forecastSpend,
   formatMoney,
   type HourSample,
+  percentList,
+  thresholdAlert,
   thresholdSeverity,
 } from "#domain/budgets/evaluate-budget.ts";
 
@@ -200,6 +202,27 @@ describe("evaluateBudget: the seed's worked example", () => {
       expect(
         parseAlert(JSON.parse(JSON.stringify(a, (_, v) => (typeof v === "bigint" ? `${v}` : v)))),
       ).toMatchObject({ ok: true });
+  });
+
+  it("at 141% one message speaks for 125% and names the thresholds passed with it", () => {
+    const e = evaluateBudget(nlp, 28_200n * USD, NOW);
+    expect(e.crossed).toEqual([50, 80, 100, 125]);
+    const alert = thresholdAlert(e, 125, [50, 80, 100]);
+    expect([alert.idempotency_key, alert.severity, alert.title]).toEqual([
+      "budget:nlp-monthly:2026-11-01:125",
+      "critical",
+      "Budget nlp-monthly reached 125%",
+    ]);
+    expect(alert.summary).toContain(
+      "(141%) in the monthly period from 2026-11-01 (UTC), past the 125% threshold (also passed 50%, 80% and 100%: one message for all).",
+    );
+    expect(
+      parseAlert(JSON.parse(JSON.stringify(alert, (_, v) => (typeof v === "bigint" ? `${v}` : v)))),
+    ).toMatchObject({
+      ok: true,
+    });
+    expect(percentList([50])).toBe("50%");
+    expect(percentList([50, 80])).toBe("50% and 80%");
   });
 
   it("decides crossings exactly: one nano short of 80% is not 80%", () => {

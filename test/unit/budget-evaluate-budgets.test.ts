@@ -85,17 +85,20 @@ describe("evaluateBudgets", () => {
     const again = await run();
     expect(again.published).toEqual([]);
     expect(again.alreadySent).toBe(2);
-    expect(received).toHaveLength(2);
+    expect(received).toHaveLength(1);
   });
 
   it("a late event after 100% passed, or one that lifts spend over a passed threshold again, sends nothing", async () => {
     const { warehouse, received, spend, run } = await setup();
     await spend(20_050n);
-    await run();
-    expect(received.map((a) => a.idempotency_key)).toEqual([
-      "budget:nlp-monthly:2026-11-01:50",
-      "budget:nlp-monthly:2026-11-01:80",
-      "budget:nlp-monthly:2026-11-01:100",
+    expect((await run()).published).toEqual([
+      {
+        key: "budget:nlp-monthly:2026-11-01:100",
+        kind: "budget.threshold",
+        severity: "critical",
+        budget: "nlp-monthly",
+        alsoPassed: [50, 80],
+      },
     ]);
     await spend(100n, new Date("2026-11-02T01:00:00Z")); // a late event in an old hour
     expect((await run()).published).toEqual([]);
@@ -104,18 +107,91 @@ describe("evaluateBudgets", () => {
     await run();
     await spend(450n, new Date("2026-11-04T01:00:00Z"));
     expect((await run()).published).toEqual([]);
-    expect(received).toHaveLength(3);
+    expect(received.map((a) => a.idempotency_key)).toEqual(["budget:nlp-monthly:2026-11-01:100"]);
     await warehouse.close();
   });
 
-  it("emits every threshold crossed within one hour, lowest first", async () => {
+  it("a budget first seen at 141% posts one message, for 125%, naming 50%, 80% and 100% as passed", async () => {
+    const { received, spend, run } = await setup();
+    await spend(28_200n); // 141% of $20,000
+
+    const first = await run();
+
+    expect(first.published).toEqual([
+      {
+        key: "budget:nlp-monthly:2026-11-01:125",
+        kind: "budget.threshold",
+        severity: "critical",
+        budget: "nlp-monthly",
+        alsoPassed: [50, 80, 100],
+      },
+    ]);
+    expect(first.alreadySent).toBe(0);
+    expect(received).toHaveLength(1);
+    const [alert] = received;
+    expect(alert?.title).toBe("Budget nlp-monthly reached 125%");
+    expect(alert?.severity).toBe("critical");
+    expect(alert?.action).toBe("Budget exceeded. Immediate action required.");
+    expect(alert?.summary).toContain("spend is $28,200.00 of $20,000.00 (141%)");
+    expect(alert?.summary).toContain(
+      "past the 125% threshold (also passed 50%, 80% and 100%: one message for all)",
+    );
+    expect(alert?.amounts).toMatchObject({ percent: 141, spend_nanos: 28_200n * USD });
+
+    // A rerun posts nothing: every threshold was claimed by the first run, the lower ones included.
+    const again = await run();
+    expect(again.published).toEqual([]);
+    expect(again.alreadySent).toBe(4);
+    expect(received).toHaveLength(1);
+  });
+
+  it("a jump past two thresholds within one hour is one message, for the higher", async () => {
     const { received, spend, run } = await setup();
     await spend(17_000n);
     await run();
-    expect(received.map((a) => a.idempotency_key)).toEqual([
-      "budget:nlp-monthly:2026-11-01:50",
+    expect(received.map((a) => [a.idempotency_key, a.severity])).toEqual([
+      ["budget:nlp-monthly:2026-11-01:80", "warning"],
+    ]);
+    expect(received[0]?.summary).toContain("(also passed 50%: one message for all)");
+    // Later, past 100% and 125% at once: one message for 125%, naming 100% only (50% and 80% were sent).
+    await spend(9_000n);
+    expect((await run()).published.map((p) => [p.key, p.alsoPassed])).toEqual([
+      ["budget:nlp-monthly:2026-11-01:125", [100]],
+    ]);
+  });
+
+  it("a threshold added below one already alerted on is claimed without a message", async () => {
+    const warehouse = createMemoryWarehouse();
+    const bus = createMemoryBus({ logger: silentLogger });
+    const claims = createMemoryAlertClaims();
+    const evaluatorWith = (thresholds: number[]) =>
+      createEvaluateBudgets({
+        warehouse,
+        bus,
+        claims,
+        budgets: parseBudgets([
+          {
+            name: "nlp-monthly",
+            scope: { team: "nlp-team" },
+            period: "monthly",
+            amount: "20000",
+            thresholds,
+          },
+        ]),
+        clock: fixedClock(NOW),
+        forecastProfileHours: 0,
+      });
+    const at = new Date("2026-11-10T12:00:00Z");
+    await warehouse.insertEvents([
+      costRow({ event_id: "s", team: "nlp-team", event_time: at, cost_nanos: 17_000n * USD }),
+    ]);
+    await warehouse.refreshHourly(MONTH);
+    expect((await evaluatorWith([50, 80]).evaluate()).published.map((p) => p.key)).toEqual([
       "budget:nlp-monthly:2026-11-01:80",
     ]);
+    const later = await evaluatorWith([50, 60, 80]).evaluate();
+    expect(later.published).toEqual([]);
+    expect(await claims.claim("budget:nlp-monthly:2026-11-01:60")).toBe(false);
   });
 
   it("publishes budget.enforcement on its own topic once", async () => {

@@ -28,6 +28,8 @@ export interface BudgetForecast {
 export interface BudgetEvaluation {
   budget: Budget;
   period: BudgetPeriod;
+  /** When it was evaluated: the alerts' created_at. */
+  evaluatedAt: Date;
   spend_nanos: Nanos;
   /** Spend over amount, percent, rounded to two decimals for display (crossings are decided exactly). */
   percent: number;
@@ -36,7 +38,8 @@ export interface BudgetEvaluation {
   forecast: BudgetForecast;
   /**
    * Every alert the current state calls for, each with its stable idempotency key: one per crossed
-   * threshold, and forecast alerts. Which of them are new is the caller's to decide (by claiming keys).
+   * threshold, and forecast alerts. Which of them are new is the caller's to decide (by claiming keys);
+   * when several thresholds are new at once, `thresholdAlert` builds the one message that speaks for them.
    */
   alerts: Alert[];
   /** The enforcement event, once the spend has reached the enforcement threshold; else null. */
@@ -181,6 +184,63 @@ export function enforcementKey(budget: Budget, period: BudgetPeriod, threshold: 
   return `budget:${budget.name}:${period.label}:enforcement:${threshold}`;
 }
 
+/** "50%", "50% and 80%", "50%, 80% and 100%". */
+export function percentList(thresholds: readonly number[]): string {
+  const items = thresholds.map((t) => `${t}%`);
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
+/**
+ * The `budget.threshold` alert for `threshold`, under its own key. `passedWith` are the lower
+ * thresholds newly crossed in the same evaluation, for which this one message speaks: they are
+ * named in it ("also passed 50%, 80% and 100%") and never get a message of their own. Its severity
+ * is the threshold's, or the spend's where that is higher (a budget found at 141% with a 125%
+ * threshold is critical).
+ */
+export function thresholdAlert(
+  evaluation: BudgetEvaluation,
+  threshold: number,
+  passedWith: readonly number[] = [],
+): Alert {
+  const { budget, period, forecast, percent, evaluatedAt } = evaluation;
+  const spend = evaluation.spend_nanos;
+  const amount = budget.amount_nanos;
+  const severity = thresholdSeverity(Math.max(threshold, percent));
+  const key = thresholdKey(budget, period, threshold);
+  const also = [...new Set(passedWith)].filter((t) => t < threshold).sort((a, b) => a - b);
+  const alsoText = also.length === 0 ? "" : ` (also passed ${percentList(also)}: one message for all)`;
+  const forecastText =
+    forecast.method === "none"
+      ? ""
+      : ` Forecast for the period end: ${formatMoney(forecast.nanos, budget.currency)} (${forecast.percent}%).`;
+  return {
+    idempotency_key: key,
+    kind: "budget.threshold",
+    severity,
+    title:
+      threshold === 100 ? `Budget ${budget.name} exceeded` : `Budget ${budget.name} reached ${threshold}%`,
+    summary:
+      `${budget.owner}: spend is ${formatMoney(spend, budget.currency)} of ${formatMoney(amount, budget.currency)} ` +
+      `(${percent}%) in ${periodText(period)}, past the ${threshold}% threshold${alsoText}. ` +
+      `Scope: ${scopeText(budget)}.${forecastText}`,
+    action: ACTIONS[severity],
+    ...alertBase(budget, period, evaluatedAt),
+    amounts: alertAmounts(evaluation),
+    source: { system: "finops", id: key },
+  };
+}
+
+function alertAmounts(evaluation: BudgetEvaluation) {
+  const { budget, forecast } = evaluation;
+  return {
+    spend_nanos: evaluation.spend_nanos,
+    limit_nanos: budget.amount_nanos,
+    ...(forecast.method === "none" ? {} : { forecast_nanos: forecast.nanos }),
+    percent: evaluation.percent,
+    currency: budget.currency,
+  };
+}
+
 /**
  * Evaluates one budget at `now` given its spend so far in the current period (from the rollup):
  * percent used, crossed thresholds, the period-end forecast, and the alerts the state calls for.
@@ -200,37 +260,19 @@ export function evaluateBudget(
   const forecast: BudgetForecast = { ...projected, percent: percentOf(projected.nanos, amount) };
   const base = alertBase(budget, period, now);
   const spendText = `${formatMoney(spendToDate, budget.currency)} of ${formatMoney(amount, budget.currency)}`;
-  const forecastText =
-    forecast.method === "none"
-      ? ""
-      : ` Forecast for the period end: ${formatMoney(forecast.nanos, budget.currency)} (${forecast.percent}%).`;
-  const amounts = {
-    spend_nanos: spendToDate,
-    limit_nanos: amount,
-    ...(forecast.method === "none" ? {} : { forecast_nanos: forecast.nanos }),
-    percent,
-    currency: budget.currency,
-  };
 
-  const alerts: Alert[] = crossed.map((threshold) => {
-    // A jump past several thresholds at once: each alert speaks for where spend is now.
-    const severity = thresholdSeverity(Math.max(threshold, percent));
-    const key = thresholdKey(budget, period, threshold);
-    return {
-      idempotency_key: key,
-      kind: "budget.threshold",
-      severity,
-      title:
-        threshold === 100 ? `Budget ${budget.name} exceeded` : `Budget ${budget.name} reached ${threshold}%`,
-      summary:
-        `${budget.owner}: spend is ${spendText} (${percent}%) in ${periodText(period)}, ` +
-        `past the ${threshold}% threshold. Scope: ${scopeText(budget)}.${forecastText}`,
-      action: ACTIONS[severity],
-      ...base,
-      amounts,
-      source: { system: "finops", id: key },
-    };
-  });
+  const evaluation: BudgetEvaluation = {
+    budget,
+    period,
+    evaluatedAt: now,
+    spend_nanos: spendToDate,
+    percent,
+    crossed,
+    forecast,
+    alerts: [],
+    enforcement: null,
+  };
+  const alerts: Alert[] = crossed.map((threshold) => thresholdAlert(evaluation, threshold));
 
   const elapsed = BigInt(Math.max(0, now.getTime() - period.hoursFrom.getTime()));
   const length = BigInt(period.hoursTo.getTime() - period.hoursFrom.getTime());
@@ -251,7 +293,7 @@ export function evaluateBudget(
           `${period.end.toISOString()}, past the ${threshold}% threshold. Scope: ${scopeText(budget)}.`,
         action: ACTIONS.forecast,
         ...base,
-        amounts,
+        amounts: alertAmounts(evaluation),
         source: { system: "finops", id: key },
       });
     }
@@ -271,5 +313,5 @@ export function evaluateBudget(
         })
       : null;
 
-  return { budget, period, spend_nanos: spendToDate, percent, crossed, forecast, alerts, enforcement };
+  return { ...evaluation, alerts, enforcement };
 }
