@@ -1,16 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { CLI, nodeBinary } from "./run-cli.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = fileURLToPath(new URL("../../bin/finops.ts", import.meta.url));
-
-/** A Node that runs .ts files as they are (type stripping is on by default from 22.18). */
-function nodeBinary(): string {
-  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  if (major > 22 || (major === 22 && minor >= 18)) return process.execPath;
-  return fileURLToPath(new URL("../../node_modules/.bin/node", import.meta.url));
-}
 
 export interface StackProcess {
   url: string;

@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = fileURLToPath(new URL("../../bin/finops.ts", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../bin/finops.ts", import.meta.url));
 
 /** A Node that runs .ts files as they are (type stripping is on by default from 22.18). */
-function nodeBinary(): string {
+export function nodeBinary(): string {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
   if (major > 22 || (major === 22 && minor >= 18)) return process.execPath;
   return fileURLToPath(new URL("../../node_modules/.bin/node", import.meta.url));

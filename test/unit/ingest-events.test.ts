@@ -24,6 +24,28 @@ import { createMemoryWarehouse } from "../support/memory-warehouse.ts";
 
 const DEAD_LETTER = "finops-cost-events-dead-letter";
 
+/** Ingest over a bus whose every publish (the dead-letter one) fails with `error`. */
+function ingestWhenDeadLetterFails(error: BusError) {
+  const store = createMemoryWarehouse();
+  const { ingest } = createIngestEvents({
+    warehouse: store,
+    pricer: testPricer(),
+    clock: fixedClock(NOW),
+    bus: {
+      async publish() {
+        throw error;
+      },
+      async subscribe() {
+        throw new BusError("invalid", "not used");
+      },
+      async close() {},
+    },
+    deadLetterTopic: DEAD_LETTER,
+    logger: silentLogger,
+  });
+  return { store, ingest };
+}
+
 async function setup(warehouseOverride?: (w: Warehouse) => Warehouse) {
   const store = createMemoryWarehouse();
   const warehouse = warehouseOverride ? warehouseOverride(store) : store;
@@ -233,7 +255,14 @@ describe("ingest", () => {
   it("reads an empty body as zero events and rejects invalid JSON, without touching the event table", async () => {
     const { store, ingest } = await setup();
     const empty = await ingest("");
-    expect(empty).toEqual({ received: 0, accepted: 0, duplicates: 0, conflicts: 0, rejected: [], hours: null });
+    expect(empty).toEqual({
+      received: 0,
+      accepted: 0,
+      duplicates: 0,
+      conflicts: 0,
+      rejected: [],
+      hours: null,
+    });
     expect(ingestStatus(empty)).toBe(200);
     const invalid = await ingest("{not json", "application/json");
     expect(invalid.rejected).toEqual([
@@ -291,23 +320,9 @@ describe("ingest", () => {
   });
 
   it("throws when the dead-letter topic is unavailable, so the delivery is retried", async () => {
-    const store = createMemoryWarehouse();
-    const { ingest } = createIngestEvents({
-      warehouse: store,
-      pricer: testPricer(),
-      clock: fixedClock(NOW),
-      bus: {
-        async publish() {
-          throw new BusError("unavailable", "pubsub: deadline exceeded");
-        },
-        async subscribe() {
-          throw new BusError("invalid", "not used");
-        },
-        async close() {},
-      },
-      deadLetterTopic: DEAD_LETTER,
-      logger: silentLogger,
-    });
+    const { store, ingest } = ingestWhenDeadLetterFails(
+      new BusError("unavailable", "pubsub: deadline exceeded"),
+    );
     const error = await ingest(ndjson([inferenceEvent({ id: "ok" }), { id: "bad" }])).catch(
       (e: unknown) => e,
     );
@@ -346,23 +361,9 @@ describe("ingest", () => {
   });
 
   it("keeps the rejection when the dead-letter topic is gone for good, instead of looping", async () => {
-    const store = createMemoryWarehouse();
-    const { ingest } = createIngestEvents({
-      warehouse: store,
-      pricer: testPricer(),
-      clock: fixedClock(NOW),
-      bus: {
-        async publish() {
-          throw new BusError("invalid", "pubsub: NOT_FOUND: topic not found");
-        },
-        async subscribe() {
-          throw new BusError("invalid", "not used");
-        },
-        async close() {},
-      },
-      deadLetterTopic: DEAD_LETTER,
-      logger: silentLogger,
-    });
+    const { store, ingest } = ingestWhenDeadLetterFails(
+      new BusError("invalid", "pubsub: NOT_FOUND: topic not found"),
+    );
     const summary = await ingest(ndjson([inferenceEvent({ id: "ok" }), { id: "bad" }]));
     expect(ingestStatus(summary)).toBe(207);
     expect(store.rejected()).toHaveLength(1);

@@ -279,6 +279,31 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
     });
   }
 
+  /** Appends rows given as their cells in column order: a Date as TIMESTAMPTZ, text, or null. */
+  async function appendCells(
+    connection: DuckDBConnection,
+    table: string,
+    rows: readonly (readonly (Date | string | null | undefined)[])[],
+  ): Promise<void> {
+    const appender = await connection.createAppender(table);
+    try {
+      rows.forEach((cells, index) => {
+        for (const cell of cells) {
+          if (cell === null || cell === undefined) appender.appendNull();
+          else if (cell instanceof Date) appender.appendTimestampTZ(dateToTimestamp(cell, `rows[${index}]`));
+          else appender.appendVarchar(cell);
+        }
+        appender.endRow();
+      });
+      appender.flushSync();
+    } catch (error) {
+      appender.clear();
+      throw error;
+    } finally {
+      appender.closeSync();
+    }
+  }
+
   /** Which of `keys` rejected_events already holds. */
   async function knownKeys(connection: DuckDBConnection, keys: readonly string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
@@ -411,29 +436,20 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
         );
         const fresh = rows.filter((row) => row.rejection_key === undefined || !known.has(row.rejection_key));
         if (fresh.length === 0) return;
-        const appender = await connection.createAppender("rejected_events");
-        try {
-          fresh.forEach((row, index) => {
-            const where = `rows[${index}]`;
-            appender.appendTimestampTZ(dateToTimestamp(row.rejected_at, `${where}.rejected_at`));
-            for (const value of [row.event_source, row.event_id, row.event_type]) {
-              if (value === null || value === undefined) appender.appendNull();
-              else appender.appendVarchar(value);
-            }
-            appender.appendVarchar(row.field);
-            appender.appendVarchar(row.reason);
-            appender.appendVarchar(row.payload);
-            if (row.rejection_key === undefined) appender.appendNull();
-            else appender.appendVarchar(row.rejection_key);
-            appender.endRow();
-          });
-          appender.flushSync();
-        } catch (error) {
-          appender.clear();
-          throw error;
-        } finally {
-          appender.closeSync();
-        }
+        await appendCells(
+          connection,
+          "rejected_events",
+          fresh.map((row) => [
+            row.rejected_at,
+            row.event_source,
+            row.event_id,
+            row.event_type,
+            row.field,
+            row.reason,
+            row.payload,
+            row.rejection_key,
+          ]),
+        );
       });
     },
 
@@ -444,29 +460,21 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
 
     insertConflicts(rows) {
       if (rows.length === 0) return Promise.resolve();
-      return serialized("insertConflicts", async (connection) => {
-        const appender = await connection.createAppender("conflicting_events");
-        try {
-          rows.forEach((row, index) => {
-            appender.appendTimestampTZ(dateToTimestamp(row.received_at, `rows[${index}].received_at`));
-            appender.appendVarchar(row.event_source);
-            appender.appendVarchar(row.event_id);
-            for (const value of [row.event_type, row.stored_hash]) {
-              if (value === null) appender.appendNull();
-              else appender.appendVarchar(value);
-            }
-            appender.appendVarchar(row.received_hash);
-            appender.appendVarchar(row.payload);
-            appender.endRow();
-          });
-          appender.flushSync();
-        } catch (error) {
-          appender.clear();
-          throw error;
-        } finally {
-          appender.closeSync();
-        }
-      });
+      return serialized("insertConflicts", (connection) =>
+        appendCells(
+          connection,
+          "conflicting_events",
+          rows.map((row) => [
+            row.received_at,
+            row.event_source,
+            row.event_id,
+            row.event_type,
+            row.stored_hash,
+            row.received_hash,
+            row.payload,
+          ]),
+        ),
+      );
     },
 
     refreshHourly(range) {
