@@ -1,7 +1,13 @@
 import { GROUP_KEYS, type GroupKey } from "#domain/cost-row.ts";
+import {
+  checkTimeRange,
+  parseTimeRange,
+  parseUtcInstant,
+  QUERY_FIELDS,
+  type RangeFields,
+  TimeRangeError,
+} from "#domain/time-range.ts";
 import type { ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
-
-const HOUR_MS = 3_600_000;
 
 export class ReportQueryError extends Error {
   override readonly name = "ReportQueryError";
@@ -12,16 +18,17 @@ export class ReportQueryError extends Error {
   }
 }
 
-export function parseDimensions(text: string): GroupKey[] {
+/** The group keys a comma-separated list names; an error names `by` and lists only `accepted`. */
+export function parseDimensions(text: string, accepted: readonly GroupKey[] = GROUP_KEYS): GroupKey[] {
   const names = text
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
   for (const name of names) {
-    if (!(GROUP_KEYS as readonly string[]).includes(name)) {
+    if (!(accepted as readonly string[]).includes(name)) {
       throw new ReportQueryError(
         "by",
-        `unknown dimension ${JSON.stringify(name)}; one of ${GROUP_KEYS.join(", ")}`,
+        `unknown dimension ${JSON.stringify(name)}; one of ${accepted.join(", ")}`,
       );
     }
   }
@@ -29,40 +36,38 @@ export function parseDimensions(text: string): GroupKey[] {
   return names as GroupKey[];
 }
 
-/** Parses a UTC date (its midnight) or an ISO 8601 date-time; `field` names the input in errors. */
+/** Runs `parse`, turning the range rule's TimeRangeError into a ReportQueryError naming the same field. */
+function asQueryError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof TimeRangeError) throw new ReportQueryError(error.field, error.reason);
+    throw error;
+  }
+}
+
+/** A UTC day (its midnight) or an ISO 8601 date-time, strictly (no rolling over); `field` names it in errors. */
 export function parseUtcDate(text: string, field: string): Date {
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    throw new ReportQueryError(
-      field,
-      `${JSON.stringify(text)} is not a date (YYYY-MM-DD or an ISO 8601 date-time)`,
-    );
-  }
-  return at;
+  return asQueryError(() => parseUtcInstant(text, field));
 }
 
-/** The window a report covers when not told: the 30 days up to the end of the current hour. */
-export function reportWindow(now: Date, from?: string, to?: string, names = { from: "from", to: "to" }) {
-  const end = to ? parseUtcDate(to, names.to) : new Date(Math.ceil(now.getTime() / HOUR_MS) * HOUR_MS);
-  const start = from ? parseUtcDate(from, names.from) : new Date(end.getTime() - 30 * 24 * HOUR_MS);
-  return { from: start, to: end };
+/**
+ * The range a report covers, by the one range rule (shared/domain/time-range.ts): strict dates, whole
+ * UTC hours, `to` after `from`, at most MAX_RANGE_DAYS; by default the 30 days up to the end of the
+ * current hour. `names` are the fields as the caller's surface calls them (`--from` on the CLI).
+ */
+export function reportWindow(
+  now: Date,
+  from?: string,
+  to?: string,
+  names: RangeFields = QUERY_FIELDS,
+): TimeRange {
+  return asQueryError(() => parseTimeRange({ from, to }, now, names));
 }
 
-/** Every report reads the hourly rollup: both ends on whole UTC hours, `to` after `from`. */
-export function checkReportWindow(range: TimeRange): void {
-  for (const [field, at] of [
-    ["from", range.from],
-    ["to", range.to],
-  ] as const) {
-    if (at.getTime() % HOUR_MS !== 0) {
-      throw new ReportQueryError(
-        field,
-        `${at.toISOString()} is not on a whole UTC hour (the rollup is hourly)`,
-      );
-    }
-  }
-  if (range.to <= range.from) throw new ReportQueryError("to", "must be after from");
+/** Every report reads the hourly rollup: the range rule, for a range already parsed. */
+export function checkReportWindow(range: TimeRange, names: RangeFields = QUERY_FIELDS): void {
+  asQueryError(() => checkTimeRange(range, names));
 }
 
 /** Cost per group over [from, to), read from the hourly rollup, so both ends must fall on whole hours. */

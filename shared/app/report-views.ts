@@ -1,4 +1,4 @@
-import type { Dimension, GroupKey } from "#domain/cost-row.ts";
+import { DIMENSIONS, type Dimension, type GroupKey } from "#domain/cost-row.ts";
 import { decimalToNanos } from "#domain/money.ts";
 import {
   ESTIMATE_MATCH_KEYS,
@@ -11,7 +11,7 @@ import {
   type ReportFormat,
   type ReportTable,
 } from "#domain/report-format.ts";
-import { dailyTrend, trendTable } from "#domain/reports/cost-trend.ts";
+import { costTrend, trendTable } from "#domain/reports/cost-trend.ts";
 import { type InferenceUsage, inferenceTable } from "#domain/reports/inference-unit-costs.ts";
 import { reconciliationTable } from "#domain/reports/reconciliation-table.ts";
 import { trainingTable } from "#domain/reports/training-table.ts";
@@ -31,7 +31,8 @@ import type { TrainingCosts } from "./training-costs.ts";
 /**
  * What `finops report --view` and the costReport function show:
  * - cost: cost per group, by any dimensions (and day);
- * - trend: daily cost by the chosen dimensions, every day of the range, zero days included;
+ * - trend: daily cost by the chosen dimensions, every day of the range, zero days included; hourly
+ *   (every hour of the range) when `hour` is among them, on purpose, never a day × hour product;
  * - training: training jobs with cost, GPU-hours, cost per epoch and outcome;
  * - inference: cost per 1,000 requests and per million tokens by model, with the counts behind them;
  * - reconciliation: estimated vs reconciled vs billed per UTC day and team (or namespace, cloud).
@@ -42,7 +43,7 @@ export type ReportView = (typeof REPORT_VIEWS)[number];
 
 export interface ReportViewQuery extends TimeRange {
   view: ReportView;
-  /** cost: any group keys; trend: dimensions (it is by day already); reconciliation: one of its keys; the others: none. */
+  /** cost: any group keys; trend: dimensions, and hour for an hourly trend; reconciliation: one of its keys; the others: none. */
   by: readonly GroupKey[];
 }
 
@@ -65,18 +66,24 @@ function parseView(text: string | undefined): ReportView {
   return view as ReportView;
 }
 
-/** The group keys a view is asked for, its default when none are given; errors name `by`. */
+/** What the trend's `by` takes: hour (an hourly trend instead of the daily one) and the dimensions. */
+export const TREND_KEYS: readonly GroupKey[] = ["hour", ...DIMENSIONS];
+
+/** The group keys a view is asked for, its default when none are given; errors name `by` and list only what the view takes. */
 export function viewDimensions(view: ReportView, text: string | undefined): GroupKey[] {
   if (view === "cost") return parseDimensions(text ?? "team,model");
   if (view === "trend") {
-    const by = parseDimensions(text ?? "team");
-    if (by.includes("day"))
-      throw new ReportQueryError("by", "the trend view is by day already; name the dimensions beside it");
-    return by;
+    if (text?.split(",").some((name) => name.trim() === "day")) {
+      throw new ReportQueryError(
+        "by",
+        `the trend is daily already (name hour for an hourly one); one of ${TREND_KEYS.join(", ")}`,
+      );
+    }
+    return parseDimensions(text ?? "team", TREND_KEYS);
   }
   if (view === "reconciliation") {
-    const by = parseDimensions(text ?? "team");
-    if (by.length !== 1 || !(ESTIMATE_MATCH_KEYS as readonly string[]).includes(by[0] as string)) {
+    const by = parseDimensions(text ?? "team", ESTIMATE_MATCH_KEYS);
+    if (by.length !== 1) {
       throw new ReportQueryError(
         "by",
         `the reconciliation view is by one of ${ESTIMATE_MATCH_KEYS.join(", ")}`,
@@ -130,9 +137,11 @@ export function createReportViews({ warehouse, trainingCosts, reconciliationView
       case "cost":
         return costTable(await costReport({ by: [...query.by], ...range }), query.by);
       case "trend": {
-        const by = query.by as readonly Dimension[];
-        const lines = await costReport({ by: ["day", ...by], ...range });
-        return trendTable(dailyTrend(lines, by, range), by);
+        // hour among the keys asks for an hourly trend; the rest are the dimensions beside it.
+        const step = query.by.includes("hour") ? "hour" : "day";
+        const by = query.by.filter((key) => key !== "hour" && key !== "day") as Dimension[];
+        const lines = await costReport({ by: [step, ...by], ...range });
+        return trendTable(costTrend(lines, by, range, step), by, step);
       }
       case "training":
         return trainingTable((await trainingCosts.report(range)).jobs);
