@@ -114,22 +114,39 @@ describe("the demo's GPU cluster through the one view", () => {
     expect(reportTotal).toBe(allocations + estimatesElsewhere + fixed);
     expect(reportTotal).toBeLessThan(sum(() => true));
 
-    // Idle and unallocated are their own rows, exactly the cluster's idle and unlabelled namespace.
+    // The licence is shared by usage: every hour of the window had usage, so none of it stays under
+    // `shared`, and the team that pays it bears only its share of it.
+    expect(fixed).toBeGreaterThan(0n);
+    expect(byTeam.get("shared") ?? 0n).toBe(0n);
+    expect(byTeam.get("ml-platform") ?? 0n).toBeLessThan(fixed / 10n);
+    // Idle is not usage: exactly the cluster's idle, no share of the licence.
     expect(byTeam.get("idle")).toBe(sum(({ row }) => row.team === "idle"));
-    expect(byTeam.get("unallocated")).toBe(sum(({ row }) => row.namespace === "scratch-notebooks"));
     expect(byTeam.get("idle")).toBeGreaterThan(0n);
-    expect(byTeam.get("unallocated")).toBeGreaterThan(0n);
-    // A team whose namespace the cluster covers costs its allocations there, not its estimates,
-    // plus its estimates in the hour no allocation covers yet.
-    for (const team of ["chat-experience", "doc-intelligence"]) {
-      expect({ team, nanos: byTeam.get(team) }).toEqual({
-        team,
-        nanos: sum(
-          ({ row }) =>
-            row.namespace === team && (covered.has(cell(row)) ? row.basis === "allocation" : isWorkload(row)),
-        ),
-      });
+    // The unlabelled namespace and a team whose namespace the cluster covers: its allocations there,
+    // not its estimates, plus its estimates in the hour no allocation covers yet, plus a share of the
+    // licence for what they used.
+    const own = {
+      unallocated: sum(({ row }) => row.namespace === "scratch-notebooks"),
+      ...Object.fromEntries(
+        ["chat-experience", "doc-intelligence"].map((team) => [
+          team,
+          sum(
+            ({ row }) =>
+              row.namespace === team &&
+              (covered.has(cell(row)) ? row.basis === "allocation" : isWorkload(row)),
+          ),
+        ]),
+      ),
+    } as Record<string, bigint>;
+    let shares = 0n;
+    for (const [team, nanos] of Object.entries(own)) {
+      const share = (byTeam.get(team) ?? 0n) - nanos;
+      expect({ team, shareOfLicence: share > 0n }).toEqual({ team, shareOfLicence: true });
+      // In proportion: a share never exceeds the licence times the team's part of what was used.
+      expect(share * (reportTotal - fixed)).toBeLessThanOrEqual(fixed * nanos * 2n);
+      shares += share;
     }
+    expect(shares).toBeLessThan(fixed);
 
     // `finops report --by team` prints them.
     expect(cli).toMatchObject({ code: 0, stderr: "" });

@@ -67,6 +67,8 @@ describe("re-running the demo over overlapping hours", () => {
     const secondAfter = await costs(both, second);
     const spikingInBoth = { from: new Date(second.to.getTime() - 4 * HOUR_MS), to: second.to };
     const bothSpiking = await costs(both, spikingInBoth);
+    const onlyFirstSpiking = { from: second.from, to: spikingInBoth.from };
+    const bothFirstSpiking = await costs(both, onlyFirstSpiking);
     const everythingAfter = await costs(both, everything);
     const newHours = await costs(both, { from: first.to, to: second.to });
     await both.close();
@@ -75,6 +77,7 @@ describe("re-running the demo over overlapping hours", () => {
     await run(alone, SECOND);
     const secondAlone = await costs(alone, second);
     const aloneSpiking = await costs(alone, spikingInBoth);
+    const aloneFirstSpiking = await costs(alone, onlyFirstSpiking);
 
     // Assess: the first run's hours are untouched by the second run, to the nano.
     expect(second.from.getTime()).toBeLessThan(first.to.getTime());
@@ -84,9 +87,17 @@ describe("re-running the demo over overlapping hours", () => {
     // the first run's spike stays where the second run has none (the hour before its last four).
     expect(bothSpiking.byGroup).toEqual(aloneSpiking.byGroup);
     const SPIKE = "support-automation|gpt-4o-mini";
-    const others = (m: Map<string, bigint>) => new Map([...m].filter(([group]) => group !== SPIKE));
-    expect(others(secondAfter.byGroup)).toEqual(others(secondAlone.byGroup));
     expect(secondAfter.byGroup.get(SPIKE)).toBeGreaterThan(secondAlone.byGroup.get(SPIKE) ?? 0n);
+    expect([...secondAfter.byGroup.keys()].sort()).toEqual([...secondAlone.byGroup.keys()].sort());
+    // In that hour the month's licence, shared by usage, leans toward the spike's extra usage: every
+    // other group keeps its own cost and gives up at most its share of that hour's licence.
+    const HOUR_OF_LICENCE = (18_000n * 1_000_000_000n) / (24n * 28n);
+    expect(bothFirstSpiking.total).toBeGreaterThan(aloneFirstSpiking.total);
+    for (const [group, nanos] of aloneFirstSpiking.byGroup) {
+      if (group === SPIKE) continue;
+      const lost = nanos - (bothFirstSpiking.byGroup.get(group) ?? 0n);
+      expect({ group, lost: lost >= 0n && lost <= HOUR_OF_LICENCE }).toEqual({ group, lost: true });
+    }
     // Overall, the second run added only its three new hours (and the rest of jobs running in them).
     const added = everythingAfter.total - everythingBefore.total;
     expect(added).toBeGreaterThan(0n);

@@ -229,12 +229,19 @@ describe("generateDemoEvents", () => {
     expect(repeated.flat().length / teamRequests).toBeGreaterThan(0.3);
   });
 
-  it("carries the month's fixed platform licence", () => {
+  it("carries the month's fixed platform licence, shared by usage (paid by ml-platform, naming no model)", () => {
     const fixed = events.filter((e) => e.type === FIXED_V1);
     expect(fixed).toHaveLength(1);
-    const data = fixed[0]?.data as { period: { start: string; end: string }; cost_nanos: string };
+    const data = fixed[0]?.data as {
+      period: { start: string; end: string };
+      cost_nanos: string;
+      allocate?: unknown;
+      team: string;
+      model?: string;
+    };
     expect(data.period).toEqual({ start: "2026-11-01T00:00:00.000Z", end: "2026-12-01T00:00:00.000Z" });
     expect(BigInt(data.cost_nanos)).toBe(18_000n * 1_000_000_000n);
+    expect([data.allocate, data.team, data.model]).toEqual(["usage", "ml-platform", undefined]);
   });
 
   it("adds one fixed event per month the range touches", () => {

@@ -480,6 +480,7 @@ function fixedCostSchedule(org: SyntheticOrg, fromMs: number, endMs: number): Sc
           cost_nanos: (BigInt(item.monthlyUsd) * NANOS_PER_UNIT).toString(),
           currency: "USD",
           ...(item.labels === undefined ? {} : { labels: { ...item.labels } }),
+          ...(item.allocate === undefined ? {} : { allocate: item.allocate }),
         },
       });
     }

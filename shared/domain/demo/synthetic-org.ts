@@ -110,12 +110,18 @@ export interface TrainingPipeline {
 }
 
 export interface FixedCostItem {
+  /** Who pays the invoice (the event's team; the `payer` label of its rows). */
   team: string;
   description: string;
   /** Whole US dollars per calendar month, amortized over the month's hours. */
   monthlyUsd: number;
   vendor: string;
   labels?: Record<string, string>;
+  /**
+   * How it reaches owners (ai.cost.fixed.v1's `allocate`): `usage` shares each hour's part among the
+   * workloads that used something that hour, in proportion to their cost; absent, the payer bears it.
+   */
+  allocate?: "usage";
 }
 
 /** List prices of a machine family's vCPUs and memory (GCP prices them apart from the GPUs). */
@@ -553,6 +559,9 @@ const ORG: SyntheticOrg = {
       monthlyUsd: 18_000,
       vendor: "serving-platform",
       labels: { cost_kind: "licence", shared: "true" },
+      // Shared by usage: each hour's part lands on the workloads of that hour, in proportion to their
+      // cost (the one view), never on one team with no model.
+      allocate: "usage",
     },
   ],
   gpuCluster: SERVING_GPU_CLUSTER,
