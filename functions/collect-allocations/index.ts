@@ -1,9 +1,9 @@
-import { http } from "@google-cloud/functions-framework";
 import { collectErrorAnswer, summaryToJson, windowFromQuery } from "#app/collect-allocations.ts";
+import { HttpError, httpFunction } from "#runtime/http-errors.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 
 /** Scheduled (hourly): the previous hour's Kubernetes allocations become events; ?from=&to= re-collects a window. */
-http("collectAllocations", async (req, res) => {
+httpFunction("collectAllocations", { methods: ["POST"] }, async (req, res) => {
   const { collectAllocations } = await getRuntime();
   if (!collectAllocations) {
     res.status(200).json({ skipped: "no allocations source configured" });
@@ -14,6 +14,10 @@ http("collectAllocations", async (req, res) => {
   } catch (error) {
     const answer = collectErrorAnswer(error);
     if (!answer) throw error;
-    res.status(answer.status).set(answer.headers).json(answer.body);
+    const field = /^(from|to): /.exec(answer.body.error)?.[1];
+    throw new HttpError(answer.status, answer.body.error, {
+      headers: answer.headers,
+      ...(field === undefined ? {} : { field }),
+    });
   }
 });

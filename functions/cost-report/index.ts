@@ -1,10 +1,10 @@
-import { http } from "@google-cloud/functions-framework";
 import { ReportQueryError } from "#app/cost-report.ts";
 import { createReportText } from "#app/report-views.ts";
+import { HttpError, httpFunction } from "#runtime/http-errors.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 
 /** GET ?view=cost|trend|training|inference|reconciliation&by=&from=&to=&format=json|csv|table, as `finops report` prints it. */
-http("costReport", async (req, res) => {
+httpFunction("costReport", { methods: ["GET"] }, async (req, res) => {
   const q = (name: string) => (typeof req.query[name] === "string" ? (req.query[name] as string) : undefined);
   try {
     const text = createReportText(await getRuntime());
@@ -18,6 +18,6 @@ http("costReport", async (req, res) => {
     res.status(200).type(contentType).send(body);
   } catch (error) {
     if (!(error instanceof ReportQueryError)) throw error;
-    res.status(400).json({ error: error.message, field: error.field });
+    throw new HttpError(400, error.message, { field: error.field });
   }
 });

@@ -1,6 +1,6 @@
-import { http } from "@google-cloud/functions-framework";
 import { ReportQueryError } from "#app/cost-report.ts";
 import type { DashboardData } from "#app/dashboard-data.ts";
+import { HttpError, httpFunction } from "#runtime/http-errors.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 import { pageFile, SECURITY_HEADERS } from "./page-files.ts";
 
@@ -12,26 +12,18 @@ const DATA: Readonly<Record<string, keyof DashboardData>> = {
 };
 
 /** GET / the page, /assets/* its files, /data[/budget|/reconciliation|/scorecard]?team=&model=&business_unit=&from=&to=&budget= its data. */
-http("dashboard", async (req, res) => {
-  res.set(SECURITY_HEADERS);
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    res.set("Allow", "GET, HEAD").status(405).json({ error: "the dashboard is read-only: use GET" });
-    return;
-  }
+httpFunction("dashboard", { methods: ["GET"], headers: SECURITY_HEADERS }, async (req, res) => {
   const file = pageFile(req.path, req.get("x-forwarded-prefix"));
   if (file) {
     res.status(200).type(file.type).send(file.body);
     return;
   }
   const part = Object.hasOwn(DATA, req.path) ? DATA[req.path] : undefined;
-  if (part === undefined) {
-    res.status(404).json({ error: `no page at ${req.path}` });
-    return;
-  }
+  if (part === undefined) throw new HttpError(404, `no page at ${req.path}`);
   try {
     res.status(200).json(await (await getRuntime()).dashboardData[part](req.query));
   } catch (error) {
     if (!(error instanceof ReportQueryError)) throw error;
-    res.status(400).json({ error: error.message, field: error.field });
+    throw new HttpError(400, error.message, { field: error.field });
   }
 });

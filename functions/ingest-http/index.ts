@@ -1,24 +1,31 @@
-import { http } from "@google-cloud/functions-framework";
 import { ingestStatus } from "#app/ingest-events.ts";
-import { binaryToStructured } from "#domain/events/decode-body.ts";
-import { isRetryableError } from "#ports/port-error.ts";
+import { binaryToStructured, MAX_BODY_BYTES } from "#domain/events/decode-body.ts";
+import { HttpError, hasBody, httpFunction } from "#runtime/http-errors.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 
-/** POST a CloudEvent, a batch or NDJSON: 200 all taken, 207 some rejected, 400 none taken, 503 retry. */
-http("ingestHttp", async (req, res) => {
-  if (req.method !== "POST") {
-    res.set("Allow", "POST").status(405).json({ error: "use POST" });
-    return;
+/**
+ * POST a CloudEvent, a batch or NDJSON (gzip-compressed or not): 200 all taken, 207 some rejected,
+ * 400 none taken (each answered with the ingest summary); 413 a body over MAX_BODY_BYTES, 415 a body
+ * without a content-type or in another content-encoding, 503 retry later (the error boundary's).
+ */
+httpFunction("ingestHttp", { methods: ["POST"] }, async (req, res) => {
+  // The framework has read the body (and inflated gzip) into rawBody, but only with a content-type.
+  if (req.rawBody === undefined && hasBody(req)) {
+    throw new HttpError(
+      415,
+      "content-type: required with a body (application/json, application/cloudevents-batch+json or application/x-ndjson)",
+      { field: "content-type" },
+    );
+  }
+  const raw = req.rawBody ?? "";
+  if (raw.length > MAX_BODY_BYTES) {
+    throw new HttpError(413, `body: ${raw.length} bytes, over the ${MAX_BODY_BYTES} allowed`, {
+      field: "body",
+    });
   }
   const { ingestEvents } = await getRuntime();
-  const raw = req.rawBody ?? "";
   const contentType = req.get("content-type");
   const input = binaryToStructured(req.headers, raw, contentType) ?? { body: raw, contentType };
-  try {
-    const summary = await ingestEvents.ingest(input.body, input.contentType);
-    res.status(ingestStatus(summary)).json(summary);
-  } catch (error) {
-    if (!isRetryableError(error)) throw error;
-    res.set("Retry-After", "30").status(503).json({ error: "storage unavailable, retry later" });
-  }
+  const summary = await ingestEvents.ingest(input.body, input.contentType);
+  res.status(ingestStatus(summary)).json(summary);
 });

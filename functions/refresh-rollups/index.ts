@@ -1,8 +1,8 @@
-import { http } from "@google-cloud/functions-framework";
+import { httpFunction } from "#runtime/http-errors.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 
 /** Scheduled (Cloud Scheduler, hourly; locally every second): rebuild the hourly rollup for every hour written since the last run. */
-http("refreshRollups", async (_req, res) => {
+httpFunction("refreshRollups", { methods: ["POST"] }, async (_req, res) => {
   const { refreshRollups } = await getRuntime();
   const ranges = await refreshRollups.refresh();
   res

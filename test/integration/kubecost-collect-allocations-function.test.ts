@@ -67,7 +67,10 @@ describe("collectAllocations (HTTP function)", () => {
     });
     const bad = await fetchFunction("/?from=yesterday");
     expect(bad.status).toBe(400);
-    expect(bad.body).toEqual({ error: expect.stringMatching(/^from: must be an RFC 3339 time/) });
+    expect(bad.body).toEqual({
+      error: expect.stringMatching(/^from: must be an RFC 3339 time/),
+      field: "from",
+    });
   });
 
   it("answers 503 with Retry-After when the source is unavailable", async () => {
