@@ -416,10 +416,7 @@ describe("routes", () => {
     // Assess
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(await res.json()).toEqual({
-      error: "no function at /no/such/function",
-      functions: FUNCTIONS.map((f) => f.target),
-    });
+    expect(await res.json()).toEqual({ error: "no function at /no/such/function: GET / lists them" });
   });
 
   it("answers the refresh trigger with the ranges it rebuilt, and none when nothing is pending", async () => {

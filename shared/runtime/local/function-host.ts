@@ -1,10 +1,12 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { getFunction, getTestServer } from "@google-cloud/functions-framework/testing";
+import { installFrameworkBoundary } from "../http-errors.ts";
 
 /**
  * Hosts registered functions in one process the way the Functions Framework serves each alone:
  * the framework's own request handling (body parsing, CloudEvent binary/structured decoding,
- * error-to-status mapping) runs for every call.
+ * error-to-status mapping) runs for every call, with the error boundary's JSON answers for what
+ * fails before a function runs (../http-errors.ts), event functions' included.
  */
 export interface FunctionHost {
   targets(): string[];
@@ -15,6 +17,7 @@ export interface FunctionHost {
 }
 
 export function createFunctionHost(targets: readonly string[]): FunctionHost {
+  installFrameworkBoundary();
   const apps = new Map<string, RequestListener>();
   for (const target of targets) {
     const listener = getTestServer(target).listeners("request")[0];

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FunctionSpec } from "../../../functions/registry.ts";
+import { answerError, HttpError } from "../http-errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { createBodyGate } from "./body-gate.ts";
 import { createFunctionHost } from "./function-host.ts";
@@ -48,6 +49,14 @@ async function within(work: Promise<unknown>, ms: number): Promise<void> {
   await Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+function parseUrl(url: string | undefined): URL {
+  try {
+    return new URL(url ?? "/", "http://local");
+  } catch {
+    throw new HttpError(400, "the request's URL cannot be read");
+  }
+}
+
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
 }
@@ -67,11 +76,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const writable = cachedHealthProbe(() => runtime.warehouse.checkWritable());
   let stopping = false;
-  const serve = (req: IncomingMessage, res: ServerResponse) => {
+  const eventTargets = new Set(functions.filter((f) => f.trigger.kind === "topic").map((f) => f.target));
+  /** Throws HttpError for a method the route does not take. */
+  const only = (req: IncomingMessage, ...methods: string[]) => {
+    if (methods.includes(req.method ?? "")) return;
+    const allow = methods.join(", ");
+    throw new HttpError(405, `${req.method} is not supported here: use ${allow}`, { headers: { allow } });
+  };
+  const route = (req: IncomingMessage, res: ServerResponse) => {
     if (stopping) res.setHeader("connection", "close");
-    const { pathname: path, search } = new URL(req.url ?? "/", "http://local");
+    const { pathname: path, search } = parseUrl(req.url);
     const [, first = "", second = ""] = path.split("/");
     if (path === "/healthz") {
+      only(req, "GET", "HEAD");
       void writable().then((error) => {
         if (error === undefined && !stopping) json(res, 200, { status: "ok" });
         else json(res, 503, { status: "unavailable", error: error ?? "stopping" }, { "retry-after": "1" });
@@ -80,8 +97,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const browser = (req.headers.accept ?? "").includes("text/html");
     if (path === "/" && !(browser && host.targets().includes(ROOT_TARGET))) {
+      only(req, "GET", "HEAD");
       json(res, 200, { functions: functions.map((f) => ({ target: f.target, trigger: f.trigger })) });
       return;
+    }
+    if (first === "events") {
+      if (!eventTargets.has(second)) throw new HttpError(404, `no event function at ${path}`);
+      only(req, "POST");
     }
     // The function sees the path below its mount, as under its own URL, and the mount as a proxy names it.
     const mount =
@@ -92,11 +114,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           : first === "events"
             ? `/events/${second}`
             : `/${first}`;
-    const route = mount === "/v1/events" ? "ingestHttp" : (mount.split("/").at(-1) ?? "");
+    const target = mount === "/v1/events" ? "ingestHttp" : (mount.split("/").at(-1) ?? "");
     req.url = `${path.slice(mount.length) || "/"}${search}`;
     req.headers["x-forwarded-prefix"] = mount;
-    if (!host.serve(route, req, res)) {
-      json(res, 404, { error: `no function at ${path}`, functions: host.targets() });
+    if (!host.serve(target, req, res)) {
+      throw new HttpError(404, `no function at ${path}: GET / lists them`);
+    }
+  };
+  /** Routes a request; whatever goes wrong is answered as JSON by the error boundary. */
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      route(req, res);
+    } catch (error) {
+      void answerError(req, res, error, runtime.logger);
     }
   };
   const server = createServer((req, res) => {
