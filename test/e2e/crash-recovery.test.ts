@@ -1,8 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDuckDbWarehouse } from "#adapters/duckdb/duckdb-warehouse.ts";
+import { createIngestEvents } from "#app/ingest-events.ts";
+import { parsePriceCatalog } from "#domain/pricing/catalog.ts";
+import { createPricer } from "#domain/pricing/pricer.ts";
+import { silentLogger } from "#ports/logger.ts";
 import type { TimeRange } from "#ports/warehouse.ts";
 import { type StackProcess, startStackProcess } from "../support/local-stack-process.ts";
 import { runCli, startCli } from "../support/run-cli.ts";
@@ -12,6 +17,7 @@ import { runCli, startCli } from "../support/run-cli.ts";
 // reports exactly once, and the raw table holds each key once.
 
 const HOUR_MS = 3_600_000;
+const CATALOG = fileURLToPath(new URL("../../config/price-catalog.json", import.meta.url));
 const NOW_HOUR = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 const RANGE: TimeRange = { from: new Date(NOW_HOUR - 50 * HOUR_MS), to: new Date(NOW_HOUR + HOUR_MS) };
 const TEAMS = ["risk", "search", "vision"];
@@ -122,6 +128,40 @@ describe("crash recovery (kill -9)", () => {
     },
     60_000,
   );
+
+  it("rows stored before a long outage (ingested three hours before the restart) reach the reports", async () => {
+    const dir = tempDir();
+    const path = join(dir, "finops.duckdb");
+    const threeHoursAgo = new Date(Date.now() - 3 * HOUR_MS);
+    // Events up to the moment of the outage, and what the reports must show of them.
+    const events = stream(3_000, "outage").events.filter(
+      (e) => Date.parse(e.time as string) < threeHoursAgo.getTime(),
+    );
+    const expected = new Map<string, bigint>();
+    for (const e of events) {
+      const data = e.data as { team: string; cost_nanos: string };
+      expected.set(data.team, (expected.get(data.team) ?? 0n) + BigInt(data.cost_nanos));
+    }
+    // What a stack killed three hours ago left: rows acknowledged and stored, no refresh since.
+    const before = createDuckDbWarehouse({ path });
+    await before.init();
+    const { ingest } = createIngestEvents({
+      warehouse: before,
+      pricer: createPricer(parsePriceCatalog(JSON.parse(readFileSync(CATALOG, "utf8")), CATALOG)),
+      clock: { now: () => threeHoursAgo },
+      logger: silentLogger,
+    });
+    await ingest(ndjson(events), "application/x-ndjson");
+    await before.close();
+
+    const stack = await startStackProcess({ FINOPS_DUCKDB_PATH: path });
+    stacks.push(stack);
+    await fetch(`${stack.url}/refreshRollups`, { method: "POST" });
+    stack.child.kill("SIGTERM");
+    await stack.exited;
+
+    expect((await stored(path)).byTeam).toEqual(expected);
+  }, 60_000);
 
   it("the local stack killed right after acknowledging bodies, restarted: exact reports, nothing doubled", async () => {
     const dir = tempDir();
