@@ -25,6 +25,12 @@ export interface TrainingCostsDeps {
   mlflow?: JobCostLogger;
   /** The MLflow experiment job costs are logged to. */
   experimentName?: string;
+  /**
+   * The MLflow run a job is, when it came from one (the MLflow import: the job id is the run id).
+   * Its cost is logged to that run, and the run's own status stands: a job that looks abandoned
+   * between two imports is left as running (its run is not closed), and its end comes from MLflow.
+   */
+  mlflowRunOf?: (job: JobSummary) => string | undefined;
   logger?: Logger;
 }
 
@@ -79,6 +85,7 @@ export function createTrainingCosts({
   silenceSeconds = DEFAULT_SILENCE_SECONDS,
   mlflow,
   experimentName = DEFAULT_EXPERIMENT,
+  mlflowRunOf = () => undefined,
   logger = silentLogger,
 }: TrainingCostsDeps): TrainingCosts {
   try {
@@ -109,7 +116,9 @@ export function createTrainingCosts({
       const { jobs } = await report(range);
       const sync: TrainingCostsSync = { logged: [], running: 0, refused: [] };
       for (const job of jobs) {
-        if (job.outcome === "running") {
+        const runId = mlflowRunOf(job);
+        // An imported run ends when MLflow says so; until then the import keeps adding progress.
+        if (job.outcome === "running" || (runId !== undefined && job.outcome === "abandoned")) {
           sync.running += 1;
           continue;
         }
@@ -117,6 +126,7 @@ export function createTrainingCosts({
         try {
           const result = await mlflow.logJobCost({
             experimentName,
+            ...(runId === undefined ? {} : { runId }),
             summary: job,
             instance_type: job.instance_type,
             num_gpus: job.gpu_count,

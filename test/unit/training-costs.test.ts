@@ -155,4 +155,25 @@ describe("createTrainingCosts", () => {
     await expect(failing.syncToMlflow(RANGE)).rejects.toBe(outage);
     expect(down.runs).toHaveLength(1);
   });
+
+  it("logs an imported job to its own MLflow run, and leaves one that only looks abandoned running", async () => {
+    const { mlflow, runs } = fakeMlflow();
+    const costs = createTrainingCosts({
+      readJobs: fakeWarehouse().readJobs,
+      clock: fixedClock(at(300)),
+      mlflow,
+      // As if "done" and "lost" came from the MLflow import: their job ids are run ids.
+      mlflowRunOf: (job) =>
+        job.job_id === "done" || job.job_id === "lost" ? `mlflow-${job.job_id}` : undefined,
+    });
+
+    const sync = await costs.syncToMlflow(RANGE);
+
+    expect(runs.map((r) => [r.summary.job_id, r.runId])).toEqual([
+      ["broke", undefined],
+      ["done", "mlflow-done"],
+    ]);
+    // "lost" is silent between two imports: MLflow, not the silence, says when it ends.
+    expect(sync.running).toBe(2);
+  });
 });

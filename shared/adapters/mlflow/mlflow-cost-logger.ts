@@ -15,15 +15,18 @@ import {
   planLogBatches,
 } from "./log-batch.ts";
 import { LOCAL_ERROR_CODES, MlflowError } from "./mlflow-error.ts";
+import {
+  createMlflowCall,
+  experimentResponse,
+  type MlflowHttpOptions,
+  type MlflowRun,
+  mlflowId,
+  runIdOf,
+  runResponse,
+  searchResponse,
+} from "./mlflow-http.ts";
 
-export interface MlflowCostLoggerOptions {
-  /** The tracking server's root (MLFLOW_TRACKING_URI), e.g. "http://127.0.0.1:5000"; /api/2.0/mlflow/ is added. */
-  baseUrl: string;
-  fetch?: typeof globalThis.fetch;
-  /** Sent as "Authorization: Bearer <token>"; never logged or put in an error. */
-  token?: string;
-  /** Per request, reading the answer included. */
-  timeoutMs: number;
+export interface MlflowCostLoggerOptions extends MlflowHttpOptions {
   /** runs/log-batch limits; lower maxParamValueLength to 500 for an old server. */
   limits?: LogBatchLimits;
 }
@@ -43,42 +46,7 @@ export const METRIC_KEYS = {
   gpuHours: "gpu_hours",
 } as const;
 
-const API_PATH = "/api/2.0/mlflow/";
-
-// int64 fields come back as JSON numbers from the MLflow server and as strings through protobuf JSON
-// gateways (Databricks): both are accepted. Ids are strings, read as such even when numeric.
-const int64 = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform((v) => Number(v));
-const id = z.union([z.string().min(1), z.number().int()]).transform(String);
-// proto3 JSON leaves out empty strings and empty lists.
-const keyValues = z
-  .array(z.object({ key: z.string(), value: z.string().optional().default("") }))
-  .optional()
-  .default([]);
-
-const experimentResponse = z.object({
-  experiment: z.object({
-    experiment_id: id,
-    name: z.string(),
-    lifecycle_stage: z.string().optional(),
-    creation_time: int64.optional(),
-    last_update_time: int64.optional(),
-  }),
-});
-const createExperimentResponse = z.object({ experiment_id: id });
-const runSchema = z.object({
-  info: z.object({
-    run_id: id.optional(),
-    run_uuid: id.optional(),
-    experiment_id: id,
-    status: z.string().optional().default("RUNNING"),
-    start_time: int64.optional(),
-    end_time: int64.optional(),
-  }),
-  data: z.object({ params: keyValues, tags: keyValues }).optional().default({ params: [], tags: [] }),
-});
-type Run = z.infer<typeof runSchema>;
-const runResponse = z.object({ run: runSchema });
-const searchResponse = z.object({ runs: z.array(runSchema).optional().default([]) });
+const createExperimentResponse = z.object({ experiment_id: mlflowId });
 
 const OPEN_STATUSES = new Set(["RUNNING", "SCHEDULED"]);
 
@@ -88,12 +56,6 @@ export function jobKey(eventSource: string, jobId: string): string {
     .update(JSON.stringify([eventSource, jobId]))
     .digest("hex")
     .slice(0, 32);
-}
-
-function runIdOf(run: Run): string {
-  const runId = run.info.run_id ?? run.info.run_uuid;
-  if (runId === undefined) throw new MlflowError(LOCAL_ERROR_CODES.badResponse, "run without run_id");
-  return runId;
 }
 
 /** Nanos as a double of currency units: display only, the exact figure stays in the warehouse. */
@@ -112,82 +74,9 @@ const units = (nanos: bigint) => Number(nanosToDecimal(nanos));
  * as timestamp, so a repeat logs the same point again, not a new one.
  */
 export function createMlflowCostLogger(options: MlflowCostLoggerOptions): JobCostLogger {
-  const fetchFn = options.fetch ?? globalThis.fetch;
   const limits = options.limits ?? LOG_BATCH_LIMITS;
-  if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
-    throw new MlflowError(LOCAL_ERROR_CODES.invalidArgument, "timeoutMs must be a positive number");
-  }
-  let root: string;
-  try {
-    root = new URL(options.baseUrl).href.replace(/\/+$/, "");
-  } catch (cause) {
-    throw new MlflowError(LOCAL_ERROR_CODES.invalidArgument, "baseUrl is not a URL", { cause });
-  }
+  const call = createMlflowCall(options);
   const experiments = new Map<string, Promise<string>>();
-
-  async function call<T>(
-    method: "GET" | "POST",
-    path: string,
-    schema: z.ZodType<T>,
-    payload: Record<string, unknown>,
-  ): Promise<T> {
-    const url = new URL(`${root}${API_PATH}${path}`);
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: string | undefined;
-    if (method === "GET") {
-      for (const [name, value] of Object.entries(payload)) url.searchParams.set(name, String(value));
-    } else {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(payload);
-    }
-    const signal = AbortSignal.timeout(options.timeoutMs);
-    let status: number;
-    let text: string;
-    try {
-      const response = await fetchFn(url, { method, headers, body, signal });
-      status = response.status;
-      text = await response.text();
-    } catch (cause) {
-      if (signal.aborted) {
-        throw new MlflowError(
-          LOCAL_ERROR_CODES.timeout,
-          `${method} ${path}: no answer within ${options.timeoutMs} ms`,
-          { cause },
-        );
-      }
-      throw new MlflowError(LOCAL_ERROR_CODES.unavailable, `${method} ${path}: request failed`, { cause });
-    }
-    let parsed: unknown = {};
-    if (text.trim() !== "") {
-      try {
-        parsed = JSON.parse(text);
-      } catch (cause) {
-        if (status >= 200 && status < 300) {
-          throw new MlflowError(LOCAL_ERROR_CODES.badResponse, `${method} ${path}: answer is not JSON`, {
-            cause,
-            status,
-          });
-        }
-        parsed = {};
-      }
-    }
-    if (status < 200 || status >= 300) {
-      const error = parsed as { error_code?: unknown; message?: unknown };
-      const code = typeof error.error_code === "string" ? error.error_code : `HTTP_${status}`;
-      const message = typeof error.message === "string" ? error.message : text.slice(0, 500);
-      throw new MlflowError(code, `${method} ${path}: ${code}: ${message}`, { status });
-    }
-    const result = schema.safeParse(parsed);
-    if (!result.success) {
-      throw new MlflowError(
-        LOCAL_ERROR_CODES.badResponse,
-        `${method} ${path}: unexpected answer: ${result.error.issues[0]?.message ?? "invalid"}`,
-        { cause: result.error, status },
-      );
-    }
-    return result.data;
-  }
 
   async function getExperimentId(name: string): Promise<string> {
     const { experiment } = await call("GET", "experiments/get-by-name", experimentResponse, {
@@ -229,7 +118,7 @@ export function createMlflowCostLogger(options: MlflowCostLoggerOptions): JobCos
     return found;
   }
 
-  async function findRun(experiment: string, key: string): Promise<Run | null> {
+  async function findRun(experiment: string, key: string): Promise<MlflowRun | null> {
     const { runs } = await call("POST", "runs/search", searchResponse, {
       experiment_ids: [experiment],
       filter: `tags.\`${JOB_TAGS.jobKey}\` = '${key}'`,
@@ -251,13 +140,13 @@ export function createMlflowCostLogger(options: MlflowCostLoggerOptions): JobCos
       const key = jobKey(summary.event_source, summary.job_id);
       const experiment = await experimentId(run.experimentName);
 
-      let existing: Run | null;
+      let existing: MlflowRun | null;
       if (run.runId !== undefined) {
         existing = (await call("GET", "runs/get", runResponse, { run_id: run.runId })).run;
       } else {
         existing = await findRun(experiment, key);
       }
-      let target: Run;
+      let target: MlflowRun;
       if (existing === null) {
         const created = await call("POST", "runs/create", runResponse, {
           experiment_id: experiment,

@@ -1,0 +1,47 @@
+import type { TrackedRun } from "#domain/training/tracked-run.ts";
+import { PortError, type PortErrorCode } from "./port-error.ts";
+
+export type { TrackedRun } from "#domain/training/tracked-run.ts";
+
+/** An experiment by its name or by its id. */
+export type ExperimentRef = { name: string } | { id: string };
+
+/** How an experiment is named in answers and logs: its name, or "id <id>". */
+export function experimentLabel(ref: ExperimentRef): string {
+  return "name" in ref ? ref.name : `id ${ref.id}`;
+}
+
+export interface TrainingRunQuery {
+  experiments: readonly ExperimentRef[];
+  /** Runs that ended at or after this instant are read, and every running run. */
+  endedSince: Date;
+}
+
+/** An experiment that could not be read for good (no such name, deleted); the others were. */
+export interface UnreadExperiment {
+  experiment: string;
+  reason: string;
+}
+
+export interface TrainingRunPage {
+  /** The experiments read (experimentLabel of each reference), with their ids. */
+  experiments: { experiment: string; id: string }[];
+  unread: UnreadExperiment[];
+  /** Each run once, running or ended since `endedSince`. */
+  runs: TrackedRun[];
+}
+
+/** Where training runs come from (an MLflow tracking server). */
+export interface TrainingRunSource {
+  runs(query: TrainingRunQuery): Promise<TrainingRunPage>;
+}
+
+/**
+ * `unavailable`: transient (network, timeout, 429, 5xx); a later run of the import may work.
+ * `invalid`: the server refused the request or answered something that is not a runs page.
+ */
+export type TrainingRunSourceErrorCode = PortErrorCode;
+
+export class TrainingRunSourceError extends PortError {
+  override readonly name = "TrainingRunSourceError";
+}
