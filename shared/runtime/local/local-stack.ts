@@ -64,8 +64,8 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 /**
  * One process hosting every function: the dashboard at / (to a browser), HTTP functions at
  * /<target>, event functions fed by the in-process bus, `POST /events/<target>` to hand any event
- * function a CloudEvent by hand, `POST /v1/events` for ingest, and an in-process scheduler for the
- * scheduled ones.
+ * function a CloudEvent by hand, `POST /v1/events` for ingest, `POST /v1/traces` for OTLP traces
+ * (ingestTraces), and an in-process scheduler for the scheduled ones.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { runtime, functions, projectId = "local" } = options;
@@ -109,12 +109,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const mount =
       path === "/"
         ? `/${ROOT_TARGET}`
-        : first === "v1" && second === "events"
-          ? "/v1/events"
+        : first === "v1" && (second === "events" || second === "traces")
+          ? `/v1/${second}`
           : first === "events"
             ? `/events/${second}`
             : `/${first}`;
-    const target = mount === "/v1/events" ? "ingestHttp" : (mount.split("/").at(-1) ?? "");
+    const target =
+      mount === "/v1/events"
+        ? "ingestHttp"
+        : mount === "/v1/traces"
+          ? "ingestTraces"
+          : (mount.split("/").at(-1) ?? "");
     req.url = `${path.slice(mount.length) || "/"}${search}`;
     req.headers["x-forwarded-prefix"] = mount;
     if (!host.serve(target, req, res)) {
