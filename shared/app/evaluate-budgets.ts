@@ -1,5 +1,7 @@
 import { type Alert, alertToJson } from "#domain/alerts/alert.ts";
-import type { Budget } from "#domain/budgets/budget-config.ts";
+import { addDays } from "#domain/billing/billed-line.ts";
+import { type DayCloudSpend, type SpendBasis, splitBudgetSpend } from "#domain/budgets/budget-basis.ts";
+import { type Budget, scopeDimensions } from "#domain/budgets/budget-config.ts";
 import type { BudgetEnforcementEvent } from "#domain/budgets/budget-enforcement.ts";
 import { HOUR_MS, periodAt } from "#domain/budgets/budget-period.ts";
 import { otherCurrencies, spendIn, unionDimensions } from "#domain/budgets/budget-spend.ts";
@@ -11,12 +13,21 @@ import {
   thresholdAlert,
   thresholdKey,
 } from "#domain/budgets/evaluate-budget.ts";
-import type { Nanos } from "#domain/money.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
 import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
 import { type Logger, silentLogger } from "#ports/logger.ts";
-import type { Warehouse } from "#ports/warehouse.ts";
+import type { ReconciliationStore } from "#ports/reconciliation-store.ts";
+import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
+
+/** What the budgets read of the reconciliation: the judged days' rows, the factors, the family mix. */
+export type BudgetReconciliationSource = Pick<
+  ReconciliationStore,
+  "reconciliationRows" | "calibrationFactors" | "dailyEstimates"
+>;
+
+/** How far before a period's first day the factors still apply (the newest learned before it). */
+const FACTOR_LOOKBACK_DAYS = 62;
 
 export interface EvaluateBudgetsDeps {
   warehouse: Warehouse;
@@ -27,6 +38,12 @@ export interface EvaluateBudgetsDeps {
   logger?: Logger;
   /** Where alerts go; the alerts topic unless told. */
   alertsTopic?: string;
+  /**
+   * The reconciliation store: with it, each budget's spend is split into the part reconciled against
+   * a bill and the part still an estimate, calibrated (budget-basis.ts), and judged on their sum;
+   * without it, the rollup's spend is judged and nothing is said of the bill.
+   */
+  reconciliation?: BudgetReconciliationSource;
   /**
    * Whole hours before the current one whose spend shapes the forecast by hour of the local week
    * (one report grouped by hour, shared by all budgets). Default 168: each hour of the week once. 0 turns
@@ -65,7 +82,7 @@ export interface EvaluateBudgets {
    * of a budget alerts at most once per period, whatever re-runs, overlaps or late events happen.
    */
   evaluate(): Promise<EvaluateBudgetsResult>;
-  /** Every budget's spend, percent used, forecast and reconciled share, without alerting. */
+  /** Every budget's spend, percent used, forecast and how much of it is reconciled, without alerting. */
   budgetStatus(): Promise<BudgetStatus[]>;
 }
 
@@ -81,6 +98,23 @@ export class EvaluateBudgetsError extends Error {
 }
 
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/** The budget's spend per UTC day and cloud in report rows grouped by its scope, cloud and day. */
+function dayCloudSpend(budget: Budget, rows: readonly ReportRow[]): DayCloudSpend[] {
+  const dims = scopeDimensions(budget.scope);
+  const cells = new Map<string, DayCloudSpend>();
+  for (const row of rows) {
+    if (row.currency !== budget.currency) continue;
+    if (!dims.every((d) => row.group[d] === budget.scope[d])) continue;
+    const day = row.group.day ?? "";
+    const cloud = row.group.cloud ?? null;
+    const key = `${day}|${cloud ?? ""}`;
+    const cell = cells.get(key) ?? { day, cloud, nanos: 0n };
+    cell.nanos += row.cost_nanos;
+    cells.set(key, cell);
+  }
+  return [...cells.values()];
+}
 
 /** The threshold a `budget.threshold` alert of the evaluation is for (by its key). */
 function thresholdOf(evaluation: BudgetEvaluation, alert: Alert): number {
@@ -101,6 +135,7 @@ export function createEvaluateBudgets({
   logger = silentLogger,
   alertsTopic = TOPICS.alerts,
   forecastProfileHours = 168,
+  reconciliation,
 }: EvaluateBudgetsDeps): EvaluateBudgets {
   if (!Number.isInteger(forecastProfileHours) || forecastProfileHours < 0) {
     throw new EvaluateBudgetsError(
@@ -109,8 +144,13 @@ export function createEvaluateBudgets({
     );
   }
 
-  /** Spend so far in each budget's current period: one report per distinct period range. */
-  async function spendToDate(now: Date): Promise<Map<Budget, Nanos>> {
+  /**
+   * Spend so far in each budget's current period, per UTC day and cloud: one report per distinct
+   * period range, grouped by the budgets' scope dimensions, cloud and day.
+   */
+  async function spendToDate(
+    now: Date,
+  ): Promise<Map<Budget, { hours: { from: Date; to: Date }; spend: DayCloudSpend[] }>> {
     const currentHourEnd = floorHour(now.getTime()) + HOUR_MS;
     const ranges = new Map<string, { from: Date; to: Date; budgets: Budget[] }>();
     for (const budget of budgets) {
@@ -122,15 +162,16 @@ export function createEvaluateBudgets({
       range.budgets.push(budget);
       ranges.set(key, range);
     }
-    const spend = new Map<Budget, Nanos>();
+    const spend = new Map<Budget, { hours: { from: Date; to: Date }; spend: DayCloudSpend[] }>();
     for (const range of ranges.values()) {
+      const dims = unionDimensions(range.budgets);
       const rows = await warehouse.report({
-        by: unionDimensions(range.budgets),
+        by: [...dims, ...(dims.includes("cloud") ? [] : (["cloud"] as const)), "day"],
         from: range.from,
         to: range.to,
       });
       for (const budget of range.budgets) {
-        spend.set(budget, spendIn(budget, rows));
+        spend.set(budget, { hours: { from: range.from, to: range.to }, spend: dayCloudSpend(budget, rows) });
         const others = otherCurrencies(budget, rows);
         if (others.length > 0) {
           logger.warn("budget scope has spend in other currencies, not counted", {
@@ -142,6 +183,30 @@ export function createEvaluateBudgets({
       }
     }
     return spend;
+  }
+
+  /** Each budget's spend split into reconciled and estimate, from the reconciliation store. */
+  async function spendBases(
+    spend: Map<Budget, { hours: { from: Date; to: Date }; spend: DayCloudSpend[] }>,
+  ): Promise<Map<Budget, SpendBasis> | undefined> {
+    if (!reconciliation || spend.size === 0) return undefined;
+    const hours = [...spend.values()].map((s) => s.hours);
+    const start = new Date(Math.min(...hours.map((h) => h.from.getTime()))).toISOString().slice(0, 10);
+    const end = addDays(
+      new Date(Math.max(...hours.map((h) => h.to.getTime())) - 1).toISOString().slice(0, 10),
+      1,
+    );
+    const [judged, factors] = await Promise.all([
+      reconciliation.reconciliationRows({ start, end }),
+      reconciliation.calibrationFactors({ start: addDays(start, -FACTOR_LOOKBACK_DAYS), end }),
+    ]);
+    // The family mix weighs the factors: read only when there are factors to weigh.
+    const estimates = factors.length > 0 ? await reconciliation.dailyEstimates({ start, end }) : [];
+    const bases = new Map<Budget, SpendBasis>();
+    for (const [budget, read] of spend) {
+      bases.set(budget, splitBudgetSpend({ budget, ...read, judged, factors, estimates }));
+    }
+    return bases;
   }
 
   /** The last `forecastProfileHours` whole hours of spend per budget, zero hours included. */
@@ -167,10 +232,15 @@ export function createEvaluateBudgets({
 
   async function evaluateAll(now: Date, forecastFor: (b: Budget) => boolean): Promise<BudgetEvaluation[]> {
     const spend = await spendToDate(now);
+    const bases = await spendBases(spend);
     const profiles = await hourlyProfiles(now, budgets.filter(forecastFor));
-    return budgets.map((budget) =>
-      evaluateBudget(budget, spend.get(budget) ?? 0n, now, profiles.get(budget)),
-    );
+    return budgets.map((budget) => {
+      const basis = bases?.get(budget);
+      const total = basis
+        ? basis.reconciled_nanos + basis.estimate_nanos
+        : (spend.get(budget)?.spend ?? []).reduce((n, s) => n + s.nanos, 0n);
+      return evaluateBudget(budget, total, now, profiles.get(budget), basis);
+    });
   }
 
   function alertMessage(alert: Alert): BusMessage {
@@ -301,9 +371,9 @@ export function createEvaluateBudgets({
       const evaluations = await evaluateAll(now, () => true);
       return evaluations.map((evaluation) => ({
         evaluation,
-        reconciled_nanos: 0n,
-        estimate_nanos: evaluation.spend_nanos,
-        basis_known: false,
+        reconciled_nanos: evaluation.basis?.reconciled_nanos ?? 0n,
+        estimate_nanos: evaluation.basis?.estimate_nanos ?? evaluation.spend_nanos,
+        basis_known: evaluation.basis !== undefined,
       }));
     },
   };

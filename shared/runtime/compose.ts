@@ -274,6 +274,9 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   });
   const refreshRollups = createRefreshRollups({ warehouse, clock });
   const claims = options.claims ?? (await createAlertClaims(config));
+  const { createWarehouseReconciliationStore } = await import(
+    "#adapters/warehouse-reconciliation/warehouse-reconciliation-store.ts"
+  );
   const evaluateBudgets = createEvaluateBudgets({
     warehouse,
     bus,
@@ -281,6 +284,8 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     budgets: options.budgets ?? config.budgets,
     clock,
     logger,
+    // What reconcileDaily stored: budgets split their spend into reconciled and estimate.
+    reconciliation: createWarehouseReconciliationStore({ sql: warehouse.sql }),
   });
   const detectAnomalies = createDetectAnomalies({ warehouse, bus, claims, clock, logger });
   const budgetDigest = createBudgetDigest({

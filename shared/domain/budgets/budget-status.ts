@@ -6,23 +6,26 @@ import { formatMoney } from "./evaluate-budget.ts";
 export const BUDGET_FORMATS = ["table", "json"] as const;
 export type BudgetFormat = (typeof BUDGET_FORMATS)[number];
 
-/**
- * Why every dollar is shown as an estimate: the warehouse's report reads the one view without
- * saying which basis (estimate, allocation, billed) each figure rests on, so nothing can be shown
- * as reconciled against the bill until it does.
- */
+/** Said when the evaluator was given no reconciliation store: nothing can be told of the bill. */
 export const BASIS_UNKNOWN_NOTE =
-  "reconciled vs estimate: the rollup report does not yet tell spend by basis, so all spend is " +
-  "shown as estimate (not yet reconciled against the bill)";
+  "reconciled vs estimate: no reconciliation store was given, so all spend is shown as estimate " +
+  "(not reconciled against the bill)";
+
+/** What the reconciled and estimate columns mean (the rule: budget-basis.ts, README "Budgets and alerts"). */
+export const BASIS_NOTE =
+  "spend = reconciled + estimate. reconciled: on whole UTC days reconcileDaily has judged, what the " +
+  "bill says for the scope (for a scope no bill line can name, such as a model, its estimate on the " +
+  "billed clouds, calibrated); estimate: everything else (other days, licences and provider APIs, " +
+  "clouds not billed that day), times the calibration factors where one was learned";
 
 /** One budget's standing now: what `finops budgets check` prints. */
 export interface BudgetStatus {
   evaluation: BudgetEvaluation;
-  /** Spend resting on the bill (basis 'billed'). */
+  /** Spend resting on a bill: the reconciled days' billed amounts (or calibrated estimates). */
   reconciled_nanos: Nanos;
-  /** Spend still resting on estimates and allocations. */
+  /** Spend still resting on estimates and allocations, calibrated where a factor exists. */
   estimate_nanos: Nanos;
-  /** False while the warehouse cannot tell spend by basis (then all of it counts as estimate). */
+  /** False when no reconciliation could be read (then all of the rollup's spend counts as estimate). */
   basis_known: boolean;
 }
 
@@ -99,16 +102,30 @@ export function budgetStatusToJson(status: BudgetStatus) {
     reconciled_nanos: status.reconciled_nanos.toString(),
     estimate_nanos: status.estimate_nanos.toString(),
     basis_known: status.basis_known,
+    ...(e.basis === undefined
+      ? {}
+      : {
+          rollup_spend_nanos: e.basis.rollup_nanos.toString(),
+          reconciled_days: e.basis.reconciled_days,
+          billed_scope: e.basis.billed_scope,
+          calibrated: e.basis.calibrated,
+        }),
   };
+}
+
+/** "2026-12-06 (6 days)", or "-" when no day is reconciled. */
+function reconciledTo(status: BudgetStatus): string {
+  const days = status.evaluation.basis?.reconciled_days ?? [];
+  const last = days.at(-1);
+  return last === undefined ? "-" : `${last} (${days.length} day${days.length === 1 ? "" : "s"})`;
 }
 
 /** `finops budgets check`: spend, percent used and forecast per budget, and how much is reconciled. */
 export function formatBudgetStatus(statuses: readonly BudgetStatus[], format: BudgetFormat): string {
+  const unknown = statuses.some((s) => !s.basis_known);
+  const note = unknown ? BASIS_UNKNOWN_NOTE : BASIS_NOTE;
   if (format === "json") {
-    const body = {
-      budgets: statuses.map(budgetStatusToJson),
-      ...(statuses.some((s) => !s.basis_known) ? { note: BASIS_UNKNOWN_NOTE } : {}),
-    };
+    const body = { budgets: statuses.map(budgetStatusToJson), ...(statuses.length > 0 ? { note } : {}) };
     return `${JSON.stringify(body, null, 2)}\n`;
   }
   if (statuses.length === 0) return "no budgets configured (add a `budgets` section to the configuration)\n";
@@ -124,8 +141,10 @@ export function formatBudgetStatus(statuses: readonly BudgetStatus[], format: Bu
       "forecast %",
       "reconciled",
       "estimate",
+      "reconciled to",
     ],
-    statuses.map(({ evaluation: e, reconciled_nanos, estimate_nanos }) => {
+    statuses.map((status) => {
+      const { evaluation: e, reconciled_nanos, estimate_nanos } = status;
       const c = e.budget.currency;
       return [
         e.budget.name,
@@ -137,10 +156,11 @@ export function formatBudgetStatus(statuses: readonly BudgetStatus[], format: Bu
         formatMoney(e.forecast.nanos, c),
         `${e.forecast.percent.toFixed(2)}%`,
         formatMoney(reconciled_nanos, c),
-        formatMoney(estimate_nanos, c),
+        `${formatMoney(estimate_nanos, c)}${e.basis?.calibrated ? " (calibrated)" : ""}`,
+        reconciledTo(status),
       ];
     }),
     new Set([3, 4, 5, 6, 7, 8, 9]),
   );
-  return statuses.some((s) => !s.basis_known) ? `${text}\nnote: ${BASIS_UNKNOWN_NOTE}\n` : text;
+  return `${text}\nnote: ${note}\n`;
 }

@@ -1,5 +1,6 @@
 import type { Alert, Severity } from "../alerts/alert.ts";
 import { divRound, formatAmount, type Nanos } from "../money.ts";
+import type { SpendBasis } from "./budget-basis.ts";
 import type { Budget } from "./budget-config.ts";
 import { type BudgetEnforcementEvent, buildEnforcementEvent } from "./budget-enforcement.ts";
 import { type BudgetPeriod, HOUR_MS, hourOfWeek, periodAt } from "./budget-period.ts";
@@ -30,7 +31,10 @@ export interface BudgetEvaluation {
   period: BudgetPeriod;
   /** When it was evaluated: the alerts' created_at. */
   evaluatedAt: Date;
+  /** The spend judged: reconciled + estimate where the basis is known, else the rollup's spend. */
   spend_nanos: Nanos;
+  /** How much of the spend rests on a bill and how much is an estimate; absent when that cannot be told. */
+  basis?: SpendBasis;
   /** Spend over amount, percent, rounded to two decimals for display (crossings are decided exactly). */
   percent: number;
   /** Thresholds the spend has reached, ascending. */
@@ -184,6 +188,24 @@ export function enforcementKey(budget: Budget, period: BudgetPeriod, threshold: 
   return `budget:${budget.name}:${period.label}:enforcement:${threshold}`;
 }
 
+/**
+ * " Of it, $9,800.00 is reconciled against the bill (6 days, to 2026-12-06) and $6,300.00 is still an
+ * estimate (calibrated)." — empty when nothing is reconciled and no factor changed the estimate.
+ */
+export function basisText(evaluation: BudgetEvaluation): string {
+  const basis = evaluation.basis;
+  if (!basis || (basis.reconciled_days.length === 0 && !basis.calibrated)) return "";
+  const money = (n: Nanos) => formatMoney(n, evaluation.budget.currency);
+  const days = basis.reconciled_days;
+  const reconciled =
+    days.length === 0
+      ? "nothing is reconciled against a bill yet"
+      : `${money(basis.reconciled_nanos)} is reconciled against the bill (${days.length} day${days.length === 1 ? "" : "s"}, ` +
+        `to ${days.at(-1)}${basis.billed_scope ? "" : ", as calibrated: no bill line names this scope"})`;
+  const estimate = `${money(basis.estimate_nanos)} is still an estimate${basis.calibrated ? " (calibrated by the bill's factors)" : ""}`;
+  return ` Of it, ${reconciled} and ${estimate}.`;
+}
+
 /** "50%", "50% and 80%", "50%, 80% and 100%". */
 export function percentList(thresholds: readonly number[]): string {
   const items = thresholds.map((t) => `${t}%`);
@@ -221,8 +243,8 @@ export function thresholdAlert(
       threshold === 100 ? `Budget ${budget.name} exceeded` : `Budget ${budget.name} reached ${threshold}%`,
     summary:
       `${budget.owner}: spend is ${formatMoney(spend, budget.currency)} of ${formatMoney(amount, budget.currency)} ` +
-      `(${percent}%) in ${periodText(period)}, past the ${threshold}% threshold${alsoText}. ` +
-      `Scope: ${scopeText(budget)}.${forecastText}`,
+      `(${percent}%) in ${periodText(period)}, past the ${threshold}% threshold${alsoText}.` +
+      `${basisText(evaluation)} Scope: ${scopeText(budget)}.${forecastText}`,
     action: ACTIONS[severity],
     ...alertBase(budget, period, evaluatedAt),
     amounts: alertAmounts(evaluation),
@@ -242,8 +264,9 @@ function alertAmounts(evaluation: BudgetEvaluation) {
 }
 
 /**
- * Evaluates one budget at `now` given its spend so far in the current period (from the rollup):
- * percent used, crossed thresholds, the period-end forecast, and the alerts the state calls for.
+ * Evaluates one budget at `now` given its spend so far in the current period (from the rollup, or
+ * reconciled + estimate when `basis` tells them apart): percent used, crossed thresholds, the
+ * period-end forecast, and the alerts the state calls for.
  * Pure: the same inputs give the same alerts with the same keys, however often it runs.
  */
 export function evaluateBudget(
@@ -251,6 +274,7 @@ export function evaluateBudget(
   spendToDate: Nanos,
   now: Date,
   hourlyProfile?: readonly HourSample[],
+  basis?: SpendBasis,
 ): BudgetEvaluation {
   const period = periodAt(budget.period, now, budget.timeZone);
   const amount = budget.amount_nanos;
@@ -266,6 +290,7 @@ export function evaluateBudget(
     period,
     evaluatedAt: now,
     spend_nanos: spendToDate,
+    ...(basis === undefined ? {} : { basis }),
     percent,
     crossed,
     forecast,
@@ -290,7 +315,8 @@ export function evaluateBudget(
         summary:
           `${budget.owner}: spend is ${spendText} (${percent}%) in ${periodText(period)}; at this pace it ` +
           `reaches ${formatMoney(forecast.nanos, budget.currency)} (${forecast.percent}%) by ` +
-          `${period.end.toISOString()}, past the ${threshold}% threshold. Scope: ${scopeText(budget)}.`,
+          `${period.end.toISOString()}, past the ${threshold}% threshold.${basisText(evaluation)} ` +
+          `Scope: ${scopeText(budget)}.`,
         action: ACTIONS.forecast,
         ...base,
         amounts: alertAmounts(evaluation),
