@@ -132,7 +132,7 @@ export function createDashboardData(deps: DashboardDeps): DashboardData {
             cost: nanosToDecimal(m.total),
             share_percent: total > 0n ? percentOf(m.total, total) : 0,
           })),
-        alerts: { items: alertItems(recent, budgets, filters) },
+        alerts: { items: alertItems(recent, budgets, filters, rows) },
       };
     },
     async budget(query) {

@@ -133,6 +133,78 @@ describe("the dashboard in headless Chromium, on the demo", () => {
     expect(problems).toEqual([]);
   });
 
+  it("reads each alert as a sentence: its title and scope in words, never an idempotency key", async () => {
+    // Act
+    const about = await page.locator("#alerts tbody tr td:nth-child(4)").allTextContents();
+
+    // Assess
+    expect(about.length).toBeGreaterThan(0);
+    for (const text of about) {
+      expect(text).toMatch(/\.( \(.+\))?$/);
+      expect(text).not.toMatch(/[a-z_]+=[^ ]|:USD:|^budget:|^spend\.|^recon/);
+    }
+  });
+
+  it.each([
+    ["business_unit", "consumer", "business unit consumer"],
+    ["model", "vision-tagger", "model vision-tagger"],
+  ])(
+    "filters the budget panel by %s as the charts: only budgets holding the selection's spend, never a wider one as the selection's",
+    async (dimension, value, words) => {
+      // Prepare: which teams have spend in the selection, as the charts say.
+      const base = `${session.stack.url}/dashboard/data`;
+      const query = `${dimension}=${value}`;
+      const overview = (await (await fetch(`${base}?${query}`)).json()) as {
+        spend_by_team: { name: string }[];
+      };
+      const teams = new Set(overview.spend_by_team.map((t) => t.name));
+      const all = (await (await fetch(`${base}/budget`)).json()) as {
+        list: { name: string; scope: { team?: string } }[];
+      };
+
+      // Act
+      await page.selectOption("select[name=team]", "");
+      await page.selectOption(`select[name=${dimension}]`, value);
+      await page.locator("#subtitle", { hasText: words }).waitFor();
+      await idle();
+      const options = await page.locator("#budget-select option").allTextContents();
+      const note = (await page.locator("#budget-note").isVisible())
+        ? await page.locator("#budget-note").textContent()
+        : null;
+      const kpi = await page.locator("#kpi-budget").getAttribute("class");
+      const summary = await page.locator("#budget-summary").textContent();
+      const empty = await page
+        .locator("#chart-budget")
+        .locator("xpath=ancestor::section")
+        .locator(".empty")
+        .textContent();
+      writeFileSync(
+        join(tmpdir(), `finops-dashboard-${dimension}.png`),
+        await page.screenshot({ fullPage: true }),
+      );
+
+      // Assess: a team budget is listed only when its team has spend in the selection.
+      const listed = options.map((o) => o.split(" (")[0]);
+      const expected = all.list
+        .filter((b) => b.scope.team === undefined || teams.has(b.scope.team))
+        .map((b) => b.name);
+      expect(listed.sort()).toEqual(expected.sort());
+      if (listed.length === 0) {
+        expect(empty).toMatch(/^No budget concerns this selection/);
+        expect(await page.locator("#kpi-budget").textContent()).toBe("none");
+      } else {
+        // The budget shown says what the filter cannot narrow, and is red only when it is the selection's.
+        expect(note).toMatch(new RegExp(`^Team budget: not narrowed by ${dimension.replace("_", " ")}`));
+        if (note?.includes("not the selection's")) expect(kpi).toContain("unnarrowed");
+        else expect(note).toContain(`all of its spend this period is ${words}`);
+        expect(summary).toMatch(/reconciled against the bill|nothing reconciled/);
+      }
+      expect(problems).toEqual([]);
+      await page.selectOption(`select[name=${dimension}]`, "");
+      await idle();
+    },
+  );
+
   it("takes a screenshot that is not blank, each chart drawn (and the check fails on a blank page)", async () => {
     // Prepare
     await page.selectOption("select[name=team]", "");

@@ -134,25 +134,29 @@ describe("the dashboard on the local stack", () => {
     });
   });
 
-  it("lists the recent alerts whose scope the selection names, and every one without a filter", async () => {
+  it("lists the recent alerts the filters apply to as they apply to the charts, as sentences", async () => {
     // Act
-    const subjects = async (filter: string) => {
+    const alertsFor = async (filter: string) => {
       const res = await fetch(`${session.stack.url}/dashboard/data?from=${day}${filter}`);
       return ((await res.json()) as DashboardOverview).alerts;
     };
-    const [all, risk, scorer, search, otherModel] = await Promise.all(
-      ["", "&team=risk", "&model=scorer", "&team=search", "&team=search&model=ranker"].map(subjects),
+    const [all, risk, scorer, search, searchRanker] = await Promise.all(
+      ["", "&team=risk", "&model=scorer", "&team=search", "&team=search&model=ranker"].map(alertsFor),
     );
 
     // Assess
-    const titled = (...titles: string[]) => ({
-      items: titles.map((subject) => expect.objectContaining({ subject })),
+    const RISK = "Spend anomaly: model scorer, for team risk.";
+    const SEARCH = "Spend anomaly: team search.";
+    const listed = (...sentences: string[]) => ({
+      items: sentences.map((about) => expect.objectContaining({ about, not_narrowed: null })),
     });
-    expect(all).toEqual(titled("Spend anomaly: team search", "Spend anomaly: model scorer"));
-    expect(risk).toEqual(titled("Spend anomaly: model scorer"));
-    expect(scorer).toEqual(titled("Spend anomaly: model scorer"));
-    expect(search).toEqual(titled("Spend anomaly: team search"));
-    expect(otherModel).toEqual(titled());
+    expect(all).toEqual(listed(SEARCH, RISK));
+    expect(risk).toEqual(listed(RISK));
+    // Team search spent nothing on model scorer: its alert is not the selection's.
+    expect(scorer).toEqual(listed(RISK));
+    expect(search).toEqual(listed(SEARCH));
+    // A model filter cannot narrow a team's alert, but all of team search's spend is model ranker's.
+    expect(searchRanker).toEqual(listed(SEARCH));
   });
 
   it("answers 400 naming the bad parameter, 405 to a write, 404 to an unknown path", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { splitBudgetSpend } from "#domain/budgets/budget-basis.ts";
 import { parseBudgets } from "#domain/budgets/budget-config.ts";
 import { evaluateBudget } from "#domain/budgets/evaluate-budget.ts";
 import {
@@ -90,5 +91,38 @@ describe("burnDown", () => {
       { percent: 100, nanos: 1000n * USD },
       { percent: 125, nanos: 1250n * USD },
     ]);
+  });
+});
+
+describe("burnDown with the spend's basis", () => {
+  it("climbs by reconciled + estimate day by day, with the reconciled part beside it", () => {
+    const basis = splitBudgetSpend({
+      budget: nlp,
+      hours: { from: new Date("2026-11-01T00:00:00Z"), to: new Date("2026-11-03T11:00:00Z") },
+      spend: [
+        { day: "2026-11-01", cloud: "gcp", nanos: 100n * USD },
+        { day: "2026-11-02", cloud: "gcp", nanos: 100n * USD },
+        { day: "2026-11-03", cloud: "gcp", nanos: 40n * USD },
+      ],
+      judged: [
+        {
+          day: "2026-11-01",
+          keys: ["cloud", "namespace", "team"],
+          key: { cloud: "gcp", namespace: "nlp", team: "nlp" },
+          currency: "USD",
+          estimated: 100n * USD,
+          billed: 110n * USD,
+        },
+      ],
+      factors: [],
+      estimates: [],
+    });
+    const evaluation = evaluateBudget(nlp, basis.reconciled_nanos + basis.estimate_nanos, NOW, [], basis);
+    const chart = burnDown(evaluation, [], NOW, { model: "llm" });
+    expect(chart.cumulative.slice(0, 4)).toEqual([110n * USD, 210n * USD, 250n * USD, null]);
+    expect(chart.cumulativeReconciled?.slice(0, 4)).toEqual([110n * USD, 110n * USD, 110n * USD, null]);
+    // A model filter cannot narrow a team budget: the selection's part is drawn beside it.
+    expect(burnDownQuery(evaluation, NOW, { model: "llm" }).by).toEqual(["day", "team", "model"]);
+    expect(chart.cumulativeSelection?.slice(0, 3)).toEqual([0n, 0n, 0n]);
   });
 });

@@ -145,10 +145,11 @@ describe("the dashboard's data", () => {
     expect(data.total).toBe("7");
     expect(data.spend_by_team.map((s) => s.name)).toEqual(["vision"]);
     expect(data.top_models.map((m) => m.model)).toEqual(["tagger"]);
-    expect(budget.list.map((b) => b.name)).toEqual(["vision-monthly"]);
-    expect(data.alerts.items.map((a) => a.subject)).toEqual([
-      "AWS cost anomaly in Amazon SageMaker",
-      "Budget vision-monthly reached 50%",
+    expect(budget.list.map((b) => [b.name, b.selection?.narrowed])).toEqual([["vision-monthly", true]]);
+    expect(data.alerts.items.map((a) => [a.about, a.not_narrowed])).toEqual([
+      ["AWS cost anomaly in Amazon SageMaker, for team vision and business unit consumer.", null],
+      ["Drift against the bill.", "organization-wide alert: not narrowed by team"],
+      ["Budget vision-monthly reached 50%, for team vision.", null],
     ]);
     expect(data.options.team).toEqual(["nlp", "vision"]);
   });
@@ -174,21 +175,29 @@ describe("the dashboard's data", () => {
     expect(first.as_of).toBe(NOW.toISOString());
   });
 
-  it("lists recent alerts newest first by title, each budget alert named by its budget", async () => {
+  it("lists recent alerts newest first as sentences: the title, or the kind, with the scope in words", async () => {
     const data = await dashboard().overview({});
     expect(data.alerts).toEqual({
       items: [
-        expect.objectContaining({ kind: "spend.anomaly", subject: "Spend anomaly: model llm", budget: null }),
+        expect.objectContaining({
+          kind: "spend.anomaly",
+          about: "Spend anomaly: model llm, for team nlp and business unit research.",
+          budget: null,
+          not_narrowed: null,
+        }),
         expect.objectContaining({
           kind: "aws.anomaly",
-          subject: "AWS cost anomaly in Amazon SageMaker",
+          about: "AWS cost anomaly in Amazon SageMaker, for team vision and business unit consumer.",
           budget: null,
         }),
-        // Logged before the log kept titles: named by its key, or a budget alert by its budget.
-        expect.objectContaining({ subject: "recon:2026-11-19:gcp:nlp", budget: null }),
-        expect.objectContaining({ subject: "Budget vision-monthly reached 50%", budget: "vision-monthly" }),
+        // Logged before the log kept titles: named by its kind, or a budget alert by its budget.
+        expect.objectContaining({ about: "Drift against the bill.", budget: null }),
         expect.objectContaining({
-          subject: "nlp-monthly reached 50%",
+          about: "Budget vision-monthly reached 50%, for team vision.",
+          budget: "vision-monthly",
+        }),
+        expect.objectContaining({
+          about: "Budget nlp-monthly reached 50%, for team nlp.",
           delivered_at: new Date(NOW.getTime() - 30 * 60_000).toISOString(),
           severity: "warning",
           channel: "#team-nlp-alerts",
@@ -196,41 +205,113 @@ describe("the dashboard's data", () => {
         }),
       ],
     });
+    for (const item of data.alerts.items) expect(item.about).not.toMatch(/[a-z_]+=|:USD:|^budget:/);
   });
 
+  it("writes a scope an old alert kept only in its key in words, never the key", async () => {
+    await delivered(
+      "spend.anomaly:team=search,model=ranker:USD:2026-11-20T09:00:00.000Z",
+      "spend.anomaly",
+      1,
+    );
+    const [item] = (await dashboard().overview({})).alerts.items;
+    expect(item?.about).toBe("Spend anomaly, for team search and model ranker.");
+  });
+
+  const SPEND_ANOMALY = "Spend anomaly: model llm, for team nlp and business unit research.";
+  const AWS_ANOMALY = "AWS cost anomaly in Amazon SageMaker, for team vision and business unit consumer.";
+  const DRIFT = "Drift against the bill.";
+  const NLP_BUDGET = "Budget nlp-monthly reached 50%, for team nlp.";
+  const VISION_BUDGET = "Budget vision-monthly reached 50%, for team vision.";
   it.each([
-    [{ team: "nlp" }, ["Spend anomaly: model llm", "nlp-monthly reached 50%"]],
+    [
+      { team: "nlp" },
+      [
+        [SPEND_ANOMALY, null],
+        [DRIFT, "organization-wide alert: not narrowed by team"],
+        [NLP_BUDGET, null],
+      ],
+    ],
     [
       { model: "llm" },
-      ["Spend anomaly: model llm", "Budget vision-monthly reached 50%", "nlp-monthly reached 50%"],
+      [
+        [SPEND_ANOMALY, null],
+        [DRIFT, "organization-wide alert: not narrowed by model"],
+        [NLP_BUDGET, "team budget: not narrowed by model"],
+      ],
     ],
     [
       { business_unit: "consumer" },
       [
-        "AWS cost anomaly in Amazon SageMaker",
-        "Budget vision-monthly reached 50%",
-        "nlp-monthly reached 50%",
+        [AWS_ANOMALY, null],
+        [DRIFT, "organization-wide alert: not narrowed by business unit"],
+        // The filter cannot narrow a team budget, but all of the team's spend is the business unit's.
+        [VISION_BUDGET, null],
       ],
     ],
-    [{ team: "vision", model: "tagger" }, ["Budget vision-monthly reached 50%"]],
-    [{ team: "nlp", business_unit: "consumer" }, ["nlp-monthly reached 50%"]],
+    [
+      { team: "vision", model: "tagger" },
+      [
+        [AWS_ANOMALY, null],
+        [DRIFT, "organization-wide alert: not narrowed by team and model"],
+        [VISION_BUDGET, null],
+      ],
+    ],
+    [{ team: "nlp", business_unit: "consumer" }, []],
   ])(
-    "lists for %j the alerts whose scope names the filtered values, and budget alerts by their budget's scope",
-    async (filters, subjects) => {
+    "lists for %j the alerts the filters apply to as they apply to the charts, saying what they cannot narrow",
+    async (filters, expected) => {
       const data = await dashboard().overview(filters);
-      expect(data.alerts.items.map((a) => a.subject)).toEqual(subjects);
+      expect(data.alerts.items.map((a) => [a.about, a.not_narrowed])).toEqual(expected);
     },
   );
+
+  it.each([
+    [
+      { business_unit: "consumer" },
+      [["vision-monthly", false, "team budget: not narrowed by business unit", "7", true]],
+    ],
+    [{ model: "llm" }, [["nlp-monthly", false, "team budget: not narrowed by model", "50", false]]],
+    [
+      { model: "tagger", team: "vision" },
+      [["vision-monthly", false, "team budget: not narrowed by model", "7", true]],
+    ],
+    [{ team: "nlp" }, [["nlp-monthly", true, null, null, true]]],
+    [{ team: "nlp", business_unit: "consumer" }, []],
+  ])(
+    "lists for %j only the budgets holding the selection's spend, each saying what the filters cannot narrow",
+    async (filters, expected) => {
+      const budget = await dashboard().budget(filters);
+      expect(
+        budget.list.map((b) => [
+          b.name,
+          b.selection?.narrowed,
+          b.selection?.note,
+          b.selection?.spend,
+          b.selection?.whole,
+        ]),
+      ).toEqual(expected);
+      expect(budget.burn_down?.name).toBe(budget.list[0]?.name);
+    },
+  );
+
+  it("burns down a budget the filters cannot narrow with the selection's part beside it", async () => {
+    const burn = (await dashboard().budget({ model: "llm" })).burn_down;
+    expect(burn).toMatchObject({ name: "nlp-monthly", kind_text: "team budget", scope_text: "team nlp" });
+    expect(burn?.cumulative.slice(16, 20)).toEqual(["0", "30", "55", "55"]);
+    expect(burn?.cumulative_selection?.slice(16, 20)).toEqual(["0", "30", "50", "50"]);
+    expect((await dashboard().budget({})).burn_down?.cumulative_selection).toBeNull();
+  });
 
   it("lists an alert of a budget no longer configured by the scope it was logged with", async () => {
     await delivered("budget:retired-monthly:2026-11-01:80", "budget.threshold", 1, {
       title: "Budget retired-monthly reached 80%",
       scope: { team: "vision" },
     });
-    const subjects = async (team: string) =>
-      (await dashboard().overview({ team })).alerts.items.map((a) => a.subject);
-    expect(await subjects("vision")).toContain("Budget retired-monthly reached 80%");
-    expect(await subjects("nlp")).not.toContain("Budget retired-monthly reached 80%");
+    const about = async (team: string) =>
+      (await dashboard().overview({ team })).alerts.items.map((a) => a.about);
+    expect(await about("vision")).toContain("Budget retired-monthly reached 80%, for team vision.");
+    expect(await about("nlp")).not.toContain("Budget retired-monthly reached 80%, for team vision.");
   });
 
   it.each([

@@ -83,50 +83,72 @@ export function stackedDaily(canvasId, days, series, currency) {
   });
 }
 
-/** Spend to date against the budget's thresholds, and the forecast to the period's end. */
-export function burnDown(canvasId, budget) {
+/**
+ * Spend to date against the budget's thresholds, and the forecast to the period's end; the part
+ * reconciled against a bill beneath it, and, for a budget the filters cannot narrow (`greyed`), its
+ * whole spend in grey with the selection's part in colour.
+ */
+export function burnDown(canvasId, budget, { greyed = false, selectionLabel = null } = {}) {
   const { currency, days, cumulative, thresholds } = budget;
   const todayIndex = days.indexOf(budget.today);
   const forecast = days.map((_, i) =>
     i === todayIndex ? cumulative[i] : i === days.length - 1 ? budget.forecast.amount : null,
   );
-  const thresholdColour = (percent) => (percent >= 100 ? "#B42318" : percent >= 80 ? "#B54708" : "#667085");
-  return draw(canvasId, {
-    type: "line",
-    data: {
-      labels: days.map(formatDay),
-      datasets: [
+  const thresholdColour = (percent) =>
+    greyed ? "#9AA5B1" : percent >= 100 ? "#B42318" : percent >= 80 ? "#B54708" : "#667085";
+  const line = (label, amounts, style) => ({
+    label,
+    data: amounts.map(toNumber),
+    amounts,
+    pointRadius: 0,
+    ...style,
+  });
+  const datasets = [
+    line(greyed ? "Budget's spend to date (whole scope)" : "Spend to date", cumulative, {
+      borderColor: greyed ? OTHERS : PALETTE[0],
+      backgroundColor: greyed ? "rgba(154, 154, 154, 0.12)" : "rgba(0, 114, 178, 0.15)",
+      fill: "origin",
+      borderWidth: 3,
+    }),
+  ];
+  if (budget.cumulative_reconciled && budget.basis?.reconciled_to) {
+    datasets.push(
+      line("of which reconciled against the bill", budget.cumulative_reconciled, {
+        borderColor: greyed ? "#7B8794" : PALETTE[2],
+        backgroundColor: greyed ? "rgba(123, 135, 148, 0.18)" : "rgba(0, 158, 115, 0.25)",
+        fill: "origin",
+        borderWidth: 1,
+      }),
+    );
+  }
+  if (budget.cumulative_selection && selectionLabel) {
+    datasets.push(
+      line(selectionLabel, budget.cumulative_selection, { borderColor: PALETTE[0], borderWidth: 3 }),
+    );
+  }
+  datasets.push(
+    line(`Forecast (${budget.forecast.method})`, forecast, {
+      borderColor: greyed ? OTHERS : PALETTE[3],
+      borderDash: [6, 4],
+      spanGaps: true,
+      pointRadius: (ctx) => (ctx.raw === null ? 0 : 3),
+      borderWidth: 2,
+    }),
+    ...thresholds.map((t) =>
+      line(
+        `${t.percent}% · ${formatMoney(t.amount, currency, 0)}`,
+        days.map(() => t.amount),
         {
-          label: "Spend to date",
-          data: cumulative.map(toNumber),
-          amounts: cumulative,
-          borderColor: PALETTE[0],
-          backgroundColor: "rgba(0, 114, 178, 0.15)",
-          fill: "origin",
-          pointRadius: 0,
-          borderWidth: 3,
-        },
-        {
-          label: `Forecast (${budget.forecast.method})`,
-          data: forecast.map(toNumber),
-          amounts: forecast,
-          borderColor: PALETTE[3],
-          borderDash: [6, 4],
-          spanGaps: true,
-          pointRadius: (ctx) => (ctx.raw === null ? 0 : 3),
-          borderWidth: 2,
-        },
-        ...thresholds.map((t) => ({
-          label: `${t.percent}% · ${formatMoney(t.amount, currency, 0)}`,
-          data: days.map(() => toNumber(t.amount)),
-          amounts: days.map(() => t.amount),
           borderColor: thresholdColour(t.percent),
           borderDash: [2, 3],
           borderWidth: t.percent === 100 ? 2 : 1,
-          pointRadius: 0,
-        })),
-      ],
-    },
+        },
+      ),
+    ),
+  );
+  return draw(canvasId, {
+    type: "line",
+    data: { labels: days.map(formatDay), datasets },
     options: {
       interaction: { mode: "index", intersect: false },
       scales: { x: { grid: { display: false } }, y: moneyAxis(currency) },

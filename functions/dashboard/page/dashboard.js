@@ -136,45 +136,110 @@ function renderDaily(canvasId, tableId, data, series, what) {
   });
 }
 
+/** "business unit consumer and model vision-tagger": the filters the page has set, in words. */
+function filterWords() {
+  const state = selection();
+  const parts = DIMENSIONS.filter((d) => state[d]).map((d) => `${d.replace("_", " ")} ${state[d]}`);
+  return parts.length <= 1 ? (parts[0] ?? "") : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
+}
+
+const capitalized = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+
+/** "$2,016.74 reconciled against the bill (2 days, to Dec 6) and $2,200.07 still an estimate (calibrated)". */
+function basisWords(basis, currency) {
+  if (basis === null) return "";
+  const estimate = `${formatMoney(basis.estimate, currency)} still an estimate${basis.calibrated ? " (calibrated)" : ""}`;
+  if (basis.reconciled_to === null) return `: nothing reconciled against a bill yet, ${estimate}`;
+  const days = `${basis.reconciled_days} day${basis.reconciled_days === 1 ? "" : "s"}, to ${formatDay(basis.reconciled_to)}`;
+  return `: ${formatMoney(basis.reconciled, currency)} reconciled against the bill (${days}) and ${estimate}`;
+}
+
 function renderBudget(panel) {
   const { list, burn_down: burn } = panel;
-  budgetSelect.replaceChildren(...list.map((b) => new Option(b.name, b.name)));
+  budgetSelect.replaceChildren(
+    ...list.map(
+      (b) =>
+        new Option(
+          b.selection && !b.selection.narrowed && !b.selection.whole
+            ? `${b.name} (${b.selection.note})`
+            : b.name,
+          b.name,
+        ),
+    ),
+  );
   budgetSelect.disabled = list.length < 2;
   const summary = document.getElementById("budget-summary");
+  const note = document.getElementById("budget-note");
+  const card = document.getElementById("chart-budget").closest("section");
+  const kpi = document.getElementById("kpi-budget");
   if (burn === null) {
     summary.textContent = "";
+    note.hidden = true;
+    card.classList.remove("unnarrowed");
     sectionState(
       "chart-budget",
       "No budget concerns this selection. Add one to the configuration's budgets.",
     );
-    document.getElementById("kpi-budget").textContent = "none";
+    kpi.textContent = "none";
+    kpi.className = "kpi-value";
     return;
   }
   budgetSelect.value = burn.name;
   sectionState("chart-budget", null);
   const c = burn.currency;
+  // A budget the filters cannot narrow is the whole scope's: greyed, unless all its spend is the selection's.
+  const open = burn.selection !== null && !burn.selection.narrowed;
+  const wider = open && !burn.selection.whole;
+  card.classList.toggle("unnarrowed", wider);
+  note.hidden = !open;
+  note.textContent = !open
+    ? ""
+    : wider
+      ? `${capitalized(burn.selection.note)}: its spend is the whole ${burn.kind_text}'s, not the selection's. ` +
+        `Of it, ${formatMoney(burn.selection.spend, c)} is ${filterWords()} this period.`
+      : `${capitalized(burn.selection.note)}, but all of its spend this period is ${filterWords()}.`;
   summary.textContent =
-    `${burn.name} (${burn.owner}, ${burn.period.kind} from ${burn.period.label}): ` +
-    `${formatMoney(burn.spend, c)} of ${formatMoney(burn.amount, c)}, ${formatPercent(burn.percent)} used; ` +
+    `${burn.name} (${burn.kind_text} for ${burn.scope_text}, owner ${burn.owner}, ${burn.period.kind} from ${burn.period.label}): ` +
+    `${formatMoney(burn.spend, c)} of ${formatMoney(burn.amount, c)}, ${formatPercent(burn.percent)} used` +
+    `${basisWords(burn.basis, c)}; ` +
     `forecast ${formatMoney(burn.forecast.amount, c)} (${formatPercent(burn.forecast.percent)}) by the period's end ` +
     `(as of ${formatTime(panel.as_of)}).`;
-  const kpi = document.getElementById("kpi-budget");
-  kpi.textContent = `${formatPercent(burn.percent)} of ${burn.name}`;
-  kpi.className = `kpi-value ${burn.percent >= 100 ? "over" : burn.percent >= 80 ? "near" : ""}`;
-  charts.burnDown("chart-budget", burn);
+  kpi.textContent = `${formatPercent(burn.percent)} of ${burn.name}${wider ? ` (${burn.kind_text}, not narrowed)` : ""}`;
+  kpi.className = `kpi-value ${wider ? "unnarrowed" : burn.percent >= 100 ? "over" : burn.percent >= 80 ? "near" : ""}`;
+  charts.burnDown("chart-budget", burn, {
+    greyed: wider,
+    selectionLabel: wider ? `of which ${filterWords()}` : null,
+  });
   document
     .getElementById("chart-budget")
-    .setAttribute("aria-label", `Budget burn-down. ${summary.textContent}`);
+    .setAttribute(
+      "aria-label",
+      `Budget burn-down. ${wider ? `${note.textContent} ` : ""}${summary.textContent}`,
+    );
+  const columns = [{ label: "Day" }, { label: "Spend to date", numeric: true }];
+  const reconciled = burn.basis?.reconciled_to ? burn.cumulative_reconciled : null;
+  if (reconciled) columns.push({ label: "Of which reconciled", numeric: true });
+  if (burn.cumulative_selection) columns.push({ label: `Of which ${filterWords()}`, numeric: true });
+  const blanks = columns.length - 2;
   renderTable(document.getElementById("table-budget"), {
     caption: `${burn.name}: spend since the period began`,
-    columns: [{ label: "Day" }, { label: "Spend to date", numeric: true }],
+    columns,
     rows: burn.days
-      .map((day, i) => [formatDay(day), burn.cumulative[i]])
-      .filter(([, value]) => value !== null)
-      .map(([day, value]) => [day, formatMoney(value, c)])
+      .map((day, i) => ({ day, i }))
+      .filter(({ i }) => burn.cumulative[i] !== null)
+      .map(({ day, i }) => [
+        formatDay(day),
+        formatMoney(burn.cumulative[i], c),
+        ...(reconciled ? [formatMoney(reconciled[i], c)] : []),
+        ...(burn.cumulative_selection ? [formatMoney(burn.cumulative_selection[i], c)] : []),
+      ])
       .concat([
-        ["Forecast at period end", formatMoney(burn.forecast.amount, c)],
-        ...burn.thresholds.map((t) => [`${t.percent}% threshold`, formatMoney(t.amount, c)]),
+        ["Forecast at period end", formatMoney(burn.forecast.amount, c), ...Array(blanks).fill("")],
+        ...burn.thresholds.map((t) => [
+          `${t.percent}% threshold`,
+          formatMoney(t.amount, c),
+          ...Array(blanks).fill(""),
+        ]),
       ]),
   });
 }
@@ -217,13 +282,17 @@ function renderAlerts(data) {
       { label: "About", wrap: true },
       { label: "Channel", wrap: true },
     ],
-    rows: data.alerts.items.map((a) => [
-      formatTime(a.delivered_at),
-      { text: a.severity, className: `sev ${a.severity}` },
-      a.kind,
-      a.subject,
-      a.action === "updated" ? `${a.channel} (updated)` : a.channel,
-    ]),
+    rows: data.alerts.items.map((a) => {
+      // An alert the filters cannot narrow is the whole scope's: shown greyed, saying so.
+      const greyed = a.not_narrowed === null ? "" : " unnarrowed";
+      return [
+        { text: formatTime(a.delivered_at), className: greyed },
+        { text: a.severity, className: `sev ${a.severity}${greyed}` },
+        { text: a.kind, className: greyed },
+        { text: a.not_narrowed === null ? a.about : `${a.about} (${a.not_narrowed})`, className: greyed },
+        { text: a.action === "updated" ? `${a.channel} (updated)` : a.channel, className: greyed },
+      ];
+    }),
   });
 }
 

@@ -38,20 +38,35 @@ export function budgetsForSelection(
 export interface BurnDown {
   /** Every UTC day the budget's current period touches. */
   days: string[];
-  /** Spend since the period began, at the end of each day up to today; null for the days ahead. */
+  /**
+   * Spend since the period began, at the end of each day up to today, as the budget counts it
+   * (reconciled + estimate where the basis is known, else the rollup's); null for the days ahead.
+   */
   cumulative: (Nanos | null)[];
+  /** Of it, the part reconciled against a bill; null for the days ahead, or throughout when the basis is unknown. */
+  cumulativeReconciled: (Nanos | null)[] | null;
+  /**
+   * Of the budget's spend (as the rollup has it), the part of the selection, when the filters leave
+   * one of their dimensions open in the budget's scope (a team budget under a model filter); else null.
+   */
+  cumulativeSelection: (Nanos | null)[] | null;
   /** Each threshold as an amount: a horizontal line. */
   thresholds: { percent: number; nanos: Nanos }[];
   /** The day the spend is at now (the last with a cumulative value). */
   today: string;
 }
 
-/** What a burn-down must read: the budget's period so far, by day and the dimensions of its scope. */
-export function burnDownQuery(evaluation: BudgetEvaluation, now: Date) {
+/**
+ * What a burn-down must read: the budget's period so far, by day and the dimensions of its scope, and
+ * the filtered dimensions its scope leaves open (to tell the selection's part).
+ */
+export function burnDownQuery(evaluation: BudgetEvaluation, now: Date, filters: DashboardFilters = {}) {
   const { period, budget } = evaluation;
   const currentHourEnd = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS;
+  const dims = scopeDimensions(budget.scope);
+  const open = DASHBOARD_DIMENSIONS.filter((d) => filters[d] !== undefined && !dims.includes(d));
   return {
-    by: ["day" as const, ...scopeDimensions(budget.scope)],
+    by: ["day" as const, ...dims, ...open],
     from: period.hoursFrom,
     to: new Date(Math.min(currentHourEnd, period.hoursTo.getTime())),
   };
@@ -59,10 +74,17 @@ export function burnDownQuery(evaluation: BudgetEvaluation, now: Date) {
 
 /**
  * The period's spend day by day, from rows read with burnDownQuery: each day's spend counted as the
- * budget counts it (its scope, its currency), so the last value is the evaluation's spend.
+ * budget counts it (its scope, its currency, reconciled + estimate where its basis says), so the last
+ * value is the evaluation's spend; the reconciled part, and the selection's part when the filters
+ * cannot narrow the budget.
  */
-export function burnDown(evaluation: BudgetEvaluation, rows: readonly GroupedCost[], now: Date): BurnDown {
-  const { budget, period } = evaluation;
+export function burnDown(
+  evaluation: BudgetEvaluation,
+  rows: readonly GroupedCost[],
+  now: Date,
+  filters: DashboardFilters = {},
+): BurnDown {
+  const { budget, period, basis } = evaluation;
   const days = utcDays(period.hoursFrom, period.hoursTo);
   const today = new Date(burnDownQuery(evaluation, now).to.getTime() - 1).toISOString().slice(0, 10);
   const byDay = new Map<string, GroupedCost[]>();
@@ -72,15 +94,29 @@ export function burnDown(evaluation: BudgetEvaluation, rows: readonly GroupedCos
     if (list) list.push(row);
     else byDay.set(day, [row]);
   }
-  let running = 0n;
-  const cumulative = days.map((day) => {
-    if (day > today) return null;
-    running += spendIn(budget, byDay.get(day) ?? []);
-    return running;
-  });
+  const basisDays = new Map((basis?.days ?? []).map((d) => [d.day, d]));
+  const running = (perDay: (day: string) => Nanos) => {
+    let sum = 0n;
+    return days.map((day) => {
+      if (day > today) return null;
+      sum += perDay(day);
+      return sum;
+    });
+  };
+  const dims = scopeDimensions(budget.scope);
+  const open = DASHBOARD_DIMENSIONS.some((d) => filters[d] !== undefined && !dims.includes(d));
+  const inSelection = (row: GroupedCost) =>
+    DASHBOARD_DIMENSIONS.every((d) => filters[d] === undefined || row.group[d] === filters[d]);
   return {
     days,
-    cumulative,
+    cumulative: running((day) => {
+      const known = basisDays.get(day);
+      return known ? known.reconciled_nanos + known.estimate_nanos : spendIn(budget, byDay.get(day) ?? []);
+    }),
+    cumulativeReconciled: basis ? running((day) => basisDays.get(day)?.reconciled_nanos ?? 0n) : null,
+    cumulativeSelection: open
+      ? running((day) => spendIn(budget, (byDay.get(day) ?? []).filter(inSelection)))
+      : null,
     thresholds: budget.thresholds.map((percent) => ({
       percent,
       nanos: divRound(budget.amount_nanos * BigInt(percent), 100n),
