@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nanosToDecimal } from "#domain/money.ts";
-import { expectedCosts, shippedPricer } from "../support/expected-costs.ts";
+import { expectedCosts, shippedPricer, withoutUsageShared } from "../support/expected-costs.ts";
 import { inferenceEvent } from "../support/ingest-builders.ts";
 import { floorHour, HOUR_MS, tempDuckDb } from "../support/local-stack-session.ts";
 import { type CliResult, runCli, startCli } from "../support/run-cli.ts";
@@ -15,8 +15,11 @@ const finops = (...args: string[]) => runCli(args, env);
 
 afterAll(() => db.remove());
 
-/** The first line of stderr: the error itself, before the usage text that follows it. */
-const firstLine = (r: CliResult) => r.stderr.split("\n")[0] ?? "";
+/** The one line of stderr, pointing at --help, checked to be the only one. */
+const firstLine = (r: CliResult) => {
+  expect(r.stderr.endsWith("\n") && r.stderr.indexOf("\n") === r.stderr.length - 1, r.stderr).toBe(true);
+  return r.stderr.split("\n")[0] ?? "";
+};
 
 describe("finops help and usage errors", () => {
   it("prints the command list for --help and each command's usage for <command> --help", async () => {
@@ -42,7 +45,7 @@ describe("finops help and usage errors", () => {
 
     // Assess
     expect(unknown.code).toBe(2);
-    expect(firstLine(unknown)).toBe('finops: unknown command "frobnicate"');
+    expect(firstLine(unknown)).toBe('finops: unknown command "frobnicate" (see finops --help)');
     expect(none.code).toBe(2);
     expect(none.stdout).toContain("Usage: finops <command>");
   });
@@ -67,10 +70,12 @@ describe("finops help and usage errors", () => {
       /^finops report: (--)?from: 2026-01-01T00:30:00\.000Z is not on a whole UTC hour/,
     );
     expect(format.code).toBe(2);
-    expect(firstLine(format)).toBe("finops report: --format: one of table, json, csv");
+    expect(firstLine(format)).toBe(
+      "finops report: --format: one of table, json, csv (see finops report --help)",
+    );
     expect(view.code).toBe(2);
     expect(firstLine(view)).toBe(
-      "finops report: --view: one of cost, trend, training, inference, reconciliation",
+      "finops report: --view: one of cost, trend, training, inference, reconciliation (see finops report --help)",
     );
     expect(viewBy.code).toBe(2);
     expect(firstLine(viewBy)).toMatch(/^finops report: (--)?by: the training view is one line per job/);
@@ -104,11 +109,13 @@ describe("finops demo, ingest and report", () => {
 
   it("ingest prints a JSON summary; a second run finds only duplicates; report totals match to the nano", async () => {
     // Prepare
+    const ingested = withoutUsageShared(events);
+    writeFileSync(ndjsonPath, ingested.map((e) => `${JSON.stringify(e)}\n`).join(""));
     const now = new Date();
     const to = new Date(floorHour(now.getTime()) + HOUR_MS);
-    const earliest = Math.min(...events.map((e) => Date.parse(String(e.time))));
+    const earliest = Math.min(...ingested.map((e) => Date.parse(String(e.time))));
     const from = new Date(floorHour(earliest));
-    const expected = expectedCosts(events, {
+    const expected = expectedCosts(ingested, {
       pricer: shippedPricer(),
       now,
       range: { from, to },
@@ -127,8 +134,8 @@ describe("finops demo, ingest and report", () => {
     // Assess
     expect(first).toMatchObject({ code: 0, stderr: "" });
     expect(JSON.parse(first.stdout)).toEqual({
-      received: events.length,
-      accepted: events.length,
+      received: ingested.length,
+      accepted: ingested.length,
       duplicates: 0,
       conflicts: 0,
       rejected: 0,
@@ -136,7 +143,7 @@ describe("finops demo, ingest and report", () => {
     });
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/^ingested \d+ events/);
-    expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 0, duplicates: events.length, rejected: 0 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 0, duplicates: ingested.length, rejected: 0 });
 
     expect(json).toMatchObject({ code: 0, stderr: "" });
     const lines = JSON.parse(json.stdout) as Array<Record<string, string>>;

@@ -8,11 +8,17 @@ import { shippedPricer } from "./expected-costs.ts";
 
 const HOUR_MS = 3_600_000;
 
-/** The demo's events as the ingest function stores them: validated and priced with the shipped catalog. */
-export function demoCostRows(options: DemoEventOptions): CostRow[] {
+/**
+ * The demo's events (or those of `events`, some of the demo's) as the ingest function stores them:
+ * validated and priced with the shipped catalog.
+ */
+export function demoCostRows(
+  options: DemoEventOptions,
+  events: readonly unknown[] = generateDemoEvents(options),
+): CostRow[] {
   const pricer = shippedPricer();
   const ingestedAt = new Date(options.from.getTime() + (options.hours + 1) * HOUR_MS);
-  return generateDemoEvents(options).flatMap((raw) => {
+  return events.flatMap((raw) => {
     const parsed = parseCostEvent(raw, ingestedAt);
     if (!parsed.ok) throw new Error(`demo event rejected: ${parsed.rejection.reason}`);
     const costed = toCostRows(parsed.event, pricer, ingestedAt);
@@ -21,12 +27,15 @@ export function demoCostRows(options: DemoEventOptions): CostRow[] {
   });
 }
 
-/** An in-memory DuckDB warehouse holding the demo's range, rolled up. The caller closes it. */
-export async function demoWarehouse(options: DemoEventOptions): Promise<Warehouse> {
+/** An in-memory DuckDB warehouse holding the demo's range (or `events` of it), rolled up. The caller closes it. */
+export async function demoWarehouse(
+  options: DemoEventOptions,
+  events?: readonly unknown[],
+): Promise<Warehouse> {
   const warehouse = createDuckDbWarehouse({ path: ":memory:" });
   try {
     await warehouse.init();
-    await warehouse.insertEvents(demoCostRows(options));
+    await warehouse.insertEvents(demoCostRows(options, events));
     await warehouse.refreshHourly({
       from: options.from,
       to: new Date(options.from.getTime() + Math.ceil(options.hours) * HOUR_MS),

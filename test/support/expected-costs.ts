@@ -106,6 +106,18 @@ function oneView(charges: readonly Charge[]): Charge[] {
 }
 
 /**
+ * The events without fixed costs shared by usage (`data.allocate: "usage"`). The oracle does not
+ * restate the usage share of fixed costs; test/contract/one-view.test.ts holds that rule (with a
+ * conservation property), so a test comparing a report with the oracle leaves such costs out.
+ */
+export function withoutUsageShared<T>(events: readonly T[]): T[] {
+  return events.filter((event) => {
+    const data = (event as { type?: unknown; data?: { allocate?: unknown } }).data;
+    return !((event as { type?: unknown }).type === "ai.cost.fixed.v1" && data?.allocate === "usage");
+  });
+}
+
+/**
  * Independent oracle for a report: prices each distinct event once with the domain (parse, then
  * toCostRows; allocation events cost exactly their components), keeps rows whose event time is in
  * `range`, charges each training event the difference to its job's previous one (and reports each
