@@ -1,8 +1,14 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { type RangeFields, rangeHelp } from "#domain/time-range.ts";
 
-/** A command-line usage error: printed with the command's help, exit code 2. */
+/** A command-line usage error: one line pointing at the command's --help, exit code 2. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
+}
+
+/** A failure that is not the command line's fault: one line saying what is wrong and what to do, exit code 1. */
+export class CommandFailure extends Error {
+  override readonly name = "CommandFailure";
 }
 
 export interface Command {
@@ -25,4 +31,52 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T, 
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** The flags' names on a command line, as errors and help say them. */
+export const FLAG_FIELDS: RangeFields = { from: "--from", to: "--to" };
+
+/** `text` wrapped to lines of at most `width` characters, each after the first indented by `indent` spaces. */
+export function wrap(text: string, indent: number, width = 104): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
+}
+
+/** One flag's help: `  --name   text`, the text wrapped under itself; `column` is where the text starts. */
+export function flagHelp(flag: string, text: string, column: number): string {
+  return `  ${flag.padEnd(column - 2)}${wrap(text, column)}`;
+}
+
+/** --from and --to, said the same way by every command that reads a range (shared/domain/time-range.ts). */
+export function rangeFlagsHelp(column: number): string {
+  const help = rangeHelp(FLAG_FIELDS);
+  return `${flagHelp("--from", help.from, column)}\n${flagHelp("--to", help.to, column)}`;
+}
+
+/** --url, said the same way by every command that can ask a running stack; `more` adds to it. */
+export function urlFlagHelp(column: number, more = ""): string {
+  return flagHelp(
+    "--url",
+    `ask the finops stack at URL (e.g. http://127.0.0.1:8080)${more}. Without --url, a finops start ` +
+      "running on this warehouse is found and asked on its own; with none, the warehouse file is opened",
+    column,
+  );
+}
+
+/** A TCP port from a flag or variable: a whole number 0..65535 (0: any free port). */
+export function parsePort(text: string, flag = "--port"): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(port) || port > 65_535)
+    throw new UsageError(
+      `${flag}: ${JSON.stringify(text)} is not a port (a whole number 0..65535; 0: any free one)`,
+    );
+  return port;
 }

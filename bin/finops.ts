@@ -1,12 +1,5 @@
 #!/usr/bin/env node
-import { ReportQueryError } from "#app/cost-report.ts";
-import { ScorecardQueryError } from "#app/scorecard.ts";
-import { PriceCatalogError } from "#domain/pricing/catalog.ts";
-import { WarehouseError } from "#ports/warehouse-error.ts";
-import { ConfigError } from "#runtime/config.ts";
-import { EnvError } from "#runtime/env.ts";
-import { NoWarehouseError } from "#runtime/warehouse-file.ts";
-import { type Command, UsageError } from "./cli-args.ts";
+import type { Command } from "./cli-args.ts";
 import { billingCommand } from "./commands/billing.ts";
 import { budgetsCommand } from "./commands/budgets.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -18,6 +11,7 @@ import { reportCommand } from "./commands/report.ts";
 import { schemasCommand } from "./commands/schemas.ts";
 import { scorecardCommand } from "./commands/scorecard.ts";
 import { startCommand } from "./commands/start.ts";
+import { failureLine } from "./error-boundary.ts";
 
 const COMMANDS: readonly Command[] = [
   startCommand,
@@ -45,6 +39,16 @@ ${lines.join("\n")}
 `;
 }
 
+/** The command named first, while one runs (for the one line of an error thrown out of its reach). */
+let running: string | undefined;
+
+/** Prints `error` as the one line the boundary makes of it and exits with its code. */
+function fail(error: unknown): never {
+  const { code, line } = failureLine(running, error);
+  process.stderr.write(`${line}\n`);
+  process.exit(code);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -53,41 +57,30 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(`finops: unknown command ${JSON.stringify(name)}\n\n${help()}`);
+    process.stderr.write(`finops: unknown command ${JSON.stringify(name)} (see finops --help)\n`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(`${command.usage}\n`);
     return 0;
   }
+  running = command.name;
   try {
     return await command.run(rest);
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      error instanceof ReportQueryError ||
-      error instanceof ScorecardQueryError
-    ) {
-      process.stderr.write(`finops ${command.name}: ${error.message}\n\n${command.usage}\n`);
-      return 2;
-    }
-    if (error instanceof NoWarehouseError) {
-      process.stderr.write(`finops ${command.name}: ${error.message}\n`);
-      return 1;
-    }
-    if (error instanceof WarehouseError && /lock/i.test(error.message)) {
-      process.stderr.write(
-        `finops ${command.name}: the DuckDB file is in use by another process (a running \`finops start\`?).\n` +
-          "  Stop it, point FINOPS_DUCKDB_PATH elsewhere, or for reports ask the running stack: finops report --url http://127.0.0.1:8080\n",
-      );
-      return 1;
-    }
-    if (error instanceof ConfigError || error instanceof EnvError || error instanceof PriceCatalogError) {
-      process.stderr.write(`finops ${command.name}: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    const { code, line } = failureLine(command.name, error);
+    process.stderr.write(`${line}\n`);
+    return code;
   }
 }
+
+// Whatever escapes a command (an error on a stream, a rejection nobody awaited) is told in one line too.
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
+// A reader that stops early (finops report | head) is not a failure.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  fail(error);
+});
 
 process.exitCode = await main(process.argv.slice(2));

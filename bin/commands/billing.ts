@@ -1,12 +1,85 @@
-import { ImportBillError } from "#app/import-bill.ts";
-import { BillingSourceError } from "#ports/billing-source.ts";
-import { composeRuntime } from "#runtime/compose.ts";
-import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+import { constants } from "node:fs";
+import { access, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Command, CommandFailure, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { systemReason } from "../error-boundary.ts";
+import { type Operation, textParams } from "../operation.ts";
+import { runOperation } from "../run-operation.ts";
+
+function unreadable(file: string, error: unknown): CommandFailure {
+  return new CommandFailure(`--file: cannot read ${file}: ${systemReason(error as NodeJS.ErrnoException)}`);
+}
+
+/** Reads the bill file here, for a stack: a failure told as checkBillFile tells it. */
+async function readBillFile(file: string): Promise<Buffer> {
+  return readFile(file).catch((error: unknown) => {
+    throw unreadable(file, error);
+  });
+}
+
+/** Whether the bill file can be read here (a folder cannot). */
+async function checkBillFile(file: string): Promise<void> {
+  try {
+    if ((await stat(file)).isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
+    await access(file, constants.R_OK);
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+}
+
+/**
+ * `finops billing import`: in this process it reads --file; in a stack, the file arrives as the
+ * body and is read from a temporary copy under the same name (its name is the default source, and
+ * .parquet says its format), named as the user named it in every message.
+ */
+export const billingImportOperation: Operation = {
+  name: "billing-import",
+  method: "POST",
+  prepare(params) {
+    const file = params.file;
+    if (file === undefined || file === "") throw new UsageError("--file: required");
+    const source = params.source ?? baseName(file);
+    return async (runtime, output, attachment) => {
+      let path = file;
+      let copy: string | undefined;
+      if (attachment === undefined) await checkBillFile(file);
+      else {
+        copy = await mkdtemp(join(tmpdir(), "finops-bill-"));
+        path = join(copy, baseName(file));
+        await writeFile(path, attachment);
+      }
+      try {
+        const result = await runtime.importBill.importFile(path, { source });
+        if (result.period === null) {
+          await output.out(`${file}: no lines, nothing imported\n`);
+          return 0;
+        }
+        const currencies = Object.entries(result.currencies)
+          .map(([currency, n]) => `${n} in ${currency}`)
+          .join(", ");
+        await output.out(
+          `Imported ${result.lines} daily lines (${currencies}) as source ${result.source}, ` +
+            `replacing its days ${result.period.start} to ${result.period.end} (exclusive)\n`,
+        );
+        return 0;
+      } catch (error) {
+        if (copy !== undefined && error instanceof Error && error.message.includes(path))
+          error.message = error.message.split(path).join(file);
+        throw error;
+      } finally {
+        if (copy !== undefined) await rm(copy, { recursive: true, force: true });
+      }
+    };
+  },
+};
+
+const baseName = (path: string) => path.split(/[\\/]/).pop() ?? path;
 
 export const billingCommand: Command = {
   name: "billing",
   summary: "load a bill (FOCUS CSV or Parquet) into the local store for reconciliation",
-  usage: `finops billing import --file PATH [--source NAME]
+  usage: `finops billing import --file PATH [--source NAME] [--url URL]
 
   Reads a bill in the FinOps FOCUS layout (1.0-1.2): CSV, or Parquet when PATH ends in .parquet.
   Each line is kept by the day its charge period starts; x_namespace / x_team / x_model columns,
@@ -15,11 +88,12 @@ export const billingCommand: Command = {
   importing a corrected file again replaces, never adds. \`finops reconcile\` then reads them.
 
   --file     the FOCUS file
-  --source   the name its lines are stored under (default the file's name)`,
+  --source   the name its lines are stored under (default the file's name)
+${urlFlagHelp(13, ", sending it the file (up to its local.maxInFlightBytes, 16 MiB by default)")}`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { file: { type: "string" }, source: { type: "string" } },
+      { file: { type: "string" }, source: { type: "string" }, url: { type: "string" } },
       true,
     );
     const [action, ...extra] = positionals;
@@ -28,34 +102,10 @@ export const billingCommand: Command = {
         action === undefined ? "name an action: import" : `unknown action ${JSON.stringify(action)}: import`,
       );
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    if (values.file === undefined) throw new UsageError("--file: required");
-
-    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
-    try {
-      const result = await runtime.importBill.importFile(values.file, {
-        ...(values.source === undefined ? {} : { source: values.source }),
-      });
-      if (result.period === null) {
-        process.stdout.write(`${values.file}: no lines, nothing imported\n`);
-        return 0;
-      }
-      const currencies = Object.entries(result.currencies)
-        .map(([currency, n]) => `${n} in ${currency}`)
-        .join(", ");
-      process.stdout.write(
-        `Imported ${result.lines} daily lines (${currencies}) as source ${result.source}, ` +
-          `replacing its days ${result.period.start} to ${result.period.end} (exclusive)\n`,
-      );
-      return 0;
-    } catch (error) {
-      if (error instanceof ImportBillError) throw new UsageError(`--${error.message}`);
-      if (error instanceof BillingSourceError) {
-        process.stderr.write(`finops billing: ${error.message}\n`);
-        return 1;
-      }
-      throw error;
-    } finally {
-      await runtime.close();
-    }
+    const file = values.file;
+    return runOperation(billingImportOperation, textParams(values, ["url"]), {
+      url: values.url,
+      attachment: () => readBillFile(file ?? ""),
+    });
   },
 };

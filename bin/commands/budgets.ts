@@ -6,17 +6,39 @@ import {
   formatBudgetStatus,
 } from "#domain/budgets/budget-status.ts";
 import { reaches } from "#domain/budgets/evaluate-budget.ts";
-import { composeRuntime } from "#runtime/compose.ts";
-import { loadConfig } from "#runtime/config.ts";
-import { readEnv } from "#runtime/env.ts";
-import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { type Operation, textParams } from "../operation.ts";
+import { commandConfig, runOperation } from "../run-operation.ts";
 
 const ACTIONS = ["list", "check"] as const;
+
+/** `finops budgets check`: each budget's standing; exit 1 when one has reached its amount. */
+export const budgetsCheckOperation: Operation = {
+  name: "budgets-check",
+  method: "GET",
+  prepare(params) {
+    const format = formatOf(params.format);
+    return async (runtime, output) => {
+      const statuses = await runtime.evaluateBudgets.budgetStatus();
+      await output.out(formatBudgetStatus(statuses, format));
+      const over = statuses.some(({ evaluation: e }: BudgetStatus) =>
+        reaches(e.spend_nanos, e.budget.amount_nanos, 100),
+      );
+      return over ? 1 : 0;
+    };
+  },
+};
+
+function formatOf(text: string | undefined): BudgetFormat {
+  const format = (text ?? "table") as BudgetFormat;
+  if (!BUDGET_FORMATS.includes(format)) throw new UsageError(`--format: one of ${BUDGET_FORMATS.join(", ")}`);
+  return format;
+}
 
 export const budgetsCommand: Command = {
   name: "budgets",
   summary: "list the configured budgets, or check their spend, percent used and forecast",
-  usage: `finops budgets list|check [--format table|json]
+  usage: `finops budgets list|check [--format table|json] [--url URL]
 
   list       the budgets in the configuration: scope, period, time zone, amount, thresholds,
              forecast alerting, owner and enforcement
@@ -24,13 +46,14 @@ export const budgetsCommand: Command = {
              used, period-end forecast, and how much of the spend is reconciled against the bill
              and how much is still an estimate; sends no alert
   --format   table (default) or json (amounts as nano strings)
+${urlFlagHelp(13, " (check only)")}
 
   Exit status of check: 0 when every budget is under 100% of its amount, 1 when any has reached
   or passed it (so a cron job or CI step can act on it), 2 on a usage or configuration error.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { format: { type: "string", default: "table" } },
+      { format: { type: "string" }, url: { type: "string" } },
       true,
     );
     const [action, ...extra] = positionals;
@@ -39,24 +62,14 @@ export const budgetsCommand: Command = {
       throw new UsageError(`unknown action ${JSON.stringify(action)}: ${ACTIONS.join(" or ")}`);
     }
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    const format = values.format as BudgetFormat;
-    if (!BUDGET_FORMATS.includes(format))
-      throw new UsageError(`--format: one of ${BUDGET_FORMATS.join(", ")}`);
 
     if (action === "list") {
-      process.stdout.write(formatBudgetList(loadConfig(readEnv()).budgets, format));
+      if (values.url !== undefined)
+        throw new UsageError("--url: only for check (list reads the configuration)");
+      const format = formatOf(values.format);
+      process.stdout.write(formatBudgetList(commandConfig().config.budgets, format));
       return 0;
     }
-    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
-    try {
-      const statuses = await runtime.evaluateBudgets.budgetStatus();
-      process.stdout.write(formatBudgetStatus(statuses, format));
-      const over = statuses.some(({ evaluation: e }: BudgetStatus) =>
-        reaches(e.spend_nanos, e.budget.amount_nanos, 100),
-      );
-      return over ? 1 : 0;
-    } finally {
-      await runtime.close();
-    }
+    return runOperation(budgetsCheckOperation, textParams(values, ["url"]), { url: values.url });
   },
 };

@@ -105,7 +105,8 @@ export interface StreamTotals {
   rejected: Array<{ index: number; id?: string; source?: string; field: string; reason: string }>;
 }
 
-type Ingest = (
+/** Ingests one body of events (in this process, or by a stack's POST /v1/events). */
+export type IngestBatch = (
   body: string,
   contentType: string,
 ) => Promise<{
@@ -121,7 +122,7 @@ type Ingest = (
  * pricing the next batch overlaps the warehouse writing the last one (writes stay serialized).
  */
 export async function ingestStream(
-  ingest: Ingest,
+  ingest: IngestBatch,
   input: Readable,
   options: { inFlight?: number; onBatch?: (totals: StreamTotals) => void } = {},
 ): Promise<StreamTotals> {

@@ -1,8 +1,8 @@
-import { createWriteStream } from "node:fs";
+import { accessSync, constants, createWriteStream, type Stats, statSync, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import type { Writable } from "node:stream";
+import { dirname, join, resolve } from "node:path";
 import { formatCsvRecord } from "#adapters/focus-file/csv.ts";
-import { checkReportWindow, reportWindow } from "#app/cost-report.ts";
+import { reportWindow } from "#app/cost-report.ts";
 import { createFocusExport } from "#app/focus-export.ts";
 import {
   DEFAULT_BILLING_ACCOUNT,
@@ -11,32 +11,139 @@ import {
   type FocusGranularity,
 } from "#domain/focus-export/focus-row.ts";
 import { formatAmount } from "#domain/money.ts";
-import { composeRuntime } from "#runtime/compose.ts";
-import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+import {
+  type Command,
+  FLAG_FIELDS,
+  parseCommandArgs,
+  rangeFlagsHelp,
+  UsageError,
+  urlFlagHelp,
+} from "../cli-args.ts";
+import { systemReason } from "../error-boundary.ts";
+import { type Operation, type Output, processOutput, textParams } from "../operation.ts";
+import { runOperation } from "../run-operation.ts";
 
 const FORMATS = ["focus"] as const;
-
-function write(out: Writable, text: string): Promise<void> {
-  return out.write(text) ? Promise.resolve() : new Promise((resolve) => out.once("drain", () => resolve()));
-}
-
-function close(out: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    out.once("error", reject);
-    out.end(() => resolve());
-  });
-}
 
 const money = (totals: ReadonlyMap<string, bigint>) =>
   totals.size === 0
     ? "0.00"
     : [...totals].map(([currency, nanos]) => `${formatAmount(nanos)} ${currency}`).join(", ");
 
+/** The FOCUS rows of a range as CSV on `out`, a progress line per UTC day on `err`. */
+export const exportOperation: Operation = {
+  name: "export",
+  method: "GET",
+  prepare(params, { now }) {
+    if (params.format === undefined) throw new UsageError("--format: required (focus)");
+    if (!(FORMATS as readonly string[]).includes(params.format))
+      throw new UsageError(`--format: one of ${FORMATS.join(", ")}`);
+    const granularity = (params.granularity ?? "day") as FocusGranularity;
+    if (!FOCUS_GRANULARITIES.includes(granularity))
+      throw new UsageError(`--granularity: one of ${FOCUS_GRANULARITIES.join(", ")}`);
+    const billingAccountId = (params["billing-account"] ?? DEFAULT_BILLING_ACCOUNT.id).trim();
+    if (billingAccountId === "") throw new UsageError("--billing-account: must not be empty");
+    const window = reportWindow(now, params.from, params.to, FLAG_FIELDS);
+    const target = params.out === undefined || params.out === "-" ? undefined : params.out;
+    return async (runtime, output) => {
+      const days = createFocusExport({ warehouse: runtime.warehouse })({
+        ...window,
+        granularity,
+        billingAccountId,
+        billingAccountName:
+          billingAccountId === DEFAULT_BILLING_ACCOUNT.id ? DEFAULT_BILLING_ACCOUNT.name : null,
+      });
+      await output.out(formatCsvRecord(FOCUS_EXPORT_COLUMNS));
+      let count = 0;
+      const totals = new Map<string, bigint>();
+      for await (const day of days) {
+        await output.out(
+          day.rows.map((row) => formatCsvRecord(FOCUS_EXPORT_COLUMNS.map((c) => row[c]))).join(""),
+        );
+        count += day.rows.length;
+        for (const [currency, nanos] of day.totals)
+          totals.set(currency, (totals.get(currency) ?? 0n) + nanos);
+        output.err(
+          `  ${day.from.toISOString().slice(0, 16)}Z  ${String(day.rows.length).padStart(6)} rows  ${money(day.totals)}\n`,
+        );
+      }
+      output.err(
+        `wrote ${count} FOCUS rows, ${money(totals)}, ${window.from.toISOString()} to ${window.to.toISOString()}${target === undefined ? "" : ` to ${target}`}\n`,
+      );
+      return 0;
+    };
+  },
+};
+
+/**
+ * Says, before any export work, why `target` cannot be written: it is a folder, its folder is
+ * missing or not a folder, or the folder cannot be written in.
+ */
+function checkOutFile(target: string): void {
+  const folder = dirname(resolve(target));
+  let info: Stats | undefined;
+  try {
+    info = statSync(folder);
+  } catch {}
+  if (info === undefined) throw new UsageError(`--out: there is no folder ${folder}; create it first`);
+  if (!info.isDirectory()) throw new UsageError(`--out: ${folder} is not a folder`);
+  if (statSync(target, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(
+      `--out: ${target} is a folder; name a file in it, e.g. ${join(target, "focus.csv")}`,
+    );
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`--out: cannot write in ${folder}: ${systemReason(error as NodeJS.ErrnoException)}`);
+  }
+}
+
+/** Writes to `target` whole or not at all: a .part file beside it, renamed over it by finish(). */
+function fileOutput(target: string) {
+  const partial = `${target}.part`;
+  let stream: WriteStream | undefined;
+  let failed: Error | undefined;
+  const open = () => {
+    if (stream === undefined) {
+      stream = createWriteStream(partial);
+      stream.on("error", (error) => {
+        failed = error;
+      });
+    }
+    return stream;
+  };
+  const output: Output = {
+    out(text) {
+      if (failed) return Promise.reject(failed);
+      const out = open();
+      return out.write(text) ? Promise.resolve() : new Promise((r) => out.once("drain", () => r()));
+    },
+    err: processOutput.err,
+  };
+  return {
+    output,
+    async finish() {
+      const out = open();
+      await new Promise<void>((resolve, reject) => {
+        out.once("error", reject);
+        out.end(() => resolve());
+      });
+      if (failed) throw failed;
+      await rename(partial, target);
+    },
+    async abort() {
+      if (stream === undefined) return;
+      stream.destroy();
+      await rm(partial, { force: true }).catch(() => undefined);
+    },
+  };
+}
+
 export const exportCommand: Command = {
   name: "export",
   summary: "our attributed costs as FinOps FOCUS rows (CSV), for any FOCUS-reading tool",
   usage: `finops export --format focus [--from DATE] [--to DATE] [--granularity day|hour] [--out FILE]
-              [--billing-account ID]
+              [--billing-account ID] [--url URL]
 
   Writes the attributed costs of the range as FinOps FOCUS 1.2 rows: the same one view the report
   reads (each dollar once: Kubernetes allocations split over the workloads they ran, shared fixed
@@ -49,77 +156,39 @@ export const exportCommand: Command = {
   dimension as an x_ column. Progress goes to standard error, one line per UTC day.
 
   --format           focus (the only format)
-  --from             start, inclusive, UTC (YYYY-MM-DD or ISO date-time on the hour; default 30 days ago)
-  --to               end, exclusive, UTC (default the next whole hour)
+${rangeFlagsHelp(21)}
   --granularity      day (default; a day's period is cut to the range) or hour
-  --out              the CSV file to write (default - for standard output); written whole or not at all
+  --out              the CSV file to write (default - for standard output); written whole or not at
+                     all, its folder checked before the export starts
   --billing-account  the BillingAccountId of every row (default ${DEFAULT_BILLING_ACCOUNT.id}): events do
-                     not name the cloud billing account their cost is billed to`,
+                     not name the cloud billing account their cost is billed to
+${urlFlagHelp(21)}`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       format: { type: "string" },
       from: { type: "string" },
       to: { type: "string" },
-      granularity: { type: "string", default: "day" },
-      out: { type: "string", default: "-" },
-      "billing-account": { type: "string", default: DEFAULT_BILLING_ACCOUNT.id },
+      granularity: { type: "string" },
+      out: { type: "string" },
+      "billing-account": { type: "string" },
+      url: { type: "string" },
     });
-    if (values.format === undefined) throw new UsageError("--format: required (focus)");
-    if (!(FORMATS as readonly string[]).includes(values.format))
-      throw new UsageError(`--format: one of ${FORMATS.join(", ")}`);
-    const granularity = values.granularity as FocusGranularity;
-    if (!FOCUS_GRANULARITIES.includes(granularity))
-      throw new UsageError(`--granularity: one of ${FOCUS_GRANULARITIES.join(", ")}`);
-    const billingAccountId = values["billing-account"].trim();
-    if (billingAccountId === "") throw new UsageError("--billing-account: must not be empty");
-    const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
-    const target = values.out === "-" ? undefined : values.out;
-    // Checked here first too, so a bad range is told before the warehouse is opened.
-    checkReportWindow(window);
-
-    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
-    const partial = target === undefined ? undefined : `${target}.part`;
-    let out: Writable | undefined;
-    let done = false;
+    const target = values.out === undefined || values.out === "-" ? undefined : values.out;
+    const file = target === undefined ? undefined : fileOutput(target);
     try {
-      const days = createFocusExport({ warehouse: runtime.warehouse })({
-        ...window,
-        granularity,
-        billingAccountId,
-        billingAccountName:
-          billingAccountId === DEFAULT_BILLING_ACCOUNT.id ? DEFAULT_BILLING_ACCOUNT.name : null,
+      const code = await runOperation(exportOperation, textParams(values, ["url"]), {
+        url: values.url,
+        before: () => {
+          if (target !== undefined) checkOutFile(target);
+        },
+        ...(file === undefined ? {} : { output: file.output }),
       });
-      out = partial === undefined ? process.stdout : createWriteStream(partial);
-      await write(out, formatCsvRecord(FOCUS_EXPORT_COLUMNS));
-      let count = 0;
-      const totals = new Map<string, bigint>();
-      for await (const day of days) {
-        await write(
-          out,
-          day.rows.map((row) => formatCsvRecord(FOCUS_EXPORT_COLUMNS.map((c) => row[c]))).join(""),
-        );
-        count += day.rows.length;
-        for (const [currency, nanos] of day.totals)
-          totals.set(currency, (totals.get(currency) ?? 0n) + nanos);
-        process.stderr.write(
-          `  ${day.from.toISOString().slice(0, 16)}Z  ${String(day.rows.length).padStart(6)} rows  ${money(day.totals)}\n`,
-        );
-      }
-      if (partial !== undefined && target !== undefined) {
-        await close(out);
-        await rename(partial, target);
-      }
-      done = true;
-      process.stderr.write(
-        `wrote ${count} FOCUS rows, ${money(totals)}, ${window.from.toISOString()} to ${window.to.toISOString()}${target === undefined ? "" : ` to ${target}`}\n`,
-      );
-      return 0;
-    } finally {
-      if (!done && partial !== undefined && out !== undefined) {
-        out.destroy();
-        await rm(partial, { force: true });
-      }
-      await runtime.close();
+      if (code === 0) await file?.finish();
+      else await file?.abort();
+      return code;
+    } catch (error) {
+      await file?.abort();
+      throw error;
     }
   },
 };

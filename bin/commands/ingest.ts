@@ -1,54 +1,70 @@
-import { createReadStream } from "node:fs";
-import { composeRuntime } from "#runtime/compose.ts";
-import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
-import { BATCH_LINES, ingestStream } from "./event-batches.ts";
+import { createReadStream, statSync } from "node:fs";
+import type { Readable } from "node:stream";
+import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { systemReason } from "../error-boundary.ts";
+import { processOutput } from "../operation.ts";
+import { commandConfig, stackToAsk, withLocalRuntime } from "../run-operation.ts";
+import { postEvents, refreshStackRollups } from "../stack-client.ts";
+import { BATCH_LINES, type IngestBatch, ingestStream } from "./event-batches.ts";
 
 const SHOWN_REJECTIONS = 100;
+
+/** The input: stdin for -, else the file, checked to be one that can be read before anything is opened. */
+async function openInput(path: string): Promise<Readable> {
+  if (path === "-") return process.stdin;
+  let folder = false;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${systemReason(error as NodeJS.ErrnoException)}`);
+  }
+  if (folder)
+    throw new UsageError(`${path} is a folder; give a file of events (NDJSON or JSON), or - for stdin`);
+  const input = createReadStream(path);
+  await new Promise<void>((resolve, reject) =>
+    input.once("open", () => resolve()).once("error", reject),
+  ).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read ${path}: ${systemReason(error)}`);
+  });
+  return input;
+}
 
 export const ingestCommand: Command = {
   name: "ingest",
   summary: "load NDJSON or JSON-array CloudEvents from a file or stdin and print a JSON summary",
-  usage: `finops ingest <file|-> [--quiet]
+  usage: `finops ingest <file|-> [--quiet] [--url URL]
 
-  Reads CloudEvents (one JSON object per line, or one JSON array) from a file, or from stdin with -,
-  ingests them in batches of ${BATCH_LINES} lines (validate, price, dedupe, store), refreshes the hourly
-  rollup and prints {received, accepted, duplicates, rejected, rejections[]} as JSON on stdout.
-  Progress goes to stderr. Exit code 0 when nothing was rejected, 1 otherwise.
+  Reads CloudEvents (one JSON object per line, one JSON array, or one pretty-printed event; gzip
+  inflated) from a file, or from stdin with -, ingests them in batches of ${BATCH_LINES} lines (validate,
+  price, dedupe, store), refreshes the hourly rollup and prints {received, accepted, duplicates,
+  conflicts, rejected, rejections[]} as JSON on stdout. Progress goes to stderr. Exit code 0 when
+  nothing was rejected, 1 otherwise.
 
-  --quiet    no progress lines`,
+  --quiet    no progress lines
+${urlFlagHelp(13, ", posting to its /v1/events")}`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { quiet: { type: "boolean", default: false } },
+      { quiet: { type: "boolean", default: false }, url: { type: "string" } },
       true,
     );
     const [path] = positionals;
     if (path === undefined || positionals.length > 1) throw new UsageError("give one file, or - for stdin");
-    const input = path === "-" ? process.stdin : createReadStream(path);
-    const opened = new Promise<void>((resolve, reject) => {
-      if (path === "-") resolve();
-      else input.once("open", () => resolve()).once("error", reject);
-    });
-    await opened.catch((error: Error) => {
-      throw new UsageError(`cannot read ${path}: ${error.message}`);
-    });
-    const runtime = await composeRuntime({ logLevel: "warn" });
-    const began = performance.now();
-    try {
-      const totals = await ingestStream(
-        (body, contentType) => runtime.ingestEvents.ingest(body, contentType),
-        input,
-        {
-          onBatch(t) {
-            if (values.quiet) return;
-            const rate = Math.round(t.received / ((performance.now() - began) / 1000));
-            process.stderr.write(
-              `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s\n`,
-            );
-          },
+    const input = await openInput(path);
+    const { env, config } = commandConfig();
+    const stack = await stackToAsk(values.url, config);
+    const run = async (ingest: IngestBatch, refresh: () => Promise<unknown>) => {
+      const began = performance.now();
+      const totals = await ingestStream(ingest, input, {
+        onBatch(t) {
+          if (values.quiet) return;
+          const rate = Math.round(t.received / ((performance.now() - began) / 1000));
+          processOutput.err(
+            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s\n`,
+          );
         },
-      );
-      await runtime.refreshRollups.refresh();
+      });
+      await refresh();
       const { rejected, ...counts } = totals;
       const out = {
         ...counts,
@@ -58,10 +74,20 @@ export const ingestCommand: Command = {
           ? { rejections_not_shown: rejected.length - SHOWN_REJECTIONS }
           : {}),
       };
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      await processOutput.out(`${JSON.stringify(out, null, 2)}\n`);
       return rejected.length === 0 ? 0 : 1;
-    } finally {
-      await runtime.close();
+    };
+    if (stack !== undefined) {
+      return run(
+        (body, contentType) => postEvents(stack, body, contentType),
+        () => refreshStackRollups(stack),
+      );
     }
+    return withLocalRuntime({ env, config, mustExist: false }, (runtime) =>
+      run(
+        (body, contentType) => runtime.ingestEvents.ingest(body, contentType),
+        () => runtime.refreshRollups.refresh(),
+      ),
+    );
   },
 };

@@ -2,8 +2,17 @@ import { reportWindow } from "#app/cost-report.ts";
 import { createTrainingCosts } from "#app/training-costs.ts";
 import { formatAmount } from "#domain/money.ts";
 import type { JobSummary, OutcomeTotals } from "#domain/training/job-summary.ts";
-import { composeRuntime } from "#runtime/compose.ts";
-import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+import { fixedClock } from "#ports/clock.ts";
+import {
+  type Command,
+  FLAG_FIELDS,
+  parseCommandArgs,
+  rangeFlagsHelp,
+  UsageError,
+  urlFlagHelp,
+} from "../cli-args.ts";
+import { type Operation, textParams } from "../operation.ts";
+import { runOperation } from "../run-operation.ts";
 
 const FORMATS = ["table", "json"] as const;
 
@@ -55,60 +64,66 @@ function outcomesTable(totals: readonly OutcomeTotals[]): string {
   return table(["outcome", "jobs", "cost", "share"], rows, 1);
 }
 
-export const jobsCommand: Command = {
+/** The jobs of a window, as `finops jobs` prints them (in this process or in the stack). */
+export const jobsOperation: Operation = {
   name: "jobs",
-  summary: "training jobs: duration, GPU hours, cost, cost per epoch, and cost by outcome",
-  usage: `finops jobs [--from DATE] [--to DATE] [--silence MINUTES] [--format table|json]
-
-  Every training job with events in the window: its outcome (finished, failed, running, or abandoned
-  when it stopped sending heartbeats for --silence minutes, default training.silenceMinutes of the
-  config or 30; its cost so far is charged),
-  duration, GPU hours, epochs, cost as the rollup charges it, and cost per epoch; then the cost per
-  outcome and the abandoned share.
-
-  --from, --to   the window, UTC (default the 30 days up to the end of the current hour)
-  --format       table (default) or json`,
-  async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      from: { type: "string" },
-      to: { type: "string" },
-      silence: { type: "string" },
-      format: { type: "string", default: "table" },
-    });
-    const format = values.format as (typeof FORMATS)[number];
+  method: "GET",
+  prepare(params, { now }) {
+    const format = (params.format ?? "table") as (typeof FORMATS)[number];
     if (!FORMATS.includes(format)) throw new UsageError(`--format: one of ${FORMATS.join(", ")}`);
-    const silence = values.silence === undefined ? undefined : Number(values.silence);
+    const silence = params.silence === undefined ? undefined : Number(params.silence);
     if (silence !== undefined && (!Number.isFinite(silence) || silence <= 0)) {
       throw new UsageError("--silence: a positive number of minutes");
     }
-    const window = reportWindow(new Date(), values.from, values.to, { from: "--from", to: "--to" });
-    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
-    try {
-      const costs =
-        silence === undefined
-          ? runtime.trainingCosts
-          : createTrainingCosts({
-              readJobs: (q) => runtime.warehouse.trainingJobs(q),
-              clock: runtime.clock,
-              silenceSeconds: Math.round(silence * 60),
-            });
+    const window = reportWindow(now, params.from, params.to, FLAG_FIELDS);
+    return async (runtime, output) => {
+      // Judged at the instant the command was typed, wherever it runs (here or in a stack).
+      const costs = createTrainingCosts({
+        readJobs: (q) => runtime.warehouse.trainingJobs(q),
+        clock: fixedClock(now),
+        silenceSeconds: Math.round((silence ?? runtime.config.training.silenceMinutes) * 60),
+      });
       const result = await costs.report(window);
       if (format === "json") {
         const json = JSON.stringify(result, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2);
-        process.stdout.write(`${json}\n`);
+        await output.out(`${json}\n`);
         return 0;
       }
-      process.stdout.write(`${jobsTable(result.jobs)}\n\n${outcomesTable(result.byOutcome)}\n`);
+      await output.out(`${jobsTable(result.jobs)}\n\n${outcomesTable(result.byOutcome)}\n`);
       for (const t of result.byOutcome) {
         if (t.abandoned_share !== null) {
-          process.stdout.write(
+          await output.out(
             `\nabandoned jobs: ${(t.abandoned_share * 100).toFixed(1)}% of ${t.currency} training cost\n`,
           );
         }
       }
       return 0;
-    } finally {
-      await runtime.close();
-    }
+    };
+  },
+};
+
+export const jobsCommand: Command = {
+  name: "jobs",
+  summary: "training jobs: duration, GPU hours, cost, cost per epoch, and cost by outcome",
+  usage: `finops jobs [--from DATE] [--to DATE] [--silence MINUTES] [--format table|json] [--url URL]
+
+  Every training job with events in the window: its outcome (finished, failed, running, or abandoned
+  when it stopped sending heartbeats for --silence minutes, default training.silenceMinutes of the
+  config or 30; its cost so far is charged), duration, GPU hours, epochs, cost as the rollup charges
+  it, and cost per epoch; then the cost per outcome and the abandoned share.
+
+${rangeFlagsHelp(17)}
+  --silence      minutes without a heartbeat after which a running job counts as abandoned
+  --format       table (default) or json (amounts as nano strings)
+${urlFlagHelp(17)}`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      from: { type: "string" },
+      to: { type: "string" },
+      silence: { type: "string" },
+      format: { type: "string" },
+      url: { type: "string" },
+    });
+    return runOperation(jobsOperation, textParams(values, ["url"]), { url: values.url });
   },
 };

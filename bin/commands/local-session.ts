@@ -6,6 +6,8 @@ import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts"
 import { localSubscriptions } from "#runtime/local-subscriptions.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { FUNCTIONS, loadFunctions } from "../../functions/registry.ts";
+import { writeStackFile } from "../stack-discovery.ts";
+import { CLI_FUNCTION } from "../stack-endpoints.ts";
 import { demoWindow, publishDemo } from "./demo-feed.ts";
 
 const HOUR_MS = 3_600_000;
@@ -17,6 +19,8 @@ const HOUR_MS = 3_600_000;
 const LOCAL_SCHEDULES: Record<string, (local: Runtime["config"]["local"]) => number> = {
   refreshRollups: (local) => local.rollupIntervalMs,
   collectAllocations: () => 300_000,
+  // Each run adds a progress event per running MLflow run: often enough that none looks abandoned.
+  importMlflowRuns: () => 300_000,
   // Each run may pull the bill from the clouds' APIs (a Cost Explorer page costs $0.01): a few a day.
   reconcileDaily: () => 6 * HOUR_MS,
   // Weekly digests, one per team and ISO week whatever the re-runs: hourly sends a new week's within
@@ -63,19 +67,42 @@ export async function openLocalSession(
     ...compose,
   });
   setRuntime(runtime);
-  const functions = await loadFunctions();
-  const stack = await startLocalStack({
-    runtime,
-    functions,
-    port: port < 0 ? runtime.config.local.port : port,
-    scheduleEveryMs: scheduleEveryMs ?? ((target) => localScheduleEveryMs(target, runtime.config.local)),
-  });
+  // Every function, and the CLI's local-only endpoints (/cli, bin/stack-endpoints.ts).
+  const functions = [...(await loadFunctions()), CLI_FUNCTION];
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      runtime,
+      functions,
+      port: port < 0 ? runtime.config.local.port : port,
+      scheduleEveryMs: scheduleEveryMs ?? ((target) => localScheduleEveryMs(target, runtime.config.local)),
+    });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  // Beside the warehouse, so that the CLI's commands find this stack and ask it (bin/stack-discovery.ts).
+  const { warehouse } = runtime.config;
+  let removeStackFile = () => {};
+  if (warehouse.kind === "duckdb") {
+    try {
+      removeStackFile = writeStackFile(warehouse.duckdb.path, stack.url);
+    } catch (error) {
+      runtime.logger.warn("cannot write the stack's discovery file: commands will not find this stack", {
+        error: (error as Error).message,
+      });
+    }
+  }
   return {
     runtime,
     stack,
     async close() {
-      await stack.close();
-      await runtime.close();
+      try {
+        await stack.close();
+        await runtime.close();
+      } finally {
+        removeStackFile();
+      }
     },
   };
 }

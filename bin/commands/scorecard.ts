@@ -4,15 +4,38 @@ import {
   SCORECARD_FORMATS,
   type ScorecardFormat,
 } from "#domain/scorecard/scorecard-format.ts";
-import { composeRuntime } from "#runtime/compose.ts";
-import { loadConfig } from "#runtime/config.ts";
-import { readEnv } from "#runtime/env.ts";
-import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { type Operation, textParams } from "../operation.ts";
+import { runOperation } from "../run-operation.ts";
+
+/** The scorecard, as `finops scorecard` prints it. */
+export const scorecardOperation: Operation = {
+  name: "scorecard",
+  method: "GET",
+  prepare(params, { now, config }) {
+    const format = (params.format ?? "table") as ScorecardFormat;
+    if (!SCORECARD_FORMATS.includes(format)) {
+      throw new UsageError(`--format: one of ${SCORECARD_FORMATS.join(", ")}`);
+    }
+    const query = {
+      ...(params.days === undefined ? {} : { days: Number(params.days) }),
+      ...(params.model === undefined ? {} : { model: params.model }),
+      ...(params.team === undefined ? {} : { team: params.team }),
+    };
+    // Checked first, so a bad flag is told as one whether or not there is a warehouse.
+    checkScorecardQuery(query, config.scorecard);
+    return async (runtime, output) => {
+      // As of the instant the command was typed, wherever it runs.
+      await output.out(formatScorecard(await runtime.scorecard({ ...query, asOf: now }), format));
+      return 0;
+    };
+  },
+};
 
 export const scorecardCommand: Command = {
   name: "scorecard",
   summary: "what each model could save: spot, 4-bit quantization, caching, right-sizing, combined",
-  usage: `finops scorecard [--model M] [--team T] [--days N] [--format table|json]
+  usage: `finops scorecard [--model M] [--team T] [--days N] [--format table|json] [--url URL]
 
   Per model, the four levers: monthly savings, percent of the model's cost, risk, implementation
   cost and ROI in weeks, in the order to pick them (quickest payback first), and what they save
@@ -23,32 +46,16 @@ export const scorecardCommand: Command = {
   --model    only this model
   --team     only this team's workloads
   --days     days of data up to now (default the config's scorecard.windowDays, 30), scaled to a month
-  --format   table (default) or json (amounts as nano strings)`,
+  --format   table (default) or json (amounts as nano strings)
+${urlFlagHelp(13)}`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       model: { type: "string" },
       team: { type: "string" },
       days: { type: "string" },
-      format: { type: "string", default: "table" },
+      format: { type: "string" },
+      url: { type: "string" },
     });
-    const format = values.format as ScorecardFormat;
-    if (!SCORECARD_FORMATS.includes(format)) {
-      throw new UsageError(`--format: one of ${SCORECARD_FORMATS.join(", ")}`);
-    }
-    const query = {
-      ...(values.days === undefined ? {} : { days: Number(values.days) }),
-      ...(values.model === undefined ? {} : { model: values.model }),
-      ...(values.team === undefined ? {} : { team: values.team }),
-    };
-    // Checked first, so a bad flag is told as one whether or not there is a warehouse.
-    checkScorecardQuery(query, loadConfig(readEnv()).scorecard);
-    const runtime = await composeRuntime({ logLevel: "warn", mustExist: true });
-    try {
-      const report = await runtime.scorecard(query);
-      process.stdout.write(formatScorecard(report, format));
-      return 0;
-    } finally {
-      await runtime.close();
-    }
+    return runOperation(scorecardOperation, textParams(values, ["url"]), { url: values.url });
   },
 };

@@ -1,4 +1,4 @@
-import { type Command, parseCommandArgs, UsageError } from "../cli-args.ts";
+import { type Command, parseCommandArgs, parsePort, UsageError } from "../cli-args.ts";
 import { runDemoWithAlerts } from "./demo-alerts.ts";
 import { runDemoReconciliation } from "./demo-reconcile.ts";
 import { type LocalSession, openLocalSession } from "./local-session.ts";
@@ -14,11 +14,15 @@ export const startCommand: Command = {
     POST|GET /<target>       any HTTP function, e.g. /ingestHttp, /refreshRollups
     POST /events/<target>    hand an event-driven function the CloudEvent the cloud would deliver
                              (binary or structured mode), e.g. a Pub/Sub messagePublished event
-  The warehouse is DuckDB at $FINOPS_DUCKDB_PATH (default ./data/finops.duckdb).
+    GET /cli, /cli/<command> what the finops commands ask while this stack holds the warehouse
+  The warehouse is DuckDB at $FINOPS_DUCKDB_PATH (default ./data/finops.duckdb). While the stack
+  runs it holds that file, and writes <warehouse>.stack.json beside it (its URL and pid, removed when
+  it stops): the other finops commands find it there and ask the stack instead of opening the file.
   Beyond local.maxInFlightBodies or local.maxInFlightBytes of bodies at once it answers 503 with
   Retry-After. Ctrl-C or SIGTERM: refuses new bodies, finishes those in flight, refreshes the rollup
   once more and exits (a second signal exits at once).
 
+  --port     the port to listen on, 0..65535 (0: any free one; default $PORT, local.port or 8080)
   --demo     first stream a synthetic org's events through the bus, print a report, then show the
              budget, GCP budget, AWS anomaly and spend anomaly alerts and the reconciliation
              against the demo's bill (see finops demo --help)
@@ -36,7 +40,7 @@ export const startCommand: Command = {
     const hours = Number(values.hours);
     if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 62)
       throw new UsageError("--hours: a whole number 1..1488");
-    const port = values.port === undefined ? -1 : Number(values.port);
+    const port = values.port === undefined ? -1 : parsePort(values.port);
     let session: LocalSession;
     if (values.demo) {
       process.stdout.write(`Streaming ${hours} h of a synthetic org's events through the bus...\n`);
@@ -58,7 +62,7 @@ export const startCommand: Command = {
         [
           "",
           "Try, from another terminal:",
-          `  npx finops report --url ${stack.url} --by business_unit,team`,
+          "  npx finops report --by business_unit,team      (commands find this stack and ask it)",
           `  npx finops demo --hours 2 --seed more --out - | curl -s ${stack.url}/v1/events -H 'content-type: application/x-ndjson' --data-binary @-`,
           "",
         ].join("\n"),

@@ -36,6 +36,8 @@ export interface ScorecardQuery {
   days?: number;
   model?: string;
   team?: string;
+  /** The instant the window ends at (default now): a command asked through a stack scores as of when it was typed. */
+  asOf?: Date;
 }
 
 export class ScorecardQueryError extends Error {
@@ -150,7 +152,7 @@ export function createScorecard({
 
   return async function scorecard(query = {}) {
     const days = checkScorecardQuery(query, settings);
-    const now = clock.now();
+    const now = query.asOf ?? clock.now();
     const from = new Date(now.getTime() - days * DAY_MS);
     const rows = await warehouse.sql.query("scorecard_inputs", {
       from,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOPICS } from "#ports/bus.ts";
 import { MESSAGE_PUBLISHED } from "#runtime/local/pubsub-cloud-event.ts";
+import { CLI_FUNCTION } from "../../bin/stack-endpoints.ts";
 import { FUNCTIONS } from "../../functions/registry.ts";
 import { inferenceEvent, trainingEvent } from "../support/ingest-builders.ts";
 import {
@@ -397,7 +398,7 @@ describe("routes", () => {
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
-  it("lists every function at /", async () => {
+  it("lists every function at /, and the CLI's local-only endpoints", async () => {
     // Act
     const res = await fetch(`${session.stack.url}/`);
 
@@ -405,7 +406,7 @@ describe("routes", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({
-      functions: FUNCTIONS.map((f) => ({ target: f.target, trigger: f.trigger })),
+      functions: [...FUNCTIONS, CLI_FUNCTION].map((f) => ({ target: f.target, trigger: f.trigger })),
     });
   });
 

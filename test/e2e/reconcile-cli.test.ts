@@ -128,12 +128,20 @@ describe("finops billing import and finops reconcile", () => {
     const action = await finops("billing", "export");
     const missing = await finops("billing", "import", "--file", join(db.dir, "nope.csv"));
     expect(date.code).toBe(2);
-    expect(firstLine(date)).toBe('finops reconcile: --date: "2026-02-30" is not a day (YYYY-MM-DD)');
+    expect(firstLine(date)).toBe(
+      'finops reconcile: --date: "2026-02-30" is not a day (YYYY-MM-DD) (see finops reconcile --help)',
+    );
     expect(window.code).toBe(2);
-    expect(firstLine(window)).toBe("finops reconcile: --window: a whole number of days, 1..62");
+    expect(firstLine(window)).toBe(
+      "finops reconcile: --window: a whole number of days, 1..62 (see finops reconcile --help)",
+    );
     expect(action.code).toBe(2);
-    expect(firstLine(action)).toBe('finops billing: unknown action "export": import');
+    expect(firstLine(action)).toBe(
+      'finops billing: unknown action "export": import (see finops billing --help)',
+    );
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^finops billing: cannot read .*nope\.csv: ENOENT\n$/);
+    expect(missing.stderr).toMatch(
+      /^finops billing: --file: cannot read .*nope\.csv: no such file or folder\n$/,
+    );
   });
 });

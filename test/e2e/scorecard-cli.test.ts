@@ -118,13 +118,17 @@ describe("finops scorecard on the demo org", () => {
     // Assess
     expect(help).toMatchObject({ code: 0, stderr: "" });
     expect(
-      help.stdout.startsWith("finops scorecard [--model M] [--team T] [--days N] [--format table|json]"),
+      help.stdout.startsWith(
+        "finops scorecard [--model M] [--team T] [--days N] [--format table|json] [--url URL]",
+      ),
     ).toBe(true);
     expect(days.code).toBe(2);
     expect(days.stderr.split("\n")[0]).toBe(
-      "finops scorecard: days: must be a whole number of days from 1 to 400, got 0",
+      "finops scorecard: days: must be a whole number of days from 1 to 400, got 0 (see finops scorecard --help)",
     );
     expect(format.code).toBe(2);
-    expect(format.stderr.split("\n")[0]).toBe("finops scorecard: --format: one of table, json");
+    expect(format.stderr).toBe(
+      "finops scorecard: --format: one of table, json (see finops scorecard --help)\n",
+    );
   });
 });
