@@ -53,6 +53,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     trigger: { kind: "schedule", cron: "30 9 * * 1" },
   },
   {
+    target: "importMlflowRuns",
+    folder: "import-mlflow-runs",
+    trigger: { kind: "schedule", cron: "17 * * * *" },
+  },
+  {
     target: "syncTrainingCosts",
     folder: "sync-training-costs",
     trigger: { kind: "schedule", cron: "20 * * * *" },

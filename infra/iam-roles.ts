@@ -112,6 +112,8 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   costReport: REPORT_ROLES,
   dashboard: REPORT_ROLES,
   collectAllocations: COLLECT_ROLES,
+  // Reads MLflow over HTTP and ingests the runs' events itself, as ingest does.
+  importMlflowRuns: INGEST_ROLES,
   syncTrainingCosts: REPORT_ROLES,
   evaluateBudgets: EVALUATE_ROLES,
   sendBudgetDigest: BUDGET_ROLES,

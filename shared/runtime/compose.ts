@@ -6,6 +6,7 @@ import { createDashboardData } from "#app/dashboard-data.ts";
 import { reconciliationPanel, scorecardPanel } from "#app/dashboard-panel-sources.ts";
 import { createDetectAnomalies } from "#app/detect-anomalies.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
+import { createImportMlflowRuns, type ImportMlflowRunsDeps } from "#app/import-mlflow-runs.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
 import { createNotifyAlert } from "#app/notify-alert.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
@@ -182,6 +183,23 @@ async function createMlflowLogger(config: Config, env: Env) {
   });
 }
 
+/** The MLflow import, when the config has a `training.mlflowImport` section. */
+async function createMlflowImport(
+  config: Config,
+  env: Env,
+  parts: Omit<ImportMlflowRunsDeps, "source" | "settings">,
+) {
+  const settings = config.training.mlflowImport;
+  if (!settings) return undefined;
+  const { createMlflowRunSource } = await import("#adapters/mlflow/mlflow-run-source.ts");
+  const source = createMlflowRunSource({
+    baseUrl: settings.baseUrl,
+    timeoutMs: settings.timeoutMs,
+    ...(env.MLFLOW_TRACKING_TOKEN ? { token: env.MLFLOW_TRACKING_TOKEN } : {}),
+  });
+  return createImportMlflowRuns({ ...parts, source, settings });
+}
+
 /** Slack when a bot token is set; otherwise the console and a JSONL file (the local default). */
 async function createNotifier(config: Config, env: Env, logger: Logger, clock: Clock): Promise<Notifier> {
   if (env.SLACK_BOT_TOKEN) {
@@ -326,12 +344,22 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
       })
     : undefined;
   const mlflow = await createMlflowLogger(config, env);
+  const importSource = config.training.mlflowImport?.source;
   const trainingCosts = createTrainingCosts({
     readJobs: (query) => warehouse.trainingJobs(query),
     clock,
     silenceSeconds: Math.round(config.training.silenceMinutes * 60),
     logger,
     ...(mlflow ? { mlflow, experimentName: config.training.mlflow?.experimentName } : {}),
+    // A job the MLflow import sent is its run: the cost goes back to that run.
+    ...(importSource === undefined
+      ? {}
+      : { mlflowRunOf: (job) => (job.event_source === importSource ? job.job_id : undefined) }),
+  });
+  const importMlflowRuns = await createMlflowImport(config, env, {
+    ingest: (body, contentType) => ingestEvents.ingest(body, contentType),
+    clock,
+    logger,
   });
   const collectAllocations = await createCollectAllocations(config, { bus, clock, logger });
   const metrics = await createMetricsSource(config);
@@ -378,6 +406,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     ...reconciliation,
     ...(routeAwsAnomaly ? { routeAwsAnomaly } : {}),
     ...(collectAllocations ? { collectAllocations } : {}),
+    ...(importMlflowRuns ? { importMlflowRuns } : {}),
     async close() {
       await bus.close();
       await claims.close?.();

@@ -10,6 +10,7 @@ import { gcpBudgetsSettingsSchema } from "#domain/gcp-budget/gcp-budget-settings
 import { type RegionFallback, regionFallbackSchema } from "#domain/pricing/catalog.ts";
 import { reconciliationSettingsSchema } from "#domain/reconciliation/reconciliation-settings.ts";
 import { scorecardSettingsSchema } from "#domain/scorecard/scorecard-settings.ts";
+import { mlflowImportSettingsSchema } from "#domain/training/mlflow-import-settings.ts";
 import type { Env } from "./env.ts";
 
 /** The versioned configuration file (finops.config.json). Secrets never live here. */
@@ -110,6 +111,8 @@ export const configFileSchema = z
           })
           .strict()
           .optional(),
+        /** MLflow runs pulled as training job events (importMlflowRuns); the token is MLFLOW_TRACKING_TOKEN. */
+        mlflowImport: mlflowImportSettingsSchema.optional(),
       })
       .strict()
       .default({ silenceMinutes: 30 }),

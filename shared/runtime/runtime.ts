@@ -4,6 +4,7 @@ import type { DashboardData } from "#app/dashboard-data.ts";
 import type { DetectAnomalies } from "#app/detect-anomalies.ts";
 import type { EvaluateBudgets } from "#app/evaluate-budgets.ts";
 import type { ImportBill } from "#app/import-bill.ts";
+import type { ImportMlflowRuns } from "#app/import-mlflow-runs.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
 import type { NotifyAlert } from "#app/notify-alert.ts";
 import type { ReconcileDaily } from "#app/reconcile-daily.ts";
@@ -50,6 +51,8 @@ export interface Runtime {
   routeAwsAnomaly?: RouteAwsAnomaly;
   /** Present when the config has an `allocations` section. */
   collectAllocations?: CollectAllocations;
+  /** Present when the config has a `training.mlflowImport` section. */
+  importMlflowRuns?: ImportMlflowRuns;
   close(): Promise<void>;
 }
 

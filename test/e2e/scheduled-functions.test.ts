@@ -15,6 +15,7 @@ describe("scheduled functions without their external system configured", () => {
   it.each([
     ["collectAllocations", /no allocations source/],
     ["syncTrainingCosts", /no MLflow tracking server/],
+    ["importMlflowRuns", /no MLflow import configured/],
   ])("%s answers 200 and says what it skipped", async (target, reason) => {
     const res = await fetch(`${session.stack.url}/${target}`, { method: "POST" });
     expect(res.status).toBe(200);

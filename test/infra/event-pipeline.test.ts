@@ -314,6 +314,7 @@ describe("identities", () => {
     costReport: viewer,
     dashboard: viewer,
     syncTrainingCosts: viewer,
+    importMlflowRuns: [...editor, publish(TOPICS.eventsDeadLetter)],
     collectAllocations: [publish(TOPICS.events)],
     evaluateBudgets: [...editor, publish(TOPICS.alerts), publish(ENFORCEMENT_TOPIC)],
     sendBudgetDigest: [...editor, publish(TOPICS.alerts)],
