@@ -16,9 +16,9 @@ import { findRunningStack } from "./stack-discovery.ts";
  * not move with the clock: default ranges, jobs judged running or abandoned, the scorecard's window,
  * reconcile's default day), else the clock. It travels with the command to a stack.
  */
-export function typedNow(): Date {
-  const pinned = process.env.FINOPS_NOW;
-  if (pinned === undefined || pinned === "") return new Date();
+export function typedNow(env: Env = readEnv()): Date {
+  const pinned = env.FINOPS_NOW;
+  if (pinned === undefined) return new Date();
   try {
     return parseUtcInstant(pinned, "FINOPS_NOW");
   } catch (error) {
@@ -90,7 +90,7 @@ export interface RunOptions {
  */
 export async function runOperation(operation: Operation, params: Params, options: RunOptions = {}) {
   const { env, config } = commandConfig();
-  const now = typedNow();
+  const now = typedNow(env);
   const run = operation.prepare(params, { now, config });
   options.before?.();
   const output = options.output ?? processOutput;

@@ -10,6 +10,8 @@ const envSchema = z.object({
   FINOPS_BUS: z.enum(["memory", "pubsub"]).optional(),
   FINOPS_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional(),
   FINOPS_LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+  /** The instant the CLI's commands take as now (an ISO date-time, read by bin/run-operation.ts). */
+  FINOPS_NOW: z.string().optional(),
   GOOGLE_CLOUD_PROJECT: z.string().optional(),
   PUBSUB_EMULATOR_HOST: z.string().optional(),
   SLACK_BOT_TOKEN: z.string().optional(),
