@@ -115,6 +115,11 @@ describe("costReport over HTTP (what `finops report --url` asks)", () => {
       ["view=pivot", "view"],
       ["view=inference&by=team", "by"],
       ["view=trend&by=day", "by"],
+      // Impossible dates are refused, never rolled over; the range is at most 367 days.
+      ["from=2026-11-31", "from"],
+      ["from=2026-02-30&to=2026-03-05", "from"],
+      ["to=2026-11-01T24:00", "to"],
+      ["from=1970-01-01", "from"],
     ]) {
       const res = await fetch(`${session.stack.url}/costReport?${query}`);
       expect(res.status).toBe(400);
