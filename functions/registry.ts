@@ -12,6 +12,7 @@ export interface FunctionSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { target: "ingestEvents", folder: "ingest-events", trigger: { kind: "topic", topic: TOPICS.events } },
   { target: "ingestHttp", folder: "ingest-http", trigger: { kind: "http" } },
+  { target: "ingestTraces", folder: "ingest-traces", trigger: { kind: "http" } },
   {
     target: "routeGcpBudget",
     folder: "route-gcp-budget",

@@ -108,6 +108,7 @@ export const ROUTER_ROLES: RoleSet = {
 export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   ingestEvents: INGEST_ROLES,
   ingestHttp: INGEST_ROLES,
+  ingestTraces: INGEST_ROLES,
   refreshRollups: REFRESH_ROLES,
   costReport: REPORT_ROLES,
   dashboard: REPORT_ROLES,

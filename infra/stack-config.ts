@@ -73,6 +73,7 @@ export function readStackConfig(): StackConfig {
     sourceBucket: optional(config, "sourceBucket"),
     invokers: {
       ingestHttp: members("ingestInvokers"),
+      ingestTraces: members("ingestInvokers"),
       costReport: reportReaders,
       dashboard: reportReaders,
     },

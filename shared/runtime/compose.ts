@@ -8,6 +8,7 @@ import { createDetectAnomalies } from "#app/detect-anomalies.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
 import { createImportMlflowRuns, type ImportMlflowRunsDeps } from "#app/import-mlflow-runs.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
+import { createIngestTraces } from "#app/ingest-traces.ts";
 import { createNotifyAlert } from "#app/notify-alert.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
 import { createRouteAwsAnomaly } from "#app/route-aws-anomaly.ts";
@@ -324,6 +325,9 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     clock,
   });
   const seen = options.seen ?? (await createSeenStore(config));
+  // Each replica's GPU-time windows are claimed in the seen-store (see #app/ingest-traces.ts).
+  const ingestTraces = createIngestTraces({ ingestEvents, seen, deployments: config.deployments, logger });
+  const { createOtlpTraceCodec } = await import("#adapters/otlp/otlp-trace-codec.ts");
   const routeGcpBudget = createRouteGcpBudget({
     bus,
     seen,
@@ -393,6 +397,8 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     warehouse,
     bus,
     ingestEvents,
+    ingestTraces,
+    otlpCodec: createOtlpTraceCodec(),
     refreshRollups,
     trainingCosts,
     evaluateBudgets,

@@ -7,6 +7,7 @@ import { allocationSettingsSchema } from "#domain/allocation/allocation-settings
 import { awsAnomaliesSettingsSchema } from "#domain/aws-anomaly/aws-anomaly-settings.ts";
 import { type Budget, BudgetConfigError, parseBudgets } from "#domain/budgets/budget-config.ts";
 import { gcpBudgetsSettingsSchema } from "#domain/gcp-budget/gcp-budget-settings.ts";
+import { type Deployment, deploymentsSchema } from "#domain/otlp/deployments.ts";
 import { type RegionFallback, regionFallbackSchema } from "#domain/pricing/catalog.ts";
 import { reconciliationSettingsSchema } from "#domain/reconciliation/reconciliation-settings.ts";
 import { scorecardSettingsSchema } from "#domain/scorecard/scorecard-settings.ts";
@@ -94,6 +95,11 @@ export const configFileSchema = z
     scorecard: scorecardSettingsSchema.prefault({}),
     /** Validated by parseBudgets, whose errors name the budget and the field. */
     budgets: z.unknown().optional(),
+    /**
+     * What the OTLP traces receiver needs to price spans that name no model or placement (vLLM's):
+     * which resource attributes make a deployment, its model, owner and placement.
+     */
+    deployments: deploymentsSchema,
     training: z
       .object({
         /** A job silent this long without finishing or failing is abandoned (its cost so far stands). */
@@ -153,6 +159,7 @@ export interface Config {
   allocations: ConfigFile["allocations"];
   training: ConfigFile["training"];
   budgets: readonly Budget[];
+  deployments: readonly Deployment[];
   /** consoleFile resolved: the file's, or slack-messages.jsonl beside the local warehouse. */
   alerts: ConfigFile["alerts"] & { consoleFile: string };
   gcpBudgets: ConfigFile["gcpBudgets"];
@@ -240,6 +247,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     allocations: parsed.allocations,
     training: parsed.training,
     budgets,
+    deployments: parsed.deployments,
     gcpBudgets: parsed.gcpBudgets,
     awsAnomalies: parsed.awsAnomalies,
     reconciliation: {

@@ -6,6 +6,7 @@ import type { EvaluateBudgets } from "#app/evaluate-budgets.ts";
 import type { ImportBill } from "#app/import-bill.ts";
 import type { ImportMlflowRuns } from "#app/import-mlflow-runs.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
+import type { IngestTraces } from "#app/ingest-traces.ts";
 import type { NotifyAlert } from "#app/notify-alert.ts";
 import type { ReconcileDaily } from "#app/reconcile-daily.ts";
 import type { ReconciliationView } from "#app/reconciliation-view.ts";
@@ -18,6 +19,7 @@ import type { TrainingCosts } from "#app/training-costs.ts";
 import type { Bus } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
+import type { OtlpTraceCodec } from "#ports/otlp-codec.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
 import type { Config } from "./config.ts";
 
@@ -29,6 +31,10 @@ export interface Runtime {
   warehouse: Warehouse;
   bus: Bus;
   ingestEvents: ReturnType<typeof createIngestEvents>;
+  /** OTLP trace exports turned into cost events (ingestTraces, POST /v1/traces locally). */
+  ingestTraces: IngestTraces;
+  /** Reads and writes OTLP/HTTP trace messages (protobuf and JSON). */
+  otlpCodec: OtlpTraceCodec;
   refreshRollups: ReturnType<typeof createRefreshRollups>;
   trainingCosts: TrainingCosts;
   evaluateBudgets: EvaluateBudgets;

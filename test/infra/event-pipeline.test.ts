@@ -310,6 +310,7 @@ describe("identities", () => {
   const RUNTIME_GRANTS: Record<string, string[]> = {
     ingestEvents: [...editor, publish(TOPICS.eventsDeadLetter)],
     ingestHttp: [...editor, publish(TOPICS.eventsDeadLetter)],
+    ingestTraces: [...editor, publish(TOPICS.eventsDeadLetter)],
     refreshRollups: editor,
     costReport: viewer,
     dashboard: viewer,
@@ -336,7 +337,7 @@ describe("identities", () => {
     for (const f of FUNCTIONS) expected.set(runtime(f.folder), [...(RUNTIME_GRANTS[f.target] ?? [])].sort());
     for (const f of topicFunctions) expected.set(sa(`${fnName(f.folder)}-push`), [invoker(f.folder)]);
     expected.set(sa("finops-scheduler"), scheduledFunctions.map((f) => invoker(f.folder)).sort());
-    expected.set(SENDER, [invoker("ingest-http")]);
+    expected.set(SENDER, [invoker("ingest-http"), invoker("ingest-traces")]);
     expected.set(
       READER,
       FUNCTIONS.filter((f) => ["costReport", "dashboard"].includes(f.target))

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Deployment, deploymentsSchema } from "#domain/otlp/deployments.ts";
 import { classifySpan, inModelInterval, OTLP_EVENT_SOURCE } from "#domain/otlp/span-events.ts";
 import { type Attributes, type OtlpSpan, SPAN_KIND } from "#domain/otlp/spans.ts";
+import { parseConfig } from "#runtime/config.ts";
 
 /**
  * The span shapes the receiver reads, pinned as the projects emit them (facts and sources in
@@ -430,5 +431,36 @@ describe("the deployments section", () => {
       "0.placement.instanceType: one of instanceType or accelerator is required",
       "1.name: a is used by another deployment",
     ]);
+  });
+
+  it("is a section of the config file, whose errors name deployments and the field", () => {
+    // Act
+    const good = parseConfig(
+      { version: 1, deployments: [{ name: "a", match: { "service.name": "a" }, owner: { team: "t" } }] },
+      "finops.config.json",
+    );
+
+    // Assess
+    expect(good.deployments[0]).toMatchObject({
+      gpuTimeFrom: "inference-spans",
+      businessUnitHeader: "x-business-unit",
+    });
+    expect(parseConfig({ version: 1 }, "finops.config.json").deployments).toEqual([]);
+    expect(() =>
+      parseConfig(
+        {
+          version: 1,
+          deployments: [
+            {
+              name: "a",
+              match: { "service.name": "a" },
+              owner: { team: "t" },
+              placement: { cloud: "gcp", region: "r", accelerator: "l4", gpusPerReplica: 0 },
+            },
+          ],
+        },
+        "finops.config.json",
+      ),
+    ).toThrow(/deployments\.0\.placement\.gpusPerReplica: /);
   });
 });
