@@ -38,7 +38,9 @@ httpFunction("ingestTraces", { methods: ["POST"] }, async (req, res) => {
       field: "content-type",
     });
   }
-  const { ingestTraces, otlpCodec } = await getRuntime();
+  const runtime = await getRuntime();
+  const { ingestTraces } = runtime;
+  const otlpCodec = await runtime.otlpCodec();
   const send = (status: number, body: Buffer, headers: Record<string, string> = {}) => {
     res
       .status(status)

@@ -29,6 +29,7 @@ import { type Clock, systemClock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
 import type { MetricsSource } from "#ports/metrics-source.ts";
 import type { Notifier } from "#ports/notifier.ts";
+import type { OtlpTraceCodec } from "#ports/otlp-codec.ts";
 import type { SeenStore } from "#ports/seen-store.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
 import { composeReconciliation } from "./compose-reconciliation.ts";
@@ -327,7 +328,10 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const seen = options.seen ?? (await createSeenStore(config));
   // Each replica's GPU-time windows are claimed in the seen-store (see #app/ingest-traces.ts).
   const ingestTraces = createIngestTraces({ ingestEvents, seen, deployments: config.deployments, logger });
-  const { createOtlpTraceCodec } = await import("#adapters/otlp/otlp-trace-codec.ts");
+  // The protobuf types load when the first export arrives, not in every CLI command.
+  let codec: Promise<OtlpTraceCodec> | undefined;
+  const otlpCodec = () =>
+    (codec ??= import("#adapters/otlp/otlp-trace-codec.ts").then((m) => m.createOtlpTraceCodec()));
   const routeGcpBudget = createRouteGcpBudget({
     bus,
     seen,
@@ -398,7 +402,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     bus,
     ingestEvents,
     ingestTraces,
-    otlpCodec: createOtlpTraceCodec(),
+    otlpCodec,
     refreshRollups,
     trainingCosts,
     evaluateBudgets,

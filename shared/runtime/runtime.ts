@@ -33,8 +33,8 @@ export interface Runtime {
   ingestEvents: ReturnType<typeof createIngestEvents>;
   /** OTLP trace exports turned into cost events (ingestTraces, POST /v1/traces locally). */
   ingestTraces: IngestTraces;
-  /** Reads and writes OTLP/HTTP trace messages (protobuf and JSON). */
-  otlpCodec: OtlpTraceCodec;
+  /** Reads and writes OTLP/HTTP trace messages (protobuf and JSON); loaded on first use. */
+  otlpCodec(): Promise<OtlpTraceCodec>;
   refreshRollups: ReturnType<typeof createRefreshRollups>;
   trainingCosts: TrainingCosts;
   evaluateBudgets: EvaluateBudgets;
