@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { http } from "@google-cloud/functions-framework";
 import { getRuntime } from "#runtime/runtime.ts";
 import type { FunctionSpec } from "../functions/registry.ts";
+import { UsageError } from "./cli-args.ts";
 import { billingImportOperation } from "./commands/billing.ts";
 import { budgetsCheckOperation } from "./commands/budgets.ts";
 import { exportOperation } from "./commands/export.ts";
@@ -94,7 +95,7 @@ http(CLI_TARGET, async (req, res) => {
   const now = typeof req.query.now === "string" ? new Date(req.query.now) : runtime.clock.now();
   let run: ReturnType<Operation["prepare"]>;
   try {
-    if (Number.isNaN(now.getTime())) throw new Error("now: not an ISO date-time");
+    if (Number.isNaN(now.getTime())) throw new UsageError("now: not an ISO date-time");
     run = operation.prepare(params, { now, config: runtime.config });
   } catch (error) {
     const failure = describeFailure(error);

@@ -46,7 +46,9 @@ export const billingImportOperation: Operation = {
       if (attachment === undefined) await checkBillFile(file);
       else {
         copy = await mkdtemp(join(tmpdir(), "finops-bill-"));
-        path = join(copy, baseName(file));
+        // The same name (its extension says the format), never a path out of the copy's folder.
+        const name = baseName(file);
+        path = join(copy, name === "" || name === "." || name === ".." ? "bill" : name);
         await writeFile(path, attachment);
       }
       try {
