@@ -33,7 +33,7 @@ describe("CSV parser", () => {
         { text: "x", quoted: false },
       ],
     ]);
-    expect(() => parseCsv('a,"b')).toThrow(/unterminated/);
+    expect(() => parseCsv('a,"b')).toThrow(/^line 1: Quote Not Closed/);
   });
 });
 
