@@ -36,7 +36,7 @@ export const demoCommand: Command = {
   --hours    hours of history ending now (default 48)
   --seed     seed (default "demo"). The org is one history: the same seed gives every event the same
              id and content whatever --hours, or when, a run covers (a request by its hour and its
-             number in that hour, a training job by its start, the licence by its month), so a rerun,
+             number in that hour, a training job by its start, the licence by its day), so a rerun,
              or --out then finops ingest, adds only what earlier runs had not sent, never a cost twice
   --out      write the events as NDJSON to FILE (or - for stdout) instead of ingesting them`,
   async run(argv) {

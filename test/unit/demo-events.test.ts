@@ -57,17 +57,17 @@ describe("generateDemoEvents", () => {
       events.filter((e) => e.type === INFERENCE_V1).every((e) => e.source.startsWith("//inference/")),
     ).toBe(true);
     // Nothing after the range: only the last hour's allocations are stamped at its end, when that
-    // hour is collected. Before it: the month's fixed cost, first, and the start of a training job
-    // still running when the range begins (a job is reported whole).
+    // hour is collected. Before it: the start of a training job still running when the range begins
+    // (a job is reported whole); the range starts at midnight, so its first day's licence is at its start.
     const end = FROM.getTime() + HOURS * HOUR_MS;
     expect(times.every((t) => t <= end)).toBe(true);
     expect(new Set(events.filter((e) => Date.parse(e.time) === end).map((e) => e.type))).toEqual(
       new Set([ALLOCATION_V1]),
     );
     const before = events.filter((e) => Date.parse(e.time) < FROM.getTime());
-    expect(before.filter((e) => e.type === FIXED_V1)).toHaveLength(1);
+    expect(before.filter((e) => e.type === FIXED_V1)).toHaveLength(0);
     const early = before.filter((e) => e.type === TRAINING_V1).map((e) => e.data as TrainingWireData);
-    expect(early.length).toBe(before.length - 1);
+    expect(early.length).toBe(before.length);
     // Each of them a job still running when the range starts (the week's runaway among them).
     for (const jobId of new Set(early.map((d) => d.job_id))) {
       const inRange = events.filter(
@@ -229,9 +229,9 @@ describe("generateDemoEvents", () => {
     expect(repeated.flat().length / teamRequests).toBeGreaterThan(0.3);
   });
 
-  it("carries the month's fixed platform licence, shared by usage (paid by ml-platform, naming no model)", () => {
+  it("carries the monthly platform licence day by day, shared by usage (paid by ml-platform, naming no model)", () => {
     const fixed = events.filter((e) => e.type === FIXED_V1);
-    expect(fixed).toHaveLength(1);
+    expect(fixed).toHaveLength(2);
     const data = fixed[0]?.data as {
       period: { start: string; end: string };
       cost_nanos: string;
@@ -239,12 +239,12 @@ describe("generateDemoEvents", () => {
       team: string;
       model?: string;
     };
-    expect(data.period).toEqual({ start: "2026-11-01T00:00:00.000Z", end: "2026-12-01T00:00:00.000Z" });
-    expect(BigInt(data.cost_nanos)).toBe(18_000n * 1_000_000_000n);
+    expect(data.period).toEqual({ start: "2026-11-02T00:00:00.000Z", end: "2026-11-03T00:00:00.000Z" });
+    expect(BigInt(data.cost_nanos)).toBe((18_000n * 1_000_000_000n) / 30n);
     expect([data.allocate, data.team, data.model]).toEqual(["usage", "ml-platform", undefined]);
   });
 
-  it("adds one fixed event per month the range touches", () => {
+  it("adds one fixed event per day the range touches", () => {
     const acrossMonths = generateDemoEvents({
       from: new Date("2026-10-31T20:00:00Z"),
       hours: 8,
@@ -252,7 +252,7 @@ describe("generateDemoEvents", () => {
       requestsPerHour: 50,
     });
     const fixed = acrossMonths.filter((e) => e.type === FIXED_V1).map((e) => e.time);
-    expect(fixed).toEqual(["2026-10-01T00:00:00.000Z", "2026-11-01T00:00:00.000Z"]);
+    expect(fixed).toEqual(["2026-10-31T00:00:00.000Z", "2026-11-01T00:00:00.000Z"]);
     expect(rejections(acrossMonths, new Date("2026-11-01T05:00:00Z"))).toEqual([]);
   });
 
@@ -354,7 +354,7 @@ describe("demo event ids: the same cost event has the same id whatever the run",
     }
   });
 
-  it("ids the month's licence by its month alone: any seed, start or length", () => {
+  it("ids each day's licence by its day alone, the month's days adding up to the monthly amount", () => {
     const runs = [
       events,
       generateDemoEvents({
@@ -367,15 +367,20 @@ describe("demo event ids: the same cost event has the same id whatever the run",
     ];
 
     const licences = runs.map((list) => list.filter((e) => e.type === FIXED_V1));
-    expect(licences.map((l) => l.map((e) => e.id))).toEqual([
-      ["demo-fixed-2026-11"],
-      ["demo-fixed-2026-11"],
-      ["demo-fixed-2026-11"],
-    ]);
-    expect(licences[1]).toEqual(licences[0]);
-    expect(licences[2]).toEqual(licences[0]);
-    const december = generateDemoEvents({ from: new Date("2026-12-01T00:00:00Z"), hours: 1, seed: 42 });
-    expect(december.filter((e) => e.type === FIXED_V1).map((e) => e.id)).toEqual(["demo-fixed-2026-12"]);
+    const byId = new Map(licences.flat().map((e) => [e.id, e]));
+    for (const list of licences) for (const e of list) expect(e).toEqual(byId.get(e.id));
+    expect(licences[1]?.map((e) => e.id)).toEqual(["demo-fixed-2026-11-20"]);
+    expect(licences[2]?.map((e) => e.id)).toEqual(["demo-fixed-2026-11-29"]);
+    const december = generateDemoEvents({
+      from: new Date("2026-12-01T00:00:00Z"),
+      hours: 31 * 24,
+      seed: 42,
+      requestsPerHour: 0,
+    });
+    const days = december.filter((e) => e.type === FIXED_V1);
+    expect(days.map((e) => e.id)).toHaveLength(31);
+    const total = days.reduce((sum, e) => sum + BigInt((e.data as { cost_nanos: string }).cost_nanos), 0n);
+    expect(total).toBe(18_000n * 1_000_000_000n);
   });
 });
 

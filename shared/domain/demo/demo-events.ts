@@ -1,19 +1,19 @@
 /**
  * A deterministic demo org's cost events over any range: diurnal inference traffic, training jobs as
  * lifecycle events (a weekly runaway, a retrain that fails every other day), a team repeating the
- * same prompts, a spike in one team's inference over the range's last hours, the month's fixed
- * licence, and each whole hour's Kubernetes allocations of the GPU serving cluster (shared GPU, idle,
+ * same prompts, a spike in one team's inference over the range's last hours, the monthly licence
+ * billed by the day, and each whole hour's Kubernetes allocations of the GPU serving cluster (shared GPU, idle,
  * unallocated) as the allocation import reports them at the hour's end.
  *
  * The org is one timeline, a function of the seed and of absolute time; a range is a window onto it.
  * Every event's id and payload depend on the seed and on what the event is, never on the range it was
  * generated in: an hour's requests are the same whatever --hours or start a run used (request n of an
  * hour has the same id and payload in every run), a training job's events are its own, the licence's
- * id is its month's. So re-running the demo, or ingesting one run's events after another's, never
+ * id is its day's. So re-running the demo, or ingesting one run's events after another's, never
  * counts a cost twice (the dedupe key is (source, id)). Pure: no clock, no I/O.
  */
 import { MAX_JOB_SECONDS } from "#domain/events/training.ts";
-import { NANOS_PER_UNIT } from "#domain/money.ts";
+import { NANOS_PER_UNIT, splitByWeights } from "#domain/money.ts";
 import { clusterHour, wholeHours } from "./cluster-allocations.ts";
 import {
   type DemoCloudEvent,
@@ -74,8 +74,8 @@ export function generateDemoEvents(options: DemoEventOptions): DemoCloudEvent[] 
 /**
  * The same events as `generateDemoEvents`, one at a time in time order (ties keep generation
  * order), so a caller can pace them in real time. Only events inside the range, except two kinds
- * stamped before it, which come first: the fixed cost of each month the range touches, stamped at
- * the month's start, and the events of a training job already running when the range starts, from
+ * stamped before it, which come first: the fixed cost of each day the range touches, stamped at
+ * the day's start, and the events of a training job already running when the range starts, from
  * the job's start (a job is reported whole, so its cost lands in the hours it ran). Each whole UTC
  * hour of the range gets the serving cluster's allocation events, stamped at the hour's end (the last
  * ones at the range's end), with collectAllocations' ids (cluster, window, pod).
@@ -455,36 +455,43 @@ function runEvents(
   return out;
 }
 
-/** Each month the range touches: its fixed costs, stamped at the month's start, with an id of the month alone. */
+/**
+ * The fixed costs of each day the range touches, stamped at the day's start, with an id of the day
+ * alone: a month's amount split over its days, every nano handed out (largest remainder), so the
+ * days of a month add up to it exactly. Billed by the day, a licence lands on the days the demo has
+ * workloads to share it, not on a month of hours nobody used.
+ */
 function fixedCostSchedule(org: SyntheticOrg, fromMs: number, endMs: number): Scheduled[] {
   const out: Scheduled[] = [];
-  const first = new Date(fromMs);
-  let monthStart = Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1);
-  while (monthStart < endMs) {
-    const start = new Date(monthStart);
-    const monthEnd = Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1);
+  const DAY_MS = 24 * 3_600_000;
+  for (let dayStart = Math.floor(fromMs / DAY_MS) * DAY_MS; dayStart < endMs; dayStart += DAY_MS) {
+    const day = new Date(dayStart);
+    const monthStart = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), 1);
+    const daysInMonth = (Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + 1, 1) - monthStart) / DAY_MS;
+    const dayOfMonth = (dayStart - monthStart) / DAY_MS;
     for (const item of org.fixedCosts) {
       const team = findTeam(org, item.team);
+      const monthly = BigInt(item.monthlyUsd) * NANOS_PER_UNIT;
+      const cost = splitByWeights(monthly, new Array(daysInMonth).fill(1n))[dayOfMonth] as bigint;
       out.push({
         kind: "fixed",
-        // The month's bill: the same id whatever run, seed or range sends it (its source names the vendor).
-        id: `demo-fixed-${start.toISOString().slice(0, 7)}`,
-        ms: monthStart,
+        // The day's bill: the same id and amount whatever run, seed or range sends it.
+        id: `demo-fixed-${day.toISOString().slice(0, 10)}`,
+        ms: dayStart,
         source: `//finance/fixed-costs/${item.vendor}`,
         data: {
           team: item.team,
           ...(team.businessUnit === undefined ? {} : { business_unit: team.businessUnit }),
           cost_center: team.costCenter,
           description: item.description,
-          period: { start: start.toISOString(), end: new Date(monthEnd).toISOString() },
-          cost_nanos: (BigInt(item.monthlyUsd) * NANOS_PER_UNIT).toString(),
+          period: { start: day.toISOString(), end: new Date(dayStart + DAY_MS).toISOString() },
+          cost_nanos: cost.toString(),
           currency: "USD",
           ...(item.labels === undefined ? {} : { labels: { ...item.labels } }),
           ...(item.allocate === undefined ? {} : { allocate: item.allocate }),
         },
       });
     }
-    monthStart = monthEnd;
   }
   return out;
 }
