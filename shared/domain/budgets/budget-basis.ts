@@ -115,17 +115,6 @@ function utcDays(from: Date, to: Date): string[] {
   return days;
 }
 
-function groupBy<T>(items: readonly T[], id: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = id(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
-
 /** A scope value as a drift row's key holds it: our placeholders for no owning team are null there. */
 function matchValue(dimension: string, value: string): string | null {
   return dimension === "team" && (value === UNALLOCATED || value === IDLE_OWNER) ? null : value;
@@ -143,15 +132,15 @@ export function splitBudgetSpend(input: SplitInput): SpendBasis {
   const { budget, hours } = input;
   const currency = budget.currency;
   const dims = scopeDimensions(budget.scope);
-  const spendByDay = groupBy(input.spend, (s) => s.day);
-  const judgedByDay = groupBy(
+  const spendByDay = Map.groupBy(input.spend, (s) => s.day);
+  const judgedByDay = Map.groupBy(
     input.judged.filter((r) => r.currency === currency),
     (r) => r.day,
   );
   const factorDays = [...new Set(input.factors.map((f) => f.learnedForDay))].sort();
-  const factorsByDay = groupBy(input.factors, (f) => f.learnedForDay);
+  const factorsByDay = Map.groupBy(input.factors, (f) => f.learnedForDay);
   const estimateDims = ESTIMATE_KEYS.filter((k) => budget.scope[k] !== undefined);
-  const mixByDay = groupBy(
+  const mixByDay = Map.groupBy(
     input.estimates.filter(
       (e) => e.currency === currency && e.nanos > 0n && estimateDims.every((k) => e[k] === budget.scope[k]),
     ),
@@ -257,7 +246,7 @@ export function splitBudgetSpend(input: SplitInput): SpendBasis {
 
 /** The split when nothing can be said of the bill: every dollar as the rollup estimated it. */
 export function unreconciled(spend: readonly DayCloudSpend[], hours: { from: Date; to: Date }): SpendBasis {
-  const byDay = groupBy(spend, (s) => s.day);
+  const byDay = Map.groupBy(spend, (s) => s.day);
   const days = utcDays(hours.from, hours.to).map((day): BasisDay => {
     const nanos = (byDay.get(day) ?? []).reduce((n, s) => n + s.nanos, 0n);
     return { day, reconciled: false, reconciled_nanos: 0n, estimate_nanos: nanos, rollup_nanos: nanos };

@@ -114,17 +114,6 @@ function keyed(estimates: readonly FamilyEstimate[], keys: readonly MatchKey[], 
   return out;
 }
 
-function groupBy<T>(items: readonly T[], id: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = id(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
-
 /**
  * The calibration history of the days given: per day and (cloud, family), the estimate and the
  * part of the bill it accounts for. A bill line carries no family, so each key's billed amount is
@@ -145,7 +134,10 @@ export function calibrationHistory(
     billedByKey.set(id, (billedByKey.get(id) ?? 0n) + b.nanos);
   }
   const history: CalibrationDay[] = [];
-  for (const [id, group] of groupBy(keyed(estimates, keys, bills), (k) => `${k.estimate.day}|${k.label}`)) {
+  for (const [id, group] of Map.groupBy(
+    keyed(estimates, keys, bills),
+    (k) => `${k.estimate.day}|${k.label}`,
+  )) {
     const weights = group.map((k) => (k.estimate.nanos > 0n ? k.estimate.nanos : 0n));
     if (weights.every((w) => w === 0n)) continue;
     const shares = splitByWeights(billedByKey.get(id) ?? 0n, weights);
@@ -201,9 +193,9 @@ export function reconcileDays(input: ReconcileDaysInput): DayReconciliation[] {
   const { keys, calibration } = input;
   const bills = billedClouds(input.billed);
   const history = calibrationHistory(input.estimates, input.billed, keys);
-  const estimatesByDay = groupBy(keyed(input.estimates, keys, bills), (k) => k.estimate.day);
-  const billedByDay = groupBy(input.billed, (b) => b.day);
-  const allByDay = groupBy(input.estimates, (e) => e.day);
+  const estimatesByDay = Map.groupBy(keyed(input.estimates, keys, bills), (k) => k.estimate.day);
+  const billedByDay = Map.groupBy(input.billed, (b) => b.day);
+  const allByDay = Map.groupBy(input.estimates, (e) => e.day);
 
   return [...new Set(input.days)].sort().map((day) => {
     const from = addDays(day, -calibration.lookbackDays);

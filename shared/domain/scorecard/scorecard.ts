@@ -303,17 +303,6 @@ function buildCard(assessed: readonly SegmentAssessment[], ctx: LeverContext): M
   };
 }
 
-function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k) ?? [];
-    group.push(item);
-    groups.set(k, group);
-  }
-  return [...groups.values()];
-}
-
 const bySavings = (a: { combined: CombinedSavings; model: string }, b: typeof a) =>
   compareNanosDesc(a.combined.monthly_savings_nanos, b.combined.monthly_savings_nanos) ||
   (a.model < b.model ? -1 : a.model > b.model ? 1 : 0);
@@ -321,14 +310,14 @@ const bySavings = (a: { combined: CombinedSavings; model: string }, b: typeof a)
 /** One scorecard per model and currency over monthly segments, most savings first. */
 export function modelScorecards(segments: readonly ScorecardSegment[], ctx: LeverContext): ModelScorecard[] {
   const assessed = assessSegments(segments, ctx);
-  return groupBy(assessed, (a) => `${a.segment.model}\u0000${a.segment.currency}`)
+  return [...Map.groupBy(assessed, (a) => `${a.segment.model}\u0000${a.segment.currency}`).values()]
     .map((group) => buildCard(group, ctx))
     .sort(bySavings);
 }
 
 /** Per team and currency: the scorecards of the team's own workloads and their total, most savings first. */
 export function teamScorecards(segments: readonly ScorecardSegment[], ctx: LeverContext): TeamScorecard[] {
-  return groupBy(segments, (s) => `${s.team}\u0000${s.currency}`)
+  return [...Map.groupBy(segments, (s) => `${s.team}\u0000${s.currency}`).values()]
     .map((group) => {
       const models = modelScorecards(group, ctx);
       const cost = models.reduce((sum, m) => sum + m.monthly_cost_nanos, 0n);
