@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createDuckDbWarehouse } from "#adapters/duckdb/duckdb-warehouse.ts";
 import { TOPICS } from "#ports/bus.ts";
 import {
@@ -8,12 +8,11 @@ import {
   drainBus,
   floorHour,
   HOUR_MS,
-  openTestSession,
   postJson,
   refreshRollups,
   report,
-  type TestSession,
   tempDuckDb,
+  useTestSession,
 } from "../support/local-stack-session.ts";
 import { runCli } from "../support/run-cli.ts";
 
@@ -78,35 +77,25 @@ describe("backfills of any accepted age", () => {
   }, 30_000);
 
   describe("through the running stack", () => {
-    const db = tempDuckDb();
-    let session: TestSession;
-
-    beforeAll(async () => {
-      session = await openTestSession(db.path);
-    });
-
-    afterAll(async () => {
-      await session.close();
-      db.remove();
-    });
+    const session = useTestSession();
 
     it("over HTTP and the bus: each in its day's report to the nano", async () => {
       const http = await postJson(
-        session.stack,
+        session().stack,
         "/v1/events",
         JSON.stringify(AGES.map((age) => event(`http-${age}`, age))),
       );
       expect(http.status).toBe(200);
-      await session.runtime.bus.publish(TOPICS.events, [
+      await session().runtime.bus.publish(TOPICS.events, [
         batchMessage(AGES.map((age) => event(`bus-${age}`, age))),
       ]);
-      await drainBus(session.runtime);
-      const refused = await postJson(session.stack, "/v1/events", JSON.stringify(event("http-401", 401)));
+      await drainBus(session().runtime);
+      const refused = await postJson(session().stack, "/v1/events", JSON.stringify(event("http-401", 401)));
       expect(refused.body.rejected).toEqual([expect.objectContaining({ field: "time" })]);
 
-      await refreshRollups(session.stack);
+      await refreshRollups(session().stack);
       for (const age of AGES) {
-        const [row] = await report(session.runtime, { ...dayOf(age), by: [] });
+        const [row] = await report(session().runtime, { ...dayOf(age), by: [] });
         expect(row?.cost_nanos, `${age} days old`).toBe(2n * COST);
       }
     });

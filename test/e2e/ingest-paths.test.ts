@@ -1,17 +1,10 @@
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TOPICS } from "#ports/bus.ts";
 import { ingestStream } from "../../bin/commands/event-batches.ts";
 import { inferenceEvent } from "../support/ingest-builders.ts";
-import {
-  drainBus,
-  openTestSession,
-  postJson,
-  readRejected,
-  type TestSession,
-  tempDuckDb,
-} from "../support/local-stack-session.ts";
+import { drainBus, postJson, readRejected, useTestSession } from "../support/local-stack-session.ts";
 
 // The same body gets the same answer whichever way it comes: `finops ingest` (a file, .gz or not),
 // POST /v1/events (gzip by header or not), or a Pub/Sub message on the events topic.
@@ -60,17 +53,7 @@ function gist(answer: {
 }
 
 describe("one body, one answer, whichever way it comes", () => {
-  const db = tempDuckDb();
-  let session: TestSession;
-
-  beforeAll(async () => {
-    session = await openTestSession(db.path);
-  });
-
-  afterAll(async () => {
-    await session.close();
-    db.remove();
-  });
+  const session = useTestSession();
 
   it.each(FORMS.flatMap((form) => [[form, false] as const, [form, true] as const]))(
     "%s (gzip: %s)",
@@ -79,12 +62,12 @@ describe("one body, one answer, whichever way it comes", () => {
       const file = body(form, `//paths/file/${tag}`);
       const fileBytes = gzip ? gzipSync(file.text) : Buffer.from(file.text);
       const fromFile = await ingestStream(
-        (text, contentType) => session.runtime.ingestEvents.ingest(text, contentType),
+        (text, contentType) => session().runtime.ingestEvents.ingest(text, contentType),
         Readable.from([fileBytes]),
       );
 
       const http = body(form, `//paths/http/${tag}`);
-      const res = await fetch(`${session.stack.url}/v1/events`, {
+      const res = await fetch(`${session().stack.url}/v1/events`, {
         method: "POST",
         headers: { "content-type": http.contentType, ...(gzip ? { "content-encoding": "gzip" } : {}) },
         body: gzip ? gzipSync(http.text) : http.text,
@@ -95,14 +78,14 @@ describe("one body, one answer, whichever way it comes", () => {
 
       const bus = body(form, `//paths/bus/${tag}`);
       const started = new Date();
-      await session.runtime.bus.publish(TOPICS.events, [
+      await session().runtime.bus.publish(TOPICS.events, [
         {
           data: gzip ? gzipSync(bus.text) : Buffer.from(bus.text),
           attributes: { "content-type": bus.contentType, ...(gzip ? { "content-encoding": "gzip" } : {}) },
         },
       ]);
-      await drainBus(session.runtime);
-      const rejectedOnBus = await readRejected(session.runtime.warehouse, {
+      await drainBus(session().runtime);
+      const rejectedOnBus = await readRejected(session().runtime.warehouse, {
         from: started,
         to: new Date(Date.now() + 60_000),
       });
@@ -113,7 +96,7 @@ describe("one body, one answer, whichever way it comes", () => {
   );
 
   it("an empty body is zero events, answered 200", async () => {
-    const res = await postJson(session.stack, "/v1/events", "");
+    const res = await postJson(session().stack, "/v1/events", "");
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ received: 0, accepted: 0, rejected: [] });
   });

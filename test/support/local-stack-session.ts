@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { createCostReport } from "#app/cost-report.ts";
 import type { IngestSummary } from "#app/ingest-events.ts";
 import type { Dimension, RejectedRow } from "#domain/cost-row.ts";
@@ -40,6 +41,26 @@ export async function openTestSession(duckdbPath: string): Promise<TestSession> 
     env: readEnv({ FINOPS_DUCKDB_PATH: duckdbPath, FINOPS_LOG_LEVEL: "error" }),
     scheduleEveryMs: () => HOUR_MS,
   });
+}
+
+/**
+ * Opens a test session on a fresh DuckDB file before the enclosing describe's tests and closes it
+ * (removing the file) after them; the returned function gives the open session.
+ */
+export function useTestSession(): () => TestSession {
+  const db = tempDuckDb();
+  let session: TestSession | undefined;
+  beforeAll(async () => {
+    session = await openTestSession(db.path);
+  });
+  afterAll(async () => {
+    await session?.close();
+    db.remove();
+  });
+  return () => {
+    if (session === undefined) throw new Error("useTestSession: the session opens in beforeAll");
+    return session;
+  };
 }
 
 /** POSTs `body` to the stack's `path` and returns the status and the parsed JSON answer. */
