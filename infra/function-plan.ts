@@ -6,19 +6,24 @@ import {
   type RoleSet,
   roleSetFor,
   secretsReadBy,
+  storesInput,
   type TopicKey,
+  withIngestToken,
 } from "./iam-roles.ts";
 import { type SchedulerSettings, schedulerSettings } from "./schedule.ts";
-import type { SecretKey } from "./secrets.ts";
+import { type SecretKey, valueFromStack } from "./secrets.ts";
 import { deadLetterOf, topicKeyOf } from "./topics.ts";
+import { directVpcSettings, type VpcEgress } from "./vpc-egress.ts";
 
 export interface FunctionPlanOptions {
   roles: Readonly<Record<string, RoleSet>>;
   settings?: Readonly<Record<string, Partial<FunctionSettings>>>;
   invokers?: Readonly<Record<string, readonly string[]>>;
   httpIngress?: Ingress;
-  /** The secrets that have a value. */
+  /** The secrets whose value the stack holds (infra/secrets.ts "stack"). */
   secrets: readonly SecretKey[];
+  /** The network the functions that call private endpoints reach them through. */
+  vpcEgress?: VpcEgress;
 }
 
 export class FunctionPlanError extends Error {
@@ -26,9 +31,30 @@ export class FunctionPlanError extends Error {
 }
 
 /**
+ * Refuses a public function that IAM would not protect and nothing else would: anyone may invoke it,
+ * so it must be HTTP, takes no invokers, and, when it stores what it is sent, checks the bearer token.
+ */
+function checkPublic(spec: FunctionSpec, roleSet: RoleSet, invokers: readonly string[]): void {
+  if (spec.public === undefined) return;
+  if (spec.trigger.kind !== "http") {
+    throw new FunctionPlanError(`${spec.target} is public, but only an HTTP function can be`);
+  }
+  if (invokers.length > 0) {
+    throw new FunctionPlanError(
+      `invokers given for ${spec.target}, which anyone may invoke (${spec.public.check} checks its callers)`,
+    );
+  }
+  if (spec.public.check !== "bearer-token" && storesInput(roleSet)) {
+    throw new FunctionPlanError(
+      `${spec.target} is public and stores what it is sent, so it must check the bearer token (public.check "bearer-token")`,
+    );
+  }
+}
+
+/**
  * Everything about each function that can be decided, and refused, before any resource is declared:
- * its sizing, grants, secrets, invokers, the topic it is pushed from and its dead-letter topic, and
- * its schedule.
+ * its sizing, grants, secrets, invokers, the topic it is pushed from and its dead-letter topic, its
+ * schedule and its network egress.
  */
 export function planFunctions(specs: readonly FunctionSpec[], options: FunctionPlanOptions) {
   const unknownInvokers = Object.keys(options.invokers ?? {}).filter(
@@ -46,9 +72,12 @@ export function planFunctions(specs: readonly FunctionSpec[], options: FunctionP
       ...(spec.trigger.kind === "http" ? { ingress } : {}),
       ...options.settings?.[spec.target],
     });
-    const roleSet = roleSetFor(spec.target, options.roles);
+    const ownRoles = roleSetFor(spec.target, options.roles);
+    const roleSet = spec.public?.check === "bearer-token" ? withIngestToken(ownRoles) : ownRoles;
+    const invokers = options.invokers?.[spec.target] ?? [];
+    checkPublic(spec, roleSet, invokers);
     const reads = secretsReadBy(roleSet);
-    const missing = reads.filter((key) => !options.secrets.includes(key));
+    const missing = reads.filter((key) => valueFromStack(key) && !options.secrets.includes(key));
     if (missing.length > 0) {
       throw new FunctionPlanError(
         `${spec.target} reads the secret ${missing.join(", ")}, which has no value`,
@@ -66,9 +95,10 @@ export function planFunctions(specs: readonly FunctionSpec[], options: FunctionP
       settings,
       grants: grantsOf(roleSet),
       reads,
-      invokers: checkInvokerMembers(spec.target, options.invokers?.[spec.target] ?? []),
+      invokers: checkInvokerMembers(spec.target, invokers),
       delivery,
       schedule,
+      egress: directVpcSettings(spec.target, options.vpcEgress),
     };
   });
 }

@@ -126,6 +126,16 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   routeAwsAnomaly: ROUTER_ROLES,
 };
 
+/** A function that checks the ingest bearer token also reads it: secretAccessor on ingestToken. */
+export function withIngestToken(set: RoleSet): RoleSet {
+  return { ...set, secrets: { ...set.secrets, ingestToken: [ROLES.secretAccessor] } };
+}
+
+/** Whether the role set's function stores what it is sent: it writes the warehouse or publishes events. */
+export function storesInput(set: RoleSet): boolean {
+  return set.dataset.includes(ROLES.bigqueryDataEditor) || (set.topics.events ?? []).length > 0;
+}
+
 /**
  * Functions that read AWS Cost Explorer (the billing source): with the AWS part enabled, their
  * identities may assume a role that reads Cost Explorer and nothing else.

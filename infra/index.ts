@@ -84,6 +84,7 @@ const pipeline = new EventPipeline(name, {
   sourceBucket: stack.sourceBucket,
   invokers: Object.fromEntries(Object.entries(stack.invokers).filter(([target]) => deployed.has(target))),
   httpIngress: stack.httpIngress,
+  vpcEgress: stack.vpcEgress,
   enableApis: stack.enableApis,
 });
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Ingress } from "./function-settings.ts";
+import { checkVpcEgress, type VpcEgress } from "./vpc-egress.ts";
 
 /** The stack's configuration, as Pulumi.yaml declares it (every key has a description there). */
 export interface StackConfig {
@@ -21,6 +22,8 @@ export interface StackConfig {
   /** Invoker members by HTTP function target; the report readers read both costReport and the dashboard. */
   invokers: Readonly<Record<string, string[]>>;
   httpIngress: Ingress;
+  /** Direct VPC egress of the functions that call private endpoints; empty when neither key is set. */
+  vpcEgress: VpcEgress;
   enableApis: boolean;
   aws: { enabled: boolean; anomalyThresholdUsd: number; monitorArn: string | undefined };
 }
@@ -55,9 +58,12 @@ export function readStackConfig(): StackConfig {
       '["serviceAccount:sender@p.iam.gserviceaccount.com", "group:finance@example.com"]',
     );
   const reportReaders = members("reportReaders");
+  const region = gcpConfig.require("region");
+  const network = optional(config, "network");
+  const subnetwork = optional(config, "subnetwork");
   return {
     project: gcpConfig.require("project"),
-    region: gcpConfig.require("region"),
+    region,
     dataset: {
       id: config.get("dataset", { pattern: /^\w{1,1024}$/ }) ?? "finops",
       location: config.get("datasetLocation") ?? "US",
@@ -73,11 +79,14 @@ export function readStackConfig(): StackConfig {
     sourceBucket: optional(config, "sourceBucket"),
     invokers: {
       ingestHttp: members("ingestInvokers"),
-      ingestTraces: members("ingestInvokers"),
       costReport: reportReaders,
       dashboard: reportReaders,
     },
     httpIngress: config.get<Ingress>("ingestIngress", { allowedValues: [...INGRESS] }) ?? "ALLOW_ALL",
+    vpcEgress: checkVpcEgress(
+      { ...(network === undefined ? {} : { network }), ...(subnetwork === undefined ? {} : { subnetwork }) },
+      region,
+    ),
     enableApis: config.getBoolean("enableApis") ?? true,
     aws: {
       enabled: config.getBoolean("awsEnabled") ?? false,

@@ -18,10 +18,11 @@ import { FUNCTION_ROLES, ROLES, type RoleSet, type TopicKey } from "../iam-roles
 import { accountId, childName, functionName, kebab } from "../names.ts";
 import { declarePushSubscription, pushAckDeadline } from "../push-subscription.ts";
 import { readReportViews } from "../report-views.ts";
-import { declareSecrets, secretEnvironment } from "../secret-store.ts";
-import type { SecretKey } from "../secrets.ts";
+import { declareSecrets, secretEnvironment, secretFileEnvironment, secretVolumes } from "../secret-store.ts";
+import { type SecretKey, valueFromStack } from "../secrets.ts";
 import { createSourceArchive, sourceFiles } from "../source-archive.ts";
 import { TOPIC_KEYS, topicKeyOf, topicRetention, WORKING_TOPIC_RETENTION } from "../topics.ts";
+import type { VpcEgress } from "../vpc-egress.ts";
 import { declareWarehouse, planWarehouse } from "../warehouse.ts";
 
 export interface PipelineDatasetArgs {
@@ -47,7 +48,10 @@ export interface EventPipelineArgs {
   sourceDir: string;
   /** The configuration file the functions run with: written into the source archive, named by FINOPS_CONFIG. */
   configFile: pulumi.Input<string>;
-  /** Secret values by key (infra/secrets.ts); each function whose role set reads one gets it. */
+  /**
+   * Values of the stack-held secrets by key (infra/secrets.ts); each function whose role set reads one
+   * gets it. The operator-filled ones are created empty when a function reads them.
+   */
   secrets?: Readonly<Partial<Record<SecretKey, pulumi.Input<string>>>>;
   /** Topics the budgets publish enforcement events on (budgets[].enforcement.topic). */
   enforcementTopics?: readonly string[];
@@ -61,6 +65,8 @@ export interface EventPipelineArgs {
   invokers?: Readonly<Record<string, readonly string[]>>;
   /** Ingress of HTTP functions that outside callers reach (default ALLOW_ALL, IAM still required). */
   httpIngress?: Ingress;
+  /** Direct VPC egress of the functions that call private endpoints (infra/vpc-egress.ts); none when absent. */
+  vpcEgress?: VpcEgress;
   /** Per-target changes to the sizing of infra/function-settings.ts. */
   settings?: Readonly<Record<string, Partial<FunctionSettings>>>;
   /** Role sets by target (default infra/iam-roles.ts FUNCTION_ROLES). */
@@ -74,7 +80,7 @@ export interface EventPipelineArgs {
 
 /**
  * The whole Google Cloud side: topics with dead-letter topics, the warehouse dataset, tables and report
- * views, the Slack token secret, one least-privilege identity per function, the functions, the push
+ * views, the Slack and ingest token secrets, one least-privilege identity per function, the functions, the push
  * subscriptions that feed the topic-triggered ones, and the scheduler jobs. Everything is derived from
  * functions/registry.ts, infra/iam-roles.ts and sql/bigquery, so a new function or table needs no
  * change here.
@@ -114,6 +120,7 @@ export class EventPipeline extends pulumi.ComponentResource {
       invokers: args.invokers,
       httpIngress: args.httpIngress,
       secrets: Object.keys(secretValues) as SecretKey[],
+      vpcEgress: args.vpcEgress,
     });
     const files = sourceFiles(args.sourceDir, specs);
     const warehouse = planWarehouse({
@@ -166,7 +173,8 @@ export class EventPipeline extends pulumi.ComponentResource {
 
     const { dataset, tables, views } = declareWarehouse(name, warehouse, child);
 
-    const stored = declareSecrets(name, { project, values: secretValues, labels }, child);
+    const operated = [...new Set(plans.flatMap((p) => p.reads))].filter((key) => !valueFromStack(key));
+    const stored = declareSecrets(name, { project, values: secretValues, operated, labels }, child);
     const secrets = Object.fromEntries(
       Object.entries(stored).map(([key, entry]) => [key, entry.secret]),
     ) as Partial<Record<SecretKey, gcp.secretmanager.Secret>>;
@@ -290,8 +298,10 @@ export class EventPipeline extends pulumi.ComponentResource {
             ingressSettings: settings.ingress,
             allTrafficOnLatestRevision: true,
             serviceAccountEmail: runtimeAccount.email,
-            environmentVariables: env,
+            environmentVariables: { ...env, ...secretFileEnvironment(plan.reads) },
             secretEnvironmentVariables: secretEnvironment(plan.reads, stored, project),
+            secretVolumes: secretVolumes(plan.reads, stored, project),
+            ...plan.egress,
           },
         },
         // The function starts only once its identity holds its roles.
@@ -309,7 +319,7 @@ export class EventPipeline extends pulumi.ComponentResource {
       plan.invokers.forEach((who, index) => {
         invoke(`member-${index}`, who);
       });
-      // The registry says why this one is public (its caller cannot authenticate; it checks itself).
+      // The registry says why this one is public (its caller cannot authenticate) and how it checks callers.
       if (spec.public !== undefined) invoke("public", "allUsers");
 
       if (plan.delivery !== undefined) {

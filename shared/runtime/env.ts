@@ -1,5 +1,11 @@
 import { z } from "zod";
 
+/** What a bearer token may be: long enough not to be guessed, and sendable in a header as is. */
+export const bearerTokenSchema = z
+  .string()
+  .min(16, "at least 16 characters (openssl rand -hex 32 makes one)")
+  .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces (openssl rand -hex 32 makes one)");
+
 /** Every environment variable the project reads, in one place (README lists them). */
 const envSchema = z.object({
   FINOPS_CONFIG: z.string().optional(),
@@ -16,6 +22,10 @@ const envSchema = z.object({
   PUBSUB_EMULATOR_HOST: z.string().optional(),
   SLACK_BOT_TOKEN: z.string().optional(),
   MLFLOW_TRACKING_TOKEN: z.string().optional(),
+  /** The bearer token the public receivers (ingestTraces) require of senders. */
+  FINOPS_INGEST_TOKEN: bearerTokenSchema.optional(),
+  /** A file holding that token: in the cloud, the Secret Manager secret mounted at its latest version. */
+  FINOPS_INGEST_TOKEN_FILE: z.string().optional(),
   SLACK_API_URL: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   K_SERVICE: z.string().optional(),

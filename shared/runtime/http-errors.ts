@@ -4,6 +4,9 @@ import { createRequire } from "node:module";
 import { http, type Request, type Response } from "@google-cloud/functions-framework";
 import type { Logger } from "#ports/logger.ts";
 import { isRetryableError } from "#ports/port-error.ts";
+import { requiresBearerToken } from "../../functions/registry.ts";
+import { createTokenSource, judge } from "./bearer-token.ts";
+import { readEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
 import { getRuntime } from "./runtime.ts";
 
@@ -276,6 +279,43 @@ export function installFrameworkBoundary(): void {
   frameworkBoundaryInstalled = true;
 }
 
+const CHALLENGE = 'Bearer realm="finops"';
+
+const expectedToken = createTokenSource({
+  env: () => readEnv(),
+  onUnavailable: (reason) => {
+    void logger().then((log) => log.error(`the token-checked receivers refuse every request: ${reason}`));
+  },
+});
+
+/**
+ * Lets a request through only with the ingest bearer token (./bearer-token.ts): 401 with a Bearer
+ * challenge without it or with another, 503 while no token is configured where one is required.
+ * It runs before the handler, so a refused request leaves nothing behind.
+ */
+async function admitBearer(req: Request): Promise<void> {
+  const expected = await expectedToken();
+  if (expected.kind === "open") return;
+  if (expected.kind === "unavailable") {
+    throw new HttpError(503, "this receiver has no token to check senders against yet: retry later", {
+      headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
+    });
+  }
+  const verdict = judge(req.get("authorization"), expected.token);
+  if (verdict === "missing") {
+    throw new HttpError(401, "authorization: send the ingest token as Authorization: Bearer <token>", {
+      field: "authorization",
+      headers: { "www-authenticate": CHALLENGE },
+    });
+  }
+  if (verdict === "wrong") {
+    throw new HttpError(401, "authorization: the bearer token is not the ingest token", {
+      field: "authorization",
+      headers: { "www-authenticate": `${CHALLENGE}, error="invalid_token"` },
+    });
+  }
+}
+
 export type HttpHandler = (req: Request, res: Response) => Promise<void> | void;
 
 export interface HttpFunctionOptions {
@@ -287,10 +327,12 @@ export interface HttpFunctionOptions {
 
 /**
  * Registers an HTTP function with the Functions Framework behind the error boundary: the method is
- * checked, and whatever the handler throws is answered as JSON (see the top of this file).
+ * checked, then the bearer token when the registry says the function checks it (functions/registry.ts,
+ * `public.check`), and whatever the handler throws is answered as JSON (see the top of this file).
  */
 export function httpFunction(name: string, options: HttpFunctionOptions, handler: HttpHandler): void {
   installFrameworkBoundary();
+  const tokenChecked = requiresBearerToken(name);
   const methods = new Set(options.methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])));
   const allow = [...methods].join(", ");
   http(name, async (req, res) => {
@@ -301,6 +343,7 @@ export function httpFunction(name: string, options: HttpFunctionOptions, handler
           headers: { allow },
         });
       }
+      if (tokenChecked) await admitBearer(req);
       await handler(req, res);
     } catch (error) {
       await answerError(req, res, error);
