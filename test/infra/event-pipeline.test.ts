@@ -146,8 +146,8 @@ describe("functions", () => {
   });
 
   it("gives every function its configuration file, the warehouse and bus environment, and no secret value", () => {
-    for (const fn of run.ofType(FUNCTION)) {
-      expect((fn.inputs.serviceConfig as Record<string, unknown>).environmentVariables).toEqual({
+    for (const f of FUNCTIONS) {
+      expect(serviceOf(f.target).environmentVariables).toEqual({
         FINOPS_CONFIG: "finops.config.json",
         FINOPS_WAREHOUSE: "bigquery",
         FINOPS_BUS: "pubsub",
@@ -155,7 +155,17 @@ describe("functions", () => {
         FINOPS_BQ_LOCATION: "EU",
         FINOPS_LOG_FORMAT: "json",
         GOOGLE_CLOUD_PROJECT: PROJECT,
+        ...(f.public?.check === "bearer-token"
+          ? { FINOPS_INGEST_TOKEN_FILE: "/etc/secrets/ingest-token/latest" }
+          : {}),
       });
+    }
+  });
+
+  it("gives no function Direct VPC egress when the stack names no network", () => {
+    for (const fn of run.ofType(FUNCTION)) {
+      expect(fn.inputs.serviceConfig).not.toHaveProperty("directVpcNetworkInterfaces");
+      expect(fn.inputs.serviceConfig).not.toHaveProperty("directVpcEgress");
     }
   });
 
@@ -214,9 +224,12 @@ describe("functions", () => {
 });
 
 describe("the Slack token", () => {
-  it("is one Secret Manager secret whose version holds the configured token, marked secret", () => {
+  it("is a Secret Manager secret whose version holds the configured token, marked secret", () => {
     const secrets = run.ofType("gcp:secretmanager/secret:Secret");
-    expect(secrets.map((s) => s.inputs.secretId)).toEqual(["finops-slack-bot-token"]);
+    expect(secrets.map((s) => s.inputs.secretId).sort()).toEqual([
+      "finops-ingest-token",
+      "finops-slack-bot-token",
+    ]);
     const versions = run.ofType("gcp:secretmanager/secretVersion:SecretVersion");
     expect(versions.map((v) => v.inputs.secretData)).toEqual([
       { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: SLACK_TOKEN },
@@ -234,12 +247,64 @@ describe("the Slack token", () => {
         expect(secretEnv).toBeUndefined();
       }
     }
-    const accessors = run.ofType("gcp:secretmanager/secretIamMember:SecretIamMember");
+    const accessors = run
+      .ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
+      .filter((a) => a.inputs.secretId === "finops-slack-bot-token");
     expect(accessors.map((a) => [a.inputs.member, a.inputs.role])).toEqual([
       [sa("finops-notify-slack"), "roles/secretmanager.secretAccessor"],
     ]);
     const holders = run.recorded.filter((r) => JSON.stringify(r.inputs).includes(SLACK_TOKEN));
     expect(holders.map((r) => r.type)).toEqual(["gcp:secretmanager/secretVersion:SecretVersion"]);
+  });
+});
+
+describe("the ingest token", () => {
+  const tokenChecked = FUNCTIONS.filter((f) => f.public?.check === "bearer-token");
+
+  it("is a secret the stack creates without a version: the operator adds them, so no value is in the stack", () => {
+    const secret = run
+      .ofType("gcp:secretmanager/secret:Secret")
+      .find((s) => s.inputs.secretId === "finops-ingest-token");
+    expect(secret?.inputs).toMatchObject({ project: PROJECT, replication: { auto: {} } });
+    const versions = run.ofType("gcp:secretmanager/secretVersion:SecretVersion");
+    expect(versions.map((v) => v.name)).toEqual(["finops-secret-slack-bot-token-version"]);
+  });
+
+  it("is mounted at its latest version in every token-checked receiver, which alone may read it", () => {
+    expect(tokenChecked.map((f) => f.target)).toContain("ingestTraces");
+    for (const f of FUNCTIONS) {
+      const volumes = serviceOf(f.target).secretVolumes;
+      if (f.public?.check === "bearer-token") {
+        expect(volumes).toEqual([
+          {
+            mountPath: "/etc/secrets/ingest-token",
+            projectId: PROJECT,
+            secret: "finops-ingest-token",
+            versions: [{ path: "latest", version: "latest" }],
+          },
+        ]);
+      } else {
+        expect(volumes).toBeUndefined();
+      }
+    }
+    const accessors = run
+      .ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
+      .filter((a) => a.inputs.secretId === "finops-ingest-token");
+    expect(accessors.map((a) => [a.inputs.member, a.inputs.role])).toEqual(
+      tokenChecked.map((f) => [sa(fnName(f.folder)), "roles/secretmanager.secretAccessor"]),
+    );
+  });
+
+  it("makes the receivers that check it invocable by anyone, with ingress from anywhere", () => {
+    for (const f of tokenChecked) {
+      expect(serviceOf(f.target).ingressSettings).toBe("ALLOW_ALL");
+      const invokers = run
+        .ofType("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
+        .filter((b) => b.inputs.name === fnName(f.folder));
+      expect(invokers.map((b) => [b.inputs.member, b.inputs.role])).toEqual([
+        ["allUsers", "roles/run.invoker"],
+      ]);
+    }
   });
 });
 
@@ -310,7 +375,11 @@ describe("identities", () => {
   const RUNTIME_GRANTS: Record<string, string[]> = {
     ingestEvents: [...editor, publish(TOPICS.eventsDeadLetter)],
     ingestHttp: [...editor, publish(TOPICS.eventsDeadLetter)],
-    ingestTraces: [...editor, publish(TOPICS.eventsDeadLetter)],
+    ingestTraces: [
+      ...editor,
+      publish(TOPICS.eventsDeadLetter),
+      "secret:finops-ingest-token roles/secretmanager.secretAccessor",
+    ],
     refreshRollups: editor,
     costReport: viewer,
     dashboard: viewer,
@@ -332,19 +401,19 @@ describe("identities", () => {
     expect(FUNCTIONS.map((f) => f.target).filter((t) => RUNTIME_GRANTS[t] === undefined)).toEqual([]);
   });
 
-  it("gives each service account exactly its roles, and nothing public but the SNS endpoint", () => {
+  it("gives each service account exactly its roles, and nothing public but the SNS endpoint and the token-checked receivers", () => {
     const expected = new Map<string, string[]>();
     for (const f of FUNCTIONS) expected.set(runtime(f.folder), [...(RUNTIME_GRANTS[f.target] ?? [])].sort());
     for (const f of topicFunctions) expected.set(sa(`${fnName(f.folder)}-push`), [invoker(f.folder)]);
     expected.set(sa("finops-scheduler"), scheduledFunctions.map((f) => invoker(f.folder)).sort());
-    expected.set(SENDER, [invoker("ingest-http"), invoker("ingest-traces")]);
+    expected.set(SENDER, [invoker("ingest-http")]);
     expected.set(
       READER,
       FUNCTIONS.filter((f) => ["costReport", "dashboard"].includes(f.target))
         .map((f) => invoker(f.folder))
         .sort(),
     );
-    expected.set("allUsers", [invoker("route-aws-anomaly")]);
+    expected.set("allUsers", [invoker("ingest-traces"), invoker("route-aws-anomaly")]);
     expected.set("serviceAccount:billing-budget-alert@system.gserviceaccount.com", [
       publish(TOPICS.gcpBudgets),
     ]);
@@ -368,7 +437,10 @@ describe("identities", () => {
         .map((f) => `finops-${f.folder}-invoker-public`)
         .sort(),
     );
-    expect(FUNCTIONS.filter((f) => f.public !== undefined).map((f) => f.target)).toEqual(["routeAwsAnomaly"]);
+    expect(FUNCTIONS.filter((f) => f.public !== undefined).map((f) => [f.target, f.public?.check])).toEqual([
+      ["ingestTraces", "bearer-token"],
+      ["routeAwsAnomaly", "message-signature"],
+    ]);
     for (const binding of publicOnes)
       expect(binding.inputs).toMatchObject({ member: "allUsers", role: "roles/run.invoker" });
   });

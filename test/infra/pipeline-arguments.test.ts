@@ -49,6 +49,42 @@ describe("EventPipeline arguments", () => {
     );
   });
 
+  it("refuses a public function that stores what it is sent without checking the bearer token", async () => {
+    const spec: FunctionSpec = {
+      target: "ingestHttp",
+      folder: "ingest-http",
+      trigger: { kind: "http" },
+      public: { reason: "test", check: "message-signature" },
+    };
+    await refuses(
+      "public-receiver",
+      { functions: [spec] },
+      /ingestHttp is public and stores what it is sent, so it must check the bearer token/,
+    );
+  });
+
+  it("refuses invokers of a function anyone may invoke", async () => {
+    await refuses(
+      "public-invokers",
+      { invokers: { ingestTraces: ["serviceAccount:sender@p.iam.gserviceaccount.com"] } },
+      /invokers given for ingestTraces, which anyone may invoke \(bearer-token checks its callers\)/,
+    );
+  });
+
+  it("refuses a public function that is not HTTP", async () => {
+    const spec: FunctionSpec = {
+      target: "ingestEvents",
+      folder: "ingest-events",
+      trigger: { kind: "topic", topic: "finops-events" },
+      public: { reason: "test", check: "bearer-token" },
+    };
+    await refuses(
+      "public-topic",
+      { functions: [spec] },
+      /ingestEvents is public, but only an HTTP function can be/,
+    );
+  });
+
   it("refuses a topic-triggered function whose topic has no dead-letter topic", async () => {
     const spec: FunctionSpec = {
       target: "ingestEvents",
