@@ -1,9 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { SpanKind } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -20,6 +17,7 @@ import { readEnv } from "#runtime/env.ts";
 import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { FUNCTIONS } from "../../functions/registry.ts";
+import { type FunctionServer, serveFunction } from "../support/function-server.ts";
 import { createMemoryWarehouse, type MemoryWarehouse } from "../support/memory-warehouse.ts";
 import "../../functions/ingest-traces/index.ts";
 
@@ -37,7 +35,7 @@ let store: MemoryWarehouse;
 let writes: string[];
 let logged: string[];
 let runtime: Runtime;
-let server: Server;
+let server: FunctionServer;
 let url: string;
 
 /** `port` with every call of its methods recorded in `writes` as "<name>.<method>". */
@@ -86,13 +84,10 @@ async function useRuntime() {
 }
 
 beforeAll(async () => {
-  server = getTestServer("ingestTraces");
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server = await serveFunction("ingestTraces");
+  url = server.url;
 });
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 beforeEach(async () => {
   await useRuntime();
   vi.stubEnv("FINOPS_INGEST_TOKEN", TOKEN);

@@ -1,15 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { FUNCTIONS } from "../../functions/registry.ts";
 import { AwsCostAnomalies, COST_EXPLORER_READ_ACTIONS } from "../../infra/components/aws-cost-anomalies.ts";
-import {
-  AWS_ACCOUNT,
-  deployedConfigOf,
-  functionUrl,
-  PROJECT,
-  type ProgramRun,
-  runProgram,
-  SLACK_TOKEN,
-} from "./pulumi-program.ts";
+import { AWS_ACCOUNT, deployedConfigOf, functionUrl, type ProgramRun, runStack } from "./pulumi-program.ts";
 
 // The stack with finops:awsEnabled: the AWS side exists, wired to routeAwsAnomaly.
 
@@ -18,16 +10,10 @@ const TOPIC_ARN = `arn:aws:sns:us-east-1:${AWS_ACCOUNT}:finops-aws-cost-anomalie
 let run: ProgramRun;
 
 beforeAll(async () => {
-  run = await runProgram(
-    {
-      "gcp:project": PROJECT,
-      "gcp:region": "europe-west1",
-      "finops:slackToken": SLACK_TOKEN,
-      "finops:awsEnabled": "true",
-      "finops:configFile": "test/infra/fixtures/finops.aws.config.json",
-    },
-    ["finops:slackToken"],
-  );
+  run = await runStack({
+    "finops:awsEnabled": "true",
+    "finops:configFile": "test/infra/fixtures/finops.aws.config.json",
+  });
 });
 
 const one = (type: string) => {

@@ -131,6 +131,19 @@ export async function runProgram(
   return { recorded, outputs, logs, ofType: (type) => recorded.filter((r) => r.type === type) };
 }
 
+/** Runs the program in the test project in europe-west1 with a Slack token and `config` laid over them. */
+export function runStack(config: Record<string, string>): Promise<ProgramRun> {
+  return runProgram(
+    {
+      "gcp:project": PROJECT,
+      "gcp:region": "europe-west1",
+      "finops:slackToken": SLACK_TOKEN,
+      ...config,
+    },
+    ["finops:slackToken"],
+  );
+}
+
 /** The finops.config.json the source archive carries to the functions. */
 export async function deployedConfigOf(run: ProgramRun): Promise<Record<string, Record<string, unknown>>> {
   const [object] = run.ofType("gcp:storage/bucketObject:BucketObject");

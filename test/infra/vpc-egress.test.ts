@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { FUNCTIONS } from "../../functions/registry.ts";
 import { checkVpcEgress, directVpcSettings, PRIVATE_ENDPOINT_CALLERS } from "../../infra/vpc-egress.ts";
-import { FUNCTION, PROJECT, type ProgramRun, runProgram, SLACK_TOKEN } from "./pulumi-program.ts";
+import { FUNCTION, type ProgramRun, runStack } from "./pulumi-program.ts";
 
 const NETWORK = "projects/shared-vpc-host/global/networks/ml-vpc";
 const SUBNET = "projects/shared-vpc-host/regions/europe-west1/subnetworks/finops-egress";
@@ -9,16 +9,7 @@ const SUBNET = "projects/shared-vpc-host/regions/europe-west1/subnetworks/finops
 let run: ProgramRun;
 
 beforeAll(async () => {
-  run = await runProgram(
-    {
-      "gcp:project": PROJECT,
-      "gcp:region": "europe-west1",
-      "finops:slackToken": SLACK_TOKEN,
-      "finops:network": NETWORK,
-      "finops:subnetwork": SUBNET,
-    },
-    ["finops:slackToken"],
-  );
+  run = await runStack({ "finops:network": NETWORK, "finops:subnetwork": SUBNET });
 });
 
 const serviceOf = (target: string) =>

@@ -1,10 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { type Attributes, DiagLogLevel, diag, SpanKind } from "@opentelemetry/api";
 import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -24,6 +21,7 @@ import { readEnv } from "#runtime/env.ts";
 import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { FUNCTIONS } from "../../functions/registry.ts";
+import { type FunctionServer, serveFunction } from "../support/function-server.ts";
 import { createMemoryWarehouse, type MemoryWarehouse } from "../support/memory-warehouse.ts";
 import "../../functions/ingest-traces/index.ts";
 
@@ -63,7 +61,7 @@ const BASE_MS = Math.floor((Date.now() - 10 * 60_000) / 3_600_000) * 3_600_000 +
 let store: MemoryWarehouse;
 let runtime: Runtime;
 let failNext: "after-insert" | undefined;
-let server: Server;
+let server: FunctionServer;
 let url: string;
 
 /** The runtime over a memory warehouse whose next insert may store the rows and then fail as unavailable. */
@@ -96,13 +94,10 @@ async function useRuntime() {
 }
 
 beforeAll(async () => {
-  server = getTestServer("ingestTraces");
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server = await serveFunction("ingestTraces");
+  url = server.url;
 });
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 beforeEach(useRuntime);
 
 /** A tracer provider for one resource, exporting through `exporter` when flushed. */
