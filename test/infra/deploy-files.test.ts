@@ -34,6 +34,8 @@ describe("Pulumi.yaml", () => {
       "finops:awsEnabled",
       "finops:awsAnomalyThresholdUsd",
       "finops:awsMonitorArn",
+      "finops:network",
+      "finops:subnetwork",
     ]) {
       expect(declared.has(key), key).toBe(true);
     }
