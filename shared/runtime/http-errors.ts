@@ -13,9 +13,10 @@ import { getRuntime } from "./runtime.ts";
 /**
  * One error boundary for every HTTP surface: whatever goes wrong, the answer is JSON
  * `{"error": "<one line>", "field"?: "<name>"}` with a status that says whose fault it is: 400 bad
- * input, 404 nothing there, 405 wrong method, 413 body too large, 415 unsupported content-type or
- * content-encoding, 503 with Retry-After for a fault that may pass, 500 for a bug (a generic message
- * with a reference; the detail goes to the log only). Never HTML, a stack or a server path.
+ * input, 401 without the bearer token a receiver requires, 404 nothing there, 405 wrong method, 413
+ * body too large, 415 unsupported content-type or content-encoding, 503 with Retry-After for a
+ * fault that may pass, 500 for a bug (a generic message with a reference; the detail goes to the log
+ * only). Never HTML, a stack or a server path.
  *
  * Two places need it. A function's own handler: `httpFunction` registers it with the Functions
  * Framework inside a try/catch. And the framework itself, which reads every body before the handler
