@@ -13,6 +13,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { target: "ingestEvents", folder: "ingest-events", trigger: { kind: "topic", topic: TOPICS.events } },
   { target: "ingestHttp", folder: "ingest-http", trigger: { kind: "http" } },
   { target: "ingestTraces", folder: "ingest-traces", trigger: { kind: "http" } },
+  { target: "ingestLiteLlm", folder: "ingest-lite-llm", trigger: { kind: "http" } },
   {
     target: "routeGcpBudget",
     folder: "route-gcp-budget",

@@ -74,6 +74,7 @@ export function readStackConfig(): StackConfig {
     invokers: {
       ingestHttp: members("ingestInvokers"),
       ingestTraces: members("ingestInvokers"),
+      ingestLiteLlm: members("ingestInvokers"),
       costReport: reportReaders,
       dashboard: reportReaders,
     },

@@ -11,6 +11,8 @@ export const startCommand: Command = {
   Hosts every function in one process on http://127.0.0.1:PORT (default $PORT or 8080):
     GET /                    the cost dashboard in a browser (the list of functions, as JSON, otherwise)
     POST /v1/events          ingest CloudEvents (one, a JSON array, or NDJSON)
+    POST /v1/traces          OTLP/HTTP traces (vLLM, SGLang, instrumented services)
+    POST /v1/litellm         LiteLLM's generic_api logging callback
     POST|GET /<target>       any HTTP function, e.g. /ingestHttp, /refreshRollups
     POST /events/<target>    hand an event-driven function the CloudEvent the cloud would deliver
                              (binary or structured mode), e.g. a Pub/Sub messagePublished event

@@ -8,6 +8,7 @@ import { createDetectAnomalies } from "#app/detect-anomalies.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
 import { createImportMlflowRuns, type ImportMlflowRunsDeps } from "#app/import-mlflow-runs.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
+import { createIngestLiteLlm } from "#app/ingest-lite-llm.ts";
 import { createIngestTraces } from "#app/ingest-traces.ts";
 import { createNotifyAlert } from "#app/notify-alert.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
@@ -328,6 +329,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const seen = options.seen ?? (await createSeenStore(config));
   // Each replica's GPU-time windows are claimed in the seen-store (see #app/ingest-traces.ts).
   const ingestTraces = createIngestTraces({ ingestEvents, seen, deployments: config.deployments, logger });
+  const ingestLiteLlm = createIngestLiteLlm({ ingestEvents, deployments: config.deployments, logger });
   // The protobuf types load when the first export arrives, not in every CLI command.
   let codec: Promise<OtlpTraceCodec> | undefined;
   const otlpCodec = () =>
@@ -403,6 +405,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     ingestEvents,
     ingestTraces,
     otlpCodec,
+    ingestLiteLlm,
     refreshRollups,
     trainingCosts,
     evaluateBudgets,

@@ -311,6 +311,7 @@ describe("identities", () => {
     ingestEvents: [...editor, publish(TOPICS.eventsDeadLetter)],
     ingestHttp: [...editor, publish(TOPICS.eventsDeadLetter)],
     ingestTraces: [...editor, publish(TOPICS.eventsDeadLetter)],
+    ingestLiteLlm: [...editor, publish(TOPICS.eventsDeadLetter)],
     refreshRollups: editor,
     costReport: viewer,
     dashboard: viewer,
