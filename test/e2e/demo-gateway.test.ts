@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DEMO_GATEWAY_DEPLOYMENT, demoGatewayTraffic } from "#domain/demo/gateway-traffic.ts";
-import { readEnv } from "#runtime/env.ts";
 import { demoWindow } from "../../bin/commands/demo-feed.ts";
-import { openLocalSession, runDemo } from "../../bin/commands/local-session.ts";
-import { HOUR_MS, report, tempDuckDb } from "../support/local-stack-session.ts";
+import { runDemo } from "../../bin/commands/local-session.ts";
+import { openDemoTestSession, report, tempDuckDb } from "../support/local-stack-session.ts";
 
 /**
  * The demo's vLLM behind LiteLLM: its spans reach the running stack as OTLP protobuf over HTTP, the
@@ -15,11 +14,7 @@ describe("the demo's self-hosted model behind LiteLLM", () => {
   it("reports the deployment's cost by the gateway's teams, each request once", async () => {
     // Prepare
     const db = tempDuckDb("finops-demo-gateway-");
-    const session = await openLocalSession(0, {
-      env: readEnv({ FINOPS_DUCKDB_PATH: db.path, FINOPS_LOG_LEVEL: "error" }),
-      scheduleEveryMs: () => HOUR_MS,
-      extraDeployments: [DEMO_GATEWAY_DEPLOYMENT],
-    });
+    const session = await openDemoTestSession(db.path);
     let printed = "";
     try {
       // Act

@@ -7,7 +7,12 @@ import type { CostRow } from "#domain/cost-row.ts";
 import type { ReportRow, TimeRange } from "#ports/warehouse.ts";
 import { readEnv } from "#runtime/env.ts";
 import { openLocalSession } from "../../bin/commands/local-session.ts";
-import { loggingPayload, selfHostedPayload } from "../support/litellm-payloads.ts";
+import {
+  LLAMA_API_BASE,
+  LLAMA_BEHIND_GATEWAY,
+  loggingPayload,
+  selfHostedPayload,
+} from "../support/litellm-payloads.ts";
 import {
   floorHour,
   HOUR_MS,
@@ -26,7 +31,6 @@ import { provider, vllmRequest } from "../support/vllm-spans.ts";
  * vLLM's GPU time, in either order of arrival, and the result is the same to the nano.
  */
 
-const API_BASE = "http://vllm-llama.inference:8000/v1";
 /** A minute into the hour that began ten minutes ago: every time is recent and in one hour. */
 const BASE_MS = floorHour(Date.now() - 10 * 60_000) + 60_000;
 const RANGE: TimeRange = {
@@ -43,16 +47,7 @@ async function openSession(): Promise<TestSession & { remove(): void }> {
     config,
     JSON.stringify({
       version: 1,
-      deployments: [
-        {
-          name: "llama-chat",
-          match: { "service.name": "vllm-llama-chat" },
-          model: "llama-3.1-8b-instruct",
-          owner: { team: "platform", businessUnit: "infrastructure", costCenter: "cc-0001" },
-          placement: { cloud: "gcp", region: "us-central1", accelerator: "nvidia-l4", gpusPerReplica: 1 },
-          apiBases: [API_BASE],
-        },
-      ],
+      deployments: [LLAMA_BEHIND_GATEWAY],
     }),
   );
   const session = await openLocalSession(0, {
@@ -77,7 +72,7 @@ async function sendSpans(session: TestSession): Promise<void> {
 async function sendLiteLlm(session: TestSession): Promise<LiteLlmIngestAnswer> {
   const payloads = [
     ...GATEWAY_TEAMS.map((team, i) =>
-      selfHostedPayload(`chatcmpl-${i}`, team, API_BASE, {
+      selfHostedPayload(`chatcmpl-${i}`, team, LLAMA_API_BASE, {
         startMs: BASE_MS + i * 500 - 150,
         endMs: BASE_MS + i * 500 + 4100,
       }),

@@ -19,7 +19,13 @@ import { WarehouseError } from "#ports/warehouse-error.ts";
 import { composeRuntime } from "#runtime/compose.ts";
 import { readEnv } from "#runtime/env.ts";
 import { setRuntime } from "#runtime/runtime.ts";
-import { loggingPayload, SECRET_MARKERS, selfHostedPayload } from "../support/litellm-payloads.ts";
+import {
+  LLAMA_API_BASE,
+  LLAMA_BEHIND_GATEWAY,
+  loggingPayload,
+  SECRET_MARKERS,
+  selfHostedPayload,
+} from "../support/litellm-payloads.ts";
 import "../../functions/ingest-lite-llm/index.ts";
 
 // ingestLiteLlm under the Functions Framework as it is deployed: what LiteLLM's generic_api callback
@@ -30,7 +36,6 @@ const dir = mkdtempSync(join(tmpdir(), "finops-litellm-fn-"));
 /** The fixture's calls end at 2025-12-07T09:33:21.875Z. */
 const NOW = new Date("2025-12-07T10:00:00.000Z");
 const DAY: TimeRange = { from: new Date("2025-12-07T00:00:00Z"), to: new Date("2025-12-08T00:00:00Z") };
-const API_BASE = "http://vllm-llama.inference:8000/v1";
 
 let server: Server;
 let url: string;
@@ -46,16 +51,7 @@ async function compose(w: Warehouse): Promise<void> {
     config,
     JSON.stringify({
       version: 1,
-      deployments: [
-        {
-          name: "llama-chat",
-          match: { "service.name": "vllm-llama-chat" },
-          model: "llama-3.1-8b-instruct",
-          owner: { team: "platform" },
-          placement: { cloud: "gcp", region: "us-central1", accelerator: "nvidia-l4", gpusPerReplica: 1 },
-          apiBases: [API_BASE],
-        },
-      ],
+      deployments: [LLAMA_BEHIND_GATEWAY],
     }),
   );
   const bus = createMemoryBus({ logger: silentLogger });
@@ -110,7 +106,7 @@ describe("what the generic_api callback posts", () => {
         response_cost: 0,
       }),
       loggingPayload({ id: "chatcmpl-provider_cache_hit1765100002.1", cache_hit: true }),
-      selfHostedPayload("chatcmpl-selfhosted", "search", API_BASE, {
+      selfHostedPayload("chatcmpl-selfhosted", "search", LLAMA_API_BASE, {
         startMs: 1765100000000,
         endMs: 1765100004000,
       }),

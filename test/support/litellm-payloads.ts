@@ -41,3 +41,16 @@ export function selfHostedPayload(
     metadata: { user_api_key_team_alias: team, user_api_key_team_id: `team-${team}` },
   });
 }
+
+/** Where LiteLLM reaches the self-hosted vLLM of LLAMA_BEHIND_GATEWAY. */
+export const LLAMA_API_BASE = "http://vllm-llama.inference:8000/v1";
+
+/** A `deployments` entry (config file JSON): vLLM serving Llama, reached by LiteLLM at LLAMA_API_BASE. */
+export const LLAMA_BEHIND_GATEWAY = {
+  name: "llama-chat",
+  match: { "service.name": "vllm-llama-chat" },
+  model: "llama-3.1-8b-instruct",
+  owner: { team: "platform", businessUnit: "infrastructure", costCenter: "cc-0001" },
+  placement: { cloud: "gcp", region: "us-central1", accelerator: "nvidia-l4", gpusPerReplica: 1 },
+  apiBases: [LLAMA_API_BASE],
+};

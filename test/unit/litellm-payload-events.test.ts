@@ -5,7 +5,12 @@ import { decodeLoggingBody, LoggingBodyError } from "#domain/litellm/logging-pay
 import { type PayloadUse, payloadUse } from "#domain/litellm/payload-events.ts";
 import { type Deployment, deploymentAtApiBase, deploymentsSchema } from "#domain/otlp/deployments.ts";
 import { shippedPricer } from "../support/expected-costs.ts";
-import { loggingPayload, SECRET_MARKERS, selfHostedPayload } from "../support/litellm-payloads.ts";
+import {
+  LLAMA_BEHIND_GATEWAY,
+  loggingPayload,
+  SECRET_MARKERS,
+  selfHostedPayload,
+} from "../support/litellm-payloads.ts";
 
 /**
  * What each StandardLoggingPayload LiteLLM's generic_api callback sends becomes, from payloads
@@ -13,16 +18,7 @@ import { loggingPayload, SECRET_MARKERS, selfHostedPayload } from "../support/li
  * failures as they were charged, self-hosted calls an attribution of the deployment's span.
  */
 
-const DEPLOYMENTS: Deployment[] = deploymentsSchema.parse([
-  {
-    name: "llama-chat",
-    match: { "service.name": "vllm-llama-chat" },
-    model: "llama-3.1-8b-instruct",
-    owner: { team: "platform" },
-    placement: { cloud: "gcp", region: "us-central1", accelerator: "nvidia-l4", gpusPerReplica: 1 },
-    apiBases: ["http://vllm-llama.inference:8000/v1"],
-  },
-]);
+const DEPLOYMENTS: Deployment[] = deploymentsSchema.parse([LLAMA_BEHIND_GATEWAY]);
 
 /** The fixture's own times (epoch seconds 1765100000.125 to 1765100001.875). */
 const NOW = new Date("2025-12-07T10:00:00.000Z");
