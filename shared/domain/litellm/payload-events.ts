@@ -46,7 +46,7 @@ function label(value: string): string {
   return value.length <= MAX_LABEL ? value : `${value.slice(0, MAX_LABEL - 1)}…`;
 }
 
-function owned(value: string | undefined, max: number): string | undefined {
+function clip(value: string | undefined, max: number): string | undefined {
   return value === undefined ? undefined : value.slice(0, max);
 }
 
@@ -72,8 +72,8 @@ function owner(p: LoggingPayload) {
   const m = p.metadata;
   const team = present(m?.user_api_key_team_alias) ?? present(m?.user_api_key_team_id) ?? UNALLOCATED;
   const unit = tagged(p, "business_unit") ?? present(m?.user_api_key_org_id) ?? UNALLOCATED;
-  const costCenter = owned(tagged(p, "cost_center"), 128);
-  const environment = owned(tagged(p, "environment"), 64);
+  const costCenter = clip(tagged(p, "cost_center"), 128);
+  const environment = clip(tagged(p, "environment"), 64);
   const labels: Record<string, string> = {};
   const put = (key: string, value: string | null | undefined) => {
     const v = present(value);
@@ -127,17 +127,17 @@ function tokens(p: LoggingPayload): Record<string, number> {
   };
 }
 
-/** The first schema issue of a payload, as a refusal naming its field. */
-function refusal(raw: unknown, error: { issues: readonly { path: PropertyKey[]; message: string }[] }) {
+/** The first schema issue of a payload, as a refusal naming its field (and its id, when it has one). */
+function refusal(
+  raw: unknown,
+  error: { issues: readonly { path: PropertyKey[]; message: string }[] },
+): PayloadUse {
   const issue = error.issues[0];
   const field = issue?.path.map(String).join(".") || "payload";
-  const id =
-    raw !== null && typeof raw === "object" && typeof (raw as { id?: unknown }).id === "string"
-      ? ((raw as { id: string }).id as string).slice(0, 256)
-      : undefined;
+  const id = raw !== null && typeof raw === "object" ? (raw as { id?: unknown }).id : undefined;
   return {
-    use: "refused" as const,
-    ...(id === undefined ? {} : { id }),
+    use: "refused",
+    ...(typeof id === "string" ? { id: id.slice(0, 256) } : {}),
     field,
     reason: `${field}: ${issue?.message ?? "invalid"}`,
   };
