@@ -338,7 +338,7 @@ describe("identities", () => {
     for (const f of FUNCTIONS) expected.set(runtime(f.folder), [...(RUNTIME_GRANTS[f.target] ?? [])].sort());
     for (const f of topicFunctions) expected.set(sa(`${fnName(f.folder)}-push`), [invoker(f.folder)]);
     expected.set(sa("finops-scheduler"), scheduledFunctions.map((f) => invoker(f.folder)).sort());
-    expected.set(SENDER, [invoker("ingest-http"), invoker("ingest-traces")]);
+    expected.set(SENDER, [invoker("ingest-http"), invoker("ingest-lite-llm"), invoker("ingest-traces")]);
     expected.set(
       READER,
       FUNCTIONS.filter((f) => ["costReport", "dashboard"].includes(f.target))
