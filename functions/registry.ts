@@ -32,6 +32,15 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     },
   },
   {
+    target: "ingestLiteLlm",
+    folder: "ingest-lite-llm",
+    trigger: { kind: "http" },
+    public: {
+      reason: "LiteLLM's generic_api logging callback cannot sign Google ID tokens",
+      check: "bearer-token",
+    },
+  },
+  {
     target: "routeGcpBudget",
     folder: "route-gcp-budget",
     trigger: { kind: "topic", topic: TOPICS.gcpBudgets },

@@ -109,6 +109,7 @@ export const FUNCTION_ROLES: Readonly<Record<string, RoleSet>> = {
   ingestEvents: INGEST_ROLES,
   ingestHttp: INGEST_ROLES,
   ingestTraces: INGEST_ROLES,
+  ingestLiteLlm: INGEST_ROLES,
   refreshRollups: REFRESH_ROLES,
   costReport: REPORT_ROLES,
   dashboard: REPORT_ROLES,

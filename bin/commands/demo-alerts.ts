@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Budget } from "#domain/budgets/budget-config.ts";
 import { formatMoney } from "#domain/budgets/evaluate-budget.ts";
 import { demoBudgetRange, demoBudgets } from "#domain/demo/demo-budgets.ts";
+import { DEMO_GATEWAY_DEPLOYMENT } from "#domain/demo/gateway-traffic.ts";
 import type { Nanos } from "#domain/money.ts";
 import { TOPICS } from "#ports/bus.ts";
 import { type Env, readEnv } from "#runtime/env.ts";
@@ -217,6 +218,7 @@ export async function runDemoWithAlerts(options: {
   const signer = opensslAvailable() ? makeDemoSigner() : undefined;
   const overrides: SessionOverrides = {
     env,
+    extraDeployments: [DEMO_GATEWAY_DEPLOYMENT],
     ...(signer
       ? {
           awsAnomalies: demoAwsAnomaliesSettings(),

@@ -9,6 +9,7 @@ import { FUNCTIONS, loadFunctions } from "../../functions/registry.ts";
 import { writeStackFile } from "../stack-discovery.ts";
 import { CLI_FUNCTION } from "../stack-endpoints.ts";
 import { demoWindow, publishDemo } from "./demo-feed.ts";
+import { sendGatewayDemo } from "./demo-gateway.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -44,7 +45,7 @@ export interface LocalSession {
 /** What a session may replace in the composed runtime: the environment (tests), the demo's budgets and AWS topic. */
 export type SessionOverrides = Pick<
   ComposeOptions,
-  "env" | "budgets" | "awsAnomalies" | "certificateFetch"
+  "env" | "budgets" | "awsAnomalies" | "certificateFetch" | "extraDeployments"
 > & {
   /** How often each scheduled function runs (tests trigger them by hand instead). */
   scheduleEveryMs?: (target: string) => number;
@@ -126,6 +127,13 @@ export async function runDemo(session: LocalSession, options: { hours: number; s
     },
   });
   await (runtime.bus as { drain?: () => Promise<void> }).drain?.();
+  await sendGatewayDemo(session, {
+    ...window,
+    hours: options.hours,
+    seed: options.seed,
+    now,
+    out: options.out,
+  });
   const res = await stack.trigger("refreshRollups");
   if (!res.ok) throw new Error(`refreshRollups answered ${res.status}: ${await res.text()}`);
   const seconds = (performance.now() - began) / 1000;

@@ -13,6 +13,8 @@ export const startCommand: Command = {
     POST /v1/events          ingest CloudEvents (one, a JSON array, or NDJSON)
     POST /v1/traces          OTLP/HTTP traces (ingestTraces); with $FINOPS_INGEST_TOKEN set, only
                              with the header Authorization: Bearer <that token>
+    POST /v1/litellm         LiteLLM's generic_api logging callback (ingestLiteLlm); the same
+                             token rule as /v1/traces
     POST|GET /<target>       any HTTP function, e.g. /ingestHttp, /refreshRollups
     POST /events/<target>    hand an event-driven function the CloudEvent the cloud would deliver
                              (binary or structured mode), e.g. a Pub/Sub messagePublished event

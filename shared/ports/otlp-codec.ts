@@ -16,6 +16,8 @@ export interface TracePartialSuccess {
 export interface OtlpTraceCodec {
   /** An ExportTraceServiceRequest: protobuf bytes, or the JSON mapping (text or already parsed). Throws TraceDecodeError. */
   decodeRequest(body: Buffer | string | object, encoding: OtlpEncoding): TraceExport;
+  /** An ExportTraceServiceRequest as protobuf bytes, what an exporter sends (the demo's inference server). */
+  encodeRequest(request: TraceExport): Buffer;
   /** An ExportTraceServiceResponse in the request's encoding. */
   encodeResponse(partialSuccess: TracePartialSuccess | undefined, encoding: OtlpEncoding): Buffer;
   /** A google.rpc.Status (what a 4xx or 5xx answer carries) in the request's encoding. */

@@ -8,6 +8,7 @@ import { createDetectAnomalies } from "#app/detect-anomalies.ts";
 import { createEvaluateBudgets } from "#app/evaluate-budgets.ts";
 import { createImportMlflowRuns, type ImportMlflowRunsDeps } from "#app/import-mlflow-runs.ts";
 import { createIngestEvents } from "#app/ingest-events.ts";
+import { createIngestLiteLlm } from "#app/ingest-lite-llm.ts";
 import { createIngestTraces } from "#app/ingest-traces.ts";
 import { createNotifyAlert } from "#app/notify-alert.ts";
 import { createRefreshRollups } from "#app/refresh-rollups.ts";
@@ -18,6 +19,7 @@ import { createScorecardDigest } from "#app/scorecard-digest.ts";
 import { createTrainingCosts } from "#app/training-costs.ts";
 import type { AwsAnomaliesSettings } from "#domain/aws-anomaly/aws-anomaly-settings.ts";
 import type { Budget } from "#domain/budgets/budget-config.ts";
+import type { Deployment } from "#domain/otlp/deployments.ts";
 import { mergeCatalogOverrides, type PriceCatalog, parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer, type Pricer } from "#domain/pricing/pricer.ts";
 import type { AlertClaims } from "#ports/alert-claims.ts";
@@ -60,6 +62,8 @@ export interface ComposeOptions {
   budgets?: readonly Budget[];
   /** The awsAnomalies settings instead of the configuration's (the demo's topic). */
   awsAnomalies?: AwsAnomaliesSettings;
+  /** Deployments after the configured ones (the demo's vLLM behind LiteLLM); a configured one matching first wins. */
+  extraDeployments?: readonly Deployment[];
   /** How routeAwsAnomaly fetches signing certificates and SubscribeURLs; default the global fetch. */
   certificateFetch?: typeof globalThis.fetch;
   /**
@@ -327,7 +331,9 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   });
   const seen = options.seen ?? (await createSeenStore(config));
   // Each replica's GPU-time windows are claimed in the seen-store (see #app/ingest-traces.ts).
-  const ingestTraces = createIngestTraces({ ingestEvents, seen, deployments: config.deployments, logger });
+  const deployments = [...config.deployments, ...(options.extraDeployments ?? [])];
+  const ingestTraces = createIngestTraces({ ingestEvents, seen, deployments, logger });
+  const ingestLiteLlm = createIngestLiteLlm({ ingestEvents, deployments, logger });
   // The protobuf types load when the first export arrives, not in every CLI command.
   let codec: Promise<OtlpTraceCodec> | undefined;
   const otlpCodec = () =>
@@ -403,6 +409,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
     ingestEvents,
     ingestTraces,
     otlpCodec,
+    ingestLiteLlm,
     refreshRollups,
     trainingCosts,
     evaluateBudgets,

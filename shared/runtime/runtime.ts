@@ -6,6 +6,7 @@ import type { EvaluateBudgets } from "#app/evaluate-budgets.ts";
 import type { ImportBill } from "#app/import-bill.ts";
 import type { ImportMlflowRuns } from "#app/import-mlflow-runs.ts";
 import type { createIngestEvents } from "#app/ingest-events.ts";
+import type { IngestLiteLlm } from "#app/ingest-lite-llm.ts";
 import type { IngestTraces } from "#app/ingest-traces.ts";
 import type { NotifyAlert } from "#app/notify-alert.ts";
 import type { ReconcileDaily } from "#app/reconcile-daily.ts";
@@ -35,6 +36,8 @@ export interface Runtime {
   ingestTraces: IngestTraces;
   /** Reads and writes OTLP/HTTP trace messages (protobuf and JSON); loaded on first use. */
   otlpCodec(): Promise<OtlpTraceCodec>;
+  /** LiteLLM's generic_api logging payloads turned into cost events (ingestLiteLlm, POST /v1/litellm locally). */
+  ingestLiteLlm: IngestLiteLlm;
   refreshRollups: ReturnType<typeof createRefreshRollups>;
   trainingCosts: TrainingCosts;
   evaluateBudgets: EvaluateBudgets;

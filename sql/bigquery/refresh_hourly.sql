@@ -9,6 +9,8 @@
 -- family is the instance or SKU family reconciliation calibrates by (the accelerator, else the
 -- instance type): kept in the rollup so the daily estimates are read from it, not from raw events,
 -- and training rows keep their charged differences. Null for allocations and fixed costs.
+-- Events are read through attributed_events.sql: a self-hosted request a gateway attributed has its
+-- owner, and the attributions themselves add no row.
 BEGIN TRANSACTION;
 
 DELETE FROM `{{dataset}}`.cost_hourly
@@ -33,10 +35,11 @@ unique_events AS (
   SELECT
     event_source, event_id, event_type, event_time, basis, team, model, model_version, business_unit,
     cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
-    output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family
+    output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family, labels
   FROM raw_rows
   QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
 ),
+{{include:attributed_events}},
 charged AS (
   SELECT
     *,
@@ -51,7 +54,7 @@ charged AS (
       ),
       cost
     ) AS charged_cost
-  FROM unique_events
+  FROM attributed_events
 )
 SELECT
   TIMESTAMP_TRUNC(event_time, HOUR) AS hour,

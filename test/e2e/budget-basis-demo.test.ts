@@ -10,7 +10,7 @@ import { fixedClock, systemClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
 import { runDemoReconciliation } from "../../bin/commands/demo-reconcile.ts";
 import { runDemo } from "../../bin/commands/local-session.ts";
-import { openTestSession, type TestSession, tempDuckDb } from "../support/local-stack-session.ts";
+import { openDemoTestSession, type TestSession, tempDuckDb } from "../support/local-stack-session.ts";
 import { runCli } from "../support/run-cli.ts";
 
 // Budgets on the demo's reconciled data: the synthetic org streamed, billed (its FOCUS CSV imported)
@@ -38,7 +38,7 @@ const RAW_BUDGETS = [
 describe("budgets on the demo's reconciled data", () => {
   it("split spend into the bill's amounts for whole judged days and calibrated estimates for the rest", async () => {
     // Prepare: the demo's events, bill and reconciliation.
-    session = await openTestSession(db.path);
+    session = await openDemoTestSession(db.path);
     const out = { write: () => true };
     await runDemo(session, { hours: HOURS, seed: SEED, out });
     const reconciliation = await runDemoReconciliation(session, { hours: HOURS, seed: SEED, out });
@@ -138,7 +138,7 @@ describe("budgets on the demo's reconciled data", () => {
     const table = await runCli(["budgets", "check"], env);
 
     // Assess: the same split as the use case computes at the same moment, in both formats.
-    session = await openTestSession(db.path);
+    session = await openDemoTestSession(db.path);
     const now = await createEvaluateBudgets({
       ...deps,
       warehouse: session.runtime.warehouse,

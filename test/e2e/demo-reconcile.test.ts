@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseFocusCsv } from "#adapters/focus-file/focus-csv.ts";
 import { runDemoReconciliation } from "../../bin/commands/demo-reconcile.ts";
 import { runDemo } from "../../bin/commands/local-session.ts";
-import { openTestSession, type TestSession, tempDuckDb } from "../support/local-stack-session.ts";
+import { openDemoTestSession, type TestSession, tempDuckDb } from "../support/local-stack-session.ts";
 
 // The demo's reconciliation through the local stack: the synthetic org streamed and rolled up, its
 // bill written as a FOCUS CSV and imported, every day reconciled; calibration must cut the drift of
@@ -21,7 +21,7 @@ afterAll(async () => {
 
 describe("the demo's reconciliation", () => {
   it("bills each family at its own price, and calibration from the day before cuts the next day's drift", async () => {
-    session = await openTestSession(db.path);
+    session = await openDemoTestSession(db.path);
     let text = "";
     const out = { write: (chunk: string) => (text += chunk) };
     await runDemo(session, { hours: HOURS, seed: SEED, out });

@@ -112,6 +112,17 @@ const TABLES: Record<string, readonly BadInput[]> = {
     ...BAD_BODIES,
     ...BAD_INGEST_BODIES.filter((b) => b.status === 405 || b.field === "content-type"),
   ],
+  ingestLiteLlm: [
+    ...BAD_BODIES,
+    ...BAD_INGEST_BODIES,
+    {
+      name: "a body that is no LiteLLM payload",
+      headers: { "content-type": "application/x-ndjson" },
+      body: "42",
+      status: 400,
+      field: "body",
+    },
+  ],
   costReport: [
     {
       name: "POST",
@@ -161,6 +172,20 @@ describe("faults become 503 with Retry-After, bugs a generic 500 whose detail is
       name: "",
       headers: { "content-type": "application/cloudevents+json" },
       body: JSON.stringify(inferenceEvent()),
+      status: 0,
+    },
+    ingestLiteLlm: {
+      name: "",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify([
+        {
+          id: "chatcmpl-1",
+          custom_llm_provider: "openai",
+          model: "gpt-4o",
+          startTime: NOW.getTime() / 1000 - 2,
+          endTime: NOW.getTime() / 1000 - 1,
+        },
+      ]),
       status: 0,
     },
     costReport: { name: "", method: "GET", path: "/?by=team&from=2026-11-14&to=2026-11-15", status: 0 },

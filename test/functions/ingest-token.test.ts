@@ -18,7 +18,9 @@ import { type LocalStack, startLocalStack } from "#runtime/local/local-stack.ts"
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { FUNCTIONS } from "../../functions/registry.ts";
 import { type FunctionServer, serveFunction } from "../support/function-server.ts";
+import { loggingPayload } from "../support/litellm-payloads.ts";
 import { createMemoryWarehouse, type MemoryWarehouse } from "../support/memory-warehouse.ts";
+import "../../functions/ingest-lite-llm/index.ts";
 import "../../functions/ingest-traces/index.ts";
 
 /**
@@ -301,12 +303,12 @@ describe("ingestTraces where the token comes from a file (deployed: the mounted 
   });
 });
 
-describe("POST /v1/traces on the local stack", () => {
+describe("POST /v1/traces and /v1/litellm on the local stack", () => {
   let stack: LocalStack | undefined;
   beforeEach(async () => {
     stack = await startLocalStack({
       runtime,
-      functions: FUNCTIONS.filter((f) => f.target === "ingestTraces"),
+      functions: FUNCTIONS.filter((f) => f.public?.check === "bearer-token"),
       port: 0,
       scheduleEveryMs: () => 3_600_000,
     });
@@ -328,6 +330,27 @@ describe("POST /v1/traces on the local stack", () => {
     expect(without.headers.get("www-authenticate")).toBe('Bearer realm="finops"');
     expect(nothing).toBe(0);
     expect(store.events()).toHaveLength(1);
+  });
+
+  it("requires the same token for LiteLLM's callback", async () => {
+    // Prepare
+    const send = (headers: Record<string, string>) =>
+      fetch(`${stack?.url}/v1/litellm`, {
+        method: "POST",
+        body: JSON.stringify([loggingPayload({ id: "chatcmpl-token-check" })]),
+        headers: { "content-type": "application/json", ...headers },
+      });
+
+    // Act
+    const without = await send({});
+    const wrong = await send({ authorization: "Bearer not-the-ingest-token" });
+    const nothing = store.events().length + store.rejected().length;
+    const right = await send({ authorization: `Bearer ${TOKEN}` });
+
+    // Assess
+    expect([without.status, wrong.status, right.status]).toEqual([401, 401, 200]);
+    expect(nothing).toBe(0);
+    expect(store.events().map((e) => e.event_id)).toEqual(["chatcmpl-token-check"]);
   });
 
   it("is open when FINOPS_INGEST_TOKEN is not set: the local stack listens on loopback", async () => {

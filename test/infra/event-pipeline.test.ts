@@ -271,7 +271,7 @@ describe("the ingest token", () => {
   });
 
   it("is mounted at its latest version in every token-checked receiver, which alone may read it", () => {
-    expect(tokenChecked.map((f) => f.target)).toContain("ingestTraces");
+    expect(tokenChecked.map((f) => f.target)).toEqual(["ingestTraces", "ingestLiteLlm"]);
     for (const f of FUNCTIONS) {
       const volumes = serviceOf(f.target).secretVolumes;
       if (f.public?.check === "bearer-token") {
@@ -380,6 +380,11 @@ describe("identities", () => {
       publish(TOPICS.eventsDeadLetter),
       "secret:finops-ingest-token roles/secretmanager.secretAccessor",
     ],
+    ingestLiteLlm: [
+      ...editor,
+      publish(TOPICS.eventsDeadLetter),
+      "secret:finops-ingest-token roles/secretmanager.secretAccessor",
+    ],
     refreshRollups: editor,
     costReport: viewer,
     dashboard: viewer,
@@ -413,7 +418,11 @@ describe("identities", () => {
         .map((f) => invoker(f.folder))
         .sort(),
     );
-    expected.set("allUsers", [invoker("ingest-traces"), invoker("route-aws-anomaly")]);
+    expected.set("allUsers", [
+      invoker("ingest-lite-llm"),
+      invoker("ingest-traces"),
+      invoker("route-aws-anomaly"),
+    ]);
     expected.set("serviceAccount:billing-budget-alert@system.gserviceaccount.com", [
       publish(TOPICS.gcpBudgets),
     ]);
@@ -439,6 +448,7 @@ describe("identities", () => {
     );
     expect(FUNCTIONS.filter((f) => f.public !== undefined).map((f) => [f.target, f.public?.check])).toEqual([
       ["ingestTraces", "bearer-token"],
+      ["ingestLiteLlm", "bearer-token"],
       ["routeAwsAnomaly", "message-signature"],
     ]);
     for (const binding of publicOnes)

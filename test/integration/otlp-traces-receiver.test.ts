@@ -2,11 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { type Attributes, DiagLogLevel, diag, SpanKind } from "@opentelemetry/api";
+import { DiagLogLevel, diag, SpanKind } from "@opentelemetry/api";
 import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
+import type { TracerProvider } from "@opentelemetry/sdk-trace";
 import protobuf from "protobufjs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createMemoryAlertClaims } from "#adapters/memory-alert-claims/memory-alert-claims.ts";
@@ -23,6 +22,7 @@ import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 import { FUNCTIONS } from "../../functions/registry.ts";
 import { type FunctionServer, serveFunction } from "../support/function-server.ts";
 import { createMemoryWarehouse, type MemoryWarehouse } from "../support/memory-warehouse.ts";
+import { provider, vllmRequest } from "../support/vllm-spans.ts";
 import "../../functions/ingest-traces/index.ts";
 
 /**
@@ -99,39 +99,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 beforeEach(useRuntime);
-
-/** A tracer provider for one resource, exporting through `exporter` when flushed. */
-function provider(resource: Attributes, exporter: SpanExporter) {
-  return new TracerProvider({
-    resource: resourceFromAttributes(resource),
-    spanProcessors: [
-      new BatchSpanProcessor({ exporter, scheduledDelayMillis: 60_000, maxExportBatchSize: 512 }),
-    ],
-  });
-}
-
-/** vLLM V1's llm_request span: arrival to finish, the legacy usage names, no model. */
-function vllmRequest(p: TracerProvider, i: number, startMs: number, seconds: number, inModel: number) {
-  const span = p.getTracer("vllm.llm_engine").startSpan("llm_request", {
-    kind: SpanKind.SERVER,
-    startTime: startMs,
-    attributes: {
-      "gen_ai.latency.time_to_first_token": 0.2,
-      "gen_ai.latency.e2e": seconds,
-      "gen_ai.latency.time_in_queue": seconds - inModel,
-      "gen_ai.usage.prompt_tokens": 800 + i,
-      "gen_ai.usage.completion_tokens": 64,
-      "gen_ai.latency.time_in_model_prefill": 0.1,
-      "gen_ai.latency.time_in_model_decode": inModel - 0.1,
-      "gen_ai.latency.time_in_model_inference": inModel,
-      "gen_ai.request.id": `chatcmpl-${i}`,
-      "gen_ai.request.max_tokens": 256,
-      "gen_ai.response.finish_reasons": '["stop"]',
-    },
-  });
-  span.end(startMs + seconds * 1000);
-  return span.spanContext();
-}
 
 /** SGLang's root request span (unified role: the name starts with a space), with its children. */
 function sglangRequest(p: TracerProvider, rid: string, startMs: number) {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from "vitest";
 import { createCostReport } from "#app/cost-report.ts";
 import type { IngestSummary } from "#app/ingest-events.ts";
 import type { Dimension, RejectedRow } from "#domain/cost-row.ts";
+import { DEMO_GATEWAY_DEPLOYMENT } from "#domain/demo/gateway-traffic.ts";
 import type { BusMessage } from "#ports/bus.ts";
 import type { ReportRow, TimeRange, Warehouse } from "#ports/warehouse.ts";
 import { readEnv } from "#runtime/env.ts";
@@ -40,6 +41,15 @@ export async function openTestSession(duckdbPath: string): Promise<TestSession> 
   return openLocalSession(0, {
     env: readEnv({ FINOPS_DUCKDB_PATH: duckdbPath, FINOPS_LOG_LEVEL: "error" }),
     scheduleEveryMs: () => HOUR_MS,
+  });
+}
+
+/** A test session that can run the demo (runDemo): with the demo's vLLM deployment behind LiteLLM, as `finops start --demo` has. */
+export async function openDemoTestSession(duckdbPath: string): Promise<TestSession> {
+  return openLocalSession(0, {
+    env: readEnv({ FINOPS_DUCKDB_PATH: duckdbPath, FINOPS_LOG_LEVEL: "error" }),
+    scheduleEveryMs: () => HOUR_MS,
+    extraDeployments: [DEMO_GATEWAY_DEPLOYMENT],
   });
 }
 

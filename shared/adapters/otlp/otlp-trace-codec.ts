@@ -179,6 +179,43 @@ function decodeJson(body: Buffer | string | object): TraceExport {
   return normalize(parsed, hexOfJson);
 }
 
+/** An attribute value as an AnyValue: whole numbers as intValue, others as doubleValue. */
+function toAnyValue(value: AttributeValue): Record<string, unknown> {
+  if (typeof value === "string") return { stringValue: value };
+  if (typeof value === "boolean") return { boolValue: value };
+  if (typeof value === "number") {
+    return Number.isSafeInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+  }
+  if (Array.isArray(value)) return { arrayValue: { values: value.map(toAnyValue) } };
+  return { kvlistValue: { values: toKeyValues(value as Attributes) } };
+}
+
+function toKeyValues(attributes: Attributes): Record<string, unknown>[] {
+  return Object.entries(attributes).map(([key, value]) => ({ key, value: toAnyValue(value) }));
+}
+
+function encodeRequest(request: TraceExport): Buffer {
+  const message = ExportTraceServiceRequest.fromObject({
+    resourceSpans: request.resourceSpans.map((rs) => ({
+      resource: { attributes: toKeyValues(rs.resource) },
+      scopeSpans: [
+        {
+          spans: rs.spans.map((span) => ({
+            traceId: Buffer.from(span.traceId, "hex"),
+            spanId: Buffer.from(span.spanId, "hex"),
+            name: span.name,
+            kind: span.kind,
+            startTimeUnixNano: span.startNs.toString(),
+            endTimeUnixNano: span.endNs.toString(),
+            attributes: toKeyValues(span.attributes),
+          })),
+        },
+      ],
+    })),
+  });
+  return Buffer.from(ExportTraceServiceRequest.encode(message).finish());
+}
+
 export function createOtlpTraceCodec(): OtlpTraceCodec {
   return {
     decodeRequest(body, encoding) {
@@ -186,6 +223,7 @@ export function createOtlpTraceCodec(): OtlpTraceCodec {
       if (!Buffer.isBuffer(body)) throw new TraceDecodeError("body: protobuf bytes expected");
       return decodeProtobuf(body);
     },
+    encodeRequest,
     encodeResponse(partialSuccess: TracePartialSuccess | undefined, encoding: OtlpEncoding) {
       if (encoding === "json") {
         const body = partialSuccess

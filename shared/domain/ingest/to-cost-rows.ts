@@ -1,7 +1,15 @@
 import { type CostBasis, type CostRow, SHARED, UNALLOCATED } from "#domain/cost-row.ts";
 import {
+  ATTRIBUTION_CLOCK_SKEW_MS,
+  DEPLOYMENT_LABEL,
+  MAX_ATTRIBUTED_REQUEST_MS,
+  REQUEST_ID_LABEL,
+} from "#domain/events/attribution.ts";
+import {
   ALLOCATION_V1,
   type AllocationEvent,
+  ATTRIBUTION_V1,
+  type AttributionEvent,
   type CostEvent,
   FIXED_V1,
   type FixedEvent,
@@ -175,7 +183,13 @@ function priceInference(event: InferenceEvent, pricer: Pricer): Priced {
   const wrongCurrency = checkCurrency(pricer, d.currency);
   if (wrongCurrency) return { ok: false, result: wrongCurrency };
   if (d.provider !== undefined) {
-    const found = pricer.tokenRate({ provider: d.provider, model: d.model });
+    // A gateway's events name the model by its alias (LiteLLM's model group) and the provider's
+    // model as the version: the version prices the call when the alias is not in the catalog.
+    let found = pricer.tokenRate({ provider: d.provider, model: d.model });
+    if (!found.ok && found.failure.code === "unknown_model" && d.model_version !== d.model) {
+      const byVersion = pricer.tokenRate({ provider: d.provider, model: d.model_version });
+      if (byVersion.ok) found = byVersion;
+    }
     if (!found.ok) return { ok: false, result: fromFailure(found.failure) };
     return {
       ok: true,
@@ -381,12 +395,41 @@ function fixedRows(event: FixedEvent, common: RowCommon): ToCostRowsResult {
 }
 
 /**
+ * An attribution costs nothing: it is one row per UTC hour the deployment's span of the request may
+ * end in (the gateway's view of the request, widened by the clock skew allowed), so that the rollup
+ * finds it in the span's own hour and its arrival marks that hour to be rebuilt.
+ */
+function attributionRows(event: AttributionEvent, common: RowCommon): ToCostRowsResult {
+  const d = event.data;
+  const start = Date.parse(d.request_start);
+  const end = event.time.getTime();
+  if (start > end) return reject("data.request_start", "after the event's time (the request's end)");
+  if (end - start > MAX_ATTRIBUTED_REQUEST_MS) {
+    return reject("data.request_start", "more than a day before the event's time (the request's end)");
+  }
+  const labels = { ...d.labels, [DEPLOYMENT_LABEL]: d.deployment, [REQUEST_ID_LABEL]: d.request_id };
+  const slices = hourSlices(
+    new Date(start - ATTRIBUTION_CLOCK_SKEW_MS),
+    new Date(end + ATTRIBUTION_CLOCK_SKEW_MS),
+  );
+  const rows = slices.map(
+    (slice, i): CostRow => ({
+      ...blankRow(common, "estimate", slice.start, i),
+      ...owners(d),
+      labels,
+    }),
+  );
+  return { ok: true, rows, fallbackPriced: false };
+}
+
+/**
  * Turns one validated event into the cost rows stored for it. Never throws for bad input: an event
  * the catalog cannot price, or a window too long to spread, becomes a Rejection naming the field.
  * - inference: one "estimate" row; cost from cost_nanos, else per-token or GPU catalog prices.
  * - training: one "estimate" row holding the job's cumulative cost up to the event.
  * - allocation: "allocation" rows, one per UTC hour the window overlaps, split by overlap.
  * - fixed: "estimate" rows, the same hourly amortization over the period.
+ * - attribution: costless rows the rollup reads the owner of another event from (see above).
  */
 export function toCostRows(event: CostEvent, pricer: Pricer, ingestedAt: Date): ToCostRowsResult {
   const common: RowCommon = {
@@ -404,5 +447,7 @@ export function toCostRows(event: CostEvent, pricer: Pricer, ingestedAt: Date): 
       return allocationRows(event, common);
     case FIXED_V1:
       return fixedRows(event, common);
+    case ATTRIBUTION_V1:
+      return attributionRows(event, common);
   }
 }

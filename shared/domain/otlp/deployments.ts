@@ -62,6 +62,15 @@ export const deploymentSchema = z
     businessUnitHeader: name().default("x-business-unit"),
     /** HTTP routes (http.route or url.path) that are not inference: health checks, metrics. */
     ignoreRoutes: z.array(name(512)).max(100).default([]),
+    /**
+     * The base URLs a gateway reaches it at (LiteLLM's `api_base` for it, e.g.
+     * "http://vllm-llama.inference:8000/v1"): a gateway's record of a request sent there is the
+     * same request as the deployment's span, and gives it its owner instead of being a second cost.
+     */
+    apiBases: z
+      .array(z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).max(512))
+      .max(20)
+      .default([]),
     /** Resource attributes that tell its replicas apart, first present wins; none present: one replica. */
     replicaAttributes: z
       .array(name(256))
@@ -109,4 +118,32 @@ export function replicaOf(deployment: Deployment, resource: Attributes): string 
     if (value !== undefined && value !== "") return value;
   }
   return "";
+}
+
+/** An api_base without its trailing slashes (URL lower-cases the scheme and host), to compare with another. */
+function normalizedBase(url: string): string | undefined {
+  try {
+    const parsed = new URL(url.trim());
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The deployment a gateway reached at `apiBase`: the first whose `apiBases` holds it, or a prefix of
+ * it ending at a path segment (LiteLLM may log ".../v1" or ".../v1/chat/completions").
+ */
+export function deploymentAtApiBase(
+  deployments: readonly Deployment[],
+  apiBase: string,
+): Deployment | undefined {
+  const base = normalizedBase(apiBase);
+  if (base === undefined) return undefined;
+  return deployments.find((d) =>
+    d.apiBases.some((configured) => {
+      const known = normalizedBase(configured);
+      return known !== undefined && (base === known || base.startsWith(`${known}/`));
+    }),
+  );
 }

@@ -1,4 +1,5 @@
 import { UNALLOCATED } from "#domain/cost-row.ts";
+import { DEPLOYMENT_LABEL, REQUEST_ID_LABEL } from "#domain/events/attribution.ts";
 import { INFERENCE_V1 } from "#domain/events/inference.ts";
 import { type Deployment, deploymentOf, replicaOf } from "./deployments.ts";
 import type { BusySpan } from "./gpu-share.ts";
@@ -140,7 +141,7 @@ function latencyLabels(attributes: Attributes): Record<string, string | undefine
   for (const key of Object.keys(attributes).sort()) {
     if (key.startsWith(LATENCY_PREFIX)) out[key] = stringAttribute(attributes, key);
   }
-  out["gen_ai.request.id"] = stringAttribute(attributes, "gen_ai.request.id");
+  out[REQUEST_ID_LABEL] = stringAttribute(attributes, "gen_ai.request.id");
   out["gen_ai.response.finish_reasons"] = stringAttribute(attributes, "gen_ai.response.finish_reasons");
   return out;
 }
@@ -226,7 +227,7 @@ function gpuUse(
         gpu_seconds: Number(shareUs) / 1e6,
         ...fields.tokens,
         labels: spanLabels(span, resource, {
-          "otel.deployment": deployment.name,
+          [DEPLOYMENT_LABEL]: deployment.name,
           "otel.replica": replica,
           "otel.time_in_model_s": String(Number(busy.toUs - busy.fromUs) / 1e6),
           ...fields.labels,

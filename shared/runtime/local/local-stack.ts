@@ -65,8 +65,14 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
  * One process hosting every function: the dashboard at / (to a browser), HTTP functions at
  * /<target>, event functions fed by the in-process bus, `POST /events/<target>` to hand any event
  * function a CloudEvent by hand, `POST /v1/events` for ingest, `POST /v1/traces` for OTLP traces
- * (ingestTraces), and an in-process scheduler for the scheduled ones.
+ * (ingestTraces), `POST /v1/litellm` for LiteLLM's logging callback (ingestLiteLlm), and an
+ * in-process scheduler for the scheduled ones.
  */
+const V1_ROUTES: Readonly<Record<string, string>> = {
+  events: "ingestHttp",
+  traces: "ingestTraces",
+  litellm: "ingestLiteLlm",
+};
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { runtime, functions, projectId = "local" } = options;
   const host = createFunctionHost(functions.map((f) => f.target));
@@ -109,17 +115,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const mount =
       path === "/"
         ? `/${ROOT_TARGET}`
-        : first === "v1" && (second === "events" || second === "traces")
+        : first === "v1" && Object.hasOwn(V1_ROUTES, second)
           ? `/v1/${second}`
           : first === "events"
             ? `/events/${second}`
             : `/${first}`;
     const target =
-      mount === "/v1/events"
-        ? "ingestHttp"
-        : mount === "/v1/traces"
-          ? "ingestTraces"
-          : (mount.split("/").at(-1) ?? "");
+      first === "v1" && mount === `/v1/${second}`
+        ? (V1_ROUTES[second] as string)
+        : (mount.split("/").at(-1) ?? "");
     req.url = `${path.slice(mount.length) || "/"}${search}`;
     req.headers["x-forwarded-prefix"] = mount;
     if (!host.serve(target, req, res)) {

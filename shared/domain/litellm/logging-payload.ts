@@ -1,0 +1,82 @@
+import { z } from "zod";
+
+/**
+ * The fields of LiteLLM's StandardLoggingPayload (litellm/types/utils.py) that say what a request
+ * cost and whose it was. zod drops every other key as it parses, so `messages` and `response` (the
+ * prompt and the answer, present unless message logging is off) never go further than this parse.
+ * LiteLLM writes null for much of what it does not know, so nullable and optional are the same here.
+ */
+
+const text = (max: number) => z.string().max(max).nullish();
+const count = z.number().int().nonnegative().max(100_000_000).nullish();
+const epochSeconds = z.number().positive().max(1e11);
+
+export const loggingPayloadSchema = z.object({
+  /** The upstream response id (vLLM's chatcmpl-...); on a cache hit "<id>_cache_hit<time>". */
+  id: z.string().trim().min(1).max(256),
+  litellm_call_id: text(256),
+  call_type: text(128),
+  status: text(32),
+  /** The provider's model as LiteLLM called it; model_group is the name clients asked for. */
+  model: text(256),
+  model_group: text(256),
+  custom_llm_provider: text(64),
+  api_base: text(2048),
+  prompt_tokens: count,
+  completion_tokens: count,
+  startTime: epochSeconds,
+  endTime: epochSeconds,
+  cache_hit: z.boolean().nullish(),
+  response_cost: z.number().nullish(),
+  request_tags: z.array(z.string().max(256)).max(100).nullish(),
+  end_user: text(256),
+  metadata: z
+    .object({
+      user_api_key_team_id: text(256),
+      user_api_key_team_alias: text(256),
+      user_api_key_org_id: text(256),
+      user_api_key_end_user_id: text(256),
+      spend_logs_metadata: z.record(z.string(), z.unknown()).nullish(),
+    })
+    .nullish(),
+});
+
+export type LoggingPayload = z.infer<typeof loggingPayloadSchema>;
+
+/** A body that is not LiteLLM's callback output at all; `field` names what is wrong. */
+export class LoggingBodyError extends Error {
+  override readonly name = "LoggingBodyError";
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/**
+ * The payloads of a generic_api delivery: a JSON array (`log_format: json_array`, the default), one
+ * object (`single`), or one object per line (`ndjson`). Each element is checked on its own later.
+ */
+export function decodeLoggingBody(body: string): unknown[] {
+  const trimmed = body.trim();
+  if (trimmed === "") throw new LoggingBodyError("body", "empty: expected LiteLLM's logging payloads");
+  try {
+    const parsed: unknown = JSON.parse(trimmed);
+    if (Array.isArray(parsed)) return parsed;
+    if (parsed !== null && typeof parsed === "object") return [parsed];
+    throw new LoggingBodyError("body", "must be a JSON array or object of LiteLLM logging payloads");
+  } catch (error) {
+    if (error instanceof LoggingBodyError) throw error;
+  }
+  const lines = trimmed.split(/\r?\n/);
+  return lines.flatMap((line, i) => {
+    if (line.trim() === "") return [];
+    try {
+      return [JSON.parse(line) as unknown];
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new LoggingBodyError(`body line ${i + 1}`, `not JSON (${why})`);
+    }
+  });
+}
