@@ -18,6 +18,7 @@ import type {
 } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import type { WriterClient } from "#adapters/bigquery-storage-write/storage-write-client.ts";
+import type { AppendRetryPolicy } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
 import { createBigQueryClient } from "./bigquery-client.ts";
 import { toWarehouseError } from "./bigquery-errors.ts";
 import {
@@ -63,6 +64,8 @@ export interface BigQueryWarehouseOptions {
   writeApi?: WriteApi;
   /** Injected Storage Write API client (a local server in tests); by default one on Google's endpoint. */
   writerClient?: WriterClient;
+  /** How often an append refused for a passing reason is sent again; APPEND_RETRY_POLICY by default. */
+  appendRetry?: Partial<AppendRetryPolicy>;
 }
 
 export const BIGQUERY_WAREHOUSE_DEFAULTS = Object.freeze({
@@ -157,6 +160,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
       projectId,
       limits: insertLimits,
       writerClient: options.writerClient,
+      appendRetry: options.appendRetry,
     });
     await (await writer).write(table, rows);
   }

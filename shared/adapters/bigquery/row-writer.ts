@@ -1,5 +1,6 @@
 import type { Dataset } from "@google-cloud/bigquery";
 import type { WriterClient } from "#adapters/bigquery-storage-write/storage-write-client.ts";
+import type { AppendRetryPolicy } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
 import type { InsertLimits, PendingRow } from "./bigquery-rows.ts";
 import { createInsertAllWriter } from "./insert-all-writer.ts";
 
@@ -27,6 +28,7 @@ export interface RowWriterOptions {
   limits: InsertLimits;
   /** Injected Storage Write API client; by default one on Google's endpoint. */
   writerClient: WriterClient | undefined;
+  appendRetry: Partial<AppendRetryPolicy> | undefined;
 }
 
 /**
@@ -45,5 +47,6 @@ export async function createRowWriter(options: RowWriterOptions): Promise<RowWri
     ...(projectId === undefined ? {} : { projectId }),
     dataset: options.datasetId,
     limits: options.limits,
+    ...(options.appendRetry === undefined ? {} : { retry: options.appendRetry }),
   });
 }
