@@ -1,5 +1,5 @@
-import * as grpc from "@grpc/grpc-js";
 import { managedwriter } from "@google-cloud/bigquery-storage";
+import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createBigQueryWarehouse } from "#adapters/bigquery/bigquery-warehouse.ts";
 import { createStorageWriteWriter } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
@@ -8,7 +8,11 @@ import type { Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import { costRow } from "../support/cost-row-builder.ts";
 import { demoCostRows } from "../support/demo-warehouse.ts";
-import { Code, type LocalStorageWriteServer, startLocalStorageWriteServer } from "../support/local-storage-write-server.ts";
+import {
+  Code,
+  type LocalStorageWriteServer,
+  startLocalStorageWriteServer,
+} from "../support/local-storage-write-server.ts";
 import { type FakeBigQueryApi, fakeApiClient, startFakeBigQueryApi } from "./fake-bigquery-api.ts";
 
 // Google's real @google-cloud/bigquery-storage client against a local gRPC server speaking AppendRows.
@@ -165,7 +169,9 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
   it("stores the other events of the batch when sent again one by one, as the ingest use case does", async () => {
     // Prepare
     const rows = [costRow({ event_id: "evt-ok" }), costRow({ event_id: "evt-bad" })];
-    server.refuseRows((row) => (row.event_id === "evt-bad" ? "Field cost: Invalid NUMERIC value" : undefined));
+    server.refuseRows((row) =>
+      row.event_id === "evt-bad" ? "Field cost: Invalid NUMERIC value" : undefined,
+    );
     await expect(warehouse.insertEvents(rows)).rejects.toMatchObject({ code: "invalid" });
 
     // Act
@@ -181,7 +187,11 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
 
   it("turns BigQuery's own row check into a refusal naming the field (a REQUIRED column left out)", async () => {
     // Prepare: the writer on its own, with a row that lacks event_time.
-    const writer = createStorageWriteWriter({ client: writerClient(server), projectId: PROJECT, dataset: DATASET });
+    const writer = createStorageWriteWriter({
+      client: writerClient(server),
+      projectId: PROJECT,
+      dataset: DATASET,
+    });
     const mark = { batch_id: "b-1", hour: "2026-03-01T10:00:00.000Z", marked_at: "2026-03-01T10:01:00.000Z" };
 
     // Act
@@ -260,7 +270,11 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
 
   it("fails as unavailable when UNAVAILABLE outlasts its retries: nothing marked, so nothing acknowledged", async () => {
     // Prepare
-    const unavailable = { kind: "status", code: Code.UNAVAILABLE, message: "Service is unavailable" } as const;
+    const unavailable = {
+      kind: "status",
+      code: Code.UNAVAILABLE,
+      message: "Service is unavailable",
+    } as const;
     server.script(unavailable, unavailable, unavailable);
 
     // Act
@@ -276,11 +290,18 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
 
   it("fails as unavailable when the connection keeps dropping, and works again once it holds", async () => {
     // Prepare
-    const drop = { kind: "drop", code: Code.UNAVAILABLE, message: "connection reset", afterCommit: false } as const;
+    const drop = {
+      kind: "drop",
+      code: Code.UNAVAILABLE,
+      message: "connection reset",
+      afterCommit: false,
+    } as const;
     server.script(drop, drop, drop);
 
     // Act
-    const failure = await warehouse.insertEvents([costRow({ event_id: "evt-1" })]).catch((error: unknown) => error);
+    const failure = await warehouse
+      .insertEvents([costRow({ event_id: "evt-1" })])
+      .catch((error: unknown) => error);
     const later = await warehouse.insertEvents([costRow({ event_id: "evt-1" })]);
 
     // Assess
@@ -304,7 +325,9 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
 
     // Assess
     expect(failure).toMatchObject({ code: "invalid" });
-    expect((failure as Error).message).toContain("opening the default stream of cost_events failed (gRPC status 5)");
+    expect((failure as Error).message).toContain(
+      "opening the default stream of cost_events failed (gRPC status 5)",
+    );
   });
 
   it("streams rejected rows to rejected_events through the same stream API", async () => {

@@ -149,7 +149,9 @@ export async function startLocalStorageWriteServer(
     oneofs: true,
   });
   const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-    google: { cloud: { bigquery: { storage: { v1: { BigQueryWrite: { service: grpc.ServiceDefinition } } } } } };
+    google: {
+      cloud: { bigquery: { storage: { v1: { BigQueryWrite: { service: grpc.ServiceDefinition } } } } };
+    };
   };
   const tables = new Map(
     readTableSpecs(join(ROOT, "sql/bigquery")).map((spec) => {
@@ -223,14 +225,22 @@ export async function startLocalStorageWriteServer(
           call.write({
             error: {
               code: Code.INVALID_ARGUMENT,
-              message: "Errors found while processing rows. Please refer to the row_errors field for details.",
+              message:
+                "Errors found while processing rows. Please refer to the row_errors field for details.",
             },
-            row_errors: rowErrors.map((e) => ({ index: String(e.index), code: "FIELDS_ERROR", message: e.message })),
+            row_errors: rowErrors.map((e) => ({
+              index: String(e.index),
+              code: "FIELDS_ERROR",
+              message: e.message,
+            })),
             write_stream: request.write_stream,
           });
         } else if (fault?.kind === "status") {
           appends.push({ ...record, outcome: "refused" });
-          call.write({ error: { code: fault.code, message: fault.message }, write_stream: request.write_stream });
+          call.write({
+            error: { code: fault.code, message: fault.message },
+            write_stream: request.write_stream,
+          });
         } else if (fault?.kind === "drop") {
           if (fault.afterCommit) commit();
           appends.push({ ...record, outcome: "dropped" });

@@ -12,5 +12,7 @@ export interface StorageWriteClientOptions {
  * write retries stay off (the default): the writer decides what is sent again.
  */
 export function createStorageWriteClient(options: StorageWriteClientOptions = {}): WriterClient {
-  return new managedwriter.WriterClient(options.projectId === undefined ? {} : { projectId: options.projectId });
+  return new managedwriter.WriterClient(
+    options.projectId === undefined ? {} : { projectId: options.projectId },
+  );
 }

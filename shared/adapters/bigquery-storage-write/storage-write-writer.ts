@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { adapt, managedwriter, protos } from "@google-cloud/bigquery-storage";
-import { chunkInsertRows, INSERT_LIMITS, type InsertLimits, type PendingRow } from "#adapters/bigquery/bigquery-rows.ts";
+import {
+  chunkInsertRows,
+  INSERT_LIMITS,
+  type InsertLimits,
+  type PendingRow,
+} from "#adapters/bigquery/bigquery-rows.ts";
 import type { RowWriter } from "#adapters/bigquery/row-writer.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import type { WriterClient } from "./storage-write-client.ts";
@@ -48,7 +53,10 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): Ro
 
   /** Reads the table's schema from its default stream (GetWriteStream, view FULL), opens its connection. */
   async function open(table: string): Promise<TableStream> {
-    project ??= options.projectId === undefined ? client.getClient().getProjectId() : Promise.resolve(options.projectId);
+    project ??=
+      options.projectId === undefined
+        ? client.getClient().getProjectId()
+        : Promise.resolve(options.projectId);
     const destinationTable = `projects/${await project}/datasets/${dataset}/tables/${table}`;
     const stream = await client.getWriteStream({
       streamId: `${destinationTable}/streams/_default`,

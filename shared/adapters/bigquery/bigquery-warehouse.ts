@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
+import type { WriterClient } from "#adapters/bigquery-storage-write/storage-write-client.ts";
+import type { AppendRetryPolicy } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
@@ -17,8 +19,6 @@ import type {
   Warehouse,
 } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
-import type { WriterClient } from "#adapters/bigquery-storage-write/storage-write-client.ts";
-import type { AppendRetryPolicy } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
 import { createBigQueryClient } from "./bigquery-client.ts";
 import { toWarehouseError } from "./bigquery-errors.ts";
 import {
