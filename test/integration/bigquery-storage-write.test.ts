@@ -3,11 +3,13 @@ import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createBigQueryWarehouse } from "#adapters/bigquery/bigquery-warehouse.ts";
 import { createStorageWriteWriter } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
-import type { CostRow } from "#domain/cost-row.ts";
+import { createIngestEvents } from "#app/ingest-events.ts";
+import { silentLogger } from "#ports/logger.ts";
 import type { Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import { costRow } from "../support/cost-row-builder.ts";
 import { demoCostRows } from "../support/demo-warehouse.ts";
+import { inferenceEvent, NOW, testPricer } from "../support/ingest-builders.ts";
 import {
   Code,
   type LocalStorageWriteServer,
@@ -166,23 +168,36 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
     expect(server.appends.map((a) => a.table)).toEqual(["cost_events"]);
   });
 
-  it("stores the other events of the batch when sent again one by one, as the ingest use case does", async () => {
+  it("through ingest: the other events of the body are stored, the refused one is a rejection naming the field", async () => {
     // Prepare
-    const rows = [costRow({ event_id: "evt-ok" }), costRow({ event_id: "evt-bad" })];
+    const { ingest } = createIngestEvents({
+      warehouse,
+      pricer: testPricer(),
+      clock: { now: () => NOW },
+      logger: silentLogger,
+    });
+    // Its cost row, not its rejection (which has no cost).
     server.refuseRows((row) =>
-      row.event_id === "evt-bad" ? "Field cost: Invalid NUMERIC value" : undefined,
+      row.event_id === "req-bad" && "cost" in row ? "Field cost: Invalid NUMERIC value: 1e40" : undefined,
     );
-    await expect(warehouse.insertEvents(rows)).rejects.toMatchObject({ code: "invalid" });
+    const body = JSON.stringify(["req-1", "req-bad", "req-3"].map((id) => inferenceEvent({ id })));
 
     // Act
-    const ok = await warehouse.insertEvents([rows[0] as CostRow]);
-    const bad = await warehouse.insertEvents([rows[1] as CostRow]).catch((error: unknown) => error);
+    const summary = await ingest(body, "application/cloudevents-batch+json");
 
     // Assess
-    expect(ok.inserted).toBe(1);
-    expect(bad).toMatchObject({ code: "invalid" });
-    expect(server.rows("cost_events").map((r) => r.event_id)).toEqual(["evt-ok"]);
-    expect(server.rows("ingest_marks")).toHaveLength(1);
+    expect(summary).toMatchObject({ received: 3, accepted: 2 });
+    expect(summary.rejected).toEqual([
+      expect.objectContaining({
+        index: 1,
+        id: "req-bad",
+        reason: expect.stringContaining(
+          "rows[0] (//inference/fraud-scorer, req-bad, 0): FIELDS_ERROR: Field cost: Invalid NUMERIC value: 1e40",
+        ),
+      }),
+    ]);
+    expect(server.rows("cost_events").map((r) => r.event_id)).toEqual(["req-1", "req-3"]);
+    expect(server.rows("rejected_events").map((r) => r.event_id)).toEqual(["req-bad"]);
   });
 
   it("turns BigQuery's own row check into a refusal naming the field (a REQUIRED column left out)", async () => {
