@@ -226,7 +226,7 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
     expect(server.rows("ingest_marks")).toEqual([]);
   });
 
-  it("refuses a column the table does not have before sending anything, naming it", async () => {
+  it("refuses a column the table still lacks after reading its schema again, before sending anything", async () => {
     // Prepare: a table made before payload_hash existed.
     await server.close();
     server = await startLocalStorageWriteServer({
@@ -247,6 +247,8 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
       "rows[0] (//inference/fraud-scorer, evt-new, 0).payload_hash: cost_events has no such column",
     );
     expect(server.appends).toEqual([]);
+    // The schema was read again before refusing: the table may have gained the column since.
+    expect(server.streamLookups).toHaveLength(2);
   });
 
   it("sends an append again after UNAVAILABLE in its response, and stores it once", async () => {

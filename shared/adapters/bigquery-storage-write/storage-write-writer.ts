@@ -49,15 +49,12 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): Ro
   const limits = options.limits ?? INSERT_LIMITS;
   const retry = { ...APPEND_RETRY_POLICY, ...options.retry };
   const streams = new Map<string, Promise<TableStream>>();
-  let project: Promise<string> | undefined;
+  let project: string | undefined = options.projectId;
 
   /** Reads the table's schema from its default stream (GetWriteStream, view FULL), opens its connection. */
   async function open(table: string): Promise<TableStream> {
-    project ??=
-      options.projectId === undefined
-        ? client.getClient().getProjectId()
-        : Promise.resolve(options.projectId);
-    const destinationTable = `projects/${await project}/datasets/${dataset}/tables/${table}`;
+    project ??= await client.getClient().getProjectId();
+    const destinationTable = `projects/${project}/datasets/${dataset}/tables/${table}`;
     const stream = await client.getWriteStream({
       streamId: `${destinationTable}/streams/_default`,
       view: protos.google.cloud.bigquery.storage.v1.WriteStreamView.FULL,
@@ -89,8 +86,21 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): Ro
     return stream;
   }
 
+  /**
+   * The table's stream; read again when a row names a column it did not have, since the table may
+   * have gained it after the stream was opened (a deployment that adds a column and the code that
+   * writes it). Only a column still missing then is refused.
+   */
+  async function streamFor(table: string, chunk: readonly PendingRow[]): Promise<TableStream> {
+    const stream = await tableStream(table);
+    if (chunk.every((p) => Object.keys(p.row.json).every((name) => stream.columns.has(name)))) return stream;
+    streams.delete(table);
+    stream.writer.close();
+    return tableStream(table);
+  }
+
   async function appendOnce(table: string, chunk: readonly PendingRow[]): Promise<void> {
-    const { columns, writer } = await tableStream(table);
+    const { columns, writer } = await streamFor(table, chunk);
     const rows = chunk.map((p) => toAppendRow(p.row.json, columns, p.label, table));
     let pending: ReturnType<managedwriter.JSONWriter["appendRows"]>;
     try {
