@@ -40,7 +40,7 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
   let api: FakeBigQueryApi;
   let warehouse: Warehouse;
 
-  function open(retry = { maxRetries: 2, firstDelayMs: 1 }): Warehouse {
+  function open(retry = { maxRetries: 2, firstDelayMs: 1, attemptTimeoutMs: 2_000 }): Warehouse {
     return createBigQueryWarehouse({
       client: fakeApiClient(api, PROJECT),
       projectId: PROJECT,
@@ -283,6 +283,29 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
     expect(new Set(copies.map((c) => JSON.stringify([c.event_source, c.event_id, c.part]))).size).toBe(1);
     expect(copies[0]).toEqual(copies[1]);
     expect(server.rows("ingest_marks")).toHaveLength(1);
+  });
+
+  it("gives up an append left unanswered and sends it again on a new connection", async () => {
+    // Prepare
+    await warehouse.close();
+    warehouse = open({ maxRetries: 2, firstDelayMs: 1, attemptTimeoutMs: 200 });
+    server.script({ kind: "silence" });
+
+    // Act
+    const result = await warehouse.insertEvents([costRow({ event_id: "evt-1" })]);
+    const next = await warehouse.insertEvents([costRow({ event_id: "evt-2" })]);
+
+    // Assess: each answer went to its own append (the silent connection was not reused).
+    expect(result.inserted + next.inserted).toBe(2);
+    expect(server.appends.map((a) => [a.table, a.outcome])).toEqual([
+      ["cost_events", "unanswered"],
+      ["cost_events", "committed"],
+      ["ingest_marks", "committed"],
+      ["cost_events", "committed"],
+      ["ingest_marks", "committed"],
+    ]);
+    expect(server.rows("cost_events").map((r) => r.event_id)).toEqual(["evt-1", "evt-2"]);
+    expect(server.streamLookups.filter((name) => name.includes("/cost_events/"))).toHaveLength(2);
   });
 
   it("fails as unavailable when UNAVAILABLE outlasts its retries: nothing marked, so nothing acknowledged", async () => {

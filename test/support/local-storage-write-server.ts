@@ -14,8 +14,8 @@ import type { Column, SqlType } from "../../infra/bigquery-schemas.ts";
  *                    request, checked like BigQuery checks them (REQUIRED columns present, NUMERIC
  *                    text that fits), then committed, or refused whole with row_errors
  * A test can add a rule BigQuery would refuse rows by (`refuseRows`), and script faults for the next
- * appends: an error status in the response, or the connection dropped with a status (after the rows
- * were committed, or before).
+ * appends: an error status in the response, the connection dropped with a status (after the rows
+ * were committed, or before), or no answer at all.
  */
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -58,14 +58,16 @@ const NUMERIC = /^-?\d{1,29}(\.\d{1,9})?$/;
 
 export type Fault =
   | { kind: "status"; code: number; message: string }
-  | { kind: "drop"; code: number; message: string; afterCommit: boolean };
+  | { kind: "drop"; code: number; message: string; afterCommit: boolean }
+  /** The append is never answered (nothing stored), and the connection stays open. */
+  | { kind: "silence" };
 
 export interface AppendRecord {
   table: string;
   rows: number;
   /** Bytes of the serialized proto rows: what the Storage Write API ingests. */
   rowBytes: number;
-  outcome: "committed" | "refused" | "dropped";
+  outcome: "committed" | "refused" | "dropped" | "unanswered";
 }
 
 /** A stored row: proto values as decoded (int64 and TIMESTAMP microseconds as decimal strings). */
@@ -241,6 +243,8 @@ export async function startLocalStorageWriteServer(
             error: { code: fault.code, message: fault.message },
             write_stream: request.write_stream,
           });
+        } else if (fault?.kind === "silence") {
+          appends.push({ ...record, outcome: "unanswered" });
         } else if (fault?.kind === "drop") {
           if (fault.afterCommit) commit();
           appends.push({ ...record, outcome: "dropped" });

@@ -12,14 +12,26 @@ import type { WriterClient } from "./storage-write-client.ts";
 import { appendResponseError, toStorageWriteError } from "./storage-write-errors.ts";
 import { columnTypes, toAppendRow } from "./storage-write-rows.ts";
 
-/** How often an append refused for a reason that passes is sent again, and the first pause (doubling). */
+/**
+ * How often an append refused for a reason that passes is sent again, the first pause (doubling),
+ * and how long one attempt may wait for its answer.
+ */
 export interface AppendRetryPolicy {
   maxRetries: number;
   firstDelayMs: number;
+  attemptTimeoutMs: number;
 }
 
-/** A blip (a connection the server closed while the function was idle) heals within a second or two. */
-export const APPEND_RETRY_POLICY: AppendRetryPolicy = Object.freeze({ maxRetries: 2, firstDelayMs: 250 });
+/**
+ * A blip (a connection the server closed while the function was idle) heals within a second or two;
+ * an append answers in well under a second, so one unanswered for 10 s is given up (three attempts
+ * stay inside the ingest function's 60 s).
+ */
+export const APPEND_RETRY_POLICY: AppendRetryPolicy = Object.freeze({
+  maxRetries: 2,
+  firstDelayMs: 250,
+  attemptTimeoutMs: 10_000,
+});
 
 export interface StorageWriteWriterOptions {
   client: WriterClient;
@@ -112,10 +124,25 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): Ro
       });
     }
     let response: protos.google.cloud.bigquery.storage.v1.IAppendRowsResponse;
+    const timer = new AbortController();
     try {
-      response = await pending.getResult();
+      response = await Promise.race([
+        pending.getResult(),
+        sleep(retry.attemptTimeoutMs, undefined, { signal: timer.signal }).then(() => {
+          // Answers are matched to appends in order: a connection that skipped one would hand the
+          // next append this one's answer. It is dropped, and the table's stream opened anew.
+          streams.delete(table);
+          writer.close();
+          throw new WarehouseError(
+            `BigQuery Storage Write append to ${table} got no answer in ${retry.attemptTimeoutMs} ms`,
+            "unavailable",
+          );
+        }),
+      ]);
     } catch (cause) {
       throw toStorageWriteError(cause, `append to ${table}`);
+    } finally {
+      timer.abort();
     }
     if (response.error) {
       throw appendResponseError(
