@@ -371,33 +371,23 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
   });
 
   it("streams rejected rows to rejected_events through the same stream API", async () => {
+    // Prepare
+    const rejection = {
+      event_source: "//inference/llm-gateway",
+      event_id: "evt-9",
+      event_type: "ai.cost.inference.v1",
+      field: "data.gpu_seconds",
+      reason: "Too big",
+      payload: "{}",
+      rejection_key: "k-1",
+    };
+    const rejectedAt = new Date("2026-03-01T10:00:00.000Z");
+
     // Act
-    await warehouse.insertRejected([
-      {
-        rejected_at: new Date("2026-03-01T10:00:00.000Z"),
-        event_source: "//inference/llm-gateway",
-        event_id: "evt-9",
-        event_type: "ai.cost.inference.v1",
-        field: "data.gpu_seconds",
-        reason: "Too big",
-        payload: "{}",
-        rejection_key: "k-1",
-      },
-    ]);
+    await warehouse.insertRejected([{ ...rejection, rejected_at: rejectedAt }]);
 
     // Assess
-    expect(server.rows("rejected_events")).toEqual([
-      {
-        rejected_at: micros(new Date("2026-03-01T10:00:00.000Z")),
-        event_source: "//inference/llm-gateway",
-        event_id: "evt-9",
-        event_type: "ai.cost.inference.v1",
-        field: "data.gpu_seconds",
-        reason: "Too big",
-        payload: "{}",
-        rejection_key: "k-1",
-      },
-    ]);
+    expect(server.rows("rejected_events")).toEqual([{ ...rejection, rejected_at: micros(rejectedAt) }]);
   });
 
   it("ingests 383 bytes of protobuf per demo inference event, and a third of a byte of marks (the README's cost table)", async () => {
