@@ -119,8 +119,9 @@ function toDimensionValue(value: unknown): string | null {
 
 /**
  * The Warehouse on BigQuery. Raw rows are streamed in batches through the Storage Write API's
- * default stream (or tabledata.insertAll, see `writeApi`); reports and rollups run the named queries in sql/bigquery with bound, typed parameters (TIMESTAMP values as
- * Dates, money as NUMERIC decimal strings). NUMERIC results come back to bigint nanos exactly.
+ * default stream (or tabledata.insertAll, see `writeApi`); reports and rollups run the named queries
+ * in sql/bigquery with bound, typed parameters (TIMESTAMP values as Dates, money as NUMERIC decimal
+ * strings). NUMERIC results come back to bigint nanos exactly.
  */
 export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Warehouse {
   if (!DATASET_ID.test(options.dataset))
