@@ -172,7 +172,9 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): Ro
     },
     async close() {
       streams.clear();
+      // The connections, then the channel under them, which would otherwise keep the process alive.
       client.close();
+      await client.getClient().close();
     },
   };
 }
