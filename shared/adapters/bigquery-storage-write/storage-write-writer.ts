@@ -106,18 +106,24 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): Ro
   async function streamFor(table: string, chunk: readonly PendingRow[]): Promise<TableStream> {
     const stream = await tableStream(table);
     if (chunk.every((p) => Object.keys(p.row.json).every((name) => stream.columns.has(name)))) return stream;
-    streams.delete(table);
-    stream.writer.close();
+    await drop(table, stream);
     return tableStream(table);
   }
 
+  /** Closes a table's stream; the next append opens it anew (unless another call already has). */
+  async function drop(table: string, stream: TableStream): Promise<void> {
+    const current = await streams.get(table)?.catch(() => undefined);
+    if (current === stream) streams.delete(table);
+    stream.writer.close();
+  }
+
   async function appendOnce(table: string, chunk: readonly PendingRow[]): Promise<void> {
-    const { columns, writer } = await streamFor(table, chunk);
-    const rows = chunk.map((p) => toAppendRow(p.row.json, columns, p.label, table));
+    const stream = await streamFor(table, chunk);
+    const rows = chunk.map((p) => toAppendRow(p.row.json, stream.columns, p.label, table));
     let pending: ReturnType<managedwriter.JSONWriter["appendRows"]>;
     try {
       // Encodes the rows against the table's descriptor before anything is sent.
-      pending = writer.appendRows(rows);
+      pending = stream.writer.appendRows(rows);
     } catch (cause) {
       throw new WarehouseError(`cannot encode rows for ${table}: ${(cause as Error).message}`, "invalid", {
         cause,
@@ -128,11 +134,10 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): Ro
     try {
       response = await Promise.race([
         pending.getResult(),
-        sleep(retry.attemptTimeoutMs, undefined, { signal: timer.signal }).then(() => {
+        sleep(retry.attemptTimeoutMs, undefined, { signal: timer.signal }).then(async () => {
           // Answers are matched to appends in order: a connection that skipped one would hand the
           // next append this one's answer. It is dropped, and the table's stream opened anew.
-          streams.delete(table);
-          writer.close();
+          await drop(table, stream);
           throw new WarehouseError(
             `BigQuery Storage Write append to ${table} got no answer in ${retry.attemptTimeoutMs} ms`,
             "unavailable",
