@@ -2,6 +2,8 @@
 export const REQUIRED_APIS: readonly string[] = [
   "artifactregistry.googleapis.com",
   "bigquery.googleapis.com",
+  // The Storage Write API, which ingest streams raw rows through (warehouse.bigquery.writeApi).
+  "bigquerystorage.googleapis.com",
   "billingbudgets.googleapis.com",
   "cloudbuild.googleapis.com",
   "cloudfunctions.googleapis.com",

@@ -30,9 +30,11 @@ export const ROLES = {
 } as const;
 
 /**
- * Ingest streams rows into the dataset's tables (dataEditor there, not on the project), runs
- * create_tables and queries as jobs (jobUser: jobs are project-scoped), and publishes refused input
- * to the dead-letter topic, and only there.
+ * Ingest streams rows into the dataset's tables (dataEditor there, not on the project: it holds
+ * bigquery.tables.updateData, which the Storage Write API's default stream and insertAll need, and
+ * bigquery.tables.get, which reading the stream's schema needs), runs create_tables and queries as
+ * jobs (jobUser: jobs are project-scoped), and publishes refused input to the dead-letter topic, and
+ * only there.
  */
 export const INGEST_ROLES: RoleSet = {
   project: [ROLES.bigqueryJobUser],

@@ -96,12 +96,13 @@ function loadCatalog(config: Config): PriceCatalog {
 async function createWarehouse(config: Config): Promise<Warehouse> {
   if (config.warehouse.kind === "bigquery") {
     const { createBigQueryWarehouse } = await import("#adapters/bigquery/bigquery-warehouse.ts");
-    const { dataset, location, partitionExpirationDays } = config.warehouse.bigquery;
+    const { dataset, location, partitionExpirationDays, writeApi } = config.warehouse.bigquery;
     return createBigQueryWarehouse({
       projectId: config.projectId,
       dataset,
       location,
       partitionExpirationDays,
+      writeApi,
     });
   }
   const { createDuckDbWarehouse } = await import("#adapters/duckdb/duckdb-warehouse.ts");

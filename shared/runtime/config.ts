@@ -59,15 +59,32 @@ export const configFileSchema = z
              * them when deployed (and turns this off), so read-only functions never need DDL rights.
              */
             createTables: z.boolean().default(true),
+            /**
+             * How raw rows are streamed: the Storage Write API's default stream (no per-row minimum,
+             * $0.025/GiB) or the legacy tabledata.insertAll ($0.05/GiB, 1 KB minimum per row).
+             */
+            writeApi: z.enum(["storage-write", "insert-all"]).default("storage-write"),
           })
           .strict()
-          .default({ dataset: "finops", location: "US", partitionExpirationDays: 400, createTables: true }),
+          .default({
+            dataset: "finops",
+            location: "US",
+            partitionExpirationDays: 400,
+            createTables: true,
+            writeApi: "storage-write",
+          }),
       })
       .strict()
       .default({
         kind: "duckdb",
         duckdb: {},
-        bigquery: { dataset: "finops", location: "US", partitionExpirationDays: 400, createTables: true },
+        bigquery: {
+          dataset: "finops",
+          location: "US",
+          partitionExpirationDays: 400,
+          createTables: true,
+          writeApi: "storage-write",
+        },
       }),
     bus: z
       .object({ kind: z.enum(["memory", "pubsub"]).default("memory") })

@@ -328,6 +328,13 @@ describe("the warehouse", () => {
     });
   });
 
+  it("enables the Storage Write API, which ingest streams raw rows through, beside BigQuery's own", () => {
+    const services = run.ofType("gcp:projects/service:Service").map((api) => api.inputs.service);
+    expect(services).toEqual(
+      expect.arrayContaining(["bigquery.googleapis.com", "bigquerystorage.googleapis.com"]),
+    );
+  });
+
   it("creates every table the DDL in sql/bigquery creates, with its partitioning, clustering and filter", () => {
     const specs = readTableSpecs(join(ROOT, "sql", "bigquery"));
     expect(

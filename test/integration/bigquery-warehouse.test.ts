@@ -101,7 +101,7 @@ const insertsTo = (api: FakeBigQueryApi, table: string) =>
 /** The query name the adapter labels a jobs.query request with. */
 const queryLabel = (request: RecordedRequest | undefined) => queryBody(request)?.labels?.query;
 
-describe("BigQuery warehouse against a fake BigQuery API", () => {
+describe("BigQuery warehouse against a fake BigQuery API (REST, insertAll)", () => {
   let api: FakeBigQueryApi;
   let client: BigQuery;
   let warehouse: Warehouse;
@@ -120,7 +120,13 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       // One quick retry, so a transient fault is visible without slowing the suite.
       retry: { maxRetries: 1, retryDelayMultiplier: 0.01, maxRetryDelaySeconds: 1, totalTimeoutSeconds: 10 },
     });
-    warehouse = createBigQueryWarehouse({ client, dataset: DATASET, partitionExpirationDays: 90 });
+    // The insertAll writer (the Storage Write API's is tested in bigquery-storage-write.test.ts).
+    warehouse = createBigQueryWarehouse({
+      client,
+      dataset: DATASET,
+      partitionExpirationDays: 90,
+      writeApi: "insert-all",
+    });
   });
 
   const eventInserts = () => insertsTo(api, "cost_events");
@@ -205,6 +211,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
         client,
         dataset: DATASET,
         insertLimits: { maxRows: 500, maxBytes: 20_000 },
+        writeApi: "insert-all",
       });
       const big = rows(30).map((r) => ({ ...r, request_fingerprint: "x".repeat(1_500) }));
 
@@ -408,6 +415,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
           retry: { maxRetries: 0 },
         }),
         dataset: DATASET,
+        writeApi: "insert-all",
       });
 
       // Act

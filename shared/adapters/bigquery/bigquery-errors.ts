@@ -86,19 +86,20 @@ export function partialFailureToWarehouseError(
       invalid.push(`${label}${field}: ${e.reason ?? "invalid"}: ${e.message ?? "refused"}`);
     }
   }
-  if (invalid.length > 0) {
-    const more = invalid.length > 5 ? ` (and ${invalid.length - 5} more)` : "";
-    return new WarehouseError(
-      `BigQuery refused rows for ${table}: ${invalid.slice(0, 5).join("; ")}${more}`,
-      "invalid",
-      {
-        cause: error,
-      },
-    );
-  }
+  if (invalid.length > 0) return refusedRowsError(table, invalid, error);
   return new WarehouseError(
     `BigQuery could not store ${insertErrors.length} row(s) of ${table} for now (${transient} transient error(s))`,
     "unavailable",
     { cause: error },
+  );
+}
+
+/** Rows BigQuery refused for what they hold, each "<row label>[.field]: <why>": the first five named. */
+export function refusedRowsError(table: string, refusals: readonly string[], cause: unknown): WarehouseError {
+  const more = refusals.length > 5 ? ` (and ${refusals.length - 5} more)` : "";
+  return new WarehouseError(
+    `BigQuery refused rows for ${table}: ${refusals.slice(0, 5).join("; ")}${more}`,
+    "invalid",
+    { cause },
   );
 }

@@ -11,8 +11,17 @@ import { WarehouseError } from "#ports/warehouse-error.ts";
 /** BigQuery NUMERIC holds 29 integer and 9 fractional digits: |value| < 1e29 units = 1e38 nanos. */
 export const NUMERIC_LIMIT_NANOS = 10n ** 38n;
 
-/** tabledata.insertAll's documented limits are 10 MB and 50,000 rows a request; 500 rows is Google's advice. */
-export const INSERT_LIMITS = { maxRows: 500, maxBytes: 9_000_000 } as const;
+/** Rows and bytes of encoded JSON one write request may carry. */
+export interface InsertLimits {
+  maxRows: number;
+  maxBytes: number;
+}
+
+/**
+ * tabledata.insertAll's documented limits are 10 MB and 50,000 rows a request, 500 rows Google's
+ * advice; an AppendRows request may carry 10 MB too, and its protobuf rows are smaller than their JSON.
+ */
+export const INSERT_LIMITS: InsertLimits = Object.freeze({ maxRows: 500, maxBytes: 9_000_000 });
 
 /** One row as `table.insert(rows, { raw: true })` sends it. */
 export interface InsertAllRow {
@@ -192,7 +201,7 @@ export interface PendingRow {
  */
 export function chunkInsertRows<T extends PendingRow>(
   items: readonly T[],
-  limits: { maxRows: number; maxBytes: number } = INSERT_LIMITS,
+  limits: InsertLimits = INSERT_LIMITS,
 ): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
+import type { WriterClient } from "#adapters/bigquery-storage-write/storage-write-client.ts";
+import type { AppendRetryPolicy } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
@@ -18,18 +20,19 @@ import type {
 } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
 import { createBigQueryClient } from "./bigquery-client.ts";
-import { isPartialFailure, partialFailureToWarehouseError, toWarehouseError } from "./bigquery-errors.ts";
+import { toWarehouseError } from "./bigquery-errors.ts";
 import {
-  chunkInsertRows,
   costRowLabel,
   dedupeBatch,
   encodeCostRow,
   encodeRejectedRow,
   INSERT_LIMITS,
+  type InsertLimits,
   numericToNanos,
   type PendingRow,
   wholeHours,
 } from "./bigquery-rows.ts";
+import { createRowWriter, type RowWriter, type WriteApi } from "./row-writer.ts";
 import { bigQueryParamType, fromBigQueryRow } from "./sql-values.ts";
 
 export interface BigQueryWarehouseOptions {
@@ -52,8 +55,17 @@ export interface BigQueryWarehouseOptions {
   trainingLookbackHours?: number;
   /** Refuses any query that would bill more bytes than this: a runaway guard for our own spend. */
   maximumBytesBilled?: bigint;
-  /** Insert request limits; BigQuery's own advice by default. */
-  insertLimits?: { maxRows: number; maxBytes: number };
+  /** Rows and bytes a write request may carry; BigQuery's own advice by default. */
+  insertLimits?: InsertLimits;
+  /**
+   * How rows are streamed: the Storage Write API's default stream (the default: no per-row minimum,
+   * half insertAll's price a byte) or tabledata.insertAll.
+   */
+  writeApi?: WriteApi;
+  /** Injected Storage Write API client (a local server in tests); by default one on Google's endpoint. */
+  writerClient?: WriterClient;
+  /** How often an append refused for a passing reason is sent again; APPEND_RETRY_POLICY by default. */
+  appendRetry?: Partial<AppendRetryPolicy>;
 }
 
 export const BIGQUERY_WAREHOUSE_DEFAULTS = Object.freeze({
@@ -74,8 +86,6 @@ const TABLES = {
  * call may take (the ingest function's timeout is 60 s), so every mark stamped before it is visible.
  */
 export const MARK_SETTLE_MS = 5 * 60 * 1000;
-/** How often rows of a request refused for transient reasons are sent again before the batch fails. */
-const PARTIAL_RETRIES = 3;
 const DATASET_ID = /^[A-Za-z0-9_]{1,1024}$/;
 const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,62}$/;
 /** What @google-cloud/common puts in place of a project it has not resolved yet. */
@@ -108,9 +118,10 @@ function toDimensionValue(value: unknown): string | null {
 }
 
 /**
- * The Warehouse on BigQuery. Raw rows are streamed with tabledata.insertAll in batches; reports and
- * rollups run the named queries in sql/bigquery with bound, typed parameters (TIMESTAMP values as
- * Dates, money as NUMERIC decimal strings). NUMERIC results come back to bigint nanos exactly.
+ * The Warehouse on BigQuery. Raw rows are streamed in batches through the Storage Write API's
+ * default stream (or tabledata.insertAll, see `writeApi`); reports and rollups run the named queries
+ * in sql/bigquery with bound, typed parameters (TIMESTAMP values as Dates, money as NUMERIC decimal
+ * strings). NUMERIC results come back to bigint nanos exactly.
  */
 export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Warehouse {
   if (!DATASET_ID.test(options.dataset))
@@ -140,6 +151,20 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   /** `project.dataset` (or the dataset alone, resolved in the job's project), for `{{dataset}}`. */
   const datasetPath = projectId === undefined ? options.dataset : `${projectId}.${options.dataset}`;
   const dataset = client.dataset(options.dataset, projectId === undefined ? {} : { projectId });
+  let writer: Promise<RowWriter> | undefined;
+
+  async function insert(table: string, rows: readonly PendingRow[]): Promise<void> {
+    writer ??= createRowWriter({
+      writeApi: options.writeApi ?? "storage-write",
+      dataset,
+      datasetId: options.dataset,
+      projectId,
+      limits: insertLimits,
+      writerClient: options.writerClient,
+      appendRetry: options.appendRetry,
+    });
+    await (await writer).write(table, rows);
+  }
 
   /** Runs sql/bigquery/<name>.sql, or one `-- query:` section of it (labelled `<name>#<section>`). */
   function query(
@@ -191,38 +216,6 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     },
   };
 
-  /**
-   * Sends rows in insertAll requests, one after another; the first failure stops the batch. Rows
-   * of a request refused only for transient reasons (or stopped by them) are sent again, with the
-   * same insertIds, a few times; then the batch fails as unavailable, so the delivery is retried.
-   */
-  async function insert(tableName: string, pending: readonly PendingRow[]): Promise<void> {
-    const table = dataset.table(tableName);
-    for (const chunk of chunkInsertRows(pending, insertLimits)) {
-      let rows: readonly PendingRow[] = chunk;
-      for (let attempt = 0; rows.length > 0; attempt++) {
-        try {
-          // raw: our own insertIds and JSON; partialRetries 0: this loop decides what is resent.
-          await table.insert(
-            rows.map((p) => p.row),
-            { raw: true, partialRetries: 0 },
-          );
-          rows = [];
-        } catch (cause) {
-          if (!isPartialFailure(cause)) throw toWarehouseError(cause, `insert into ${tableName}`);
-          const error = partialFailureToWarehouseError(
-            cause,
-            rows.map((p) => p.label),
-            tableName,
-          );
-          if (!error.retryable || attempt >= PARTIAL_RETRIES) throw error;
-          const failed = new Set((cause.response?.insertErrors ?? []).map((e) => e.index));
-          rows = rows.filter((_, index) => failed.has(index));
-        }
-      }
-    }
-  }
-
   /** The ingest marks of a batch's new rows: one per event hour, streamed after the rows themselves. */
   async function mark(rows: readonly CostRow[]): Promise<void> {
     const batchId = randomUUID();
@@ -270,8 +263,8 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
      * Streams the batch. `duplicates` and `duplicateRows` name repeats inside this batch only (the
      * first copy is sent, later copies are the duplicates): BigQuery cannot say cheaply whether a row
      * is already stored, so `inserted` counts rows accepted, and a re-sent event counts as accepted.
-     * Repeats across batches carry the same insertId (best-effort dedupe by BigQuery for about a
-     * minute) and are removed for good by refresh_hourly, which keeps the first ingested copy.
+     * Repeats across batches (a redelivery, a resent append) may be stored again, and count once:
+     * refresh_hourly and every reader of cost_events keep the first ingested copy of each key.
      */
     async insertEvents(rows: readonly CostRow[]): Promise<InsertResult> {
       const { unique, duplicateRows } = dedupeBatch(rows);
@@ -425,7 +418,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     },
 
     async close() {
-      // The client holds no connection of its own to release (HTTP keep-alive sockets close when idle).
+      await (await writer)?.close();
     },
   };
 }
