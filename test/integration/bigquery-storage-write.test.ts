@@ -350,7 +350,7 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
     expect(server.rows("cost_events").map((r) => r.event_id)).toEqual(["evt-1"]);
   });
 
-  it("fails as invalid, naming the table, when it has no default stream (NOT_FOUND), as insertAll does on a 404", async () => {
+  it("fails as unavailable, naming the table, when it has no default stream (NOT_FOUND): the events wait for the table, as on insertAll's 404", async () => {
     // Prepare
     const missing = createBigQueryWarehouse({
       client: fakeApiClient(api, PROJECT),
@@ -364,7 +364,7 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
     await missing.close();
 
     // Assess
-    expect(failure).toMatchObject({ code: "invalid" });
+    expect(failure).toMatchObject({ code: "unavailable" });
     expect((failure as Error).message).toContain(
       "opening the default stream of cost_events failed (gRPC status 5)",
     );

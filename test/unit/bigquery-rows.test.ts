@@ -108,7 +108,7 @@ describe("classifyBigQueryError", () => {
 
   it.each([
     [apiError(400, "invalid"), "invalid"],
-    [apiError(404, "notFound"), "invalid"],
+    [apiError(404, "notFound"), "unavailable"],
     [apiError(403, "quotaExceeded"), "unavailable"],
     [apiError(403, "accessDenied"), "unavailable"],
     [apiError(429), "unavailable"],

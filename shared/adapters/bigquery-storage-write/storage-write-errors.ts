@@ -3,12 +3,12 @@ import { WarehouseError } from "#ports/warehouse-error.ts";
 
 /**
  * gRPC status codes (google.rpc.Code) after which the same append cannot succeed, as the REST
- * mapping in bigquery-errors.ts treats 400, 404 and 409: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
+ * mapping in bigquery-errors.ts treats 400 and 409: INVALID_ARGUMENT, ALREADY_EXISTS,
  * FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED. Every other code passes (UNAVAILABLE, ABORTED,
  * INTERNAL, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED...), PERMISSION_DENIED and UNAUTHENTICATED
- * included: IAM changes heal them.
+ * included as IAM changes heal them, and NOT_FOUND as a missing table is the deployment's to fix.
  */
-const PERMANENT_CODES = new Set([3, 5, 6, 9, 11, 12]);
+const PERMANENT_CODES = new Set([3, 6, 9, 11, 12]);
 
 interface StatusLike {
   code?: number | null;

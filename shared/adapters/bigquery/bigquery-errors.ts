@@ -17,8 +17,12 @@ const TRANSIENT_REASONS = new Set([
   "stopped",
 ]);
 
-/** Status codes after which the same request cannot succeed. 401/403 are left transient: IAM changes heal them. */
-const PERMANENT_STATUS = new Set([400, 404, 405, 409, 411, 413, 414, 416]);
+/**
+ * Status codes after which the same request cannot succeed. 401/403 are left transient (IAM changes
+ * heal them), and so is 404: a missing table or dataset is the deployment's fault, not the events',
+ * so they wait (redelivered, or 503) until `pulumi up` or the warehouse's init creates it.
+ */
+const PERMANENT_STATUS = new Set([400, 405, 409, 411, 413, 414, 416]);
 
 interface ApiErrorLike {
   code: number;
