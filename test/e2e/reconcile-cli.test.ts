@@ -27,6 +27,9 @@ function billLine(team: string | null, usd: string, provider = "Google Cloud"): 
   return {
     ChargePeriodStart: DAY,
     ChargePeriodEnd: addDays(DAY, 1),
+    ChargeCategory: "Usage",
+    ChargeClass: null,
+    ChargeFrequency: null,
     ProviderName: provider,
     BillingAccountId: "01A2B3-C4D5E6-F7A8B9",
     SubAccountId: "ml-prod",
@@ -38,6 +41,8 @@ function billLine(team: string | null, usd: string, provider = "Google Cloud"): 
     x_namespace: team,
     x_team: team,
     x_model: null,
+    x_cost_center: null,
+    x_environment: null,
   };
 }
 

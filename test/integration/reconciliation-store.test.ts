@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDuckDbWarehouse } from "#adapters/duckdb/duckdb-warehouse.ts";
 import { createWarehouseReconciliationStore } from "#adapters/warehouse-reconciliation/warehouse-reconciliation-store.ts";
+import { addDays } from "#domain/billing/billed-line.ts";
 import type { CostRow } from "#domain/cost-row.ts";
 import { decimalToNanos } from "#domain/money.ts";
 import type { BilledDayLine } from "#domain/reconciliation/billed-day-line.ts";
@@ -45,6 +46,15 @@ const line = (over: Partial<BilledDayLine>): BilledDayLine => ({
   namespace: "search",
   team: "search-ranking",
   model: null,
+  resourceId: null,
+  chargeCategory: "Usage",
+  chargeClass: null,
+  chargeFrequency: null,
+  chargeStartDay: DAY,
+  chargeEndDay: addDays(DAY, 1),
+  tags: {},
+  costCenter: null,
+  environment: null,
   billedCost: u("1.000000001"),
   effectiveCost: u("0.9"),
   currency: "USD",

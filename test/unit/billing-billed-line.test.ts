@@ -12,6 +12,9 @@ import { checkBillingPeriod } from "#ports/billing-source.ts";
 const line = (over: Partial<BilledLine>): BilledLine => ({
   ChargePeriodStart: "2024-09-01",
   ChargePeriodEnd: "2024-09-02",
+  ChargeCategory: "Usage",
+  ChargeClass: null,
+  ChargeFrequency: null,
   ProviderName: "AWS",
   BillingAccountId: "1",
   SubAccountId: null,
@@ -23,6 +26,8 @@ const line = (over: Partial<BilledLine>): BilledLine => ({
   x_namespace: null,
   x_team: null,
   x_model: null,
+  x_cost_center: null,
+  x_environment: null,
   ...over,
 });
 
@@ -43,6 +48,8 @@ describe("billed lines", () => {
       x_namespace: "ns",
       x_team: "b",
       x_model: null,
+      x_cost_center: null,
+      x_environment: null,
     });
   });
 

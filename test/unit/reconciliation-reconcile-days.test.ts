@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { addDays } from "#domain/billing/billed-line.ts";
 import { decimalToNanos } from "#domain/money.ts";
 import {
   type BilledDayLine,
@@ -220,6 +221,15 @@ describe("the bill as day amounts", () => {
     namespace: "ns",
     team: "t",
     model: null,
+    resourceId: null,
+    chargeCategory: "Usage",
+    chargeClass: null,
+    chargeFrequency: null,
+    chargeStartDay: "2026-11-01",
+    chargeEndDay: addDays("2026-11-01", 1),
+    tags: {},
+    costCenter: null,
+    environment: null,
     billedCost: u("2"),
     effectiveCost: u("1.5"),
     currency: "USD",
