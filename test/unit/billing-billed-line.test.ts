@@ -4,8 +4,8 @@ import {
   type BilledLine,
   dayCeiling,
   isBillingDay,
+  ownerColumns,
   rollUpLines,
-  tagDimensions,
 } from "#domain/billing/billed-line.ts";
 import { checkBillingPeriod } from "#ports/billing-source.ts";
 
@@ -43,8 +43,10 @@ describe("billed lines", () => {
     ]);
   });
 
-  it("reads our dimensions from tags, first key present wins", () => {
-    expect(tagDimensions({ "k8s-namespace": "ns", "k8s-label/team": "a", team: "b", model: "" })).toEqual({
+  it("reads the owner columns from tags through the mapping, first key present wins", () => {
+    expect(
+      ownerColumns({ "k8s-namespace": "ns", "k8s-label/team": "a", team: "b", model: "" }, "Google Cloud"),
+    ).toEqual({
       x_namespace: "ns",
       x_team: "b",
       x_model: null,

@@ -17,6 +17,7 @@ describe("the reconciliation settings", () => {
       alertScope: ["cloud", "team"],
       thresholdPercent: 10,
       minAbsoluteDrift: decimalToNanos("25"),
+      ownerMapping: { keys: {}, keyCase: "auto", values: {} },
       topContributors: 3,
       calibration: { lookbackDays: 14, minDays: 3, clamp: [0.5, 2] },
       clouds: {},
