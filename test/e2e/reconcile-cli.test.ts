@@ -82,7 +82,9 @@ describe("finops billing import and finops reconcile", () => {
   it("imports a FOCUS CSV, replacing its days on a second import", async () => {
     const first = await finops("billing", "import", "--file", billPath);
     const again = await finops("billing", "import", "--file", billPath);
-    const expected = `Imported 3 daily lines (3 in USD) as source november.focus.csv, replacing its days ${DAY} to ${addDays(DAY, 1)} (exclusive)\n`;
+    const expected =
+      `Imported 3 daily lines (3 in USD) as source november.focus.csv, replacing its days ${DAY} to ${addDays(DAY, 1)} (exclusive)\n` +
+      "  usage attributed to a team or namespace: 93.87% (153.00 of 163.00 USD)\n";
     expect(first).toMatchObject({ code: 0, stdout: expected, stderr: "" });
     expect(again).toMatchObject({ code: 0, stdout: expected });
   });
