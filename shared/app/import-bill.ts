@@ -62,7 +62,13 @@ export function createImportBill({
       for (const line of lines) currencies[line.currency] = (currencies[line.currency] ?? 0) + 1;
       if (period !== null) await store.replaceBilledLines(source, period, lines, clock.now());
       logger.info("bill imported", { source, lines: lines.length, ...period });
-      return { source, lines: lines.length, period, currencies, attribution: billAttribution(lines, ownerMapping) };
+      return {
+        source,
+        lines: lines.length,
+        period,
+        currencies,
+        attribution: billAttribution(lines, ownerMapping),
+      };
     },
   };
 }

@@ -24,7 +24,7 @@ export interface ReconciliationParts {
 /** A source's owner mapping: its own keys and rewrites on top of the section's. */
 function sourceOwnerMapping(config: Config, settings: BillingSourceSettings): OwnerMapping {
   const section = config.reconciliation.ownerMapping;
-  if (settings.kind === "aws-cost-explorer" || settings.ownerMapping === undefined) return ownerMapping(section);
+  if (settings.ownerMapping === undefined) return ownerMapping(section);
   return ownerMapping(layerOwnerMapping(section, settings.ownerMapping));
 }
 

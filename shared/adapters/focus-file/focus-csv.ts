@@ -1,11 +1,11 @@
 import {
+  addDays,
   type BilledLine,
   CHARGE_CATEGORIES,
   CHARGE_FREQUENCIES,
   type ChargeCategory,
   type ChargeFrequency,
   dayCeiling,
-  addDays,
   dayOf,
   ownerColumns,
 } from "#domain/billing/billed-line.ts";
@@ -63,7 +63,10 @@ export interface FocusCsvOptions {
 function enumValue<T extends string>(values: readonly T[], text: string, column: string, where: string): T {
   const found = values.find((v) => v.toLowerCase() === text.trim().toLowerCase());
   if (found === undefined)
-    throw new BillingSourceError("invalid", `${where}: ${column} ${JSON.stringify(text)} is not one of ${values.join(", ")}`);
+    throw new BillingSourceError(
+      "invalid",
+      `${where}: ${column} ${JSON.stringify(text)} is not one of ${values.join(", ")}`,
+    );
   return found;
 }
 
@@ -128,8 +131,11 @@ export function focusLines(records: FocusRecords, options: FocusCsvOptions = {})
     const resourceId = get("ResourceId");
     const line: Omit<BilledLine, "ChargePeriodStart" | "ChargePeriodEnd" | "BilledCost" | "EffectiveCost"> = {
       ChargeCategory:
-        category === null ? "Usage" : enumValue<ChargeCategory>(CHARGE_CATEGORIES, category, "ChargeCategory", where),
-      ChargeClass: chargeClass !== null && chargeClass.trim().toLowerCase() === "correction" ? "Correction" : null,
+        category === null
+          ? "Usage"
+          : enumValue<ChargeCategory>(CHARGE_CATEGORIES, category, "ChargeCategory", where),
+      ChargeClass:
+        chargeClass !== null && chargeClass.trim().toLowerCase() === "correction" ? "Correction" : null,
       ChargeFrequency:
         frequency === null
           ? null

@@ -2,7 +2,14 @@ import type { BigQuery, Query } from "@google-cloud/bigquery";
 import { classifyBigQueryError } from "#adapters/bigquery/bigquery-errors.ts";
 import { numericToNanos } from "#adapters/bigquery/bigquery-rows.ts";
 import { loadSql } from "#adapters/sql/load-sql.ts";
-import { addDays, type BilledLine, dayCeiling, dayOf, ownerColumns, rollUpLines } from "#domain/billing/billed-line.ts";
+import {
+  addDays,
+  type BilledLine,
+  dayCeiling,
+  dayOf,
+  ownerColumns,
+  rollUpLines,
+} from "#domain/billing/billed-line.ts";
 import { spreadOverDays } from "#domain/billing/charge-spread.ts";
 import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import {
@@ -72,7 +79,8 @@ function labelsOf(json: string | null, where: string): Record<string, string> {
 function instant(row: BillingExportDailyRow, column: string, where: string): Date {
   const value = row[column];
   const at = value instanceof Date ? value : new Date(text(row, column) ?? Number.NaN);
-  if (Number.isNaN(at.getTime())) throw new BillingSourceError("invalid", `${where}: ${column} is not a timestamp`);
+  if (Number.isNaN(at.getTime()))
+    throw new BillingSourceError("invalid", `${where}: ${column} is not a timestamp`);
   return at;
 }
 

@@ -57,7 +57,10 @@ function chargeOf(
   row: SqlRow,
   day: string,
   where: string,
-): Pick<BilledDayLine, "chargeCategory" | "chargeClass" | "chargeFrequency" | "chargeStartDay" | "chargeEndDay"> {
+): Pick<
+  BilledDayLine,
+  "chargeCategory" | "chargeClass" | "chargeFrequency" | "chargeStartDay" | "chargeEndDay"
+> {
   const category = optional(row, "charge_category", where) ?? "Usage";
   if (!(CHARGE_CATEGORIES as readonly string[]).includes(category))
     throw new WarehouseError(`${where}: charge_category ${JSON.stringify(category)}`, "invalid");

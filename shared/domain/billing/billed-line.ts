@@ -1,5 +1,5 @@
 import type { Nanos } from "#domain/money.ts";
-import { DEFAULT_OWNER_MAPPING, type OwnerMapping, billOwnerOf } from "./owner-mapping.ts";
+import { billOwnerOf, DEFAULT_OWNER_MAPPING, type OwnerMapping } from "./owner-mapping.ts";
 
 /** A UTC calendar day, "YYYY-MM-DD". */
 export type BillingDay = string;

@@ -62,7 +62,10 @@ export interface OwnerMapping {
 export function ownerMapping(settings: OwnerMappingSettings = {}): OwnerMapping {
   const parsed = ownerMappingSchema.parse(settings);
   const keys = Object.fromEntries(
-    BILL_OWNER_DIMENSIONS.map((d) => [d, [...new Set([...(parsed.keys[d] ?? []), ...DEFAULT_OWNER_KEYS[d]])]]),
+    BILL_OWNER_DIMENSIONS.map((d) => [
+      d,
+      [...new Set([...(parsed.keys[d] ?? []), ...DEFAULT_OWNER_KEYS[d]])],
+    ]),
   ) as Record<BillOwnerDimension, string[]>;
   return { keys, keyCase: parsed.keyCase, values: parsed.values };
 }
@@ -70,7 +73,10 @@ export function ownerMapping(settings: OwnerMappingSettings = {}): OwnerMapping 
 export const DEFAULT_OWNER_MAPPING: OwnerMapping = ownerMapping();
 
 /** Settings layered: a source's own mapping on top of the section's (keys and rewrites per dimension). */
-export function layerOwnerMapping(base: OwnerMappingSettings, over: OwnerMappingSettings): OwnerMappingSettings {
+export function layerOwnerMapping(
+  base: OwnerMappingSettings,
+  over: OwnerMappingSettings,
+): OwnerMappingSettings {
   const keys: Partial<Record<BillOwnerDimension, string[]>> = {};
   const values: Partial<Record<BillOwnerDimension, Record<string, string>>> = {};
   for (const d of BILL_OWNER_DIMENSIONS) {
@@ -117,8 +123,14 @@ export function billOwnerOf(
 }
 
 /** Whether any dimension of the mapping reads this tag key (for a line of this provider). */
-export function isMappedKey(key: string, provider: string, mapping: OwnerMapping = DEFAULT_OWNER_MAPPING): boolean {
+export function isMappedKey(
+  key: string,
+  provider: string,
+  mapping: OwnerMapping = DEFAULT_OWNER_MAPPING,
+): boolean {
   const folded = insensitive(mapping, provider);
   const name = folded ? key.toLowerCase() : key;
-  return BILL_OWNER_DIMENSIONS.some((d) => mapping.keys[d].some((k) => (folded ? k.toLowerCase() : k) === name));
+  return BILL_OWNER_DIMENSIONS.some((d) =>
+    mapping.keys[d].some((k) => (folded ? k.toLowerCase() : k) === name),
+  );
 }

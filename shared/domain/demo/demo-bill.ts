@@ -169,7 +169,11 @@ export function demoBill(estimates: readonly DemoEstimate[], seed: Seed): Billed
     day.nanos += estimate.nanos;
     byDay.set(estimate.day, day);
     if (account === gcp && team !== null) {
-      const spent = gcpByTeam.get(team) ?? { nanos: 0n, namespace: estimate.namespace, currency: estimate.currency };
+      const spent = gcpByTeam.get(team) ?? {
+        nanos: 0n,
+        namespace: estimate.namespace,
+        currency: estimate.currency,
+      };
       spent.nanos += estimate.nanos;
       gcpByTeam.set(team, spent);
     }
@@ -221,7 +225,10 @@ export function demoBill(estimates: readonly DemoEstimate[], seed: Seed): Billed
     const start = monthStart(first);
     const end = nextMonth(first);
     const monthDays = BigInt(Math.round((Date.parse(end) - Date.parse(start)) / 86_400_000));
-    const daily = scaleNanos(spent.nanos / BigInt(days.length), ratio(decimalToNanos(STORAGE_SHARE), NANOS_PER_UNIT));
+    const daily = scaleNanos(
+      spent.nanos / BigInt(days.length),
+      ratio(decimalToNanos(STORAGE_SHARE), NANOS_PER_UNIT),
+    );
     lines.push(
       line(gcp, {
         start,

@@ -1,4 +1,9 @@
-import { addDays, type BilledLine, type ChargeCategory, type ChargeFrequency } from "#domain/billing/billed-line.ts";
+import {
+  addDays,
+  type BilledLine,
+  type ChargeCategory,
+  type ChargeFrequency,
+} from "#domain/billing/billed-line.ts";
 import { spreadLine } from "#domain/billing/charge-spread.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { DayAmount } from "./drift-table.ts";

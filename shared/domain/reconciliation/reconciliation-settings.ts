@@ -75,6 +75,8 @@ export const billingSourceSettingsSchema = z.discriminatedUnion("kind", [
         .optional(),
       /** The audience of the Google ID token: AWS_WEB_IDENTITY_AUDIENCE when absent. */
       audience: z.string().min(1).max(256).optional(),
+      /** How the grouped tag names owners, on top of the section's `ownerMapping`. */
+      ownerMapping: ownerMappingSchema.optional(),
     })
     .strict()
     .superRefine((source, ctx) => {
