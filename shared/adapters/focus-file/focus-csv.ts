@@ -1,15 +1,12 @@
 import {
-  addDays,
   type BilledLine,
   CHARGE_CATEGORIES,
   CHARGE_FREQUENCIES,
   type ChargeCategory,
   type ChargeFrequency,
-  dayCeiling,
-  dayOf,
   ownerColumns,
 } from "#domain/billing/billed-line.ts";
-import { spreadOverDays } from "#domain/billing/charge-spread.ts";
+import { type Charge, spreadCharge } from "#domain/billing/charge-spread.ts";
 import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import { decimalToNanos, nanosToDecimal } from "#domain/money.ts";
 import { BillingSourceError } from "#ports/billing-source.ts";
@@ -129,7 +126,7 @@ export function focusLines(records: FocusRecords, options: FocusCsvOptions = {})
     const end = parseInstant(need("ChargePeriodEnd"), where);
     const skuId = get("SkuId");
     const resourceId = get("ResourceId");
-    const line: Omit<BilledLine, "ChargePeriodStart" | "ChargePeriodEnd" | "BilledCost" | "EffectiveCost"> = {
+    const line: Charge = {
       ChargeCategory:
         category === null
           ? "Usage"
@@ -154,20 +151,7 @@ export function focusLines(records: FocusRecords, options: FocusCsvOptions = {})
       x_cost_center: get("x_cost_center") ?? mapped.x_cost_center,
       x_environment: get("x_environment") ?? mapped.x_environment,
     };
-    const shares = spreadOverDays(start, end, [money("BilledCost"), money("EffectiveCost")]);
-    // A charge of more than one day: each day's share remembers the days of the whole.
-    const whole =
-      shares.length > 1 ? { x_ChargeStartDay: dayOf(start), x_ChargeEndDay: dayCeiling(end) } : {};
-    return shares.map(
-      ({ day, amounts: [billed = 0n, effective = 0n] }): BilledLine => ({
-        ...line,
-        ...whole,
-        ChargePeriodStart: day,
-        ChargePeriodEnd: addDays(day, 1),
-        BilledCost: billed,
-        EffectiveCost: effective,
-      }),
-    );
+    return spreadCharge(line, start, end, money("BilledCost"), money("EffectiveCost"));
   });
 }
 

@@ -2,15 +2,8 @@ import type { BigQuery, Query } from "@google-cloud/bigquery";
 import { classifyBigQueryError } from "#adapters/bigquery/bigquery-errors.ts";
 import { numericToNanos } from "#adapters/bigquery/bigquery-rows.ts";
 import { loadSql } from "#adapters/sql/load-sql.ts";
-import {
-  addDays,
-  type BilledLine,
-  dayCeiling,
-  dayOf,
-  ownerColumns,
-  rollUpLines,
-} from "#domain/billing/billed-line.ts";
-import { spreadOverDays } from "#domain/billing/charge-spread.ts";
+import { addDays, type BilledLine, ownerColumns, rollUpLines } from "#domain/billing/billed-line.ts";
+import { spreadCharge } from "#domain/billing/charge-spread.ts";
 import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import {
   type BillingPeriod,
@@ -114,7 +107,7 @@ export function billedLinesOfExportRow(
   const end = instant(row, "charge_end", where);
   const tags = labelsOf(text(row, "labels"), where);
   const skuId = text(row, "sku_id");
-  const line = {
+  const charge = {
     ChargeFrequency: null,
     ProviderName: "Google Cloud",
     BillingAccountId: need("billing_account_id"),
@@ -127,23 +120,12 @@ export function billedLinesOfExportRow(
   };
   const cost = amount("cost");
   const credits = amount("credits");
-  const shares = spreadOverDays(start, end, [cost, credits]);
-  const whole = shares.length > 1 ? { x_ChargeStartDay: dayOf(start), x_ChargeEndDay: dayCeiling(end) } : {};
-  return shares
-    .filter(({ day }) => day >= period.start && day < period.end)
-    .flatMap(({ day, amounts: [dayCost = 0n, dayCredits = 0n] }): BilledLine[] => {
-      const daily = { ...line, ...whole, ChargePeriodStart: day, ChargePeriodEnd: addDays(day, 1) };
-      const lines: BilledLine[] = [{ ...daily, ...costType, BilledCost: dayCost, EffectiveCost: dayCost }];
-      if (credits !== 0n)
-        lines.push({
-          ...daily,
-          ChargeCategory: "Credit",
-          ChargeClass: costType.ChargeClass,
-          BilledCost: dayCredits,
-          EffectiveCost: dayCredits,
-        });
-      return lines;
-    });
+  const lines = spreadCharge({ ...charge, ...costType }, start, end, cost, cost);
+  if (credits !== 0n)
+    lines.push(
+      ...spreadCharge({ ...charge, ...costType, ChargeCategory: "Credit" }, start, end, credits, credits),
+    );
+  return lines.filter((l) => l.ChargePeriodStart >= period.start && l.ChargePeriodStart < period.end);
 }
 
 /** The query job for a period: sql/bigquery/billing_export_daily.sql with typed parameters. */

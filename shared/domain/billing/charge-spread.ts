@@ -34,24 +34,58 @@ export function spreadOverDays(start: Date, end: Date, amounts: readonly Nanos[]
   return days.map((day, i) => ({ day, amounts: parts.map((p) => p[i] ?? 0n) }));
 }
 
+/** What a charge is, apart from its period and amounts. */
+export type Charge = Omit<
+  BilledLine,
+  | "ChargePeriodStart"
+  | "ChargePeriodEnd"
+  | "BilledCost"
+  | "EffectiveCost"
+  | "x_ChargeStartDay"
+  | "x_ChargeEndDay"
+>;
+
 /**
- * A line over several days as one line per day, its amounts spread evenly over the days (exactly,
- * largest remainder), each remembering the days of the whole charge. A one-day line is itself.
+ * A charge over [start, end) as one line per day (spreadOverDays); when it covers more than one
+ * day, each day's line remembers the days of the whole charge.
  */
-export function spreadLine(line: BilledLine): BilledLine[] {
-  if (addDays(line.ChargePeriodStart, 1) >= line.ChargePeriodEnd) return [line];
-  const shares = spreadOverDays(
-    new Date(`${line.ChargePeriodStart}T00:00:00Z`),
-    new Date(`${line.ChargePeriodEnd}T00:00:00Z`),
-    [line.BilledCost, line.EffectiveCost],
-  );
-  return shares.map(({ day, amounts: [billed = 0n, effective = 0n] }) => ({
-    ...line,
+export function spreadCharge(
+  charge: Charge,
+  start: Date,
+  end: Date,
+  billed: Nanos,
+  effective: Nanos,
+): BilledLine[] {
+  const shares = spreadOverDays(start, end, [billed, effective]);
+  const whole = shares.length > 1 ? { x_ChargeStartDay: dayOf(start), x_ChargeEndDay: dayCeiling(end) } : {};
+  return shares.map(({ day, amounts: [dayBilled = 0n, dayEffective = 0n] }) => ({
+    ...charge,
+    ...whole,
     ChargePeriodStart: day,
     ChargePeriodEnd: addDays(day, 1),
-    x_ChargeStartDay: line.x_ChargeStartDay ?? line.ChargePeriodStart,
-    x_ChargeEndDay: line.x_ChargeEndDay ?? line.ChargePeriodEnd,
-    BilledCost: billed,
-    EffectiveCost: effective,
+    BilledCost: dayBilled,
+    EffectiveCost: dayEffective,
   }));
+}
+
+/** A line over several days as one line per day, its amounts spread evenly (spreadCharge). */
+export function spreadLine(line: BilledLine): BilledLine[] {
+  if (addDays(line.ChargePeriodStart, 1) >= line.ChargePeriodEnd) return [line];
+  const {
+    ChargePeriodStart,
+    ChargePeriodEnd,
+    BilledCost,
+    EffectiveCost,
+    x_ChargeStartDay,
+    x_ChargeEndDay,
+    ...charge
+  } = line;
+  const midnight = (day: string) => new Date(`${day}T00:00:00Z`);
+  return spreadCharge(
+    charge,
+    midnight(ChargePeriodStart),
+    midnight(ChargePeriodEnd),
+    BilledCost,
+    EffectiveCost,
+  );
 }
