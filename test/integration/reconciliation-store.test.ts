@@ -187,6 +187,38 @@ describe("the stored bill", () => {
       store.replaceBilledLines("s", { start: DAY, end: "2026-11-21" }, [line({ day: "2026-11-21" })], at(1)),
     ).rejects.toThrow(/outside the days replaced/);
   });
+
+  it("keeps what each line is: charge category, class, frequency, the whole charge's days, resource, owner and tags", async () => {
+    const period = { start: DAY, end: "2026-11-21" };
+    const storage = line({
+      resourceId: "projects/_/buckets/weights",
+      chargeCategory: "Usage",
+      chargeFrequency: "Recurring",
+      chargeStartDay: "2026-11-01",
+      chargeEndDay: "2026-12-01",
+      costCenter: "cc-1",
+      environment: "prod",
+      tags: { owner: "search-ranking", "cost-center": "cc-1", environment: "prod" },
+    });
+    const purchase = line({
+      skuId: "sku-cud",
+      chargeCategory: "Purchase",
+      chargeFrequency: "One-Time",
+      namespace: null,
+      team: null,
+      effectiveCost: 0n,
+    });
+    const correction = line({
+      skuId: "sku-fix",
+      chargeClass: "Correction",
+      billedCost: u("-1"),
+      effectiveCost: u("-1"),
+    });
+    await store.replaceBilledLines("gcp-billing-export", period, [storage, purchase, correction], at(12));
+    expect(await store.billedLines(period)).toEqual(
+      [storage, correction, purchase].sort((a, b) => ((a.skuId ?? "") < (b.skuId ?? "") ? -1 : 1)),
+    );
+  });
 });
 
 describe("the stored reconciliation", () => {
