@@ -2,6 +2,9 @@ import { constants } from "node:fs";
 import { access, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { formatAmount } from "#domain/money.ts";
+import type { BillAttribution } from "#domain/reconciliation/bill-attribution.ts";
+import { formatPercent, ratio } from "#domain/reconciliation/ratio.ts";
 import { type Command, CommandFailure, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
 import { systemReason } from "../error-boundary.ts";
 import { type Operation, textParams } from "../operation.ts";
@@ -64,6 +67,7 @@ export const billingImportOperation: Operation = {
           `Imported ${result.lines} daily lines (${currencies}) as source ${result.source}, ` +
             `replacing its days ${result.period.start} to ${result.period.end} (exclusive)\n`,
         );
+        for (const attribution of result.attribution) await output.out(attributionText(attribution));
         return 0;
       } catch (error) {
         if (copy !== undefined && error instanceof Error && error.message.includes(path))
@@ -75,6 +79,28 @@ export const billingImportOperation: Operation = {
     };
   },
 };
+
+/** Tag keys shown at most, most unattributed cost first. */
+const UNMAPPED_SHOWN = 8;
+
+/** How much of the bill's usage names an owner, and the tag keys no mapping reads (README: Reconciliation). */
+export function attributionText(a: BillAttribution): string {
+  const share = a.usage === 0n ? "—" : `${formatPercent(ratio(a.attributed, a.usage))}%`;
+  let text =
+    `  usage attributed to a team or namespace: ${share} ` +
+    `(${formatAmount(a.attributed)} of ${formatAmount(a.usage)} ${a.currency})\n`;
+  if (a.unmappedKeys.length > 0) {
+    const shown = a.unmappedKeys
+      .slice(0, UNMAPPED_SHOWN)
+      .map((k) => `${k.key} (${formatAmount(k.nanos)} ${a.currency})`)
+      .join(", ");
+    const more = a.unmappedKeys.length - UNMAPPED_SHOWN;
+    text +=
+      `  tag keys on unattributed usage that no ownerMapping reads: ${shown}${more > 0 ? `, and ${more} more` : ""}\n` +
+      "  map one with reconciliation.ownerMapping.keys (README: Reconciliation)\n";
+  }
+  return text;
+}
 
 const baseName = (path: string) => path.split(/[\\/]/).pop() ?? path;
 

@@ -109,14 +109,17 @@ export async function runDemoReconciliation(
 
   out.write("\nReconciliation against the bill (the demo's own: FOCUS CSV, imported, then reconcileDaily)\n");
   const store = createWarehouseReconciliationStore({ sql: runtime.warehouse.sql });
-  const estimates = await store.dailyEstimates({ start: first, end: addDays(last, 1) });
+  // The bill covers the month so far: its month-long storage charge lands on every day of it, and
+  // a day with a bill line must be billed whole (the monthly licence's days before the demo too).
+  const estimates = await store.dailyEstimates({ start: `${first.slice(0, 7)}-01`, end: addDays(last, 1) });
   const lines = demoBill(estimates, options.seed);
   const billFile = join(dirname(runtime.config.warehouse.duckdb.path), DEMO_BILL_FILE);
   writeFileSync(billFile, formatFocusCsv(lines));
   const imported = await runtime.importBill.importFile(billFile);
   out.write(
     `  wrote ${shownPath(billFile)}: ${lines.length} lines (each instance family at its own true price, ` +
-      `and AWS data transfer no estimate covers); imported ${imported.lines} as source ${imported.source}\n`,
+      "owners in each cloud's own tags, a month's storage, AWS compute under a Savings Plan bought upfront, " +
+      `AWS data transfer no estimate covers); imported ${imported.lines} daily lines as source ${imported.source}\n`,
   );
 
   const result = await runtime.reconcileDaily.reconcile({ days, calibration: { minDays: 1 } });

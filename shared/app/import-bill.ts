@@ -1,5 +1,7 @@
 import type { BilledLine } from "#domain/billing/billed-line.ts";
-import { billedDayLine, daySpan } from "#domain/reconciliation/billed-day-line.ts";
+import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
+import { type BillAttribution, billAttribution } from "#domain/reconciliation/bill-attribution.ts";
+import { billedDayLines, daySpan } from "#domain/reconciliation/billed-day-line.ts";
 import { BILL_SOURCE_NAME, BILL_SOURCE_NAME_RULE } from "#domain/reconciliation/reconciliation-settings.ts";
 import type { BillingPeriod } from "#ports/billing-source.ts";
 import type { Clock } from "#ports/clock.ts";
@@ -9,8 +11,10 @@ import type { ReconciliationStore } from "#ports/reconciliation-store.ts";
 export interface ImportBillDeps {
   store: ReconciliationStore;
   clock: Clock;
-  /** Reads a bill file (FOCUS CSV or Parquet) into its daily lines. */
+  /** Reads a bill file (FOCUS CSV or Parquet) into its daily lines, owners named by `ownerMapping`. */
   readBill: (path: string) => Promise<BilledLine[]>;
+  /** The mapping readBill applies: the attribution report names the tag keys it does not read. */
+  ownerMapping: OwnerMapping;
   logger?: Logger;
 }
 
@@ -21,6 +25,8 @@ export interface ImportBillResult {
   period: BillingPeriod | null;
   /** Lines per currency: reconciliation reads one. */
   currencies: Record<string, number>;
+  /** Per currency, how much of the usage cost names an owner, and the tag keys no mapping reads. */
+  attribution: BillAttribution[];
 }
 
 export class ImportBillError extends Error {
@@ -41,6 +47,7 @@ export function createImportBill({
   store,
   clock,
   readBill,
+  ownerMapping,
   logger = silentLogger,
 }: ImportBillDeps): ImportBill {
   return {
@@ -49,13 +56,19 @@ export function createImportBill({
       if (!BILL_SOURCE_NAME.test(source)) {
         throw new ImportBillError(`source: ${JSON.stringify(source)} must be ${BILL_SOURCE_NAME_RULE}`);
       }
-      const lines = (await readBill(path)).map((line) => billedDayLine(line, source));
+      const lines = (await readBill(path)).flatMap((line) => billedDayLines(line, source));
       const period = daySpan(lines.map((l) => l.day));
       const currencies: Record<string, number> = {};
       for (const line of lines) currencies[line.currency] = (currencies[line.currency] ?? 0) + 1;
       if (period !== null) await store.replaceBilledLines(source, period, lines, clock.now());
       logger.info("bill imported", { source, lines: lines.length, ...period });
-      return { source, lines: lines.length, period, currencies };
+      return {
+        source,
+        lines: lines.length,
+        period,
+        currencies,
+        attribution: billAttribution(lines, ownerMapping),
+      };
     },
   };
 }

@@ -1,6 +1,6 @@
 import { addDays, isBillingDay } from "#domain/billing/billed-line.ts";
 import { nanosToDecimal } from "#domain/money.ts";
-import { billedAmounts, billedDayLine, daySpan } from "#domain/reconciliation/billed-day-line.ts";
+import { billedAmounts, billedDayLines, daySpan } from "#domain/reconciliation/billed-day-line.ts";
 import { driftAlerts, driftAlertToAlert } from "#domain/reconciliation/drift-alerts.ts";
 import { judgeableDays } from "#domain/reconciliation/judgeable-days.ts";
 import { formatRatio } from "#domain/reconciliation/ratio.ts";
@@ -144,7 +144,10 @@ export function createReconcileDaily({
         await store.replaceBilledLines(
           name,
           span,
-          lines.map((line) => billedDayLine(line, name)),
+          // A charge running past the window keeps only its days inside it.
+          lines
+            .flatMap((line) => billedDayLines(line, name))
+            .filter((line) => line.day >= span.start && line.day < span.end),
           now,
         );
         result.imported.push({ source: name, lines: lines.length, period: span });

@@ -12,8 +12,9 @@ export interface BillingPeriod {
 /** Where billed (invoiced) costs come from: a cloud's billing API or export, or a FOCUS file. */
 export interface BillingSource {
   /**
-   * The daily billed cost lines whose charge period starts in the period, normalized to FOCUS
-   * columns, amounts exact. Bills change for days after the fact: a later call may answer differently.
+   * The billed cost of the period's days as day lines, normalized to FOCUS columns, amounts exact:
+   * a charge over several days is spread over them, and only its days inside the period are
+   * answered. Bills change for days after the fact: a later call may answer differently.
    */
   billedLines(period: BillingPeriod): Promise<BilledLine[]>;
 }

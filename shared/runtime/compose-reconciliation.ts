@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { createImportBill, type ImportBill } from "#app/import-bill.ts";
 import { createReconcileDaily, type NamedBillingSource, type ReconcileDaily } from "#app/reconcile-daily.ts";
 import { createReconciliationView, type ReconciliationView } from "#app/reconciliation-view.ts";
+import { layerOwnerMapping, type OwnerMapping, ownerMapping } from "#domain/billing/owner-mapping.ts";
 import {
   AWS_WEB_IDENTITY_AUDIENCE,
   type BillingSourceSettings,
@@ -20,6 +21,13 @@ export interface ReconciliationParts {
   reconciliationView: ReconciliationView;
 }
 
+/** A source's owner mapping: its own keys and rewrites on top of the section's. */
+function sourceOwnerMapping(config: Config, settings: BillingSourceSettings): OwnerMapping {
+  const section = config.reconciliation.ownerMapping;
+  if (settings.ownerMapping === undefined) return ownerMapping(section);
+  return ownerMapping(layerOwnerMapping(section, settings.ownerMapping));
+}
+
 async function createBillingSource(config: Config, settings: BillingSourceSettings): Promise<BillingSource> {
   switch (settings.kind) {
     case "gcp-billing-export": {
@@ -31,7 +39,7 @@ async function createBillingSource(config: Config, settings: BillingSourceSettin
       return createGcpBillingExportBillingSource({
         client: createBigQueryClient({ projectId: config.projectId, location }),
         table: settings.table,
-        labelKeys: settings.labelKeys,
+        ownerMapping: sourceOwnerMapping(config, settings),
         lateDays: settings.lateDays,
         location,
         ...(settings.maximumBytesBilled === undefined
@@ -46,6 +54,7 @@ async function createBillingSource(config: Config, settings: BillingSourceSettin
       return createAwsCostExplorerBillingSource({
         billingAccountId: settings.billingAccountId,
         groupByTag: settings.groupByTag,
+        ownerMapping: sourceOwnerMapping(config, settings),
         maxPages: settings.maxPages,
         webIdentity:
           settings.assumeRoleArn === undefined
@@ -57,7 +66,10 @@ async function createBillingSource(config: Config, settings: BillingSourceSettin
       const { createFocusFileBillingSource } = await import(
         "#adapters/focus-file/focus-file-billing-source.ts"
       );
-      return createFocusFileBillingSource({ path: settings.path });
+      return createFocusFileBillingSource({
+        path: settings.path,
+        ownerMapping: sourceOwnerMapping(config, settings),
+      });
     }
   }
 }
@@ -87,6 +99,7 @@ export async function composeReconciliation(
   );
   const { readFocusFile } = await import("#adapters/focus-file/focus-file-billing-source.ts");
   const store = createWarehouseReconciliationStore({ sql: parts.warehouse.sql });
+  const importMapping = ownerMapping(config.reconciliation.ownerMapping);
   return {
     reconcileDaily: createReconcileDaily({
       ...parts,
@@ -98,7 +111,8 @@ export async function composeReconciliation(
       store,
       clock: parts.clock,
       logger: parts.logger,
-      readBill: (path) => readFocusFile(path),
+      readBill: (path) => readFocusFile(path, { ownerMapping: importMapping }),
+      ownerMapping: importMapping,
     }),
     reconciliationView: createReconciliationView({ store }),
   };

@@ -150,6 +150,15 @@ CREATE TABLE IF NOT EXISTS `{{dataset}}`.billed_costs (
   namespace STRING,
   team STRING,
   model STRING,
+  resource_id STRING,
+  charge_category STRING,
+  charge_class STRING,
+  charge_frequency STRING,
+  charge_start_day DATE,
+  charge_end_day DATE,
+  cost_center STRING,
+  environment STRING,
+  tags STRING,
   billed_cost NUMERIC NOT NULL,
   effective_cost NUMERIC NOT NULL,
   currency STRING NOT NULL,
@@ -161,6 +170,16 @@ OPTIONS (
   require_partition_filter = TRUE,
   description = 'The bill by usage day, in FOCUS terms, one source at a time: an import of a day for a source replaces that day.'
 );
+
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS resource_id STRING;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS charge_category STRING;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS charge_class STRING;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS charge_frequency STRING;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS charge_start_day DATE;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS charge_end_day DATE;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS cost_center STRING;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS environment STRING;
+ALTER TABLE `{{dataset}}`.billed_costs ADD COLUMN IF NOT EXISTS tags STRING;
 
 CREATE TABLE IF NOT EXISTS `{{dataset}}`.reconciliation_daily (
   day DATE NOT NULL,

@@ -40,12 +40,16 @@ DELETE FROM `{{dataset}}`.billed_costs
 WHERE @replace AND source = @source AND day >= DATE(@from_day) AND day < DATE(@to_day);
 INSERT INTO `{{dataset}}`.billed_costs (
   day, source, provider, billing_account_id, sub_account_id, service, sku_id, namespace, team, model,
-  billed_cost, effective_cost, currency, imported_at
+  resource_id, charge_category, charge_class, charge_frequency, charge_start_day, charge_end_day,
+  cost_center, environment, tags, billed_cost, effective_cost, currency, imported_at
 )
 SELECT
   DATE(JSON_VALUE(r, '$.day')), @source, JSON_VALUE(r, '$.provider'), JSON_VALUE(r, '$.billing_account_id'),
   JSON_VALUE(r, '$.sub_account_id'), JSON_VALUE(r, '$.service'), JSON_VALUE(r, '$.sku_id'),
-  JSON_VALUE(r, '$.namespace'), JSON_VALUE(r, '$.team'), JSON_VALUE(r, '$.model'),
+  JSON_VALUE(r, '$.namespace'), JSON_VALUE(r, '$.team'), JSON_VALUE(r, '$.model'), JSON_VALUE(r, '$.resource_id'),
+  JSON_VALUE(r, '$.charge_category'), JSON_VALUE(r, '$.charge_class'), JSON_VALUE(r, '$.charge_frequency'),
+  DATE(JSON_VALUE(r, '$.charge_start_day')), DATE(JSON_VALUE(r, '$.charge_end_day')),
+  JSON_VALUE(r, '$.cost_center'), JSON_VALUE(r, '$.environment'), JSON_VALUE(r, '$.tags'),
   CAST(JSON_VALUE(r, '$.billed_cost') AS NUMERIC), CAST(JSON_VALUE(r, '$.effective_cost') AS NUMERIC),
   JSON_VALUE(r, '$.currency'), @imported_at
 FROM UNNEST(JSON_QUERY_ARRAY(@lines)) AS r;
@@ -54,12 +58,14 @@ COMMIT TRANSACTION;
 -- query: read_billed
 SELECT
   day, source, provider, billing_account_id, sub_account_id, service, sku_id, namespace, team, model,
-  billed_cost, effective_cost, currency
+  resource_id, charge_category, charge_class, charge_frequency, charge_start_day, charge_end_day,
+  cost_center, environment, tags, billed_cost, effective_cost, currency
 FROM `{{dataset}}`.billed_costs
 WHERE day >= DATE(@from_day) AND day < DATE(@to_day)
 ORDER BY
   day, source, provider, billing_account_id, sub_account_id NULLS LAST, service, sku_id NULLS LAST,
-  namespace NULLS LAST, team NULLS LAST, model NULLS LAST;
+  namespace NULLS LAST, team NULLS LAST, model NULLS LAST, resource_id NULLS LAST,
+  charge_category NULLS LAST, charge_start_day NULLS LAST;
 
 -- query: store_day
 BEGIN TRANSACTION;

@@ -117,11 +117,30 @@ CREATE TABLE IF NOT EXISTS billed_costs (
   namespace VARCHAR,
   team VARCHAR,
   model VARCHAR,
+  resource_id VARCHAR,
+  charge_category VARCHAR,
+  charge_class VARCHAR,
+  charge_frequency VARCHAR,
+  charge_start_day DATE,
+  charge_end_day DATE,
+  cost_center VARCHAR,
+  environment VARCHAR,
+  tags VARCHAR,
   billed_cost DECIMAL(38, 9) NOT NULL,
   effective_cost DECIMAL(38, 9) NOT NULL,
   currency VARCHAR NOT NULL,
   imported_at TIMESTAMPTZ NOT NULL
 );
+
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS resource_id VARCHAR;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS charge_category VARCHAR;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS charge_class VARCHAR;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS charge_frequency VARCHAR;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS charge_start_day DATE;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS charge_end_day DATE;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS cost_center VARCHAR;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS environment VARCHAR;
+ALTER TABLE billed_costs ADD COLUMN IF NOT EXISTS tags VARCHAR;
 
 CREATE TABLE IF NOT EXISTS reconciliation_daily (
   day DATE NOT NULL,

@@ -39,11 +39,14 @@ DELETE FROM billed_costs
 WHERE $replace AND source = $source AND day >= CAST($from_day AS DATE) AND day < CAST($to_day AS DATE);
 INSERT INTO billed_costs (
   day, source, provider, billing_account_id, sub_account_id, service, sku_id, namespace, team, model,
-  billed_cost, effective_cost, currency, imported_at
+  resource_id, charge_category, charge_class, charge_frequency, charge_start_day, charge_end_day,
+  cost_center, environment, tags, billed_cost, effective_cost, currency, imported_at
 )
 SELECT
   CAST(r->>'day' AS DATE), $source, r->>'provider', r->>'billing_account_id', r->>'sub_account_id',
-  r->>'service', r->>'sku_id', r->>'namespace', r->>'team', r->>'model',
+  r->>'service', r->>'sku_id', r->>'namespace', r->>'team', r->>'model', r->>'resource_id',
+  r->>'charge_category', r->>'charge_class', r->>'charge_frequency', CAST(r->>'charge_start_day' AS DATE),
+  CAST(r->>'charge_end_day' AS DATE), r->>'cost_center', r->>'environment', r->>'tags',
   CAST(r->>'billed_cost' AS DECIMAL(38, 9)), CAST(r->>'effective_cost' AS DECIMAL(38, 9)),
   r->>'currency', $imported_at
 FROM (SELECT unnest(from_json($lines, '["JSON"]')) AS r);
@@ -52,12 +55,14 @@ COMMIT;
 -- query: read_billed
 SELECT
   day, source, provider, billing_account_id, sub_account_id, service, sku_id, namespace, team, model,
-  billed_cost, effective_cost, currency
+  resource_id, charge_category, charge_class, charge_frequency, charge_start_day, charge_end_day,
+  cost_center, environment, tags, billed_cost, effective_cost, currency
 FROM billed_costs
 WHERE day >= CAST($from_day AS DATE) AND day < CAST($to_day AS DATE)
 ORDER BY
   day, source, provider, billing_account_id, sub_account_id NULLS LAST, service, sku_id NULLS LAST,
-  namespace NULLS LAST, team NULLS LAST, model NULLS LAST;
+  namespace NULLS LAST, team NULLS LAST, model NULLS LAST, resource_id NULLS LAST,
+  charge_category NULLS LAST, charge_start_day NULLS LAST;
 
 -- query: store_day
 BEGIN TRANSACTION;

@@ -41,6 +41,9 @@ function billLine(team: string, usd: string): BilledLine {
   return {
     ChargePeriodStart: DAY,
     ChargePeriodEnd: addDays(DAY, 1),
+    ChargeCategory: "Usage",
+    ChargeClass: null,
+    ChargeFrequency: null,
     ProviderName: "Google Cloud",
     BillingAccountId: "01A2B3-C4D5E6-F7A8B9",
     SubAccountId: "ml-prod",
@@ -52,6 +55,8 @@ function billLine(team: string, usd: string): BilledLine {
     x_namespace: team,
     x_team: team,
     x_model: null,
+    x_cost_center: null,
+    x_environment: null,
   };
 }
 

@@ -27,6 +27,9 @@ function billLine(team: string | null, usd: string, provider = "Google Cloud"): 
   return {
     ChargePeriodStart: DAY,
     ChargePeriodEnd: addDays(DAY, 1),
+    ChargeCategory: "Usage",
+    ChargeClass: null,
+    ChargeFrequency: null,
     ProviderName: provider,
     BillingAccountId: "01A2B3-C4D5E6-F7A8B9",
     SubAccountId: "ml-prod",
@@ -38,6 +41,8 @@ function billLine(team: string | null, usd: string, provider = "Google Cloud"): 
     x_namespace: team,
     x_team: team,
     x_model: null,
+    x_cost_center: null,
+    x_environment: null,
   };
 }
 
@@ -77,7 +82,9 @@ describe("finops billing import and finops reconcile", () => {
   it("imports a FOCUS CSV, replacing its days on a second import", async () => {
     const first = await finops("billing", "import", "--file", billPath);
     const again = await finops("billing", "import", "--file", billPath);
-    const expected = `Imported 3 daily lines (3 in USD) as source november.focus.csv, replacing its days ${DAY} to ${addDays(DAY, 1)} (exclusive)\n`;
+    const expected =
+      `Imported 3 daily lines (3 in USD) as source november.focus.csv, replacing its days ${DAY} to ${addDays(DAY, 1)} (exclusive)\n` +
+      "  usage attributed to a team or namespace: 93.87% (153.00 of 163.00 USD)\n";
     expect(first).toMatchObject({ code: 0, stdout: expected, stderr: "" });
     expect(again).toMatchObject({ code: 0, stdout: expected });
   });

@@ -96,6 +96,9 @@ describe("reconcileDaily (scheduled, daily)", () => {
         {
           ChargePeriodStart: "2026-11-20",
           ChargePeriodEnd: "2026-11-21",
+          ChargeCategory: "Usage",
+          ChargeClass: null,
+          ChargeFrequency: null,
           ProviderName: "Google Cloud",
           BillingAccountId: "A",
           SubAccountId: null,
@@ -107,6 +110,8 @@ describe("reconcileDaily (scheduled, daily)", () => {
           x_namespace: "search",
           x_team: "search",
           x_model: null,
+          x_cost_center: null,
+          x_environment: null,
         },
       ]),
     );

@@ -1,13 +1,22 @@
 import { readFileSync } from "node:fs";
-import { DuckDBConnection, DuckDBDecimalValue, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import {
+  DuckDBConnection,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBTimestampTZValue,
+  type DuckDBValue,
+} from "@duckdb/node-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { billedLinesOfExportRow } from "#adapters/gcp-billing-export/gcp-billing-export-billing-source.ts";
 import { loadSql } from "#adapters/sql/load-sql.ts";
+import { ownerMapping } from "#domain/billing/owner-mapping.ts";
 import { NANO_DIGITS, type Nanos } from "#domain/money.ts";
 
 // sql/duckdb/billing_export_daily.sql (twin of the BigQuery query) run by real DuckDB on a table with
 // the billing export's columns, holding the rows printed on Google's "example queries" page
-// (test/fixtures/billing/bq-examples.labels-rows.docs.json). The page warns that grouping by the
-// unnested label pairs totals $44 against a $24 bill; reading one label key at a time must keep $24.
+// (test/fixtures/billing/bq-examples.labels-rows.docs.json), its rows read by the adapter's mapper
+// (billedLinesOfExportRow). The page warns that grouping by the unnested label pairs totals $44
+// against a $24 bill; grouping by the labels as a whole must keep $24.
 
 const USD = 1_000_000_000n;
 
@@ -18,6 +27,8 @@ const CREATE = `CREATE TABLE billing_export (
   service STRUCT(id VARCHAR, description VARCHAR),
   sku STRUCT(id VARCHAR, description VARCHAR),
   usage_start_time TIMESTAMPTZ,
+  usage_end_time TIMESTAMPTZ,
+  cost_type VARCHAR,
   labels STRUCT(key VARCHAR, value VARCHAR)[],
   credits STRUCT(name VARCHAR, amount DOUBLE)[],
   cost DOUBLE,
@@ -28,7 +39,7 @@ const CREATE = `CREATE TABLE billing_export (
 const INSERT = `INSERT INTO billing_export VALUES (
   'ABCDEF-123456-7890AB', {'month': $invoice_month}, {'id': 'demo-project'},
   {'id': '6F81-5844-456A', 'description': 'Compute Engine'}, {'id': $sku, 'description': $sku},
-  CAST($usage_start AS TIMESTAMPTZ),
+  CAST($usage_start AS TIMESTAMPTZ), CAST($usage_end AS TIMESTAMPTZ), 'regular',
   from_json($labels, '[{"key":"VARCHAR","value":"VARCHAR"}]'),
   from_json($credits, '[{"name":"VARCHAR","amount":"DOUBLE"}]'),
   CAST($cost AS DOUBLE), 'USD', CAST($partition AS TIMESTAMP)
@@ -89,6 +100,7 @@ interface Row {
   cost: string;
   credits?: string;
   usageStart?: string;
+  usageEnd?: string;
   partition?: string;
   invoiceMonth?: string;
 }
@@ -99,6 +111,7 @@ async function insert(rows: readonly Row[]): Promise<void> {
       invoice_month: row.invoiceMonth ?? "202409",
       sku: row.sku,
       usage_start: row.usageStart ?? "2024-09-10 10:00:00+00",
+      usage_end: row.usageEnd ?? "2024-09-10 11:00:00+00",
       labels: row.labels,
       credits: row.credits ?? "[]",
       cost: row.cost,
@@ -110,27 +123,33 @@ async function insert(rows: readonly Row[]): Promise<void> {
 const fromDocs = (): Row[] =>
   docRows.map((r) => ({ sku: r["sku.description"], labels: r.labels, cost: r.cost.replace("$", "") }));
 
+/** The query's rows as BigQuery's client gives them (timestamps as { value }, NUMERIC as text). */
+function asClientRow(row: Record<string, DuckDBValue>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [
+      k,
+      v instanceof DuckDBTimestampTZValue
+        ? { value: new Date(Number(v.micros / 1000n)).toISOString() }
+        : v instanceof DuckDBDecimalValue
+          ? v.toString()
+          : v,
+    ]),
+  );
+}
+
+const PERIOD = { start: "2024-09-01", end: "2024-10-01" };
+
 async function daily(params: Partial<Record<string, DuckDBValue>> = {}) {
   const rows = await execute(loadSql("duckdb", "billing_export_daily", { table: "billing_export" }), {
-    start_date: "2024-09-01",
-    end_date: "2024-10-01",
+    start_date: PERIOD.start,
+    end_date: PERIOD.end,
+    partition_start: "2024-08-01 00:00:00",
     partition_end: "2024-10-08 00:00:00",
     invoice_month: null,
-    namespace_label_key: "app",
-    team_label_key: "environment",
-    model_label_key: "model",
     ...params,
   });
-  return rows.map((r) => ({
-    day: String(r.charge_day),
-    sku: String(r.sku_id),
-    x_namespace: r.x_namespace === null ? null : String(r.x_namespace),
-    x_team: r.x_team === null ? null : String(r.x_team),
-    x_model: r.x_model === null ? null : String(r.x_model),
-    cost: toNanos(r.cost),
-    credits: toNanos(r.credits),
-    net: toNanos(r.net_cost),
-  }));
+  const mapping = ownerMapping({ keys: { namespace: ["app"], team: ["environment"] } });
+  return rows.flatMap((row) => billedLinesOfExportRow(asClientRow(row), PERIOD, mapping));
 }
 
 function sumBy<T>(
@@ -147,26 +166,26 @@ describe("billing_export_daily.sql (DuckDB twin)", () => {
   it("reproduces the docs' label totals without double counting: $24, prod 15, dev 5, unlabeled 4", async () => {
     await insert(fromDocs());
     const lines = await daily();
-    expect(lines.reduce((sum, l) => sum + l.net, 0n)).toBe(24n * USD);
+    expect(lines.reduce((sum, l) => sum + l.BilledCost, 0n)).toBe(24n * USD);
     expect(
       sumBy(
         lines,
         (l) => String(l.x_team),
-        (l) => l.net,
+        (l) => l.BilledCost,
       ),
     ).toEqual({ prod: 15n * USD, dev: 5n * USD, null: 4n * USD });
     expect(
       sumBy(
         lines,
         (l) => String(l.x_namespace),
-        (l) => l.net,
+        (l) => l.BilledCost,
       ),
     ).toEqual({
       "chocolate-masher": 9n * USD,
       "grapefruit-squeezer": 11n * USD,
       null: 4n * USD,
     });
-    expect(lines.every((l) => l.x_model === null && l.day === "2024-09-10")).toBe(true);
+    expect(lines.every((l) => l.x_model === null && l.ChargePeriodStart === "2024-09-10")).toBe(true);
 
     // The docs' warning, for contrast: LEFT JOIN UNNEST(labels) grouped by the key/value pairs counts
     // each labeled row once per label, $44 in all.
@@ -177,7 +196,7 @@ describe("billing_export_daily.sql (DuckDB twin)", () => {
     expect(toNanos(naive.getRowObjects()[0]?.total)).toBe(44n * USD);
   });
 
-  it("nets credits as exact decimals: cost + SUM(credits.amount)", async () => {
+  it("sums cost and credits as exact decimals, the credits a line of their own", async () => {
     await insert([
       {
         sku: "N1 Predefined Instance Core",
@@ -188,39 +207,54 @@ describe("billing_export_daily.sql (DuckDB twin)", () => {
       },
       { sku: "N1 Predefined Instance Core", labels: '[{"key":"environment","value":"prod"}]', cost: "0.2" },
     ]);
-    expect(await daily()).toEqual([
-      {
-        day: "2024-09-10",
-        sku: "N1 Predefined Instance Core",
-        x_namespace: null,
-        x_team: "prod",
-        x_model: null,
-        cost: 300_000_000n,
-        credits: -70_000_000n,
-        net: 230_000_000n,
-      },
+    expect(
+      (await daily()).map((l) => [l.ChargePeriodStart, l.SkuId, l.x_team, l.ChargeCategory, l.BilledCost]),
+    ).toEqual([
+      ["2024-09-10", "N1 Predefined Instance Core", "prod", "Usage", 300_000_000n],
+      ["2024-09-10", "N1 Predefined Instance Core", "prod", "Credit", -70_000_000n],
     ]);
   });
 
-  it("filters by usage day [start, end), partition window and invoice month", async () => {
+  it("filters by usage period overlapping [start, end), partition window and invoice month", async () => {
     const row = { sku: "s", labels: "[]", cost: "1" };
     await insert([
-      { ...row, usageStart: "2024-09-30 23:59:59+00" },
+      { ...row, usageStart: "2024-09-30 23:00:00+00", usageEnd: "2024-10-01 00:00:00+00" },
       {
         ...row,
         usageStart: "2024-10-01 00:00:00+00",
+        usageEnd: "2024-10-01 01:00:00+00",
         partition: "2024-10-01 00:00:00",
         invoiceMonth: "202410",
       },
-      { ...row, usageStart: "2024-09-15 00:00:00+00", partition: "2024-10-09 00:00:00" },
-      { ...row, usageStart: "2024-09-20 00:00:00+00", invoiceMonth: "202410" },
+      {
+        ...row,
+        usageStart: "2024-09-15 00:00:00+00",
+        usageEnd: "2024-09-15 01:00:00+00",
+        partition: "2024-10-09 00:00:00",
+      },
+      {
+        ...row,
+        usageStart: "2024-09-20 00:00:00+00",
+        usageEnd: "2024-09-20 01:00:00+00",
+        invoiceMonth: "202410",
+      },
+      // August 31 noon to September 2 noon: half a day in August, left out; 1.5 days in September.
+      {
+        ...row,
+        cost: "2",
+        usageStart: "2024-08-31 12:00:00+00",
+        usageEnd: "2024-09-02 12:00:00+00",
+        partition: "2024-08-31 00:00:00",
+      },
     ]);
     const all = await daily();
-    expect(all.map((l) => [l.day, l.net])).toEqual([
+    expect(all.map((l) => [l.ChargePeriodStart, l.BilledCost])).toEqual([
+      ["2024-09-01", USD],
+      ["2024-09-02", USD / 2n],
       ["2024-09-20", USD],
       ["2024-09-30", USD],
     ]);
     const september = await daily({ invoice_month: "202409" });
-    expect(september.map((l) => l.day)).toEqual(["2024-09-30"]);
+    expect(september.map((l) => l.ChargePeriodStart)).toEqual(["2024-09-01", "2024-09-02", "2024-09-30"]);
   });
 });

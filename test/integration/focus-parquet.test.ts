@@ -38,6 +38,9 @@ describe("readFocusFile on FOCUS Parquet", () => {
       {
         ChargePeriodStart: "2026-11-20",
         ChargePeriodEnd: "2026-11-21",
+        ChargeCategory: "Usage",
+        ChargeClass: null,
+        ChargeFrequency: null,
         ProviderName: "Acme DC",
         BillingAccountId: "acct-1",
         SubAccountId: null,
@@ -50,6 +53,8 @@ describe("readFocusFile on FOCUS Parquet", () => {
         x_namespace: "search",
         x_team: "search-ranking",
         x_model: null,
+        x_cost_center: null,
+        x_environment: null,
       },
     ]);
   });

@@ -11,6 +11,7 @@ import {
   DuckDBDateValue,
   DuckDBDecimalValue,
   DuckDBInstance,
+  DuckDBTimestampTZValue,
   type DuckDBValue,
 } from "@duckdb/node-api";
 import type { Query } from "@google-cloud/bigquery";
@@ -33,6 +34,7 @@ import { createReconciliationView } from "#app/reconciliation-view.ts";
 import { parseAlertRouting } from "#domain/alerts/alert-routing.ts";
 import type { SlackMessage } from "#domain/alerts/slack-message.ts";
 import { addDays, type BilledLine } from "#domain/billing/billed-line.ts";
+import { DEFAULT_OWNER_MAPPING, ownerMapping } from "#domain/billing/owner-mapping.ts";
 import type { CostRow } from "#domain/cost-row.ts";
 import { decimalToNanos } from "#domain/money.ts";
 import { ratio } from "#domain/reconciliation/ratio.ts";
@@ -75,7 +77,8 @@ const EXPORT_TABLE = `CREATE TABLE billing_export (
   billing_account_id VARCHAR, invoice STRUCT(month VARCHAR), project STRUCT(id VARCHAR),
   service STRUCT(id VARCHAR, description VARCHAR), sku STRUCT(id VARCHAR, description VARCHAR),
   usage_start_time TIMESTAMPTZ, labels STRUCT(key VARCHAR, value VARCHAR)[],
-  credits STRUCT(name VARCHAR, amount DOUBLE)[], cost DOUBLE, currency VARCHAR, _PARTITIONTIME TIMESTAMP
+  credits STRUCT(name VARCHAR, amount DOUBLE)[], cost DOUBLE, currency VARCHAR, _PARTITIONTIME TIMESTAMP,
+  usage_end_time TIMESTAMPTZ, cost_type VARCHAR
 )`;
 
 async function billingExport(): Promise<DuckDBConnection> {
@@ -91,7 +94,7 @@ async function billingExport(): Promise<DuckDBConnection> {
       'ABCDEF-123456-7890AB', {'month': '202611'}, {'id': 'ml-prod'},
       {'id': '6F81-5844-456A', 'description': 'Compute Engine'}, {'id': $sku, 'description': $sku},
       TIMESTAMPTZ '${DAY} 10:00:00+00', from_json($labels, '[{"key":"VARCHAR","value":"VARCHAR"}]'), [],
-      CAST($cost AS DOUBLE), 'USD', TIMESTAMP '${DAY} 00:00:00')`);
+      CAST($cost AS DOUBLE), 'USD', TIMESTAMP '${DAY} 00:00:00', TIMESTAMPTZ '${DAY} 11:00:00+00', 'regular')`);
     insert.bindVarchar(1, row["sku.description"]);
     insert.bindVarchar(2, row.labels);
     insert.bindVarchar(3, row.cost.replace("$", ""));
@@ -105,9 +108,11 @@ function exportClient(connection: DuckDBConnection, requests: Query[]) {
   const value = (v: DuckDBValue): unknown =>
     v instanceof DuckDBDateValue
       ? { value: v.toString() }
-      : v instanceof DuckDBDecimalValue
-        ? v.toString()
-        : v;
+      : v instanceof DuckDBTimestampTZValue
+        ? { value: new Date(Number(v.micros / 1000n)).toISOString() }
+        : v instanceof DuckDBDecimalValue
+          ? v.toString()
+          : v;
   return {
     async query(request: Query) {
       requests.push(request);
@@ -211,7 +216,7 @@ describe("reconcileDaily with the billing export and Cost Explorer", () => {
         source: createGcpBillingExportBillingSource({
           client: exportClient(exportConnection, exportRequests),
           table: "billing-project.billing.gcp_billing_export_resource_v1_ABCDEF",
-          labelKeys: { namespace: "app", team: "environment", model: "model" },
+          ownerMapping: ownerMapping({ keys: { namespace: ["app"], team: ["environment"] } }),
         }),
       },
       {
@@ -220,7 +225,7 @@ describe("reconcileDaily with the billing export and Cost Explorer", () => {
           client: new CostExplorerClient({ region: "us-east-1" }),
           billingAccountId: "123456789012",
           groupByTag: "Environment",
-          dimensionTagKeys: { namespace: [], team: ["Environment"], model: [] },
+          ownerMapping: ownerMapping({ keys: { team: ["Environment"] } }),
         }),
       },
     ];
@@ -349,6 +354,9 @@ describe("calibration from a FOCUS bill imported by file", () => {
       const line = (day: string, team: string, usd: string): BilledLine => ({
         ChargePeriodStart: day,
         ChargePeriodEnd: addDays(day, 1),
+        ChargeCategory: "Usage",
+        ChargeClass: null,
+        ChargeFrequency: null,
         ProviderName: "Google Cloud",
         BillingAccountId: "01A2B3-C4D5E6-F7A8B9",
         SubAccountId: "ml-prod",
@@ -360,6 +368,8 @@ describe("calibration from a FOCUS bill imported by file", () => {
         x_namespace: team,
         x_team: team,
         x_model: null,
+        x_cost_center: null,
+        x_environment: null,
       });
       const lines = days.flatMap((day) => {
         const [a100, l4] = billed[day] ?? ["0", "0"];
@@ -371,12 +381,14 @@ describe("calibration from a FOCUS bill imported by file", () => {
         store,
         clock: fixedClock(NOW),
         readBill: (path) => readFocusFile(path),
+        ownerMapping: DEFAULT_OWNER_MAPPING,
       }).importFile(file);
       expect(imported).toEqual({
         source: "gcp-november.csv",
         lines: 8,
         period: { start: "2026-11-17", end: "2026-11-21" },
         currencies: { USD: 8 },
+        attribution: [{ currency: "USD", usage: u("722"), attributed: u("722"), unmappedKeys: [] }],
       });
 
       const result = await createReconcileDaily({

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDuckDbWarehouse } from "#adapters/duckdb/duckdb-warehouse.ts";
 import { createWarehouseReconciliationStore } from "#adapters/warehouse-reconciliation/warehouse-reconciliation-store.ts";
+import { addDays } from "#domain/billing/billed-line.ts";
 import type { CostRow } from "#domain/cost-row.ts";
 import { decimalToNanos } from "#domain/money.ts";
 import type { BilledDayLine } from "#domain/reconciliation/billed-day-line.ts";
@@ -45,6 +46,15 @@ const line = (over: Partial<BilledDayLine>): BilledDayLine => ({
   namespace: "search",
   team: "search-ranking",
   model: null,
+  resourceId: null,
+  chargeCategory: "Usage",
+  chargeClass: null,
+  chargeFrequency: null,
+  chargeStartDay: DAY,
+  chargeEndDay: addDays(DAY, 1),
+  tags: {},
+  costCenter: null,
+  environment: null,
   billedCost: u("1.000000001"),
   effectiveCost: u("0.9"),
   currency: "USD",
@@ -176,6 +186,38 @@ describe("the stored bill", () => {
     await expect(
       store.replaceBilledLines("s", { start: DAY, end: "2026-11-21" }, [line({ day: "2026-11-21" })], at(1)),
     ).rejects.toThrow(/outside the days replaced/);
+  });
+
+  it("keeps what each line is: charge category, class, frequency, the whole charge's days, resource, owner and tags", async () => {
+    const period = { start: DAY, end: "2026-11-21" };
+    const storage = line({
+      resourceId: "projects/_/buckets/weights",
+      chargeCategory: "Usage",
+      chargeFrequency: "Recurring",
+      chargeStartDay: "2026-11-01",
+      chargeEndDay: "2026-12-01",
+      costCenter: "cc-1",
+      environment: "prod",
+      tags: { owner: "search-ranking", "cost-center": "cc-1", environment: "prod" },
+    });
+    const purchase = line({
+      skuId: "sku-cud",
+      chargeCategory: "Purchase",
+      chargeFrequency: "One-Time",
+      namespace: null,
+      team: null,
+      effectiveCost: 0n,
+    });
+    const correction = line({
+      skuId: "sku-fix",
+      chargeClass: "Correction",
+      billedCost: u("-1"),
+      effectiveCost: u("-1"),
+    });
+    await store.replaceBilledLines("gcp-billing-export", period, [storage, purchase, correction], at(12));
+    expect(await store.billedLines(period)).toEqual(
+      [storage, correction, purchase].sort((a, b) => ((a.skuId ?? "") < (b.skuId ?? "") ? -1 : 1)),
+    );
   });
 });
 

@@ -8,6 +8,7 @@ import { createWarehouseReconciliationStore } from "#adapters/warehouse-reconcil
 import { createFocusExport } from "#app/focus-export.ts";
 import { createReportViews } from "#app/report-views.ts";
 import { createScorecard } from "#app/scorecard.ts";
+import { addDays } from "#domain/billing/billed-line.ts";
 import { GROUP_KEYS } from "#domain/cost-row.ts";
 import { reconcileDays } from "#domain/reconciliation/reconcile-days.ts";
 import { DEFAULT_SCORECARD_SETTINGS } from "#domain/scorecard/scorecard-settings.ts";
@@ -165,6 +166,15 @@ export async function recordBigQueryStatements(): Promise<RecordedQuery[]> {
         namespace: "search",
         team: "search",
         model: null,
+        resourceId: null,
+        chargeCategory: "Usage",
+        chargeClass: null,
+        chargeFrequency: null,
+        chargeStartDay: "2026-11-19",
+        chargeEndDay: addDays("2026-11-19", 1),
+        tags: {},
+        costCenter: null,
+        environment: null,
         billedCost: 3n * USD,
         effectiveCost: 3n * USD,
         currency: "USD",

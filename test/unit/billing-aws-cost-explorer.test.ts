@@ -94,6 +94,9 @@ describe("AWS Cost Explorer billing source", () => {
       {
         ChargePeriodStart: "2017-09-01",
         ChargePeriodEnd: "2017-09-02",
+        ChargeCategory: "Usage",
+        ChargeClass: null,
+        ChargeFrequency: null,
         ProviderName: "AWS",
         BillingAccountId: "123456789012",
         SubAccountId: null,
@@ -105,6 +108,8 @@ describe("AWS Cost Explorer billing source", () => {
         x_namespace: null,
         x_team: null,
         x_model: null,
+        x_cost_center: null,
+        x_environment: null,
       },
       expect.objectContaining({
         ServiceName: "Amazon Simple Storage Service",
@@ -115,6 +120,9 @@ describe("AWS Cost Explorer billing source", () => {
       expect.objectContaining({
         ChargePeriodStart: "2017-09-02",
         ChargePeriodEnd: "2017-09-03",
+        ChargeCategory: "Usage",
+        ChargeClass: null,
+        ChargeFrequency: null,
         ServiceName: "Amazon Elastic Compute Cloud - Compute",
         BilledCost: 1_234_567_890_123n,
         EffectiveCost: 1_000_000_000_000n,

@@ -4,14 +4,17 @@ import {
   type BilledLine,
   dayCeiling,
   isBillingDay,
+  ownerColumns,
   rollUpLines,
-  tagDimensions,
 } from "#domain/billing/billed-line.ts";
 import { checkBillingPeriod } from "#ports/billing-source.ts";
 
 const line = (over: Partial<BilledLine>): BilledLine => ({
   ChargePeriodStart: "2024-09-01",
   ChargePeriodEnd: "2024-09-02",
+  ChargeCategory: "Usage",
+  ChargeClass: null,
+  ChargeFrequency: null,
   ProviderName: "AWS",
   BillingAccountId: "1",
   SubAccountId: null,
@@ -23,6 +26,8 @@ const line = (over: Partial<BilledLine>): BilledLine => ({
   x_namespace: null,
   x_team: null,
   x_model: null,
+  x_cost_center: null,
+  x_environment: null,
   ...over,
 });
 
@@ -38,11 +43,15 @@ describe("billed lines", () => {
     ]);
   });
 
-  it("reads our dimensions from tags, first key present wins", () => {
-    expect(tagDimensions({ "k8s-namespace": "ns", "k8s-label/team": "a", team: "b", model: "" })).toEqual({
+  it("reads the owner columns from tags through the mapping, first key present wins", () => {
+    expect(
+      ownerColumns({ "k8s-namespace": "ns", "k8s-label/team": "a", team: "b", model: "" }, "Google Cloud"),
+    ).toEqual({
       x_namespace: "ns",
       x_team: "b",
       x_model: null,
+      x_cost_center: null,
+      x_environment: null,
     });
   });
 

@@ -61,6 +61,9 @@ describe("FOCUS CSV import (FOCUS 1.0 sample)", () => {
     expect(first).toEqual({
       ChargePeriodStart: "2024-09-18",
       ChargePeriodEnd: "2024-09-19",
+      ChargeCategory: "Usage",
+      ChargeClass: null,
+      ChargeFrequency: "Usage-Based",
       ProviderName: "AWS",
       BillingAccountId: "1234567890123",
       SubAccountId: "51738928782",
@@ -74,6 +77,8 @@ describe("FOCUS CSV import (FOCUS 1.0 sample)", () => {
       x_namespace: null,
       x_team: null,
       x_model: null,
+      x_cost_center: null,
+      x_environment: null,
     });
     expect(second?.Tags).toEqual({
       application: "BrightLensMatrix",

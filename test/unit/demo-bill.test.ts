@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatFocusCsv, parseFocusCsv } from "#adapters/focus-file/focus-csv.ts";
+import { spreadLine } from "#domain/billing/charge-spread.ts";
 import { DEMO_TRUE_PRICES, type DemoEstimate, demoBill } from "#domain/demo/demo-bill.ts";
 import { decimalToNanos } from "#domain/money.ts";
 
@@ -57,26 +58,79 @@ describe("demoBill", () => {
     expect(a100).toMatchObject({
       ProviderName: "Google Cloud",
       ServiceName: "Compute Engine",
-      Tags: { "k8s-namespace": "search-ranking", team: "search-ranking" },
+      Tags: { "k8s-namespace": "search-ranking", "k8s-label/owner": "search-ranking" },
       x_namespace: "search-ranking",
       x_team: "search-ranking",
     });
   });
 
-  it("gives idle capacity no team label, skips clouds it does not bill, adds untagged AWS data transfer", () => {
+  it("names owners in each cloud's own tags, gives idle capacity none, skips clouds it does not bill", () => {
     const lines = demoBill(estimates, "seed-1");
-    expect(lines.map((l) => [l.ProviderName, l.ServiceName, l.x_namespace, l.x_team])).toEqual([
-      ["Google Cloud", "Compute Engine", "search-ranking", "search-ranking"],
-      ["Google Cloud", "Kubernetes Engine", null, null],
-      ["AWS", "Amazon Elastic Compute Cloud - Compute", "trust-safety", "trust-safety"],
-      ["AWS", "AWS Data Transfer", null, null],
+    expect(
+      lines.map((l) => [l.ProviderName, l.ServiceName, l.ChargeCategory, l.x_namespace, l.x_team, l.Tags]),
+    ).toEqual([
+      [
+        "Google Cloud",
+        "Compute Engine",
+        "Usage",
+        "search-ranking",
+        "search-ranking",
+        { "k8s-namespace": "search-ranking", "k8s-label/owner": "search-ranking" },
+      ],
+      ["Google Cloud", "Kubernetes Engine", "Usage", null, null, {}],
+      [
+        "AWS",
+        "Amazon Elastic Compute Cloud - Compute",
+        "Usage",
+        "trust-safety",
+        "trust-safety",
+        { "aws:eks:namespace": "trust-safety", Owner: "trust-safety" },
+      ],
+      ["AWS", "AWS Data Transfer", "Usage", null, null, {}],
+      ["AWS", "Savings Plans for AWS Compute usage", "Purchase", null, null, {}],
+      [
+        "Google Cloud",
+        "Cloud Storage",
+        "Usage",
+        "search-ranking",
+        "search-ranking",
+        { owner: "search-ranking", "k8s-namespace": "search-ranking" },
+      ],
     ]);
     // 1% of the day's 1,250 USD of estimates in the clouds it bills.
-    expect(lines.at(-1)?.BilledCost).toBe(u("12.5"));
+    expect(lines[3]?.BilledCost).toBe(u("12.5"));
   });
 
-  it("round-trips through a FOCUS CSV exactly", () => {
+  it("covers AWS compute by a Savings Plan bought on the first day: the usage bills nothing, costs its share", () => {
     const lines = demoBill(estimates, "seed-1");
-    expect(parseFocusCsv(formatFocusCsv(lines))).toEqual(lines);
+    const usage = lines[2];
+    const purchase = lines[4];
+    expect(usage?.BilledCost).toBe(0n);
+    expect(usage?.EffectiveCost).toBeGreaterThan(0n);
+    expect(purchase).toMatchObject({
+      ChargePeriodStart: "2026-11-20",
+      ChargePeriodEnd: "2026-11-21",
+      ChargeFrequency: "One-Time",
+      BilledCost: usage?.EffectiveCost,
+      EffectiveCost: 0n,
+    });
+  });
+
+  it("bills the model weights' bucket as one charge over the month, 0.4% of its team's day each day", () => {
+    const storage = demoBill(estimates, "seed-1").at(-1);
+    expect(storage).toMatchObject({
+      ChargePeriodStart: "2026-11-01",
+      ChargePeriodEnd: "2026-12-01",
+      ChargeFrequency: "Recurring",
+      ResourceId: "projects/_/buckets/search-ranking-model-weights",
+      BilledCost: u("4") * 30n,
+    });
+  });
+
+  it("round-trips through a FOCUS CSV exactly, the month's charge as its days' shares", () => {
+    const lines = demoBill(estimates, "seed-1");
+    const read = parseFocusCsv(formatFocusCsv(lines));
+    expect(read).toEqual(lines.flatMap(spreadLine));
+    expect(read.filter((l) => l.ServiceName === "Cloud Storage")).toHaveLength(30);
   });
 });

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { addDays } from "#domain/billing/billed-line.ts";
 import { decimalToNanos } from "#domain/money.ts";
 import {
   type BilledDayLine,
@@ -220,6 +221,15 @@ describe("the bill as day amounts", () => {
     namespace: "ns",
     team: "t",
     model: null,
+    resourceId: null,
+    chargeCategory: "Usage",
+    chargeClass: null,
+    chargeFrequency: null,
+    chargeStartDay: "2026-11-01",
+    chargeEndDay: addDays("2026-11-01", 1),
+    tags: {},
+    costCenter: null,
+    environment: null,
     billedCost: u("2"),
     effectiveCost: u("1.5"),
     currency: "USD",
@@ -249,5 +259,33 @@ describe("the bill as day amounts", () => {
       otherCurrency: 1,
     });
     expect(billedAmounts(lines, { currency: "USD", costColumn: "billed" }).amounts[0]?.nanos).toBe(u("2"));
+  });
+});
+
+describe("the bill at its own grain", () => {
+  it("gives a bill line that names only a namespace the one team whose estimates run there", () => {
+    const [day] = reconcileDays({
+      days: ["2026-11-01"],
+      estimates: [
+        estimate("2026-11-01", "nvidia-l4", "10"),
+        estimate("2026-11-01", "nvidia-l4", "5", { namespace: "shared", team: "a" }),
+        estimate("2026-11-01", "nvidia-l4", "5", { namespace: "shared", team: "b" }),
+        estimate("2026-11-01", null, "1", { namespace: "idle-ns", team: "idle" }),
+      ],
+      billed: [
+        bill("2026-11-01", "10.5", { team: null }),
+        bill("2026-11-01", "9", { namespace: "shared", team: null }),
+        bill("2026-11-01", "1", { namespace: "idle-ns", team: null }),
+      ],
+      keys: KEYS,
+      calibration: CALIBRATION,
+    });
+    expect(day?.rows.map((r) => [r.label, r.status, r.billed])).toEqual([
+      ["cloud=gcp,namespace=shared,team=-", "unattributed", u("9")],
+      ["cloud=gcp,namespace=shared,team=a", "over-estimated", 0n],
+      ["cloud=gcp,namespace=shared,team=b", "over-estimated", 0n],
+      ["cloud=gcp,namespace=search,team=search", "matched", u("10.5")],
+      ["cloud=gcp,namespace=idle%2Dns,team=-", "matched", u("1")],
+    ]);
   });
 });

@@ -17,6 +17,7 @@ describe("the reconciliation settings", () => {
       alertScope: ["cloud", "team"],
       thresholdPercent: 10,
       minAbsoluteDrift: decimalToNanos("25"),
+      ownerMapping: { keys: {}, keyCase: "auto", values: {} },
       topContributors: 3,
       calibration: { lookbackDays: 14, minDays: 3, clamp: [0.5, 2] },
       clouds: {},
@@ -47,6 +48,15 @@ describe("the reconciliation settings", () => {
       reconciliation: { matchKeys: ["cloud"], alertScope: ["team"] },
     });
     expect(scope).toMatch(/reconciliation\.alertScope\.0: team is not one of matchKeys/);
+    const mapping = parseConfigError({
+      version: 1,
+      reconciliation: {
+        ownerMapping: { keys: { squad: ["x"] } },
+        sources: [{ kind: "focus-file", path: "a.csv", ownerMapping: { keyCase: "sometimes" } }],
+      },
+    });
+    expect(mapping).toMatch(/reconciliation\.ownerMapping\.keys: Unrecognized key: "squad"/);
+    expect(mapping).toMatch(/reconciliation\.sources\.0\.ownerMapping\.keyCase: /);
     const names = parseConfigError({
       version: 1,
       reconciliation: {

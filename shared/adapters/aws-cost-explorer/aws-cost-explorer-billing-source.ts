@@ -7,7 +7,8 @@ import {
   type GroupDefinition,
   type MetricValue,
 } from "@aws-sdk/client-cost-explorer";
-import { type BilledLine, type DimensionTagKeys, tagDimensions } from "#domain/billing/billed-line.ts";
+import { type BilledLine, ownerColumns } from "#domain/billing/billed-line.ts";
+import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import { decimalToNanos, MoneyFormatError } from "#domain/money.ts";
 import {
   type BillingPeriod,
@@ -38,8 +39,8 @@ export interface AwsCostExplorerBillingSourceOptions {
   groupByTag?: string;
   /** Narrows the query (linked accounts, a cost category); passed through as the request's Filter. */
   filter?: Expression;
-  /** Where x_namespace / x_team / x_model are read from the tags. */
-  dimensionTagKeys?: DimensionTagKeys;
+  /** Which tags name the owner columns (the grouped tag lands in Tags under its key). */
+  ownerMapping?: OwnerMapping;
   /** Stops a runaway pagination (every page is a billed request, $0.01). */
   maxPages?: number;
 }
@@ -127,7 +128,7 @@ function keyPositions(
  */
 export function billedLinesOfPage(
   page: GetCostAndUsageCommandOutput | Omit<GetCostAndUsageCommandOutput, "$metadata">,
-  options: Pick<AwsCostExplorerBillingSourceOptions, "billingAccountId" | "groupByTag" | "dimensionTagKeys">,
+  options: Pick<AwsCostExplorerBillingSourceOptions, "billingAccountId" | "groupByTag" | "ownerMapping">,
 ): BilledLine[] {
   const tagKey = options.groupByTag ?? "team";
   const requested: GroupDefinition[] = [
@@ -160,6 +161,11 @@ export function billedLinesOfPage(
       lines.push({
         ChargePeriodStart: start,
         ChargePeriodEnd: end,
+        // Grouped by tag and service, Cost Explorer says nothing of the record type: all of it is
+        // the day's cost (AmortizedCost spreads upfront fees over the days they cover).
+        ChargeCategory: "Usage",
+        ChargeClass: null,
+        ChargeFrequency: null,
         ProviderName: "AWS",
         BillingAccountId: options.billingAccountId,
         SubAccountId: null,
@@ -168,7 +174,7 @@ export function billedLinesOfPage(
         EffectiveCost: effective.nanos,
         BillingCurrency: billed.unit,
         Tags: tags,
-        ...tagDimensions(tags, options.dimensionTagKeys),
+        ...ownerColumns(tags, "AWS", options.ownerMapping),
       });
     }
   }

@@ -1,10 +1,13 @@
 import {
   type BilledLine,
-  type DimensionTagKeys,
-  dayCeiling,
-  dayOf,
-  tagDimensions,
+  CHARGE_CATEGORIES,
+  CHARGE_FREQUENCIES,
+  type ChargeCategory,
+  type ChargeFrequency,
+  ownerColumns,
 } from "#domain/billing/billed-line.ts";
+import { type Charge, spreadCharge } from "#domain/billing/charge-spread.ts";
+import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import { decimalToNanos, nanosToDecimal } from "#domain/money.ts";
 import { BillingSourceError } from "#ports/billing-source.ts";
 import { CsvSyntaxError, formatCsvRecord, parseCsv } from "./csv.ts";
@@ -49,7 +52,19 @@ function parseTags(text: string | null, where: string): Record<string, string> {
 }
 
 export interface FocusCsvOptions {
-  dimensionTagKeys?: DimensionTagKeys;
+  /** Which tags name the owner columns (DEFAULT_OWNER_MAPPING when absent). */
+  ownerMapping?: OwnerMapping;
+}
+
+/** One of a FOCUS enumeration's values, matched case-insensitively (Oracle writes "Usage-based"). */
+function enumValue<T extends string>(values: readonly T[], text: string, column: string, where: string): T {
+  const found = values.find((v) => v.toLowerCase() === text.trim().toLowerCase());
+  if (found === undefined)
+    throw new BillingSourceError(
+      "invalid",
+      `${where}: ${column} ${JSON.stringify(text)} is not one of ${values.join(", ")}`,
+    );
+  return found;
 }
 
 /** A FOCUS table as text: its column names, and each row's values (null for a null or empty field). */
@@ -62,9 +77,12 @@ export interface FocusRecords {
 }
 
 /**
- * One billed line per row of a FOCUS (1.0 to 1.2) table: amounts are parsed exactly, the charge
- * period becomes days (start day, exclusive end day rounded up). x_namespace / x_team / x_model
- * come from columns of those names when present, else from Tags.
+ * The billed lines of a FOCUS (1.0 to 1.3) table: amounts parsed exactly, each row's cost spread
+ * over the UTC days of its charge period in proportion to the time each holds (spreadOverDays), so
+ * a month's charge gives each day its share. ChargeCategory (Usage when the column is absent),
+ * ChargeClass, ChargeFrequency, ResourceId and Tags are kept. The owner columns (x_namespace,
+ * x_team, x_model, x_cost_center, x_environment) come from columns of those names when present,
+ * else from Tags through the owner mapping.
  */
 export function focusLines(records: FocusRecords, options: FocusCsvOptions = {}): BilledLine[] {
   const { header, rows } = records;
@@ -73,7 +91,7 @@ export function focusLines(records: FocusRecords, options: FocusCsvOptions = {})
   if (missing.length > 0)
     throw new BillingSourceError("invalid", `${records.name} lacks the columns ${missing.join(", ")}`);
 
-  return rows.map((row, index) => {
+  return rows.flatMap((row, index) => {
     const where = `${records.name} row ${index + records.firstRowNumber}`;
     if (row.length !== header.length) {
       throw new BillingSourceError(
@@ -99,26 +117,41 @@ export function focusLines(records: FocusRecords, options: FocusCsvOptions = {})
       }
     };
     const tags = parseTags(get("Tags"), where);
-    const fromTags = tagDimensions(tags, options.dimensionTagKeys);
+    const provider = need("ProviderName");
+    const mapped = ownerColumns(tags, provider, options.ownerMapping);
+    const category = get("ChargeCategory");
+    const chargeClass = get("ChargeClass");
+    const frequency = get("ChargeFrequency");
+    const start = parseInstant(need("ChargePeriodStart"), where);
+    const end = parseInstant(need("ChargePeriodEnd"), where);
     const skuId = get("SkuId");
     const resourceId = get("ResourceId");
-    return {
-      ChargePeriodStart: dayOf(parseInstant(need("ChargePeriodStart"), where)),
-      ChargePeriodEnd: dayCeiling(parseInstant(need("ChargePeriodEnd"), where)),
-      ProviderName: need("ProviderName"),
+    const line: Charge = {
+      ChargeCategory:
+        category === null
+          ? "Usage"
+          : enumValue<ChargeCategory>(CHARGE_CATEGORIES, category, "ChargeCategory", where),
+      ChargeClass:
+        chargeClass !== null && chargeClass.trim().toLowerCase() === "correction" ? "Correction" : null,
+      ChargeFrequency:
+        frequency === null
+          ? null
+          : enumValue<ChargeFrequency>(CHARGE_FREQUENCIES, frequency, "ChargeFrequency", where),
+      ProviderName: provider,
       BillingAccountId: need("BillingAccountId"),
       SubAccountId: get("SubAccountId"),
       ServiceName: need("ServiceName"),
       ...(skuId === null ? {} : { SkuId: skuId }),
       ...(resourceId === null ? {} : { ResourceId: resourceId }),
-      BilledCost: money("BilledCost"),
-      EffectiveCost: money("EffectiveCost"),
       BillingCurrency: need("BillingCurrency"),
       Tags: tags,
-      x_namespace: get("x_namespace") ?? fromTags.x_namespace,
-      x_team: get("x_team") ?? fromTags.x_team,
-      x_model: get("x_model") ?? fromTags.x_model,
+      x_namespace: get("x_namespace") ?? mapped.x_namespace,
+      x_team: get("x_team") ?? mapped.x_team,
+      x_model: get("x_model") ?? mapped.x_model,
+      x_cost_center: get("x_cost_center") ?? mapped.x_cost_center,
+      x_environment: get("x_environment") ?? mapped.x_environment,
     };
+    return spreadCharge(line, start, end, money("BilledCost"), money("EffectiveCost"));
   });
 }
 
@@ -150,6 +183,9 @@ export function parseFocusCsv(text: string, options: FocusCsvOptions = {}): Bill
 const WRITTEN = [
   "ChargePeriodStart",
   "ChargePeriodEnd",
+  "ChargeCategory",
+  "ChargeClass",
+  "ChargeFrequency",
   "ProviderName",
   "BillingAccountId",
   "SubAccountId",
@@ -163,15 +199,23 @@ const WRITTEN = [
   "x_namespace",
   "x_team",
   "x_model",
+  "x_cost_center",
+  "x_environment",
 ] as const;
 
-/** Billed lines as a FOCUS CSV that parseFocusCsv reads back as the same lines (amounts exact). */
+/**
+ * Billed lines as a FOCUS CSV, one row per line over its days: parseFocusCsv reads a one-day line
+ * back as the same line and a longer one as its days' shares (amounts exact).
+ */
 export function formatFocusCsv(lines: readonly BilledLine[]): string {
   const instant = (day: string) => `${day}T00:00:00Z`;
   const records = lines.map((l) =>
     formatCsvRecord([
       instant(l.ChargePeriodStart),
       instant(l.ChargePeriodEnd),
+      l.ChargeCategory,
+      l.ChargeClass,
+      l.ChargeFrequency,
       l.ProviderName,
       l.BillingAccountId,
       l.SubAccountId,
@@ -185,6 +229,8 @@ export function formatFocusCsv(lines: readonly BilledLine[]): string {
       l.x_namespace,
       l.x_team,
       l.x_model,
+      l.x_cost_center,
+      l.x_environment,
     ]),
   );
   return [formatCsvRecord(WRITTEN), ...records].join("");

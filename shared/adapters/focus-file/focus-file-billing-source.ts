@@ -15,8 +15,9 @@ export interface FocusFileBillingSourceOptions extends FocusFileOptions {
 }
 
 /**
- * Every line of a FOCUS file, summed per day and identity (hourly rows of one resource become one
- * daily line): Parquet when the name ends in .parquet, CSV otherwise.
+ * Every row of a FOCUS file spread over the days of its charge period, summed per day and identity
+ * (hourly rows of one resource become one daily line): Parquet when the name ends in .parquet, CSV
+ * otherwise.
  */
 export async function readFocusFile(path: string, options: FocusFileOptions = {}): Promise<BilledLine[]> {
   if (/\.parquet$/i.test(path)) return rollUpLines(await parseFocusParquet(path, options));
@@ -37,8 +38,8 @@ export async function readFocusFile(path: string, options: FocusFileOptions = {}
 }
 
 /**
- * A BillingSource over a FOCUS file: the daily lines whose charge starts in the period. The file is
- * read on every call, so a replaced export is picked up.
+ * A BillingSource over a FOCUS file: its day lines inside the period. The file is read on every
+ * call, so a replaced export is picked up.
  */
 export function createFocusFileBillingSource(options: FocusFileBillingSourceOptions): BillingSource {
   return {

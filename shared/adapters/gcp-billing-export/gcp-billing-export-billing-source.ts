@@ -2,7 +2,9 @@ import type { BigQuery, Query } from "@google-cloud/bigquery";
 import { classifyBigQueryError } from "#adapters/bigquery/bigquery-errors.ts";
 import { numericToNanos } from "#adapters/bigquery/bigquery-rows.ts";
 import { loadSql } from "#adapters/sql/load-sql.ts";
-import { addDays, type BilledLine, isBillingDay } from "#domain/billing/billed-line.ts";
+import { addDays, type BilledLine, ownerColumns, rollUpLines } from "#domain/billing/billed-line.ts";
+import { spreadCharge } from "#domain/billing/charge-spread.ts";
+import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import {
   type BillingPeriod,
   type BillingSource,
@@ -10,24 +12,12 @@ import {
   checkBillingPeriod,
 } from "#ports/billing-source.ts";
 
-/** The label keys read into x_namespace / x_team / x_model (GKE cost allocation writes k8s-namespace). */
-export interface ExportLabelKeys {
-  namespace: string;
-  team: string;
-  model: string;
-}
-
-export const DEFAULT_EXPORT_LABEL_KEYS: ExportLabelKeys = {
-  namespace: "k8s-namespace",
-  team: "team",
-  model: "model",
-};
-
 export interface GcpBillingExportBillingSourceOptions {
   client: Pick<BigQuery, "query">;
   /** `project.dataset.gcp_billing_export_resource_v1_<ACCOUNT>` (or the standard `_v1_` table). */
   table: string;
-  labelKeys?: ExportLabelKeys;
+  /** Which labels name the owner columns (DEFAULT_OWNER_MAPPING when absent). */
+  ownerMapping?: OwnerMapping;
   /** Partitions read after the period's end, for rows that arrive late (default 7 days). */
   lateDays?: number;
   /** Only this invoice month ("YYYYMM"), for reconciling with an invoice; default every month. */
@@ -35,6 +25,12 @@ export interface GcpBillingExportBillingSourceOptions {
   location?: string;
   maximumBytesBilled?: number;
 }
+
+/**
+ * Partitions read before the period: a charge over a month (a subscription, a commitment fee) is
+ * exported around its start, and its last days are still in the period.
+ */
+const SPREAD_LOOKBACK_DAYS = 32;
 
 const TABLE = /^[A-Za-z0-9_-]+(?:[.:][A-Za-z0-9_-]+){1,2}$/;
 
@@ -48,50 +44,88 @@ function text(row: BillingExportDailyRow, column: string): string | null {
   return String(value);
 }
 
-/** One billed line per query row: BilledCost and EffectiveCost are the net cost (cost + credits). */
-export function billedLineOfExportRow(
+/** GCP's cost_type as a FOCUS ChargeCategory and ChargeClass (an adjustment corrects earlier usage). */
+const COST_TYPES: Readonly<Record<string, Pick<BilledLine, "ChargeCategory" | "ChargeClass">>> = {
+  regular: { ChargeCategory: "Usage", ChargeClass: null },
+  tax: { ChargeCategory: "Tax", ChargeClass: null },
+  adjustment: { ChargeCategory: "Adjustment", ChargeClass: "Correction" },
+  rounding_error: { ChargeCategory: "Adjustment", ChargeClass: null },
+};
+
+function labelsOf(json: string | null, where: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (json === null) return tags;
+  let pairs: unknown;
+  try {
+    pairs = JSON.parse(json);
+  } catch (cause) {
+    throw new BillingSourceError("invalid", `${where}: labels are not JSON`, { cause });
+  }
+  if (!Array.isArray(pairs)) throw new BillingSourceError("invalid", `${where}: labels are not an array`);
+  for (const pair of pairs as { key?: unknown; value?: unknown }[]) {
+    if (typeof pair.key === "string" && typeof pair.value === "string" && !(pair.key in tags))
+      tags[pair.key] = pair.value;
+  }
+  return tags;
+}
+
+function instant(row: BillingExportDailyRow, column: string, where: string): Date {
+  const value = row[column];
+  const at = value instanceof Date ? value : new Date(text(row, column) ?? Number.NaN);
+  if (Number.isNaN(at.getTime()))
+    throw new BillingSourceError("invalid", `${where}: ${column} is not a timestamp`);
+  return at;
+}
+
+/**
+ * A query row as billed lines, one per day its usage period covers (spreadOverDays) and inside the
+ * period: the row's cost as a line of its cost type and, when it has credits, the credits as a
+ * Credit line of their own. BilledCost and EffectiveCost are both the export's cost (GCP amortizes
+ * commitment fees in the usage it covers already).
+ */
+export function billedLinesOfExportRow(
   row: BillingExportDailyRow,
-  labelKeys: ExportLabelKeys = DEFAULT_EXPORT_LABEL_KEYS,
-): BilledLine {
-  const day = text(row, "charge_day");
-  const where = `billing export row ${JSON.stringify([day, text(row, "service_name"), text(row, "sku_id")])}`;
+  period: BillingPeriod,
+  mapping?: OwnerMapping,
+): BilledLine[] {
+  const where = `billing export row ${JSON.stringify([text(row, "charge_start"), text(row, "service_name"), text(row, "sku_id")])}`;
   const need = (column: string): string => {
     const value = text(row, column);
     if (value === null) throw new BillingSourceError("invalid", `${where}: no ${column}`);
     return value;
   };
-  if (day === null || !isBillingDay(day))
-    throw new BillingSourceError("invalid", `${where}: charge_day is not a day`);
-  let net: bigint;
-  try {
-    net = numericToNanos(row.net_cost, "net_cost");
-  } catch (cause) {
-    throw new BillingSourceError("invalid", `${where}: net_cost is not NUMERIC`, { cause });
-  }
-  const x_namespace = text(row, "x_namespace");
-  const x_team = text(row, "x_team");
-  const x_model = text(row, "x_model");
-  const tags: Record<string, string> = {};
-  if (x_namespace !== null) tags[labelKeys.namespace] = x_namespace;
-  if (x_team !== null) tags[labelKeys.team] = x_team;
-  if (x_model !== null) tags[labelKeys.model] = x_model;
+  const amount = (column: string): bigint => {
+    try {
+      return numericToNanos(row[column], column);
+    } catch (cause) {
+      throw new BillingSourceError("invalid", `${where}: ${column} is not NUMERIC`, { cause });
+    }
+  };
+  const costType = COST_TYPES[text(row, "cost_type") ?? "regular"];
+  if (costType === undefined) throw new BillingSourceError("invalid", `${where}: unknown cost_type`);
+  const start = instant(row, "charge_start", where);
+  const end = instant(row, "charge_end", where);
+  const tags = labelsOf(text(row, "labels"), where);
   const skuId = text(row, "sku_id");
-  return {
-    ChargePeriodStart: day,
-    ChargePeriodEnd: addDays(day, 1),
+  const charge = {
+    ChargeFrequency: null,
     ProviderName: "Google Cloud",
     BillingAccountId: need("billing_account_id"),
     SubAccountId: text(row, "project_id"),
     ServiceName: need("service_name"),
     ...(skuId === null ? {} : { SkuId: skuId }),
-    BilledCost: net,
-    EffectiveCost: net,
     BillingCurrency: need("currency"),
     Tags: tags,
-    x_namespace,
-    x_team,
-    x_model,
+    ...ownerColumns(tags, "Google Cloud", mapping),
   };
+  const cost = amount("cost");
+  const credits = amount("credits");
+  const lines = spreadCharge({ ...charge, ...costType }, start, end, cost, cost);
+  if (credits !== 0n)
+    lines.push(
+      ...spreadCharge({ ...charge, ...costType, ChargeCategory: "Credit" }, start, end, credits, credits),
+    );
+  return lines.filter((l) => l.ChargePeriodStart >= period.start && l.ChargePeriodStart < period.end);
 }
 
 /** The query job for a period: sql/bigquery/billing_export_daily.sql with typed parameters. */
@@ -107,27 +141,22 @@ export function billingExportQuery(
       `invoice month must be YYYYMM, got ${JSON.stringify(options.invoiceMonth)}`,
     );
   }
-  const keys = options.labelKeys ?? DEFAULT_EXPORT_LABEL_KEYS;
   const lateDays = options.lateDays ?? 7;
   const request: Query = {
     query: loadSql("bigquery", "billing_export_daily", { table: options.table }),
     params: {
       start_date: period.start,
       end_date: period.end,
+      partition_start: new Date(`${addDays(period.start, -SPREAD_LOOKBACK_DAYS)}T00:00:00Z`),
       partition_end: new Date(`${addDays(period.end, lateDays)}T00:00:00Z`),
       invoice_month: options.invoiceMonth ?? null,
-      namespace_label_key: keys.namespace,
-      team_label_key: keys.team,
-      model_label_key: keys.model,
     },
     types: {
       start_date: "DATE",
       end_date: "DATE",
+      partition_start: "TIMESTAMP",
       partition_end: "TIMESTAMP",
       invoice_month: "STRING",
-      namespace_label_key: "STRING",
-      team_label_key: "STRING",
-      model_label_key: "STRING",
     },
     labels: { app: "finops", query: "billing_export_daily" },
   };
@@ -138,8 +167,9 @@ export function billingExportQuery(
 }
 
 /**
- * A BillingSource over the Cloud Billing export in BigQuery: daily net cost (cost + credits, as
- * NUMERIC) per project, service, SKU and the namespace/team/model labels, by usage day.
+ * A BillingSource over the Cloud Billing export in BigQuery: each usage row's cost and credits
+ * (NUMERIC) spread over the days its usage period covers, per project, service, SKU, cost type and
+ * labels, the owner read from the labels through the owner mapping; summed per day.
  */
 export function createGcpBillingExportBillingSource(
   options: GcpBillingExportBillingSourceOptions,
@@ -158,7 +188,7 @@ export function createGcpBillingExportBillingSource(
           { cause },
         );
       }
-      return rows.map((row) => billedLineOfExportRow(row, options.labelKeys));
+      return rollUpLines(rows.flatMap((row) => billedLinesOfExportRow(row, period, options.ownerMapping)));
     },
   };
 }

@@ -1,3 +1,10 @@
+import {
+  addDays,
+  CHARGE_CATEGORIES,
+  CHARGE_FREQUENCIES,
+  type ChargeCategory,
+  type ChargeFrequency,
+} from "#domain/billing/billed-line.ts";
 import { decimalToNanos, type Nanos, nanosToDecimal } from "#domain/money.ts";
 import type { DriftStatus } from "#domain/reconciliation/drift-table.ts";
 import { MATCH_KEYS, type MatchKey } from "#domain/reconciliation/match-key.ts";
@@ -43,6 +50,38 @@ function money(row: SqlRow, column: string, where: string): Nanos {
 function time(value: SqlValue, where: string): Date {
   if (!(value instanceof Date)) throw new WarehouseError(`${where} is not a timestamp`, "invalid");
   return value;
+}
+
+/** Lines stored before charges were kept are usage of their own day. */
+function chargeOf(
+  row: SqlRow,
+  day: string,
+  where: string,
+): Pick<
+  BilledDayLine,
+  "chargeCategory" | "chargeClass" | "chargeFrequency" | "chargeStartDay" | "chargeEndDay"
+> {
+  const category = optional(row, "charge_category", where) ?? "Usage";
+  if (!(CHARGE_CATEGORIES as readonly string[]).includes(category))
+    throw new WarehouseError(`${where}: charge_category ${JSON.stringify(category)}`, "invalid");
+  const frequency = optional(row, "charge_frequency", where);
+  if (frequency !== null && !(CHARGE_FREQUENCIES as readonly string[]).includes(frequency))
+    throw new WarehouseError(`${where}: charge_frequency ${JSON.stringify(frequency)}`, "invalid");
+  return {
+    chargeCategory: category as ChargeCategory,
+    chargeClass: optional(row, "charge_class", where) === "Correction" ? "Correction" : null,
+    chargeFrequency: frequency as ChargeFrequency | null,
+    chargeStartDay: optional(row, "charge_start_day", where) ?? day,
+    chargeEndDay: optional(row, "charge_end_day", where) ?? addDays(day, 1),
+  };
+}
+
+function tagsOf(json: string | null, where: string): Record<string, string> {
+  if (json === null) return {};
+  const value: unknown = JSON.parse(json);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new WarehouseError(`${where}: tags is not a JSON object`, "invalid");
+  return value as Record<string, string>;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -120,6 +159,15 @@ export function createWarehouseReconciliationStore(
               namespace: l.namespace,
               team: l.team,
               model: l.model,
+              resource_id: l.resourceId,
+              charge_category: l.chargeCategory,
+              charge_class: l.chargeClass,
+              charge_frequency: l.chargeFrequency,
+              charge_start_day: l.chargeStartDay,
+              charge_end_day: l.chargeEndDay,
+              cost_center: l.costCenter,
+              environment: l.environment,
+              tags: Object.keys(l.tags).length === 0 ? null : JSON.stringify(l.tags),
               billed_cost: nanosToDecimal(l.billedCost),
               effective_cost: nanosToDecimal(l.effectiveCost),
               currency: l.currency,
@@ -133,8 +181,9 @@ export function createWarehouseReconciliationStore(
       const rows = await sql.query(`${FILE}#read_billed`, days(period));
       return rows.map((row): BilledDayLine => {
         const where = `billed_costs ${JSON.stringify([row.day, row.source, row.service])}`;
+        const day = text(row, "day", where);
         return {
-          day: text(row, "day", where),
+          day,
           source: text(row, "source", where),
           provider: text(row, "provider", where),
           billingAccountId: text(row, "billing_account_id", where),
@@ -144,6 +193,11 @@ export function createWarehouseReconciliationStore(
           namespace: optional(row, "namespace", where),
           team: optional(row, "team", where),
           model: optional(row, "model", where),
+          resourceId: optional(row, "resource_id", where),
+          ...chargeOf(row, day, where),
+          costCenter: optional(row, "cost_center", where),
+          environment: optional(row, "environment", where),
+          tags: tagsOf(optional(row, "tags", where), where),
           billedCost: money(row, "billed_cost", where),
           effectiveCost: money(row, "effective_cost", where),
           currency: text(row, "currency", where),

@@ -1,17 +1,40 @@
 import type { Nanos } from "#domain/money.ts";
+import { billOwnerOf, DEFAULT_OWNER_MAPPING, type OwnerMapping } from "./owner-mapping.ts";
 
 /** A UTC calendar day, "YYYY-MM-DD". */
 export type BillingDay = string;
 
+/** FOCUS ChargeCategory: what a charge is. */
+export const CHARGE_CATEGORIES = ["Usage", "Purchase", "Tax", "Credit", "Adjustment"] as const;
+export type ChargeCategory = (typeof CHARGE_CATEGORIES)[number];
+
+/** FOCUS ChargeFrequency. */
+export const CHARGE_FREQUENCIES = ["One-Time", "Recurring", "Usage-Based"] as const;
+export type ChargeFrequency = (typeof CHARGE_FREQUENCIES)[number];
+
+export type OwnerColumn = "x_namespace" | "x_team" | "x_model" | "x_cost_center" | "x_environment";
+
 /**
- * One billed cost line normalized to FOCUS columns (FinOps FOCUS 1.x names), at day granularity.
- * Our own columns carry the spec's `x_` prefix. Money is exact (bigint nanos of BillingCurrency).
+ * One billed cost line normalized to FOCUS columns (FinOps FOCUS 1.x names), over whole UTC days.
+ * The sources give one day per line (a FOCUS row's cost spread over its days first); a longer line
+ * is spread over its days evenly when stored (spreadLine). Our own columns carry the spec's `x_`
+ * prefix. Money is exact (bigint nanos of BillingCurrency).
  */
 export interface BilledLine {
   /** First day of the charge period (inclusive). */
   ChargePeriodStart: BillingDay;
   /** Day after the charge period (exclusive), as in FOCUS and Cost Explorer. */
   ChargePeriodEnd: BillingDay;
+  ChargeCategory: ChargeCategory;
+  /** "Correction": a change to a charge of an earlier period, which its charge period names. */
+  ChargeClass: "Correction" | null;
+  ChargeFrequency: ChargeFrequency | null;
+  /**
+   * The days the whole charge covered, [start, end) (a month for a month's storage, the line's own
+   * day for hourly rows); absent when it is the line's day.
+   */
+  x_ChargeStartDay?: BillingDay;
+  x_ChargeEndDay?: BillingDay;
   /** "AWS", "Google Cloud", "Microsoft", ... */
   ProviderName: string;
   BillingAccountId: string;
@@ -29,38 +52,26 @@ export interface BilledLine {
   x_namespace: string | null;
   x_team: string | null;
   x_model: string | null;
+  x_cost_center: string | null;
+  x_environment: string | null;
 }
 
-/** Which tag or label keys name our dimensions; the first key present wins. */
-export interface DimensionTagKeys {
-  namespace: readonly string[];
-  team: readonly string[];
-  model: readonly string[];
-}
-
-export const DEFAULT_DIMENSION_TAG_KEYS: DimensionTagKeys = {
-  namespace: ["k8s-namespace", "namespace", "kubernetes-namespace"],
-  team: ["team", "k8s-label/team"],
-  model: ["model", "k8s-label/model"],
-};
-
-function firstTag(tags: Readonly<Record<string, string>>, keys: readonly string[]): string | null {
-  for (const key of keys) {
-    const value = tags[key];
-    if (value !== undefined && value !== "") return value;
-  }
-  return null;
-}
-
-/** x_namespace, x_team and x_model read from a line's tags or labels. */
-export function tagDimensions(
+/**
+ * The owner columns of a line, from its tags or labels through the owner mapping (the provider
+ * decides whether tag keys compare case-insensitively).
+ */
+export function ownerColumns(
   tags: Readonly<Record<string, string>>,
-  keys: DimensionTagKeys = DEFAULT_DIMENSION_TAG_KEYS,
-): Pick<BilledLine, "x_namespace" | "x_team" | "x_model"> {
+  provider: string,
+  mapping: OwnerMapping = DEFAULT_OWNER_MAPPING,
+): Pick<BilledLine, OwnerColumn> {
+  const owner = billOwnerOf(tags, provider, mapping);
   return {
-    x_namespace: firstTag(tags, keys.namespace),
-    x_team: firstTag(tags, keys.team),
-    x_model: firstTag(tags, keys.model),
+    x_namespace: owner.namespace,
+    x_team: owner.team,
+    x_model: owner.model,
+    x_cost_center: owner.cost_center,
+    x_environment: owner.environment,
   };
 }
 
@@ -99,6 +110,11 @@ function lineKey(line: BilledLine): string {
     line.ProviderName,
     line.BillingAccountId,
     line.SubAccountId,
+    line.ChargeCategory,
+    line.ChargeClass,
+    line.ChargeFrequency,
+    line.x_ChargeStartDay ?? null,
+    line.x_ChargeEndDay ?? null,
     line.ServiceName,
     line.SkuId ?? null,
     line.ResourceId ?? null,
@@ -107,6 +123,8 @@ function lineKey(line: BilledLine): string {
     line.x_namespace,
     line.x_team,
     line.x_model,
+    line.x_cost_center,
+    line.x_environment,
   ]);
 }
 

@@ -1,13 +1,18 @@
 /**
  * The demo's bill: what the clouds would invoice for the demo org's days, made from its own daily
- * estimates with a fixed seed. Each instance family's true price differs from the catalog's by its
- * own few percent (the A100s bill above it, the L4s and g4dn below), every day with a little noise;
- * and AWS data transfer out, which no estimate covers, is billed with no owner tags (unattributed).
+ * estimates with a fixed seed, in each cloud's own conventions. Each instance family's true price
+ * differs from the catalog's by its own few percent (the A100s bill above it, the L4s and g4dn
+ * below), every day with a little noise. Owners are named as the clouds name them: GKE cost
+ * allocation's `k8s-namespace` and `k8s-label/owner` labels on Google Cloud, EKS split cost
+ * allocation's `aws:eks:namespace` and an `Owner` tag on AWS. A month's storage bucket is one
+ * charge over the whole month; AWS compute is covered by a Savings Plan bought upfront on the first
+ * day (a Purchase; the covered usage bills nothing and carries its amortized share as
+ * EffectiveCost); AWS data transfer out, which no estimate covers, is billed with no owner tags.
  * Pure: the same estimates and seed give the same lines.
  */
 
 import { IDLE_OWNER } from "#domain/allocation/owner.ts";
-import { addDays, type BilledLine, tagDimensions } from "#domain/billing/billed-line.ts";
+import { addDays, type BilledLine, ownerColumns } from "#domain/billing/billed-line.ts";
 import { UNALLOCATED } from "#domain/cost-row.ts";
 import { decimalToNanos, NANOS_PER_UNIT, type Nanos } from "#domain/money.ts";
 import { ratio, scaleNanos } from "#domain/reconciliation/ratio.ts";
@@ -29,12 +34,16 @@ export const DEMO_TRUE_PRICES: Readonly<Record<string, string>> = {
 const DAILY_NOISE = 0.004;
 /** AWS data transfer out (the serving traffic's egress), as a share of the day's whole estimate. */
 const EGRESS_SHARE = "0.01";
+/** The model-weights bucket's month, as a share of its team's daily Google Cloud estimate, per day. */
+const STORAGE_SHARE = "0.004";
 
 interface CloudAccount {
   provider: string;
   billingAccountId: string;
   subAccountId: string;
   service: (family: string | null) => string;
+  /** The owner tags or labels as this cloud writes them. */
+  tags: (namespace: string | null, team: string | null) => Record<string, string>;
 }
 
 const ACCOUNTS: Readonly<Record<string, CloudAccount>> = {
@@ -43,12 +52,20 @@ const ACCOUNTS: Readonly<Record<string, CloudAccount>> = {
     billingAccountId: "01A2B3-C4D5E6-F7A8B9",
     subAccountId: "demo-ml-prod",
     service: (family) => (family === null ? "Kubernetes Engine" : "Compute Engine"),
+    tags: (namespace, team) => ({
+      ...(namespace === null ? {} : { "k8s-namespace": namespace }),
+      ...(team === null ? {} : { "k8s-label/owner": team }),
+    }),
   },
   aws: {
     provider: "AWS",
     billingAccountId: "123456789012",
     subAccountId: "210987654321",
     service: () => "Amazon Elastic Compute Cloud - Compute",
+    tags: (namespace, team) => ({
+      ...(namespace === null ? {} : { "aws:eks:namespace": namespace }),
+      ...(team === null ? {} : { Owner: team }),
+    }),
   },
 };
 
@@ -56,43 +73,55 @@ export interface DemoEstimate extends FamilyEstimate {
   currency: string;
 }
 
-function ownerTags(estimate: FamilyEstimate): Record<string, string> {
-  const tags: Record<string, string> = {};
-  if (estimate.namespace !== null) tags["k8s-namespace"] = estimate.namespace;
-  // A bill knows no placeholder owners: their cost carries no team label.
-  if (estimate.team !== null && estimate.team !== UNALLOCATED && estimate.team !== IDLE_OWNER)
-    tags.team = estimate.team;
-  return tags;
+/** A bill knows no placeholder owners: their cost carries no team label. */
+function billedTeam(estimate: FamilyEstimate): string | null {
+  return estimate.team === UNALLOCATED || estimate.team === IDLE_OWNER ? null : estimate.team;
 }
 
-function line(
-  day: string,
-  account: CloudAccount,
-  service: string,
-  sku: string,
-  nanos: Nanos,
-  currency: string,
-  tags: Record<string, string>,
-): BilledLine {
+interface Charge {
+  start: string;
+  end: string;
+  category: BilledLine["ChargeCategory"];
+  frequency: BilledLine["ChargeFrequency"];
+  service: string;
+  sku: string;
+  resourceId?: string;
+  billed: Nanos;
+  effective: Nanos;
+  currency: string;
+  tags: Record<string, string>;
+}
+
+function line(account: CloudAccount, charge: Charge): BilledLine {
   return {
-    ChargePeriodStart: day,
-    ChargePeriodEnd: addDays(day, 1),
+    ChargePeriodStart: charge.start,
+    ChargePeriodEnd: charge.end,
+    ChargeCategory: charge.category,
+    ChargeClass: null,
+    ChargeFrequency: charge.frequency,
     ProviderName: account.provider,
     BillingAccountId: account.billingAccountId,
     SubAccountId: account.subAccountId,
-    ServiceName: service,
-    SkuId: sku,
-    BilledCost: nanos,
-    EffectiveCost: nanos,
-    BillingCurrency: currency,
-    Tags: tags,
-    ...tagDimensions(tags),
+    ServiceName: charge.service,
+    SkuId: charge.sku,
+    ...(charge.resourceId === undefined ? {} : { ResourceId: charge.resourceId }),
+    BilledCost: charge.billed,
+    EffectiveCost: charge.effective,
+    BillingCurrency: charge.currency,
+    Tags: charge.tags,
+    ...ownerColumns(charge.tags, account.provider),
   };
 }
 
+const monthStart = (day: string) => `${day.slice(0, 7)}-01`;
+const nextMonth = (day: string) => monthStart(addDays(monthStart(day), 31));
+
 /**
- * One billed line per estimate of a cloud the demo bills (gcp, aws): the estimate at its family's
- * true price that day; then one untagged AWS data transfer line per day, a share of its estimates.
+ * One billed usage line per estimate of a cloud the demo bills (gcp, aws): the estimate at its
+ * family's true price that day (AWS's billing nothing, covered by the Savings Plan, its price as
+ * EffectiveCost); then per day one untagged AWS data transfer line, a share of its estimates; the
+ * Savings Plan's purchase on the first day; and the month's model-weights bucket of the team that
+ * spends most on Google Cloud, one charge over the month.
  */
 export function demoBill(estimates: readonly DemoEstimate[], seed: Seed): BilledLine[] {
   const root = createSeededRandom(seed).fork("demo-bill");
@@ -108,41 +137,112 @@ export function demoBill(estimates: readonly DemoEstimate[], seed: Seed): Billed
     }
     return nanos;
   };
+  const gcp = ACCOUNTS.gcp as CloudAccount;
+  const aws = ACCOUNTS.aws as CloudAccount;
   const lines: BilledLine[] = [];
   const byDay = new Map<string, { nanos: Nanos; currency: string }>();
+  const gcpByTeam = new Map<string, { nanos: Nanos; namespace: string | null; currency: string }>();
+  let committed = 0n;
   for (const estimate of estimates) {
     const account = ACCOUNTS[estimate.cloud];
     if (account === undefined || estimate.nanos <= 0n) continue;
     const family = estimate.family ?? OTHER_FAMILY;
-    const billed = scaleNanos(estimate.nanos, ratio(price(estimate.day, family), NANOS_PER_UNIT));
+    const cost = scaleNanos(estimate.nanos, ratio(price(estimate.day, family), NANOS_PER_UNIT));
+    const covered = account === aws;
+    if (covered) committed += cost;
+    const team = billedTeam(estimate);
     lines.push(
-      line(
-        estimate.day,
-        account,
-        account.service(estimate.family),
-        `demo-${family}`,
-        billed,
-        estimate.currency,
-        ownerTags(estimate),
-      ),
+      line(account, {
+        start: estimate.day,
+        end: addDays(estimate.day, 1),
+        category: "Usage",
+        frequency: "Usage-Based",
+        service: account.service(estimate.family),
+        sku: `demo-${family}`,
+        billed: covered ? 0n : cost,
+        effective: cost,
+        currency: estimate.currency,
+        tags: account.tags(estimate.namespace, team),
+      }),
     );
     const day = byDay.get(estimate.day) ?? { nanos: 0n, currency: estimate.currency };
     day.nanos += estimate.nanos;
     byDay.set(estimate.day, day);
+    if (account === gcp && team !== null) {
+      const spent = gcpByTeam.get(team) ?? {
+        nanos: 0n,
+        namespace: estimate.namespace,
+        currency: estimate.currency,
+      };
+      spent.nanos += estimate.nanos;
+      gcpByTeam.set(team, spent);
+    }
   }
+  const days = [...byDay.keys()].sort();
   const egress = ratio(decimalToNanos(EGRESS_SHARE), NANOS_PER_UNIT);
-  for (const [day, total] of [...byDay].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const account = ACCOUNTS.aws as CloudAccount;
+  for (const day of days) {
+    const total = byDay.get(day) as { nanos: Nanos; currency: string };
+    const nanos = scaleNanos(total.nanos, egress);
     lines.push(
-      line(
-        day,
-        account,
-        "AWS Data Transfer",
-        "demo-data-transfer-out",
-        scaleNanos(total.nanos, egress),
-        total.currency,
-        {},
-      ),
+      line(aws, {
+        start: day,
+        end: addDays(day, 1),
+        category: "Usage",
+        frequency: "Usage-Based",
+        service: "AWS Data Transfer",
+        sku: "demo-data-transfer-out",
+        billed: nanos,
+        effective: nanos,
+        currency: total.currency,
+        tags: {},
+      }),
+    );
+  }
+  const first = days[0];
+  if (first === undefined) return lines;
+  const currency = (byDay.get(first) as { currency: string }).currency;
+  if (committed > 0n) {
+    lines.push(
+      line(aws, {
+        start: first,
+        end: addDays(first, 1),
+        category: "Purchase",
+        frequency: "One-Time",
+        service: "Savings Plans for AWS Compute usage",
+        sku: "demo-compute-savings-plan",
+        resourceId: "arn:aws:savingsplans::123456789012:savingsplan/demo-compute-1yr",
+        billed: committed,
+        effective: 0n,
+        currency,
+        tags: {},
+      }),
+    );
+  }
+  const [team, spent] = [...gcpByTeam].sort(([a, x], [b, y]) =>
+    x.nanos !== y.nanos ? (x.nanos > y.nanos ? -1 : 1) : a < b ? -1 : 1,
+  )[0] ?? [undefined, undefined];
+  if (team !== undefined && spent !== undefined) {
+    const start = monthStart(first);
+    const end = nextMonth(first);
+    const monthDays = BigInt(Math.round((Date.parse(end) - Date.parse(start)) / 86_400_000));
+    const daily = scaleNanos(
+      spent.nanos / BigInt(days.length),
+      ratio(decimalToNanos(STORAGE_SHARE), NANOS_PER_UNIT),
+    );
+    lines.push(
+      line(gcp, {
+        start,
+        end,
+        category: "Usage",
+        frequency: "Recurring",
+        service: "Cloud Storage",
+        sku: "demo-standard-storage",
+        resourceId: `projects/_/buckets/${team}-model-weights`,
+        billed: daily * monthDays,
+        effective: daily * monthDays,
+        currency: spent.currency,
+        tags: { owner: team, ...(spent.namespace === null ? {} : { "k8s-namespace": spent.namespace }) },
+      }),
     );
   }
   return lines;

@@ -1,10 +1,17 @@
-import { addDays, type BilledLine } from "#domain/billing/billed-line.ts";
+import {
+  addDays,
+  type BilledLine,
+  type ChargeCategory,
+  type ChargeFrequency,
+} from "#domain/billing/billed-line.ts";
+import { spreadLine } from "#domain/billing/charge-spread.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { DayAmount } from "./drift-table.ts";
 
 /**
- * One stored line of the bill: a BilledLine on the day its charge period starts (the sources here
- * are daily or hourly, so that is its usage day), under the name of the source it came from.
+ * One stored line of the bill: one UTC day's share of a charge, under the name of the source it
+ * came from, keeping what the charge is (category, class, frequency, the days it covers, resource,
+ * SKU, tags) and the owner its tags name.
  */
 export interface BilledDayLine {
   /** UTC day, "YYYY-MM-DD". */
@@ -15,30 +22,60 @@ export interface BilledDayLine {
   subAccountId: string | null;
   service: string;
   skuId: string | null;
+  resourceId: string | null;
+  chargeCategory: ChargeCategory;
+  chargeClass: "Correction" | null;
+  chargeFrequency: ChargeFrequency | null;
+  /** The days the whole charge covers, [start, end): [day, day + 1) for a daily or hourly charge. */
+  chargeStartDay: string;
+  chargeEndDay: string;
+  tags: Readonly<Record<string, string>>;
   namespace: string | null;
   team: string | null;
   model: string | null;
+  costCenter: string | null;
+  environment: string | null;
   billedCost: Nanos;
   effectiveCost: Nanos;
   currency: string;
 }
 
-export function billedDayLine(line: BilledLine, source: string): BilledDayLine {
-  return {
-    day: line.ChargePeriodStart,
+/** A line as the day lines it is stored as: a line over several days gives each day its share. */
+export function billedDayLines(line: BilledLine, source: string): BilledDayLine[] {
+  return spreadLine(line).map((share) => ({
+    day: share.ChargePeriodStart,
     source,
-    provider: line.ProviderName,
-    billingAccountId: line.BillingAccountId,
-    subAccountId: line.SubAccountId,
-    service: line.ServiceName,
-    skuId: line.SkuId ?? null,
-    namespace: line.x_namespace,
-    team: line.x_team,
-    model: line.x_model,
-    billedCost: line.BilledCost,
-    effectiveCost: line.EffectiveCost,
-    currency: line.BillingCurrency,
-  };
+    provider: share.ProviderName,
+    billingAccountId: share.BillingAccountId,
+    subAccountId: share.SubAccountId,
+    service: share.ServiceName,
+    skuId: share.SkuId ?? null,
+    resourceId: share.ResourceId ?? null,
+    chargeCategory: share.ChargeCategory,
+    chargeClass: share.ChargeClass,
+    chargeFrequency: share.ChargeFrequency,
+    chargeStartDay: share.x_ChargeStartDay ?? share.ChargePeriodStart,
+    chargeEndDay: share.x_ChargeEndDay ?? share.ChargePeriodEnd,
+    tags: share.Tags,
+    namespace: share.x_namespace,
+    team: share.x_team,
+    model: share.x_model,
+    costCenter: share.x_cost_center,
+    environment: share.x_environment,
+    billedCost: share.BilledCost,
+    effectiveCost: share.EffectiveCost,
+    currency: share.BillingCurrency,
+  }));
+}
+
+/**
+ * Whether a line's cost is a day's cost to reconcile: a purchase (a commitment bought upfront, a
+ * prepayment) is not what that day consumed; its amortized share arrives as the EffectiveCost of
+ * the usage it covers. Usage, credits, refunds, taxes and adjustments are (corrections on the days
+ * they correct).
+ */
+export function isDailyCost(line: Pick<BilledDayLine, "chargeCategory">): boolean {
+  return line.chargeCategory !== "Purchase";
 }
 
 /** The days a set of lines covers, as the half-open range [first, last + 1), or null when empty. */
@@ -84,8 +121,8 @@ export interface BilledAmountOptions {
 
 /**
  * The bill as per-day amounts on the match keys: cloud from the provider, account the sub account
- * (project, linked account), service, and the namespace and team labels. Lines in another currency
- * are left out and counted.
+ * (project, linked account), service, and the namespace and team labels. Purchases are left out
+ * (isDailyCost); lines in another currency are left out and counted.
  */
 export function billedAmounts(
   lines: readonly BilledDayLine[],
@@ -94,6 +131,7 @@ export function billedAmounts(
   const amounts: DayAmount[] = [];
   let otherCurrency = 0;
   for (const line of lines) {
+    if (!isDailyCost(line)) continue;
     if (line.currency !== options.currency) {
       otherCurrency += 1;
       continue;

@@ -43,6 +43,31 @@ export function estimateMatchValues(estimate: FamilyEstimate): MatchValues {
   return { cloud: estimate.cloud, namespace: estimate.namespace, team };
 }
 
+/**
+ * The bill at its own grain: a bill line that names a namespace but no team (EKS split cost
+ * allocation's `aws:eks:namespace` with no owner tag, GKE's `k8s-namespace` alone) belongs to the
+ * team whose estimates run in that namespace, that day and cloud, when exactly one team's do.
+ */
+export function ownersFromNamespaces(
+  billed: readonly DayAmount[],
+  estimates: readonly FamilyEstimate[],
+): DayAmount[] {
+  const teams = new Map<string, Set<string>>();
+  for (const e of estimates) {
+    const team = estimateMatchValues(e).team;
+    if (e.namespace === null || team === null || team === undefined) continue;
+    const id = `${e.day}|${e.cloud}|${e.namespace}`;
+    teams.set(id, (teams.get(id) ?? new Set()).add(team));
+  }
+  return billed.map((b) => {
+    if (b.key.team !== null && b.key.team !== undefined) return b;
+    if (b.key.namespace === null || b.key.namespace === undefined) return b;
+    const owners = teams.get(`${b.day}|${b.key.cloud ?? ""}|${b.key.namespace}`);
+    if (owners?.size !== 1) return b;
+    return { ...b, key: { ...b.key, team: [...owners][0] ?? null } };
+  });
+}
+
 export interface ReconciledRow extends DriftRow {
   /** The estimate with each family's calibration factor applied (the estimate where none applies). */
   reconciled: Nanos;
@@ -185,16 +210,18 @@ function dayTotals(day: string, rows: readonly ReconciledRow[], totals: DriftTot
 }
 
 /**
- * Reconciles each day: its estimates against its bill on the match keys (the drift table), and its
+ * Reconciles each day: its estimates against its bill on the match keys (the drift table; a bill
+ * line naming only a namespace takes the team that runs there, ownersFromNamespaces), and its
  * estimates calibrated by the factors learned from the `lookbackDays` days before it (never from
  * itself), side by side. Only clouds with a bill that day take part. Pure and deterministic.
  */
 export function reconcileDays(input: ReconcileDaysInput): DayReconciliation[] {
   const { keys, calibration } = input;
-  const bills = billedClouds(input.billed);
-  const history = calibrationHistory(input.estimates, input.billed, keys);
+  const billed = ownersFromNamespaces(input.billed, input.estimates);
+  const bills = billedClouds(billed);
+  const history = calibrationHistory(input.estimates, billed, keys);
   const estimatesByDay = Map.groupBy(keyed(input.estimates, keys, bills), (k) => k.estimate.day);
-  const billedByDay = Map.groupBy(input.billed, (b) => b.day);
+  const billedByDay = Map.groupBy(billed, (b) => b.day);
   const allByDay = Map.groupBy(input.estimates, (e) => e.day);
 
   return [...new Set(input.days)].sort().map((day) => {

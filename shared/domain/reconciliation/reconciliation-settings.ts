@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ownerMappingSchema } from "#domain/billing/owner-mapping.ts";
 import { decimalToNanos, MoneyFormatError, type Nanos } from "#domain/money.ts";
 import type { MatchKey } from "./match-key.ts";
 
@@ -51,14 +52,8 @@ export const billingSourceSettingsSchema = z.discriminatedUnion("kind", [
       table: z.string().regex(/^[A-Za-z0-9_-]+(?:[.:][A-Za-z0-9_-]+){1,2}$/, "must be project.dataset.table"),
       /** Partitions read after a day, for rows that arrive late. */
       lateDays: z.number().int().min(0).max(31).default(7),
-      labelKeys: z
-        .object({
-          namespace: z.string().min(1).default("k8s-namespace"),
-          team: z.string().min(1).default("team"),
-          model: z.string().min(1).default("model"),
-        })
-        .strict()
-        .prefault({}),
+      /** How this export's labels name owners, on top of the section's `ownerMapping`. */
+      ownerMapping: ownerMappingSchema.optional(),
       /** Where the export's dataset is (the warehouse's location when absent). */
       location: z.string().min(1).optional(),
       maximumBytesBilled: z.number().int().positive().optional(),
@@ -80,6 +75,8 @@ export const billingSourceSettingsSchema = z.discriminatedUnion("kind", [
         .optional(),
       /** The audience of the Google ID token: AWS_WEB_IDENTITY_AUDIENCE when absent. */
       audience: z.string().min(1).max(256).optional(),
+      /** How the grouped tag names owners, on top of the section's `ownerMapping`. */
+      ownerMapping: ownerMappingSchema.optional(),
     })
     .strict()
     .superRefine((source, ctx) => {
@@ -93,6 +90,8 @@ export const billingSourceSettingsSchema = z.discriminatedUnion("kind", [
       name: sourceName.optional(),
       /** A FOCUS CSV, relative to the config file; read again on every run. */
       path: z.string().min(1),
+      /** How this file's tags name owners, on top of the section's `ownerMapping`. */
+      ownerMapping: ownerMappingSchema.optional(),
     })
     .strict(),
 ]);
@@ -139,6 +138,11 @@ export const reconciliationSettingsSchema = z
       .strict()
       .refine((c) => c.minDays <= c.lookbackDays, "minDays must not exceed lookbackDays")
       .prefault({}),
+    /**
+     * Which tag or label keys name team, namespace, cost center, environment and model, and value
+     * rewrites, for every source and `finops billing import` (a source may add its own).
+     */
+    ownerMapping: ownerMappingSchema.prefault({}),
     /** FOCUS ProviderName → our cloud name, beyond the built-in Google Cloud → gcp, AWS → aws, Microsoft → azure. */
     clouds: z.record(z.string().min(1), z.string().trim().min(1).max(64)).default({}),
     sources: z.array(billingSourceSettingsSchema).default([]),
