@@ -523,6 +523,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
         from: new Date("2026-03-01T00:00:00Z"),
         to: new Date("2026-03-02T00:00:00Z"),
         by: ["team", "model"],
+        reads: "rollup",
       });
 
       // Assess
@@ -561,7 +562,12 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       const capped = createBigQueryWarehouse({ client, dataset: DATASET, maximumBytesBilled: 10n ** 10n });
 
       // Act
-      await capped.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: ["business_unit"] });
+      await capped.report({
+        from: T0,
+        to: new Date(T0.getTime() + HOUR),
+        by: ["business_unit"],
+        reads: "rollup",
+      });
 
       // Assess
       const body = queryBody(api.of("jobs.query")[0]) as JobsQueryBody & { maximumBytesBilled?: string };
@@ -572,7 +578,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
     it("report refuses a dimension outside the allow-list without querying", async () => {
       // Act
       const error = await warehouse
-        .report({ from: T0, to: T0, by: ["team; DROP TABLE x" as "team"] })
+        .report({ from: T0, to: T0, by: ["team; DROP TABLE x" as "team"], reads: "rollup" })
         .catch((e: unknown) => e);
 
       // Assess
@@ -669,7 +675,7 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       api.script("jobs.query", apiError(503, "backendError", "Backend error"));
 
       // Act
-      await warehouse.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: [] });
+      await warehouse.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: [], reads: "rollup" });
 
       // Assess
       const [first, second] = api.of("jobs.query");
@@ -687,7 +693,9 @@ describe("BigQuery warehouse against a fake BigQuery API", () => {
       api.script("jobs.query", apiError(400, "invalidQuery", "Unrecognized name: colour at [3:3]"));
 
       // Act
-      const error = await warehouse.report({ from: T0, to: T0, by: [] }).catch((e: unknown) => e);
+      const error = await warehouse
+        .report({ from: T0, to: T0, by: [], reads: "rollup" })
+        .catch((e: unknown) => e);
 
       // Assess
       expect(error).toMatchObject({ name: "WarehouseError", code: "invalid" });

@@ -1,0 +1,55 @@
+-- DuckDB twin: not a query of its own. What cost_hourly holds for some hours, computed from the raw
+-- events: CTEs for `{{include:hourly_rows}}` after a CTE `raw_rows` (cost_events rows, each with a
+-- boolean in_range: true for the rows of the hours computed, false for the training rows read before
+-- them only as predecessors), ending in rolled_up, whose columns are cost_hourly's, in order.
+-- refresh_hourly.sql writes it; report.sql reads it for the hours not refreshed yet (the live
+-- tail), so an hour shows the same figures before and after its refresh.
+-- The raw table may hold a row twice (the twin's streaming inserts are at least once), so the first
+-- ingested copy of each (event_source, event_id, part) counts.
+-- Training rows hold the job's cumulative cost; each is charged the difference to the job's previous
+-- event (by elapsed time), the first its whole cost.
+-- family is the instance or SKU family reconciliation calibrates by (the accelerator, else the
+-- instance type): kept in the rollup so the daily estimates are read from it, not from raw events,
+-- and training rows keep their charged differences. Null for allocations and fixed costs.
+unique_events AS (
+  SELECT
+    event_source, event_id, event_type, event_time, basis, team, model, model_version, business_unit,
+    cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
+    output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family, in_range
+  FROM raw_rows
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
+),
+charged AS (
+  SELECT
+    *,
+    CASE
+      WHEN event_type = 'ai.cost.training.v1' AND job_id IS NOT NULL
+        THEN cost - COALESCE(
+          LAG(cost) OVER (
+            PARTITION BY event_type, event_source, job_id
+            ORDER BY elapsed_seconds, event_time, event_id
+          ),
+          0
+        )
+      ELSE cost
+    END AS charged_cost
+  FROM unique_events
+),
+rolled_up AS (
+  SELECT
+    date_trunc('hour', event_time) AS hour,
+    basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
+    environment, cloud, currency,
+    CAST(SUM(charged_cost) AS DECIMAL(38, 9)) AS cost,
+    COUNT(*) AS rows,
+    SUM(gpu_seconds) AS gpu_seconds,
+    SUM(input_tokens) AS input_tokens,
+    SUM(output_tokens) AS output_tokens,
+    CURRENT_TIMESTAMP AS refreshed_at,
+    family
+  FROM charged
+  WHERE in_range
+  GROUP BY
+    hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
+    environment, cloud, currency, family
+)
