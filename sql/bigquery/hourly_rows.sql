@@ -20,20 +20,19 @@ unique_events AS (
   QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
 ),
 charged AS (
+  SELECT *, cost AS charged_cost
+  FROM unique_events
+  WHERE event_type <> 'ai.cost.training.v1' OR job_id IS NULL
+  UNION ALL
+  -- The window sorts the training rows only, not every row of the hours.
   SELECT
     *,
-    IF(
-      event_type = 'ai.cost.training.v1' AND job_id IS NOT NULL,
-      cost - COALESCE(
-        LAG(cost) OVER (
-          PARTITION BY event_type, event_source, job_id
-          ORDER BY elapsed_seconds, event_time, event_id
-        ),
-        0
-      ),
-      cost
+    cost - COALESCE(
+      LAG(cost) OVER (PARTITION BY event_source, job_id ORDER BY elapsed_seconds, event_time, event_id),
+      0
     ) AS charged_cost
   FROM unique_events
+  WHERE event_type = 'ai.cost.training.v1' AND job_id IS NOT NULL
 ),
 rolled_up AS (
   SELECT

@@ -4,8 +4,9 @@
 -- them only as predecessors), ending in rolled_up, whose columns are cost_hourly's, in order.
 -- refresh_hourly.sql writes it; report.sql reads it for the hours not refreshed yet (the live
 -- tail), so an hour shows the same figures before and after its refresh.
--- The raw table may hold a row twice (the twin's streaming inserts are at least once), so the first
--- ingested copy of each (event_source, event_id, part) counts.
+-- Each (event_source, event_id, part) is stored once here (insert_staged_events skips stored keys and
+-- one connection writes), so unlike the BigQuery twin, whose streaming inserts are at least once,
+-- nothing is deduped: that window was half the cost of computing an hour.
 -- Training rows hold the job's cumulative cost; each is charged the difference to the job's previous
 -- event (by elapsed time), the first its whole cost.
 -- family is the instance or SKU family reconciliation calibrates by (the accelerator, else the
@@ -17,23 +18,21 @@ unique_events AS (
     cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
     output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family, in_range
   FROM raw_rows
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
 ),
 charged AS (
+  SELECT *, cost AS charged_cost
+  FROM unique_events
+  WHERE event_type <> 'ai.cost.training.v1' OR job_id IS NULL
+  UNION ALL
+  -- The window sorts the training rows only, not every row of the hours.
   SELECT
     *,
-    CASE
-      WHEN event_type = 'ai.cost.training.v1' AND job_id IS NOT NULL
-        THEN cost - COALESCE(
-          LAG(cost) OVER (
-            PARTITION BY event_type, event_source, job_id
-            ORDER BY elapsed_seconds, event_time, event_id
-          ),
-          0
-        )
-      ELSE cost
-    END AS charged_cost
+    cost - COALESCE(
+      LAG(cost) OVER (PARTITION BY event_source, job_id ORDER BY elapsed_seconds, event_time, event_id),
+      0
+    ) AS charged_cost
   FROM unique_events
+  WHERE event_type = 'ai.cost.training.v1' AND job_id IS NOT NULL
 ),
 rolled_up AS (
   SELECT
