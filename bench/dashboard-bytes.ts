@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { sqlRoot } from "#adapters/sql/load-sql.ts";
-import type { CostRow } from "#domain/cost-row.ts";
+import { type CostRow, DIMENSIONS } from "#domain/cost-row.ts";
 import { readTableSpecs } from "../infra/bigquery-ddl.ts";
 import type { SqlType } from "../infra/bigquery-schemas.ts";
 import { demoCostRows } from "../test/support/demo-warehouse.ts";
@@ -26,14 +26,7 @@ const TAIL_COLUMNS = [
   "event_type",
   "event_time",
   "basis",
-  "team",
-  "model",
-  "model_version",
-  "business_unit",
-  "cost_center",
-  "namespace",
-  "environment",
-  "cloud",
+  ...DIMENSIONS,
   "currency",
   "cost",
   "gpu_seconds",
@@ -43,26 +36,11 @@ const TAIL_COLUMNS = [
   "elapsed_seconds",
   "accelerator",
   "instance_type",
-] as const;
+];
 /** What training_job_ends reads of a training row. */
 const JOB_END_COLUMNS = ["event_source", "job_id", "event_type", "event_time"] as const;
 /** cost_hourly columns the one view (one_view.sql) reads. */
-const ROLLUP_COLUMNS = [
-  "hour",
-  "basis",
-  "event_type",
-  "team",
-  "model",
-  "model_version",
-  "business_unit",
-  "cost_center",
-  "namespace",
-  "environment",
-  "cloud",
-  "currency",
-  "cost",
-  "rows",
-] as const;
+const ROLLUP_COLUMNS = ["hour", "basis", "event_type", ...DIMENSIONS, "currency", "cost", "rows"];
 
 /** BigQuery's logical size of a value (what on-demand bills): a STRING 2 bytes plus its UTF-8, NULL nothing. */
 function logicalBytes(type: SqlType, value: unknown): number {
