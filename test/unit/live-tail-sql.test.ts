@@ -16,6 +16,10 @@ describe("the live tail's ranges and predicates (report.sql)", () => {
     expect(clipRanges(tail, { from: at("2026-03-01T11:00:00Z"), to: at("2026-03-02T00:00:00Z") })).toEqual(
       [],
     );
+    // The hours whose start is in the range, as the rollup's are read: 08:30 to 09:30 is the 09:00 hour.
+    expect(clipRanges(tail, { from: at("2026-03-01T08:30:00Z"), to: at("2026-03-01T09:30:00Z") })).toEqual([
+      { from: at("2026-03-01T09:00:00Z"), to: at("2026-03-01T10:00:00Z") },
+    ]);
   });
 
   it("binds one range per run, each a constant filter, in each dialect's parameter style", () => {

@@ -7,14 +7,17 @@ export interface LiveTailSql {
   params: Record<string, Date>;
 }
 
+const HOUR_MS = 3_600_000;
+const ceilHour = (date: Date) => Math.ceil(date.getTime() / HOUR_MS) * HOUR_MS;
+
 /**
- * The tail's ranges inside [from, to): what a report over that range reads from the raw events.
- * Ranges and bounds are whole hours, so the pieces are too.
+ * The tail's ranges (whole hours) that a report over `within` reads from the raw events: the hours
+ * whose start is in [from, to), as the report reads the rollup's.
  */
 export function clipRanges(ranges: readonly TimeRange[], within: TimeRange): TimeRange[] {
   return ranges.flatMap((range) => {
-    const from = Math.max(range.from.getTime(), within.from.getTime());
-    const to = Math.min(range.to.getTime(), within.to.getTime());
+    const from = Math.max(range.from.getTime(), ceilHour(within.from));
+    const to = Math.min(range.to.getTime(), ceilHour(within.to));
     return from < to ? [{ from: new Date(from), to: new Date(to) }] : [];
   });
 }
