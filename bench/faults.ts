@@ -133,7 +133,7 @@ export async function runFaultInjection(
     const range = { from: new Date(hour - 7 * HOUR_MS), to: new Date(hour + HOUR_MS) };
     const raw = await warehouse.readEvents(range);
     const keys = new Set(raw.map((r) => r.event_id));
-    const [total] = await warehouse.report({ ...range, by: [] });
+    const [total] = await warehouse.report({ ...range, by: [], reads: "rollup" });
     return {
       events: options.events,
       ...run,

@@ -68,6 +68,7 @@ export async function measureFreshness(
       by: ["model"],
       from,
       to: new Date(from.getTime() + 3 * HOUR_MS),
+      reads: "live",
     });
     const now = performance.now();
     for (const row of rows) {

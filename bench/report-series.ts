@@ -26,12 +26,22 @@ export async function measureReportSeries(hours = 168): Promise<ReportSeriesResu
     const t0 = performance.now();
     const perHour = new Map<string, bigint>();
     for (let hour = from; hour < to; hour += HOUR_MS) {
-      const rows = await warehouse.report({ by, from: new Date(hour), to: new Date(hour + HOUR_MS) });
+      const rows = await warehouse.report({
+        by,
+        from: new Date(hour),
+        to: new Date(hour + HOUR_MS),
+        reads: "rollup",
+      });
       for (const row of rows)
         perHour.set(`${new Date(hour).toISOString()}|${row.group.team}`, row.cost_nanos);
     }
     const t1 = performance.now();
-    const grouped = await warehouse.report({ by: [...by, "hour"], from: new Date(from), to: new Date(to) });
+    const grouped = await warehouse.report({
+      by: [...by, "hour"],
+      from: new Date(from),
+      to: new Date(to),
+      reads: "rollup",
+    });
     const t2 = performance.now();
     const same =
       grouped.length === perHour.size &&

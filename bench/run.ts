@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { dashboardBytesLines, measureDashboardBytes } from "./dashboard-bytes.ts";
 import { runFaultInjection } from "./faults.ts";
 import { measureFreshness } from "./freshness.ts";
 import { measureIngestThroughput } from "./ingest-throughput.ts";
@@ -20,16 +21,24 @@ const { values, positionals } = parseArgs({
 if (values.help) {
   process.stdout.write(`npm run bench -- [--events N] [--rate EVENTS_PER_S] [--seconds S]
 npm run bench -- faults [--events N]
+npm run bench -- freshness [--rate EVENTS_PER_S] [--seconds S]
+npm run bench -- dashboard-bytes
 
   1. Ingest throughput: N synthetic events through the whole path (parse, validate, price, dedupe,
      write to DuckDB), against DuckDB's own bulk NDJSON load of the same file, in the same run.
   2. Freshness: a steady stream at --rate through the local stack for --seconds; time from publish
-     to the event's cost showing in the report, p50 and p99.
+     to the event's cost showing in the report (live: the rollup and the hours not refreshed yet),
+     p50 and p99.
   3. SDK overhead: an Express handler with and without the inference cost middleware, over
      loopback, medians of paired rounds.
   4. Report series: a week of spend per team by hour on the demo org, as 168 one-hour reports and as
      one report grouped by hour (what the budget forecast reads), checked equal.
+  5. Dashboard bytes on BigQuery: what one dashboard load reads at the seed's scale (2,000
+     requests/s), query by query, from the columns read, their measured sizes and the partitions
+     left by the layout; and what 100 loads a day cost a month.
   Figures are printed side by side; nothing passes or fails on absolute times.
+
+  freshness, dashboard-bytes: that section alone.
 
   faults: the fault-injection run instead. Four producers post --events events (default 60,000 in
   bodies of 500, every 20th body twice) to the local stack as a process, which is killed with -9
@@ -57,10 +66,37 @@ async function printFaultRun(dir: string, events: number): Promise<void> {
 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
+async function printFreshness(dir: string, rate: number, seconds: number): Promise<void> {
+  process.stdout.write(`Freshness at ${rate} events/s for ${seconds} s through the local stack...\n`);
+  const f = await measureFreshness(dir, rate, seconds);
+  process.stdout.write(
+    [
+      `  published ${f.eventsPublished} events, ${f.probes} probes, ${f.seen} seen in the report`,
+      `  publish → report latency: p50 ${quantile(f.latenciesMs, 0.5).toFixed(0)} ms, p99 ${quantile(f.latenciesMs, 0.99).toFixed(0)} ms, max ${quantile(f.latenciesMs, 1).toFixed(0)} ms`,
+      "",
+    ].join("\n"),
+  );
+}
+
+function printDashboardBytes(): void {
+  process.stdout.write("Dashboard bytes on BigQuery at the seed's scale (computed from the layout)...\n");
+  process.stdout.write([...dashboardBytesLines(measureDashboardBytes()), ""].join("\n"));
+}
 const dir = mkdtempSync(join(tmpdir(), "finops-bench-"));
 if (positionals[0] === "faults") {
   try {
     await printFaultRun(dir, values.events === "200000" ? 60_000 : Number(values.events));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+if (positionals[0] === "freshness" || positionals[0] === "dashboard-bytes") {
+  try {
+    if (positionals[0] === "freshness")
+      await printFreshness(dir, Number(values.rate), Number(values.seconds));
+    else printDashboardBytes();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -87,17 +123,7 @@ try {
     ].join("\n"),
   );
 
-  const rate = Number(values.rate);
-  const seconds = Number(values.seconds);
-  process.stdout.write(`Freshness at ${rate} events/s for ${seconds} s through the local stack...\n`);
-  const f = await measureFreshness(dir, rate, seconds);
-  process.stdout.write(
-    [
-      `  published ${f.eventsPublished} events, ${f.probes} probes, ${f.seen} seen in the report`,
-      `  publish → report latency: p50 ${quantile(f.latenciesMs, 0.5).toFixed(0)} ms, p99 ${quantile(f.latenciesMs, 0.99).toFixed(0)} ms, max ${quantile(f.latenciesMs, 1).toFixed(0)} ms`,
-      "",
-    ].join("\n"),
-  );
+  await printFreshness(dir, Number(values.rate), Number(values.seconds));
 
   process.stdout.write("SDK per-request overhead (Express, loopback, paired rounds)...\n");
   const o = await measureSdkOverhead({ requests: 5000 });
@@ -118,6 +144,8 @@ try {
       "",
     ].join("\n"),
   );
+
+  printDashboardBytes();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

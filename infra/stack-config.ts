@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { MAX_PARTITION_EXPIRATION_DAYS } from "#runtime/config.ts";
 import type { Ingress } from "./function-settings.ts";
 import { checkVpcEgress, type VpcEgress } from "./vpc-egress.ts";
 
@@ -67,7 +68,8 @@ export function readStackConfig(): StackConfig {
     dataset: {
       id: config.get("dataset", { pattern: /^\w{1,1024}$/ }) ?? "finops",
       location: config.get("datasetLocation") ?? "US",
-      partitionExpirationDays: config.getNumber("partitionExpirationDays", { min: 1, max: 3650 }) ?? 400,
+      partitionExpirationDays:
+        config.getNumber("partitionExpirationDays", { min: 1, max: MAX_PARTITION_EXPIRATION_DAYS }) ?? 400,
       rejectedExpirationDays: config.getNumber("rejectedExpirationDays", { min: 1, max: 3650 }) ?? 30,
       deletionProtection: config.getBoolean("deletionProtection") ?? true,
     },

@@ -19,7 +19,8 @@ export const budgetsCheckOperation: Operation = {
   prepare(params) {
     const format = formatOf(params.format);
     return async (runtime, output) => {
-      const statuses = await runtime.evaluateBudgets.budgetStatus();
+      // As the hourly evaluation judges them (the rollup), so check and the alerts agree.
+      const statuses = await runtime.evaluateBudgets.budgetStatus("rollup");
       await output.out(formatBudgetStatus(statuses, format));
       const over = statuses.some(({ evaluation: e }: BudgetStatus) =>
         reaches(e.spend_nanos, e.budget.amount_nanos, 100),

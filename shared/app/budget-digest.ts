@@ -87,7 +87,12 @@ export function createBudgetDigest({
     for (const [key, range] of ranges) {
       const rows =
         range.to.getTime() > range.from.getTime()
-          ? await warehouse.report({ by: unionDimensions(range.budgets), from: range.from, to: range.to })
+          ? await warehouse.report({
+              by: unionDimensions(range.budgets),
+              from: range.from,
+              to: range.to,
+              reads: "rollup",
+            })
           : [];
       for (const budget of range.budgets) spend.set(`${budget.name}@${key}`, spendIn(budget, rows));
     }

@@ -70,10 +70,13 @@ export function checkReportWindow(range: TimeRange, names: RangeFields = QUERY_F
   asQueryError(() => checkTimeRange(range, names));
 }
 
-/** Cost per group over [from, to), read from the hourly rollup, so both ends must fall on whole hours. */
+/**
+ * Cost per group over [from, to), on whole hours (the rollup is hourly). What people read (`finops
+ * report`, costReport), so live: an event shows as soon as it is stored, not at the next refresh.
+ */
 export function createCostReport({ warehouse }: { warehouse: Warehouse }) {
   return async function costReport(query: { by: GroupKey[]; from: Date; to: Date }): Promise<ReportRow[]> {
     checkReportWindow(query);
-    return warehouse.report(query);
+    return warehouse.report({ ...query, reads: "live" });
   };
 }

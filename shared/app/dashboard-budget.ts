@@ -133,7 +133,7 @@ async function selectionSpend(
   const filtered = DASHBOARD_DIMENSIONS.filter((d) => filters[d] !== undefined);
   for (const range of ranges.values()) {
     const dims = new Set([...range.evaluations.flatMap((e) => scopeDimensions(e.budget.scope)), ...filtered]);
-    const rows = await warehouse.report({ by: [...dims], from: range.from, to: range.to });
+    const rows = await warehouse.report({ by: [...dims], from: range.from, to: range.to, reads: "live" });
     const selected = rows.filter((row) => filtered.every((d) => row.group[d] === filters[d]));
     for (const evaluation of range.evaluations) {
       out.set(evaluation, {
@@ -194,7 +194,7 @@ export function createBudgetPanel({ warehouse, budgetStatus, clock, freshMs = 60
     let burn: BudgetPanel["burn_down"] = null;
     if (shown) {
       // As of the standing's reading, so the chart ends on the spend the budget shows.
-      const rows = await warehouse.report(burnDownQuery(shown, at, filters));
+      const rows = await warehouse.report({ ...burnDownQuery(shown, at, filters), reads: "live" });
       const chart = burnDown(shown, rows, at, filters);
       burn = {
         ...json(shown),

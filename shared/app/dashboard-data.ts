@@ -99,7 +99,7 @@ export function createDashboardData(deps: DashboardDeps): DashboardData {
       const now = clock.now();
       const { filters, range } = selectionOf(query);
       const [rows, recent] = await Promise.all([
-        warehouse.report({ by: ["day", ...DASHBOARD_DIMENSIONS], ...range }),
+        warehouse.report({ by: ["day", ...DASHBOARD_DIMENSIONS], ...range, reads: "live" }),
         deps.alertLog.recent({ since: range.from, until: range.to, limit: ALERTS_READ }),
       ]);
       const selected = rows.filter((row) => matchesFilters(row, filters));

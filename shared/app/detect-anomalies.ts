@@ -99,6 +99,8 @@ export function createDetectAnomalies({
       by: [...s.dimensions, "hour"],
       from: new Date(read.from),
       to: new Date(read.to),
+      // Whole hours as the refresh settled them: a spike is judged once its hour is.
+      reads: "rollup",
     });
     const byScope = new Map<string, { scope: AnomalyScope; spent: Map<number, Nanos> }>();
     const byCombination = new Map<

@@ -18,7 +18,7 @@ import { type Bus, type BusMessage, TOPICS } from "#ports/bus.ts";
 import type { Clock } from "#ports/clock.ts";
 import { type Logger, silentLogger } from "#ports/logger.ts";
 import type { ReconciliationStore } from "#ports/reconciliation-store.ts";
-import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
+import type { ReportReads, ReportRow, Warehouse } from "#ports/warehouse.ts";
 
 /** What the budgets read of the reconciliation: the judged days' rows, the factors, the family mix. */
 export type BudgetReconciliationSource = Pick<
@@ -82,8 +82,12 @@ export interface EvaluateBudgets {
    * of a budget alerts at most once per period, whatever re-runs, overlaps or late events happen.
    */
   evaluate(): Promise<EvaluateBudgetsResult>;
-  /** Every budget's spend, percent used, forecast and how much of it is reconciled, without alerting. */
-  budgetStatus(): Promise<BudgetStatus[]>;
+  /**
+   * Every budget's spend, percent used, forecast and how much of it is reconciled, without alerting:
+   * `rollup` as `evaluate` judges it (`finops budgets`), `live` with the hours not refreshed yet (the
+   * dashboard's budget panel).
+   */
+  budgetStatus(reads: ReportReads): Promise<BudgetStatus[]>;
 }
 
 export type EvaluateBudgetsErrorCode = "publish_failed" | "invalid_option";
@@ -150,6 +154,7 @@ export function createEvaluateBudgets({
    */
   async function spendToDate(
     now: Date,
+    reads: ReportReads,
   ): Promise<Map<Budget, { hours: { from: Date; to: Date }; spend: DayCloudSpend[] }>> {
     const currentHourEnd = floorHour(now.getTime()) + HOUR_MS;
     const ranges = new Map<string, { from: Date; to: Date; budgets: Budget[] }>();
@@ -169,6 +174,7 @@ export function createEvaluateBudgets({
         by: [...dims, ...(dims.includes("cloud") ? [] : (["cloud"] as const)), "day"],
         from: range.from,
         to: range.to,
+        reads,
       });
       for (const budget of range.budgets) {
         spend.set(budget, { hours: { from: range.from, to: range.to }, spend: dayCloudSpend(budget, rows) });
@@ -219,6 +225,8 @@ export function createEvaluateBudgets({
       by: [...unionDimensions(wanted), "hour"],
       from: new Date(from),
       to: new Date(currentHour),
+      // The forecast's shape only: settled hours whoever asks (the live tail adds nothing to it).
+      reads: "rollup",
     });
     const byHour = Map.groupBy(rows, (row) => (row.group.hour ? Date.parse(row.group.hour) : Number.NaN));
     for (let hour = from; hour < currentHour; hour += HOUR_MS) {
@@ -230,8 +238,12 @@ export function createEvaluateBudgets({
     return profiles;
   }
 
-  async function evaluateAll(now: Date, forecastFor: (b: Budget) => boolean): Promise<BudgetEvaluation[]> {
-    const spend = await spendToDate(now);
+  async function evaluateAll(
+    now: Date,
+    forecastFor: (b: Budget) => boolean,
+    reads: ReportReads,
+  ): Promise<BudgetEvaluation[]> {
+    const spend = await spendToDate(now, reads);
     const bases = await spendBases(spend);
     const profiles = await hourlyProfiles(now, budgets.filter(forecastFor));
     return budgets.map((budget) => {
@@ -300,7 +312,8 @@ export function createEvaluateBudgets({
   return {
     async evaluate() {
       const now = clock.now();
-      const evaluations = await evaluateAll(now, (b) => b.forecast);
+      // Alerts judge whole hours as the refresh settled them, never a tail still filling.
+      const evaluations = await evaluateAll(now, (b) => b.forecast, "rollup");
       const result: EvaluateBudgetsResult = {
         evaluatedAt: now,
         budgets: budgets.length,
@@ -366,9 +379,9 @@ export function createEvaluateBudgets({
       return result;
     },
 
-    async budgetStatus() {
+    async budgetStatus(reads) {
       const now = clock.now();
-      const evaluations = await evaluateAll(now, () => true);
+      const evaluations = await evaluateAll(now, () => true, reads);
       return evaluations.map((evaluation) => ({
         evaluation,
         reconciled_nanos: evaluation.basis?.reconciled_nanos ?? 0n,

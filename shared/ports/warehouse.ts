@@ -43,9 +43,21 @@ export interface ConflictRow {
   payload: string;
 }
 
+/**
+ * What a report reads, chosen by every caller:
+ * - `live`: the hours the rollup has settled, and the hours written since their last refresh (the
+ *   live tail, backfilled hours included) computed from the raw events as that refresh will compute
+ *   them, so an event shows as soon as it is stored and an hour's figures do not move when it is
+ *   refreshed. What people look at: the dashboard, costReport, `finops report`.
+ * - `rollup`: the rollup alone, as the last refresh left it. What judges whole hours: budget
+ *   evaluation, anomalies, digests, so an alert fires on figures the refresh has settled.
+ */
+export type ReportReads = "live" | "rollup";
+
 export interface ReportQuery extends TimeRange {
   /** Group-by dimensions, in output order; empty means one total per currency. */
   by: readonly GroupKey[];
+  reads: ReportReads;
 }
 
 export interface ReportRow {
@@ -63,7 +75,8 @@ export interface TrainingJobsQuery extends TimeRange {
 }
 
 /**
- * Where cost rows live. Raw rows go in by batch; reports read the hourly rollup. Every insert also
+ * Where cost rows live. Raw rows go in by batch; reports read the hourly rollup, and live reports
+ * the hours not yet refreshed from the raw rows beside it (ReportReads). Every insert also
  * records, durably and before it returns, the hours it wrote; `refreshPending` rebuilds exactly
  * those hours and only then forgets them, so a row acknowledged once reaches the rollup whatever
  * crash, rerun or downtime comes between.

@@ -392,7 +392,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const dashboardData = createDashboardData({
     warehouse,
     budgets: options.budgets ?? config.budgets,
-    budgetStatus: () => evaluateBudgets.budgetStatus(),
+    budgetStatus: () => evaluateBudgets.budgetStatus("live"),
     alertLog,
     clock,
     logger,

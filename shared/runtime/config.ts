@@ -14,6 +14,13 @@ import { scorecardSettingsSchema } from "#domain/scorecard/scorecard-settings.ts
 import { mlflowImportSettingsSchema } from "#domain/training/mlflow-import-settings.ts";
 import type { Env } from "./env.ts";
 
+/**
+ * BigQuery's cost_events is partitioned by the hour (so a live report reads only the hours not yet
+ * refreshed), and a table holds at most 10,000 partitions: 416 days of hours is 9,984.
+ */
+export const MAX_PARTITION_EXPIRATION_DAYS = 416;
+const PARTITION_LIMIT_REASON = `at most ${MAX_PARTITION_EXPIRATION_DAYS} days: cost_events is partitioned by the hour, and BigQuery keeps at most 10,000 partitions a table`;
+
 /** The versioned configuration file (finops.config.json). Secrets never live here. */
 export const configFileSchema = z
   .object({
@@ -53,7 +60,12 @@ export const configFileSchema = z
               .regex(/^\w{1,1024}$/, "must be a BigQuery dataset id")
               .default("finops"),
             location: z.string().default("US"),
-            partitionExpirationDays: z.number().int().positive().max(3650).default(400),
+            partitionExpirationDays: z
+              .number()
+              .int()
+              .positive()
+              .max(MAX_PARTITION_EXPIRATION_DAYS, PARTITION_LIMIT_REASON)
+              .default(400),
             /**
              * Whether the functions create missing tables and views at start. The Pulumi stack owns
              * them when deployed (and turns this off), so read-only functions never need DDL rights.

@@ -13,3 +13,9 @@ ORDER BY hour;
 -- query: advance
 INSERT INTO `{{dataset}}`.refresh_runs (refreshed_at, low_water)
 VALUES (CURRENT_TIMESTAMP(), @snapshot);
+
+-- query: tail_hours
+SELECT DISTINCT hour
+FROM `{{dataset}}`.ingest_marks
+WHERE marked_at >= @low_water
+ORDER BY hour;

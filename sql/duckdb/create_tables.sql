@@ -2,8 +2,7 @@
 -- Money is DECIMAL(38,9) holding currency units, so one nano is 0.000000001, exactly.
 -- cost_events has no PRIMARY KEY: measured on 200k-row batches, the index cost about a quarter of
 -- the insert rate, and DuckDB keeps it in memory. The key (event_source, event_id, part) is kept by
--- insert_staged_events (it skips stored keys; one connection writes) and refresh_hourly dedupes
--- again, as in the BigQuery twin.
+-- insert_staged_events (it skips stored keys; one connection writes), which hourly_rows relies on.
 CREATE TABLE IF NOT EXISTS cost_events (
   event_id VARCHAR NOT NULL,
   event_source VARCHAR NOT NULL,

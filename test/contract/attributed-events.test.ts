@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDuckDbWarehouse } from "#adapters/duckdb/duckdb-warehouse.ts";
 import type { CostRow } from "#domain/cost-row.ts";
-import type { Warehouse } from "#ports/warehouse.ts";
+import type { ReportRow, Warehouse } from "#ports/warehouse.ts";
 import { at, BASE_HOUR, costRow } from "../support/cost-row-builder.ts";
 
 /**
@@ -47,11 +47,17 @@ describe("attributed events (DuckDB)", () => {
   });
   afterEach(() => warehouse.close());
 
+  /** The owners a report shows: the same from the live tail before the refresh and from the rollup after it. */
   async function owners(rows: CostRow[]) {
+    const by: ("team" | "business_unit" | "cost_center")[] = ["team", "business_unit", "cost_center"];
+    const shown = (report: ReportRow[]) =>
+      report.map((r) => ({ ...r.group, cost: r.cost_nanos, rows: r.rows }));
     await warehouse.insertEvents(rows);
+    const live = shown(await warehouse.report({ by, ...RANGE, reads: "live" }));
     await warehouse.refreshHourly(RANGE);
-    const report = await warehouse.report({ by: ["team", "business_unit", "cost_center"], ...RANGE });
-    return report.map((r) => ({ ...r.group, cost: r.cost_nanos, rows: r.rows }));
+    const rolledUp = shown(await warehouse.report({ by, ...RANGE, reads: "rollup" }));
+    expect(live).toEqual(rolledUp);
+    return rolledUp;
   }
 
   it("gives the request's cost the attribution's owner, whole, and adds no row of its own", async () => {

@@ -57,7 +57,7 @@ describe("DuckDB warehouse", () => {
     await second.init();
     try {
       expect(await second.readEvents(ALL)).toEqual([row]);
-      expect(await second.report({ ...HOUR, by: ["team"] })).toEqual([
+      expect(await second.report({ ...HOUR, by: ["team"], reads: "rollup" })).toEqual([
         { group: { team: "risk" }, currency: "USD", cost_nanos: 42n, rows: 1 },
       ]);
       expect(await second.insertEvents([row])).toEqual({
@@ -107,7 +107,7 @@ describe("DuckDB warehouse", () => {
       await warehouse.init();
       await warehouse.insertEvents([costRow({ event_time: at(59), cost_nanos: 9n })]);
       await warehouse.refreshHourly(HOUR);
-      expect(await warehouse.report({ ...HOUR, by: [] })).toEqual([
+      expect(await warehouse.report({ ...HOUR, by: [], reads: "rollup" })).toEqual([
         { group: {}, currency: "USD", cost_nanos: 9n, rows: 1 },
       ]);
     } finally {
@@ -137,7 +137,7 @@ describe("DuckDB warehouse", () => {
         conflictRows: new Map(),
       });
       await warehouse.refreshHourly(HOUR);
-      const [row] = await warehouse.report({ ...HOUR, by: [] });
+      const [row] = await warehouse.report({ ...HOUR, by: [], reads: "rollup" });
       expect(row?.cost_nanos).toBe((4999n * 5000n) / 2n);
       expect(row?.rows).toBe(5001);
     } finally {

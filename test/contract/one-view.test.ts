@@ -27,7 +27,7 @@ const request = (namespace: string, businessUnit: string, nanos: bigint) =>
 
 async function byBusinessUnit(warehouse: Warehouse): Promise<Map<string, bigint>> {
   await warehouse.refreshHourly(HOUR);
-  const rows = await warehouse.report({ by: ["business_unit"], ...HOUR });
+  const rows = await warehouse.report({ by: ["business_unit"], ...HOUR, reads: "rollup" });
   return new Map(rows.map((r) => [r.group.business_unit ?? "", r.cost_nanos]));
 }
 
@@ -122,7 +122,7 @@ describe("the one non-overlapping view (DuckDB)", () => {
       costRow({ event_type: "ai.cost.fixed.v1", team: "shared", model: "unallocated", cost_nanos: 7n }),
     ]);
     await warehouse.refreshHourly(HOUR);
-    const rows = await warehouse.report({ by: ["team"], ...HOUR });
+    const rows = await warehouse.report({ by: ["team"], ...HOUR, reads: "rollup" });
     expect(rows.map((r) => [r.group.team, r.cost_nanos])).toEqual([["shared", 7n]]);
   });
 

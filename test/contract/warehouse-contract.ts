@@ -56,7 +56,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
     });
 
     async function total(range: TimeRange, currency = "USD"): Promise<bigint> {
-      const rows = await warehouse.report({ ...range, by: [] });
+      const rows = await warehouse.report({ ...range, by: [], reads: "rollup" });
       return byCurrency(rows)[currency] ?? 0n;
     }
 
@@ -278,7 +278,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
         await warehouse.insertEvents([...nanos, ...huge]);
         await warehouse.refreshHourly(hours(0, 1));
         expect(await total(hours(0, 1))).toBe(USD(2n * 10n ** 15n) + 1000n);
-        const [row] = await warehouse.report({ ...hours(0, 1), by: [] });
+        const [row] = await warehouse.report({ ...hours(0, 1), by: [], reads: "rollup" });
         expect(row?.rows).toBe(1003);
       });
 
@@ -294,7 +294,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
         ]);
         await warehouse.refreshHourly(hours(0, 1));
 
-        const teams = await warehouse.report({ ...hours(0, 1), by: ["team"] });
+        const teams = await warehouse.report({ ...hours(0, 1), by: ["team"], reads: "rollup" });
         expect(teams).toEqual([
           { group: { team: "ads" }, currency: "USD", cost_nanos: USD(5n), rows: 2 },
           { group: { team: "bio" }, currency: "USD", cost_nanos: USD(5n), rows: 1 },
@@ -302,7 +302,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           { group: { team: "search" }, currency: "USD", cost_nanos: USD(5n), rows: 2 },
         ]);
 
-        const pairs = await warehouse.report({ ...hours(0, 1), by: ["model", "team"] });
+        const pairs = await warehouse.report({ ...hours(0, 1), by: ["model", "team"], reads: "rollup" });
         expect(pairs.map((r) => [r.group.model, r.group.team, r.cost_nanos])).toEqual([
           ["a", "bio", USD(5n)],
           ["a", "search", USD(5n)],
@@ -324,12 +324,12 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           costRow({ event_time: hour(24), team: "a", cost_nanos: USD(4n) }),
         ]);
         await warehouse.refreshHourly(hours(0, 25));
-        const rows = await warehouse.report({ ...hours(0, 25), by: ["day", "team"] });
+        const rows = await warehouse.report({ ...hours(0, 25), by: ["day", "team"], reads: "rollup" });
         expect(rows.map((r) => [r.group.day, r.group.team, r.cost_nanos]).sort()).toEqual([
           [day0, "a", USD(3n)],
           [day1, "a", USD(4n)],
         ]);
-        const byHour = await warehouse.report({ ...hours(0, 25), by: ["hour"] });
+        const byHour = await warehouse.report({ ...hours(0, 25), by: ["hour"], reads: "rollup" });
         expect(byHour.map((r) => [r.group.hour, r.cost_nanos]).sort()).toEqual(
           [0, 1, 24].map((n, i) => [
             `${hour(n).toISOString().slice(0, 13)}:00:00Z`,
@@ -345,7 +345,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           costRow({ cost_nanos: 7n, currency: "EUR" }),
         ]);
         await warehouse.refreshHourly(hours(0, 1));
-        const rows = await warehouse.report({ ...hours(0, 1), by: [] });
+        const rows = await warehouse.report({ ...hours(0, 1), by: [], reads: "rollup" });
         expect(rows).toEqual([
           { group: {}, currency: "USD", cost_nanos: USD(5n), rows: 2 },
           { group: {}, currency: "EUR", cost_nanos: 7n, rows: 1 },
@@ -358,7 +358,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
           costRow({ team: "risk", cost_center: "cc-1", cost_nanos: 2n }),
         ]);
         await warehouse.refreshHourly(hours(0, 1));
-        const rows = await warehouse.report({ ...hours(0, 1), by: ["team", "cost_center"] });
+        const rows = await warehouse.report({ ...hours(0, 1), by: ["team", "cost_center"], reads: "rollup" });
         expect(rows).toEqual([
           { group: { team: "unallocated", cost_center: null }, currency: "USD", cost_nanos: 3n, rows: 1 },
           { group: { team: "risk", cost_center: "cc-1" }, currency: "USD", cost_nanos: 2n, rows: 1 },
@@ -377,7 +377,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
         expect(await total(hours(1, 2))).toBe(100n);
         expect(await total(hours(-1, 0))).toBe(1000n);
         expect(await total(hours(-1, 2))).toBe(1111n);
-        expect(await warehouse.report({ ...hours(2, 3), by: ["team"] })).toEqual([]);
+        expect(await warehouse.report({ ...hours(2, 3), by: ["team"], reads: "rollup" })).toEqual([]);
       });
 
       it("reads nothing but what a refresh put in the rollup", async () => {
@@ -407,7 +407,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
         await warehouse.refreshHourly(hours(0, 2));
         await warehouse.refreshHourly(hours(0, 2));
         expect(await total(hours(0, 2))).toBe(3n);
-        expect((await warehouse.report({ ...hours(0, 2), by: [] }))[0]?.rows).toBe(2);
+        expect((await warehouse.report({ ...hours(0, 2), by: [], reads: "rollup" }))[0]?.rows).toBe(2);
 
         await warehouse.insertEvents([
           costRow({ event_time: at(20), cost_nanos: 10n }),
@@ -477,7 +477,7 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
               await local.warehouse.refreshHourly(hours(0, 2));
             }
             const report = async (range: TimeRange) =>
-              byCurrency(await local.warehouse.report({ ...range, by: [] })).USD;
+              byCurrency(await local.warehouse.report({ ...range, by: [], reads: "rollup" })).USD;
             expect(await report(hours(0, 1))).toBe(USD(10n));
             expect(await report(hours(1, 2))).toBe(USD(30n));
           } finally {
@@ -599,7 +599,11 @@ export function describeWarehouseContract(name: string, factory: WarehouseFactor
     describe("errors", () => {
       it("refuses a dimension that is not allow-listed, as invalid", async () => {
         await expectWarehouseError(
-          warehouse.report({ ...hours(0, 1), by: ["team; DROP TABLE cost_events" as "team"] }),
+          warehouse.report({
+            ...hours(0, 1),
+            by: ["team; DROP TABLE cost_events" as "team"],
+            reads: "rollup",
+          }),
           "invalid",
         );
       });

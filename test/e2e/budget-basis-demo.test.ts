@@ -71,8 +71,8 @@ describe("budgets on the demo's reconciled data", () => {
       logger: silentLogger,
       forecastProfileHours: 0,
     };
-    const statuses = await createEvaluateBudgets({ ...deps, reconciliation: store }).budgetStatus();
-    const plain = await createEvaluateBudgets(deps).budgetStatus();
+    const statuses = await createEvaluateBudgets({ ...deps, reconciliation: store }).budgetStatus("rollup");
+    const plain = await createEvaluateBudgets(deps).budgetStatus("rollup");
 
     // Assess
     const judgedDays = [...new Set(stored.map((r) => r.day))].filter(
@@ -145,7 +145,7 @@ describe("budgets on the demo's reconciled data", () => {
       budgets: parseBudgets(RAW_BUDGETS),
       clock: systemClock,
       reconciliation: createWarehouseReconciliationStore({ sql: session.runtime.warehouse.sql }),
-    }).budgetStatus();
+    }).budgetStatus("rollup");
     const money = (n: bigint) => formatMoney(n, "USD");
     const printed = JSON.parse(json.stdout) as { budgets: Record<string, unknown>[]; note: string };
     expect(printed.budgets.map((b) => [b.name, b.reconciled_nanos, b.estimate_nanos, b.basis_known])).toEqual(

@@ -72,7 +72,7 @@ const ndjson = (events: readonly unknown[]) => `${events.map((e) => JSON.stringi
 async function stored(path: string) {
   const warehouse = createDuckDbWarehouse({ path });
   try {
-    const rows = await warehouse.report({ ...RANGE, by: ["team"] });
+    const rows = await warehouse.report({ ...RANGE, by: ["team"], reads: "rollup" });
     const raw = await warehouse.readEvents(RANGE);
     const keys = new Set(raw.map((r) => `${r.event_source} ${r.event_id} ${r.part}`));
     return {

@@ -27,11 +27,11 @@ describe("the repository's DDL", () => {
     expect(specs).toHaveLength(statements.length);
   });
 
-  it("reads cost_events: columns in order with NOT NULL, DAY partitions on event_time, clustering, filter, retention", () => {
+  it("reads cost_events: columns in order with NOT NULL, HOUR partitions on event_time, clustering, filter, retention", () => {
     const events = specs.find((s) => s.tableId === "cost_events");
     expect(events).toMatchObject({
       file: "create_tables.sql",
-      partitioning: { field: "event_time", unit: "DAY" },
+      partitioning: { field: "event_time", unit: "HOUR" },
       clustering: ["event_type", "model", "business_unit"],
       requirePartitionFilter: true,
       partitionExpiration: { parameter: "partition_expiration_days" },

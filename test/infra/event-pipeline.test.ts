@@ -311,10 +311,10 @@ describe("the ingest token", () => {
 describe("the warehouse", () => {
   const tables = () => run.ofType("gcp:bigquery/table:Table").filter((t) => t.inputs.view === undefined);
 
-  it("partitions cost_events by DAY on event_time, clusters by model and business_unit, requires a partition filter", () => {
+  it("partitions cost_events by HOUR on event_time, clusters by model and business_unit, requires a partition filter", () => {
     expect(tables().find((t) => t.inputs.tableId === "cost_events")?.inputs).toMatchObject({
       datasetId: DATASET,
-      timePartitioning: { type: "DAY", field: "event_time", expirationMs: 90 * 86_400_000 },
+      timePartitioning: { type: "HOUR", field: "event_time", expirationMs: 90 * 86_400_000 },
       clusterings: ["event_type", "model", "business_unit"],
       requirePartitionFilter: true,
     });

@@ -531,6 +531,7 @@ describe("BigQuery warehouse against a fake BigQuery API (REST, insertAll)", () 
         from: new Date("2026-03-01T00:00:00Z"),
         to: new Date("2026-03-02T00:00:00Z"),
         by: ["team", "model"],
+        reads: "rollup",
       });
 
       // Assess
@@ -558,6 +559,12 @@ describe("BigQuery warehouse against a fake BigQuery API (REST, insertAll)", () 
           parameterType: { type: "TIMESTAMP" },
           parameterValue: { value: "2026-03-02T00:00:00.000Z" },
         },
+        // The rollup alone: the tail is one empty range, which prunes every partition of cost_events.
+        ...["tail_from_0", "tail_to_0", "tail_lookback_0"].map((name) => ({
+          name,
+          parameterType: { type: "TIMESTAMP" },
+          parameterValue: { value: "2026-03-01T00:00:00.000Z" },
+        })),
       ]);
       expect(body.query).toContain("team, model, currency");
       expect(body.query).toContain(`FROM \`${PROJECT}.${DATASET}\`.cost_hourly`);
@@ -569,7 +576,12 @@ describe("BigQuery warehouse against a fake BigQuery API (REST, insertAll)", () 
       const capped = createBigQueryWarehouse({ client, dataset: DATASET, maximumBytesBilled: 10n ** 10n });
 
       // Act
-      await capped.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: ["business_unit"] });
+      await capped.report({
+        from: T0,
+        to: new Date(T0.getTime() + HOUR),
+        by: ["business_unit"],
+        reads: "rollup",
+      });
 
       // Assess
       const body = queryBody(api.of("jobs.query")[0]) as JobsQueryBody & { maximumBytesBilled?: string };
@@ -580,7 +592,7 @@ describe("BigQuery warehouse against a fake BigQuery API (REST, insertAll)", () 
     it("report refuses a dimension outside the allow-list without querying", async () => {
       // Act
       const error = await warehouse
-        .report({ from: T0, to: T0, by: ["team; DROP TABLE x" as "team"] })
+        .report({ from: T0, to: T0, by: ["team; DROP TABLE x" as "team"], reads: "rollup" })
         .catch((e: unknown) => e);
 
       // Assess
@@ -672,12 +684,82 @@ describe("BigQuery warehouse against a fake BigQuery API (REST, insertAll)", () 
       expect(new Date(snapshot?.parameterValue?.value ?? "")).toEqual(new Date("2026-03-01T11:55:00Z"));
     });
 
+    it("a live report reads every hour marked since the low water from the raw rows, each run a constant range", async () => {
+      // Prepare: marks since the low water name a year-old hour and the two latest.
+      api.onQuery("ingest_marks_low_water", {
+        fields: [{ name: "low_water", type: "TIMESTAMP" }],
+        rows: [[micros(T0.toISOString())]],
+      });
+      api.onQuery("ingest_marks_tail_hours", {
+        fields: [{ name: "hour", type: "TIMESTAMP" }],
+        rows: [
+          [micros("2025-03-02T05:00:00Z")],
+          [micros("2026-03-01T08:00:00Z")],
+          [micros("2026-03-01T09:00:00Z")],
+        ],
+      });
+
+      // Act: a report over the year, and one over the last day.
+      await warehouse.report({
+        from: new Date("2025-03-01T00:00:00Z"),
+        to: new Date("2026-03-01T10:00:00Z"),
+        by: [],
+        reads: "live",
+      });
+      await warehouse.report({
+        from: new Date("2026-03-01T09:00:00Z"),
+        to: new Date("2026-03-01T10:00:00Z"),
+        by: [],
+        reads: "live",
+      });
+
+      // Assess: the low water, the marks since it (no settle margin), the runs' training job ends, then
+      // the report binding one range per run inside the report's own range.
+      const queries = api.of("jobs.query");
+      expect(queries.map((r) => queryLabel(r))).toEqual([
+        "ingest_marks_low_water",
+        "ingest_marks_tail_hours",
+        "training_job_ends",
+        "training_job_ends",
+        "report",
+        "ingest_marks_low_water",
+        "ingest_marks_tail_hours",
+        "training_job_ends",
+        "training_job_ends",
+        "report",
+      ]);
+      const marks = queryBody(queries[1]).queryParameters ?? [];
+      expect(marks.map((p) => [p.name, p.parameterValue?.value])).toEqual([["low_water", T0.toISOString()]]);
+      const bound = (request: (typeof queries)[number] | undefined) =>
+        Object.fromEntries(
+          (queryBody(request).queryParameters ?? [])
+            .filter((p) => p.name.startsWith("tail_"))
+            .map((p) => [p.name, p.parameterValue?.value]),
+        );
+      expect(bound(queries[4])).toEqual({
+        tail_from_0: "2025-03-02T05:00:00.000Z",
+        tail_to_0: "2025-03-02T06:00:00.000Z",
+        tail_lookback_0: "2025-02-23T05:00:00.000Z",
+        tail_from_1: "2026-03-01T08:00:00.000Z",
+        tail_to_1: "2026-03-01T10:00:00.000Z",
+        tail_lookback_1: "2026-02-22T08:00:00.000Z",
+      });
+      expect(queryBody(queries[4]).query).toContain(
+        "((event_time >= @tail_from_0 AND event_time < @tail_to_0) OR (event_time >= @tail_from_1 AND event_time < @tail_to_1))",
+      );
+      expect(bound(queries[9])).toEqual({
+        tail_from_0: "2026-03-01T09:00:00.000Z",
+        tail_to_0: "2026-03-01T10:00:00.000Z",
+        tail_lookback_0: "2026-02-22T09:00:00.000Z",
+      });
+    });
+
     it("retries a 503 on jobs.query once", async () => {
       // Prepare
       api.script("jobs.query", apiError(503, "backendError", "Backend error"));
 
       // Act
-      await warehouse.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: [] });
+      await warehouse.report({ from: T0, to: new Date(T0.getTime() + HOUR), by: [], reads: "rollup" });
 
       // Assess
       const [first, second] = api.of("jobs.query");
@@ -695,7 +777,9 @@ describe("BigQuery warehouse against a fake BigQuery API (REST, insertAll)", () 
       api.script("jobs.query", apiError(400, "invalidQuery", "Unrecognized name: colour at [3:3]"));
 
       // Act
-      const error = await warehouse.report({ from: T0, to: T0, by: [] }).catch((e: unknown) => e);
+      const error = await warehouse
+        .report({ from: T0, to: T0, by: [], reads: "rollup" })
+        .catch((e: unknown) => e);
 
       // Assess
       expect(error).toMatchObject({ name: "WarehouseError", code: "invalid" });

@@ -81,6 +81,7 @@ const TO = new Date("2026-11-20T00:00:00Z");
 const ANSWERS: Record<string, Record<string, unknown>[]> = {
   // refreshPending rebuilds the hours it reads, which runs training_job_ends and refresh_hourly.
   ingest_marks_hours: [{ hour: "2026-11-19T10:00:00.000Z" }],
+  ingest_marks_tail_hours: [{ hour: "2026-11-19T10:00:00.000Z" }, { hour: "2026-11-19T14:00:00.000Z" }],
 };
 
 function recordingClient(recorded: RecordedQuery[]): BigQuery {
@@ -121,8 +122,9 @@ export async function recordBigQueryStatements(): Promise<RecordedQuery[]> {
   await warehouse.refreshPending(NOW);
   await warehouse.knownRejections(["rejection-key"]);
   // {{dimensions}}: every group key, and none (one total per currency).
-  await warehouse.report({ by: [...GROUP_KEYS], from: FROM, to: TO });
-  await warehouse.report({ by: [], from: FROM, to: TO });
+  await warehouse.report({ by: [...GROUP_KEYS], from: FROM, to: TO, reads: "rollup" });
+  // Live: the tail's two runs of marked hours become two ranges of the raw rows.
+  await warehouse.report({ by: [], from: FROM, to: TO, reads: "live" });
   await warehouse.trainingJobs({ from: FROM, to: TO, now: NOW, silenceSeconds: 1800 });
 
   // The use cases that run named queries through the warehouse's SqlRunner.

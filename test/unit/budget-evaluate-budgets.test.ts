@@ -228,7 +228,7 @@ describe("evaluateBudgets", () => {
   it("reports status with spend, percent, forecast and all spend as estimate", async () => {
     const { evaluator, spend, received } = await setup();
     await spend(16_000n);
-    const [status] = await evaluator.budgetStatus();
+    const [status] = await evaluator.budgetStatus("rollup");
     expect(status?.evaluation.spend_nanos).toBe(16_000n * USD);
     expect(status?.evaluation.percent).toBe(80);
     expect(status?.evaluation.forecast.nanos).toBeGreaterThan(16_000n * USD);

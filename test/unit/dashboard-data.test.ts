@@ -51,7 +51,7 @@ function dashboard(overrides: Partial<DashboardDeps> = {}, clock: Clock = fixedC
   return createDashboardData({
     warehouse,
     budgets: BUDGETS,
-    budgetStatus: () => evaluator.budgetStatus(),
+    budgetStatus: () => evaluator.budgetStatus("rollup"),
     alertLog,
     clock,
     ...overrides,
@@ -408,7 +408,7 @@ describe("the dashboard's data", () => {
       {
         budgetStatus: () => {
           reads += 1;
-          return evaluator.budgetStatus();
+          return evaluator.budgetStatus("rollup");
         },
       },
       clock,

@@ -13,7 +13,12 @@ function setup() {
   const { ingest } = createIngestEvents({ warehouse, pricer: testPricer(), clock, logger: silentLogger });
   const { refresh } = createRefreshRollups({ warehouse, clock });
   const total = async (from = new Date(NOW.getTime() - 401 * DAY_MS)) => {
-    const [row] = await warehouse.report({ from, to: new Date(NOW.getTime() + DAY_MS), by: [] });
+    const [row] = await warehouse.report({
+      from,
+      to: new Date(NOW.getTime() + DAY_MS),
+      by: [],
+      reads: "rollup",
+    });
     return row?.cost_nanos ?? 0n;
   };
   return { ingest, refresh, total };

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type BigQuery, BigQueryTimestamp, type Query } from "@google-cloud/bigquery";
 import type { WriterClient } from "#adapters/bigquery-storage-write/storage-write-client.ts";
 import type { AppendRetryPolicy } from "#adapters/bigquery-storage-write/storage-write-writer.ts";
+import { clipRanges, liveTailSql } from "#adapters/sql/live-tail.ts";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
@@ -240,6 +241,38 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     return new Date(Math.max(toDate(row.to_hour, "to_hour").getTime(), range.to.getTime()));
   }
 
+  /** Up to where every ingest mark has been rebuilt; before any refresh, the oldest a mark can be. */
+  async function readLowWater(now: Date): Promise<Date> {
+    const [state] = await query("ingest_marks", {}, {}, "low_water");
+    return state?.low_water === null || state?.low_water === undefined
+      ? new Date(now.getTime() - partitionExpirationDays * 24 * HOUR_MS)
+      : toDate(state.low_water, "low_water");
+  }
+
+  /**
+   * What a refresh of these marked hours rebuilds: the hours in runs, each extended to the later hours
+   * of the training jobs it touches (their rows' charges depend on it), read up to `until`.
+   */
+  async function rebuildRanges(marked: readonly Row[], until: Date): Promise<TimeRange[]> {
+    const ranges: TimeRange[] = [];
+    for (const run of hourRuns(marked.map((row) => toDate(row.hour, "hour")))) {
+      ranges.push({ from: run.from, to: await trainingEnd(run, until) });
+    }
+    return mergeRanges(ranges);
+  }
+
+  /**
+   * The hours a live report over `range` reads from the raw rows: every mark since the low water, the
+   * settle margin's too, rebuilt as the refreshes to come will. Read before the report itself: a
+   * refresh that ends in between moves hours into the rollup that the report still reads raw (each
+   * hour from one side only), and a batch marked in between shows in the next report.
+   */
+  async function tailRanges(range: TimeRange): Promise<TimeRange[]> {
+    const lowWater = await readLowWater(new Date());
+    const marked = await query("ingest_marks", {}, { low_water: lowWater }, "tail_hours");
+    return clipRanges(await rebuildRanges(marked, range.to), range);
+  }
+
   return {
     sql,
 
@@ -335,20 +368,12 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
     },
 
     async refreshPending(now: Date): Promise<TimeRange[]> {
-      const [state] = await query("ingest_marks", {}, {}, "low_water");
-      const lowWater =
-        state?.low_water === null || state?.low_water === undefined
-          ? new Date(now.getTime() - partitionExpirationDays * 24 * HOUR_MS)
-          : toDate(state.low_water, "low_water");
+      const lowWater = await readLowWater(now);
       const snapshot = new Date(now.getTime() - MARK_SETTLE_MS);
       if (snapshot <= lowWater) return [];
       const marked = await query("ingest_marks", {}, { low_water: lowWater, snapshot }, "hours");
       const until = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS + MAX_FUTURE_MS);
-      const ranges: TimeRange[] = [];
-      for (const run of hourRuns(marked.map((row) => toDate(row.hour, "hour")))) {
-        ranges.push({ from: run.from, to: await trainingEnd(run, until) });
-      }
-      const merged = mergeRanges(ranges);
+      const merged = await rebuildRanges(marked, until);
       for (const range of merged) {
         await query(
           "refresh_hourly",
@@ -376,10 +401,12 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
           throw new WarehouseError(`report: ${JSON.stringify(dimension)} is not a dimension`, "invalid");
         }
       }
+      const tail = request.reads === "live" ? await tailRanges(request) : [];
+      const { identifiers, params } = liveTailSql("bigquery", tail, trainingLookbackMs, request.from);
       const rows = await query(
         "report",
-        { dimensions: by.map((d) => `${d}, `).join("") },
-        { from: request.from, to: request.to },
+        { dimensions: by.map((d) => `${d}, `).join(""), ...identifiers },
+        { from: request.from, to: request.to, ...params },
       );
       return rows.map((row) => {
         const group: Partial<Record<GroupKey, string | null>> = {};

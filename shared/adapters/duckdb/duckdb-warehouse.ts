@@ -9,6 +9,7 @@ import {
   type DuckDBValue,
   StatementType,
 } from "@duckdb/node-api";
+import { clipRanges, liveTailSql } from "#adapters/sql/live-tail.ts";
 import { loadNamedSql, loadSql } from "#adapters/sql/load-sql.ts";
 import { createViewStatements } from "#adapters/sql/report-views.ts";
 import { type CostRow, GROUP_KEYS, type GroupKey, type RejectedRow } from "#domain/cost-row.ts";
@@ -279,6 +280,27 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
     });
   }
 
+  /**
+   * What the next refresh will rebuild: the pending hours in runs, each run extended to the later
+   * hours of the training jobs it touches (their rows' charges depend on it), read up to `until`.
+   */
+  async function pendingRanges(connection: DuckDBConnection, until: Date): Promise<TimeRange[]> {
+    const hours = (await runScript(connection, "pending_hours", {}, {}, "list")).map((row) =>
+      timestampToDate(row.hour ?? null, "hour"),
+    );
+    const ranges: TimeRange[] = [];
+    for (const run of hourRuns(hours)) {
+      const [row] = await runScript(connection, "training_job_ends", {
+        from: dateToTimestamp(run.from, "from"),
+        to: dateToTimestamp(run.to, "to"),
+        until: dateToTimestamp(until, "until"),
+      });
+      const jobsEnd = row?.to_hour ? timestampToDate(row.to_hour, "to_hour") : run.to;
+      ranges.push({ from: run.from, to: new Date(Math.max(jobsEnd.getTime(), run.to.getTime())) });
+    }
+    return mergeRanges(ranges);
+  }
+
   /** Appends rows given as their cells in column order: a Date as TIMESTAMPTZ, text, or null. */
   async function appendCells(
     connection: DuckDBConnection,
@@ -491,22 +513,8 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
 
     refreshPending(now) {
       return serialized("refreshPending", async (connection) => {
-        const hours = (await runScript(connection, "pending_hours", {}, {}, "list")).map((row) =>
-          timestampToDate(row.hour ?? null, "hour"),
-        );
-        if (hours.length === 0) return [];
-        const until = new Date(hourFloor(now) + HOUR_MS + MAX_FUTURE_MS);
-        const ranges: TimeRange[] = [];
-        for (const run of hourRuns(hours)) {
-          const [row] = await runScript(connection, "training_job_ends", {
-            from: dateToTimestamp(run.from, "from"),
-            to: dateToTimestamp(run.to, "to"),
-            until: dateToTimestamp(until, "until"),
-          });
-          const jobsEnd = row?.to_hour ? timestampToDate(row.to_hour, "to_hour") : run.to;
-          ranges.push({ from: run.from, to: new Date(Math.max(jobsEnd.getTime(), run.to.getTime())) });
-        }
-        const merged = mergeRanges(ranges);
+        const merged = await pendingRanges(connection, new Date(hourFloor(now) + HOUR_MS + MAX_FUTURE_MS));
+        if (merged.length === 0) return [];
         // Forgotten in the transaction that rebuilds them: a crash before COMMIT leaves them pending.
         await inTransaction(connection, async () => {
           for (const range of merged) await rebuild(connection, range);
@@ -539,12 +547,17 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): DuckDbWa
       return serialized("report", async (connection): Promise<ReportRow[]> => {
         assertRange(query, "report");
         const dimensions = dimensionList(query.by);
-        const rows = await runScript(
-          connection,
-          "report",
-          { from: dateToTimestamp(query.from, "from"), to: dateToTimestamp(query.to, "to") },
-          { dimensions },
-        );
+        // Read in the same serialized call as the report, so no insert or refresh comes between: an
+        // hour pending here is read from the raw rows, any other from the rollup.
+        const tail =
+          query.reads === "live" ? clipRanges(await pendingRanges(connection, query.to), query) : [];
+        const { identifiers, params } = liveTailSql("duckdb", tail, lookbackMs, query.from);
+        const bound: Record<string, DuckDBValue> = {
+          from: dateToTimestamp(query.from, "from"),
+          to: dateToTimestamp(query.to, "to"),
+        };
+        for (const [name, value] of Object.entries(params)) bound[name] = dateToTimestamp(value, name);
+        const rows = await runScript(connection, "report", bound, { dimensions, ...identifiers });
         return rows.map((row) => {
           const group: ReportRow["group"] = {};
           for (const dimension of query.by) {

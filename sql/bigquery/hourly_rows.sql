@@ -1,0 +1,58 @@
+-- BigQuery twin: not a query of its own. What cost_hourly holds for some hours, computed from the raw
+-- events: CTEs for `{{include:hourly_rows}}` after a CTE `raw_rows` (cost_events rows, each with a
+-- boolean in_range: true for the rows of the hours computed, false for the training rows read before
+-- them only as predecessors), ending in rolled_up, whose columns are cost_hourly's, in order.
+-- refresh_hourly.sql writes it; report.sql reads it for the hours not refreshed yet (the live tail),
+-- so an hour shows the same figures before and after its refresh.
+-- Streaming inserts are at least once, so the raw table may hold a row twice: the first ingested
+-- copy of each (event_source, event_id, part) counts.
+-- Training rows hold the job's cumulative cost; each is charged the difference to the job's previous
+-- event (by elapsed time), the first its whole cost.
+-- family is the instance or SKU family reconciliation calibrates by (the accelerator, else the
+-- instance type): kept in the rollup so the daily estimates are read from it, not from raw events,
+-- and training rows keep their charged differences. Null for allocations and fixed costs.
+-- Events are read through attributed_events.sql: a self-hosted request a gateway attributed has its
+-- owner, and the attributions themselves add no row.
+unique_events AS (
+  SELECT
+    event_source, event_id, event_type, event_time, basis, team, model, model_version, business_unit,
+    cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
+    output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family, in_range,
+    labels
+  FROM raw_rows
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
+),
+{{include:attributed_events}},
+charged AS (
+  SELECT *, cost AS charged_cost
+  FROM attributed_events
+  WHERE event_type <> 'ai.cost.training.v1' OR job_id IS NULL
+  UNION ALL
+  -- The window sorts the training rows only, not every row of the hours.
+  SELECT
+    *,
+    cost - COALESCE(
+      LAG(cost) OVER (PARTITION BY event_source, job_id ORDER BY elapsed_seconds, event_time, event_id),
+      0
+    ) AS charged_cost
+  FROM attributed_events
+  WHERE event_type = 'ai.cost.training.v1' AND job_id IS NOT NULL
+),
+rolled_up AS (
+  SELECT
+    TIMESTAMP_TRUNC(event_time, HOUR) AS hour,
+    basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
+    environment, cloud, currency,
+    SUM(charged_cost) AS cost,
+    COUNT(*) AS `rows`,
+    SUM(gpu_seconds) AS gpu_seconds,
+    SUM(input_tokens) AS input_tokens,
+    SUM(output_tokens) AS output_tokens,
+    CURRENT_TIMESTAMP() AS refreshed_at,
+    family
+  FROM charged
+  WHERE in_range
+  GROUP BY
+    hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
+    environment, cloud, currency, family
+)
