@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runFaultInjection } from "./faults.ts";
 import { measureFreshness } from "./freshness.ts";
+import { STAGES } from "./ingest-stages.ts";
 import { measureIngestThroughput } from "./ingest-throughput.ts";
 import { measureReportSeries } from "./report-series.ts";
 import { measureSdkOverhead } from "./sdk-overhead.ts";
@@ -20,6 +21,7 @@ const { values, positionals } = parseArgs({
 if (values.help) {
   process.stdout.write(`npm run bench -- [--events N] [--rate EVENTS_PER_S] [--seconds S]
 npm run bench -- faults [--events N]
+npm run bench -- ingest [--events N]
 
   1. Ingest throughput: N synthetic events through the whole path (parse, validate, price, dedupe,
      write to DuckDB), against DuckDB's own bulk NDJSON load of the same file, in the same run.
@@ -30,6 +32,8 @@ npm run bench -- faults [--events N]
   4. Report series: a week of spend per team by hour on the demo org, as 168 one-hour reports and as
      one report grouped by hour (what the budget forecast reads), checked equal.
   Figures are printed side by side; nothing passes or fails on absolute times.
+
+  ingest: the ingest throughput (1.) alone.
 
   faults: the fault-injection run instead. Four producers post --events events (default 60,000 in
   bodies of 500, every 20th body twice) to the local stack as a process, which is killed with -9
@@ -55,12 +59,38 @@ async function printFaultRun(dir: string, events: number): Promise<void> {
   );
 }
 
+async function printIngestRun(dir: string, count: number): Promise<void> {
+  process.stdout.write(`Ingest throughput, ${count} events (generating, then ingesting)...\n`);
+  const t = await measureIngestThroughput(dir, count);
+  const pipelineRate = t.events / t.pipeline.seconds;
+  const bulkRate = t.events / t.bulkLoad.seconds;
+  const stageSum = STAGES.reduce((sum, stage) => sum + t.stages.seconds[stage], 0);
+  const perEvent = (seconds: number) => `${((seconds / t.events) * 1e6).toFixed(2).padStart(6)} µs/event`;
+  process.stdout.write(
+    [
+      `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipeline.seconds.toFixed(2)} s, CPU ${t.pipeline.cpuSeconds.toFixed(2)} s)`,
+      `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoad.seconds.toFixed(2)} s, CPU ${t.bulkLoad.cpuSeconds.toFixed(2)} s)`,
+      `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
+      `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
+      `  close afterwards (final checkpoint of the log):   ${t.closeSeconds.toFixed(2)} s`,
+      "  by stage, each alone on one thread (the pipeline overlaps them):",
+      ...STAGES.map(
+        (stage) =>
+          `    ${stage.padEnd(9)} ${perEvent(t.stages.seconds[stage])} ${((100 * t.stages.seconds[stage]) / stageSum).toFixed(0).padStart(3)}%`,
+      ),
+      `    all       ${perEvent(stageSum)}; the pipeline took ${((t.pipeline.seconds / stageSum) * 100).toFixed(0)}% of that`,
+      "",
+    ].join("\n"),
+  );
+}
+
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 const dir = mkdtempSync(join(tmpdir(), "finops-bench-"));
-if (positionals[0] === "faults") {
+if (positionals[0] === "faults" || positionals[0] === "ingest") {
   try {
-    await printFaultRun(dir, values.events === "200000" ? 60_000 : Number(values.events));
+    if (positionals[0] === "ingest") await printIngestRun(dir, Number(values.events));
+    else await printFaultRun(dir, values.events === "200000" ? 60_000 : Number(values.events));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -71,21 +101,7 @@ if (positionals.length > 0) {
   process.exit(2);
 }
 try {
-  const count = Number(values.events);
-  process.stdout.write(`Ingest throughput, ${count} events (generating, then ingesting)...\n`);
-  const t = await measureIngestThroughput(dir, count);
-  const pipelineRate = t.events / t.pipelineSeconds;
-  const bulkRate = t.events / t.bulkLoadSeconds;
-  process.stdout.write(
-    [
-      `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipelineSeconds.toFixed(2)} s)`,
-      `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
-      `  close afterwards (final checkpoint of the log):   ${t.closeSeconds.toFixed(2)} s`,
-      `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoadSeconds.toFixed(2)} s)`,
-      `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
-      "",
-    ].join("\n"),
-  );
+  await printIngestRun(dir, Number(values.events));
 
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);

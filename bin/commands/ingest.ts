@@ -5,7 +5,7 @@ import { systemReason } from "../error-boundary.ts";
 import { processOutput } from "../operation.ts";
 import { commandConfig, stackToAsk, withLocalRuntime } from "../run-operation.ts";
 import { postEvents, refreshStackRollups } from "../stack-client.ts";
-import { BATCH_LINES, type IngestBatch, ingestStream } from "./event-batches.ts";
+import { BATCH_LINES, type IngestBodies, ingestStream, LOCAL_BODIES_PER_CALL } from "./event-batches.ts";
 
 const SHOWN_REJECTIONS = 100;
 
@@ -53,9 +53,10 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
     const input = await openInput(path);
     const { env, config } = commandConfig();
     const stack = await stackToAsk(values.url, config);
-    const run = async (ingest: IngestBatch, refresh: () => Promise<unknown>) => {
+    const run = async (ingest: IngestBodies, bodiesPerCall: number, refresh: () => Promise<unknown>) => {
       const began = performance.now();
       const totals = await ingestStream(ingest, input, {
+        bodiesPerCall,
         onBatch(t) {
           if (values.quiet) return;
           const rate = Math.round(t.received / ((performance.now() - began) / 1000));
@@ -79,13 +80,20 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
     };
     if (stack !== undefined) {
       return run(
-        (body, contentType) => postEvents(stack, body, contentType),
+        async (bodies) => {
+          const answers = [];
+          for (const { body, contentType } of bodies)
+            answers.push(await postEvents(stack, body, contentType));
+          return answers;
+        },
+        1,
         () => refreshStackRollups(stack),
       );
     }
     return withLocalRuntime({ env, config, mustExist: false }, (runtime) =>
       run(
-        (body, contentType) => runtime.ingestEvents.ingest(body, contentType),
+        (bodies) => runtime.ingestEvents.ingestBodies(bodies),
+        LOCAL_BODIES_PER_CALL,
         () => runtime.refreshRollups.refresh(),
       ),
     );
