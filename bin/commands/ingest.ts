@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, ReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
 import { systemReason } from "../error-boundary.ts";
@@ -53,15 +53,27 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
     const input = await openInput(path);
     const { env, config } = commandConfig();
     const stack = await stackToAsk(values.url, config);
+    // How far through a file the ingested bodies reach (gzip: in its compressed bytes), for the progress.
+    const size = input instanceof ReadStream ? statSync(path).size : 0;
+    let reached = 0;
+    const done = () => (size > 0 ? `, ${Math.floor((100 * reached) / size)}% of ${path}` : "");
+    const tracked =
+      (ingest: IngestBodies): IngestBodies =>
+      async (bodies) => {
+        const at = input instanceof ReadStream ? input.bytesRead : 0;
+        const answers = await ingest(bodies);
+        reached = Math.max(reached, at);
+        return answers;
+      };
     const run = async (ingest: IngestBodies, bodiesPerCall: number, refresh: () => Promise<unknown>) => {
       const began = performance.now();
-      const totals = await ingestStream(ingest, input, {
+      const totals = await ingestStream(tracked(ingest), input, {
         bodiesPerCall,
         onBatch(t) {
           if (values.quiet) return;
           const rate = Math.round(t.received / ((performance.now() - began) / 1000));
           processOutput.err(
-            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s\n`,
+            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s${done()}\n`,
           );
         },
       });
