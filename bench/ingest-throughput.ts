@@ -1,21 +1,46 @@
-import { createReadStream, writeFileSync } from "node:fs";
+import { createReadStream, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { syntheticInferenceEvents } from "#domain/demo/load-events.ts";
+import { parsePriceCatalog } from "#domain/pricing/catalog.ts";
+import { createPricer } from "#domain/pricing/pricer.ts";
 import { composeRuntime } from "#runtime/compose.ts";
 import { readEnv } from "#runtime/env.ts";
-import { ingestStream } from "../bin/commands/event-batches.ts";
+import { ingestStream, LOCAL_BODIES_PER_CALL } from "../bin/commands/event-batches.ts";
+import { measureIngestStages, type StageTimes } from "./ingest-stages.ts";
+
+/** A phase's wall time and the CPU time the process spent in it (every thread, DuckDB's included). */
+export interface Timed {
+  seconds: number;
+  cpuSeconds: number;
+}
 
 export interface ThroughputResult {
   events: number;
-  pipelineSeconds: number;
+  pipeline: Timed;
   rollupSeconds: number;
   /** Closing the warehouse afterwards: the final checkpoint of the write-ahead log into the file. */
   closeSeconds: number;
-  bulkLoadSeconds: number;
+  bulkLoad: Timed;
+  stages: StageTimes;
 }
 
-/** The whole ingest path (parse, validate, price, dedupe, write) against DuckDB's own bulk NDJSON reader. */
+async function timed<T>(work: () => Promise<T>): Promise<Timed & { value: T }> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const value = await work();
+  const used = process.cpuUsage(cpu);
+  return {
+    value,
+    seconds: (performance.now() - start) / 1000,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  };
+}
+
+/**
+ * The whole ingest path (parse, validate, price, dedupe, write) as `finops ingest <file>` runs it,
+ * against DuckDB's own bulk NDJSON reader over the same file, then the path taken apart by stage.
+ */
 export async function measureIngestThroughput(dir: string, count: number): Promise<ThroughputResult> {
   const from = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000);
   const file = join(dir, "events.ndjson");
@@ -27,26 +52,27 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
   );
 
   const env = readEnv({ FINOPS_DUCKDB_PATH: join(dir, "pipeline.duckdb"), FINOPS_LOG_LEVEL: "warn" });
-  const runtime = await composeRuntime({ env });
-  const t0 = performance.now();
-  const { accepted } = await ingestStream(
-    (body, contentType) => runtime.ingestEvents.ingest(body, contentType),
-    createReadStream(file),
+  const pricer = createPricer(
+    parsePriceCatalog(
+      JSON.parse(readFileSync(new URL("../config/price-catalog.json", import.meta.url), "utf8")),
+    ),
   );
-  const t1 = performance.now();
-  await runtime.refreshRollups.refresh();
-  const t2 = performance.now();
-  await runtime.close();
-  const tClosed = performance.now();
-  if (accepted !== count) throw new Error(`pipeline accepted ${accepted} of ${count} events`);
+  const runtime = await composeRuntime({ env, pricer });
+  const pipeline = await timed(() =>
+    ingestStream((bodies) => runtime.ingestEvents.ingestBodies(bodies), createReadStream(file), {
+      bodiesPerCall: LOCAL_BODIES_PER_CALL,
+    }),
+  );
+  const rollup = await timed(() => runtime.refreshRollups.refresh());
+  const close = await timed(() => runtime.close());
+  if (pipeline.value.accepted !== count)
+    throw new Error(`pipeline accepted ${pipeline.value.accepted} of ${count} events`);
 
   const instance = await DuckDBInstance.create(join(dir, "bulk.duckdb"));
   const connection = await instance.connect();
-  const t3 = performance.now();
-  await connection.run(
-    `CREATE TABLE raw AS SELECT * FROM read_json('${file}', format = 'newline_delimited')`,
+  const bulkLoad = await timed(() =>
+    connection.run(`CREATE TABLE raw AS SELECT * FROM read_json('${file}', format = 'newline_delimited')`),
   );
-  const t4 = performance.now();
   const loaded = await connection.runAndReadAll("SELECT count(*) FROM raw");
   connection.closeSync();
   instance.closeSync();
@@ -54,9 +80,10 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
 
   return {
     events: count,
-    pipelineSeconds: (t1 - t0) / 1000,
-    rollupSeconds: (t2 - t1) / 1000,
-    closeSeconds: (tClosed - t2) / 1000,
-    bulkLoadSeconds: (t4 - t3) / 1000,
+    pipeline,
+    rollupSeconds: rollup.seconds,
+    closeSeconds: close.seconds,
+    bulkLoad,
+    stages: await measureIngestStages(file, dir, pricer),
   };
 }

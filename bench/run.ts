@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { dashboardBytesLines, measureDashboardBytes } from "./dashboard-bytes.ts";
 import { runFaultInjection } from "./faults.ts";
 import { measureFreshness } from "./freshness.ts";
+import { STAGES } from "./ingest-stages.ts";
 import { measureIngestThroughput } from "./ingest-throughput.ts";
 import { measureReportSeries } from "./report-series.ts";
 import { measureSdkOverhead } from "./sdk-overhead.ts";
@@ -21,6 +22,7 @@ const { values, positionals } = parseArgs({
 if (values.help) {
   process.stdout.write(`npm run bench -- [--events N] [--rate EVENTS_PER_S] [--seconds S]
 npm run bench -- faults [--events N]
+npm run bench -- ingest [--events N]
 npm run bench -- freshness [--rate EVENTS_PER_S] [--seconds S]
 npm run bench -- dashboard-bytes
 
@@ -38,7 +40,7 @@ npm run bench -- dashboard-bytes
      left by the layout; and what 100 loads a day cost a month.
   Figures are printed side by side; nothing passes or fails on absolute times.
 
-  freshness, dashboard-bytes: that section alone.
+  ingest, freshness, dashboard-bytes: that section alone.
 
   faults: the fault-injection run instead. Four producers post --events events (default 60,000 in
   bodies of 500, every 20th body twice) to the local stack as a process, which is killed with -9
@@ -59,6 +61,31 @@ async function printFaultRun(dir: string, events: number): Promise<void> {
       `  stored ${f.stored.toLocaleString("en-US")} events; lost ${f.lost}; doubled ${f.doubled}`,
       `  reported ${usd(f.reportedNanos)} USD, expected ${usd(f.expectedNanos)} USD: ${f.reportedNanos === f.expectedNanos ? "exact" : "DIFFERENT"}`,
       `  (${f.seconds.toFixed(1)} s)`,
+      "",
+    ].join("\n"),
+  );
+}
+
+async function printIngestRun(dir: string, count: number): Promise<void> {
+  process.stdout.write(`Ingest throughput, ${count} events (generating, then ingesting)...\n`);
+  const t = await measureIngestThroughput(dir, count);
+  const pipelineRate = t.events / t.pipeline.seconds;
+  const bulkRate = t.events / t.bulkLoad.seconds;
+  const stageSum = STAGES.reduce((sum, stage) => sum + t.stages.seconds[stage], 0);
+  const perEvent = (seconds: number) => `${((seconds / t.events) * 1e6).toFixed(2).padStart(6)} µs/event`;
+  process.stdout.write(
+    [
+      `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipeline.seconds.toFixed(2)} s, CPU ${t.pipeline.cpuSeconds.toFixed(2)} s)`,
+      `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoad.seconds.toFixed(2)} s, CPU ${t.bulkLoad.cpuSeconds.toFixed(2)} s)`,
+      `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
+      `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
+      `  close afterwards (final checkpoint of the log):   ${t.closeSeconds.toFixed(2)} s`,
+      "  by stage, each alone on one thread (the pipeline overlaps them):",
+      ...STAGES.map(
+        (stage) =>
+          `    ${stage.padEnd(9)} ${perEvent(t.stages.seconds[stage])} ${((100 * t.stages.seconds[stage]) / stageSum).toFixed(0).padStart(3)}%`,
+      ),
+      `    all       ${perEvent(stageSum)}; the pipeline took ${((t.pipeline.seconds / stageSum) * 100).toFixed(0)}% of that`,
       "",
     ].join("\n"),
   );
@@ -92,11 +119,15 @@ if (positionals[0] === "faults") {
   }
   process.exit(0);
 }
-if (positionals[0] === "freshness" || positionals[0] === "dashboard-bytes") {
+const sections: Record<string, () => Promise<void> | void> = {
+  ingest: () => printIngestRun(dir, Number(values.events)),
+  freshness: () => printFreshness(dir, Number(values.rate), Number(values.seconds)),
+  "dashboard-bytes": printDashboardBytes,
+};
+const section = positionals[0] === undefined ? undefined : sections[positionals[0]];
+if (section !== undefined) {
   try {
-    if (positionals[0] === "freshness")
-      await printFreshness(dir, Number(values.rate), Number(values.seconds));
-    else printDashboardBytes();
+    await section();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -107,21 +138,7 @@ if (positionals.length > 0) {
   process.exit(2);
 }
 try {
-  const count = Number(values.events);
-  process.stdout.write(`Ingest throughput, ${count} events (generating, then ingesting)...\n`);
-  const t = await measureIngestThroughput(dir, count);
-  const pipelineRate = t.events / t.pipelineSeconds;
-  const bulkRate = t.events / t.bulkLoadSeconds;
-  process.stdout.write(
-    [
-      `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipelineSeconds.toFixed(2)} s)`,
-      `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
-      `  close afterwards (final checkpoint of the log):   ${t.closeSeconds.toFixed(2)} s`,
-      `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoadSeconds.toFixed(2)} s)`,
-      `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
-      "",
-    ].join("\n"),
-  );
+  await printIngestRun(dir, Number(values.events));
 
   await printFreshness(dir, Number(values.rate), Number(values.seconds));
 

@@ -1,11 +1,11 @@
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, ReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
 import { systemReason } from "../error-boundary.ts";
 import { processOutput } from "../operation.ts";
 import { commandConfig, stackToAsk, withLocalRuntime } from "../run-operation.ts";
 import { postEvents, refreshStackRollups } from "../stack-client.ts";
-import { BATCH_LINES, type IngestBatch, ingestStream } from "./event-batches.ts";
+import { BATCH_LINES, type IngestBodies, ingestStream, LOCAL_BODIES_PER_CALL } from "./event-batches.ts";
 
 const SHOWN_REJECTIONS = 100;
 
@@ -36,9 +36,10 @@ export const ingestCommand: Command = {
 
   Reads CloudEvents (one JSON object per line, one JSON array, or one pretty-printed event; gzip
   inflated) from a file, or from stdin with -, ingests them in batches of ${BATCH_LINES} lines (validate,
-  price, dedupe, store), refreshes the hourly rollup and prints {received, accepted, duplicates,
-  conflicts, rejected, rejections[]} as JSON on stdout. Progress goes to stderr. Exit code 0 when
-  nothing was rejected, 1 otherwise.
+  price, dedupe, store; ${LOCAL_BODIES_PER_CALL} batches per insert when no stack runs), refreshes the hourly
+  rollup and prints {received, accepted, duplicates, conflicts, rejected, rejections[]} as JSON on
+  stdout. Progress (events/s, how far through the file) goes to stderr. Exit code 0 when nothing was
+  rejected, 1 otherwise.
 
   --quiet    no progress lines
 ${urlFlagHelp(13, ", posting to its /v1/events")}`,
@@ -53,14 +54,27 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
     const input = await openInput(path);
     const { env, config } = commandConfig();
     const stack = await stackToAsk(values.url, config);
-    const run = async (ingest: IngestBatch, refresh: () => Promise<unknown>) => {
+    // How far through a file the ingested bodies reach (gzip: in its compressed bytes), for the progress.
+    const size = input instanceof ReadStream ? statSync(path).size : 0;
+    let reached = 0;
+    const done = () => (size > 0 ? `, ${Math.floor((100 * reached) / size)}% of ${path}` : "");
+    const tracked =
+      (ingest: IngestBodies): IngestBodies =>
+      async (bodies) => {
+        const at = input instanceof ReadStream ? input.bytesRead : 0;
+        const answers = await ingest(bodies);
+        reached = Math.max(reached, at);
+        return answers;
+      };
+    const run = async (ingest: IngestBodies, bodiesPerCall: number, refresh: () => Promise<unknown>) => {
       const began = performance.now();
-      const totals = await ingestStream(ingest, input, {
+      const totals = await ingestStream(tracked(ingest), input, {
+        bodiesPerCall,
         onBatch(t) {
           if (values.quiet) return;
           const rate = Math.round(t.received / ((performance.now() - began) / 1000));
           processOutput.err(
-            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s\n`,
+            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s${done()}\n`,
           );
         },
       });
@@ -79,13 +93,20 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
     };
     if (stack !== undefined) {
       return run(
-        (body, contentType) => postEvents(stack, body, contentType),
+        async (bodies) => {
+          const answers = [];
+          for (const { body, contentType } of bodies)
+            answers.push(await postEvents(stack, body, contentType));
+          return answers;
+        },
+        1,
         () => refreshStackRollups(stack),
       );
     }
     return withLocalRuntime({ env, config, mustExist: false }, (runtime) =>
       run(
-        (body, contentType) => runtime.ingestEvents.ingest(body, contentType),
+        (bodies) => runtime.ingestEvents.ingestBodies(bodies),
+        LOCAL_BODIES_PER_CALL,
         () => runtime.refreshRollups.refresh(),
       ),
     );

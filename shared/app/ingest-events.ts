@@ -1,6 +1,12 @@
-import { createHash } from "node:crypto";
+import { createHash, hash as digest } from "node:crypto";
 import type { CostRow } from "#domain/cost-row.ts";
-import { type DecodedItem, decodeEventBody, truncatePayload } from "#domain/events/decode-body.ts";
+import { ALLOCATION_V1, type CostEvent } from "#domain/events/cloud-event.ts";
+import {
+  type DecodedItem,
+  decodeEventBody,
+  type EventBody,
+  truncatePayload,
+} from "#domain/events/decode-body.ts";
 import { parseCostEvent, type Rejection } from "#domain/events/parse.ts";
 import { toCostRows } from "#domain/ingest/to-cost-rows.ts";
 import type { Pricer } from "#domain/pricing/pricer.ts";
@@ -57,6 +63,12 @@ export interface IngestSummary {
 
 export interface IngestEvents {
   ingest(body: string | Buffer, contentType?: string, contentEncoding?: string): Promise<IngestSummary>;
+  /**
+   * Several bodies in one insert, one answer each: what a file ingest sends, so that the warehouse
+   * writes large batches. The bodies answer as one body made of them all would, each for its own
+   * events (an event repeated in a later body is a duplicate or a conflict of the earlier copy).
+   */
+  ingestBodies(bodies: readonly EventBody[]): Promise<IngestSummary[]>;
 }
 
 interface Priced {
@@ -84,7 +96,27 @@ interface BodyFraming {
   contentEncoding?: string;
 }
 
+/** One body validated and priced, before anything of it is stored. */
+interface Prepared {
+  received: number;
+  framing: BodyFraming;
+  refused: Refused[];
+  priced: Priced[];
+  /** Events repeated within the insert with the same payload (duplicates). */
+  repeated: number;
+  /** Events repeated within the insert with another payload. */
+  conflicts: Stored["conflicts"];
+}
+
 const HOUR_MS = 3600 * 1000;
+
+const nothingStored = (): Stored => ({
+  stored: 0,
+  duplicateEvents: 0,
+  conflicts: [],
+  newRows: [],
+  fallbackPriced: 0,
+});
 
 function str(raw: unknown, key: string): string | undefined {
   if (raw === null || typeof raw !== "object" || !(key in raw)) return undefined;
@@ -138,11 +170,11 @@ interface Stored {
 }
 
 /**
- * Splits an insert's result by event: `priced` laid their rows out one event after another, so the
- * warehouse's duplicate and conflict row indexes fall in each event's own range. An event is a
- * conflict when its rows are, a duplicate when all its rows are.
+ * Splits an insert's result by event: `priced` laid their rows out one event after another from
+ * row `firstRow` of the insert, so the warehouse's duplicate and conflict row indexes fall in each
+ * event's own range. An event is a conflict when its rows are, a duplicate when all its rows are.
  */
-function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
+function byEvent(priced: readonly Priced[], result: InsertResult, firstRow = 0): Stored {
   const { duplicateRows, conflictRows } = result;
   if (duplicateRows.size === 0 && conflictRows.size === 0) {
     return {
@@ -157,7 +189,7 @@ function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
   let fallbackPriced = 0;
   const conflicts: Stored["conflicts"] = [];
   const newRows: CostRow[] = [];
-  let offset = 0;
+  let offset = firstRow;
   for (const p of priced) {
     const conflict = conflictRows.get(offset);
     if (conflict !== undefined || conflictRows.has(offset)) {
@@ -178,10 +210,17 @@ function byEvent(priced: readonly Priced[], result: InsertResult): Stored {
   return { stored: priced.length, duplicateEvents, conflicts, newRows, fallbackPriced };
 }
 
-/** The hash that tells a resend from a conflict: of the event as validated, so layout does not matter. */
-function payloadHash(event: unknown): string {
-  const text = JSON.stringify(event, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
-  return createHash("sha256").update(text).digest("base64url").slice(0, 22);
+const bigintAsText = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
+
+/**
+ * The hash that tells a resend from a conflict: of the event as validated, so layout does not
+ * matter. Amounts (bigint) are written as their decimal text; an event without one needs no
+ * replacer, which is the common case and several times cheaper.
+ */
+export function payloadHash(event: CostEvent): string {
+  const plain = !("cost_nanos" in event.data) && event.type !== ALLOCATION_V1;
+  const text = plain ? JSON.stringify(event) : JSON.stringify(event, bigintAsText);
+  return digest("sha256", text, "base64url").slice(0, 22);
 }
 
 /**
@@ -220,16 +259,9 @@ function isInvalid(error: unknown): error is WarehouseError {
 export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
   const { warehouse, pricer, clock, bus, deadLetterTopic, logger } = deps;
 
-  /** Stores all rows in one call; if the warehouse refuses the batch as invalid, event by event. */
-  async function store(priced: readonly Priced[], refused: Refused[]): Promise<Stored> {
-    const rows = priced.length === 1 ? (priced[0] as Priced).rows : priced.flatMap((p) => p.rows);
-    try {
-      return byEvent(priced, await warehouse.insertEvents(rows));
-    } catch (error) {
-      if (!isInvalid(error)) throw error;
-      logger.warn("warehouse refused the batch; inserting event by event", { error: error.message });
-    }
-    const total: Stored = { stored: 0, duplicateEvents: 0, conflicts: [], newRows: [], fallbackPriced: 0 };
+  /** Stores events one by one: what is left when the warehouse refuses a batch of them as invalid. */
+  async function storeOneByOne(priced: readonly Priced[], refused: Refused[]): Promise<Stored> {
+    const total = nothingStored();
     for (const p of priced) {
       try {
         const one = byEvent([p], await warehouse.insertEvents(p.rows));
@@ -250,6 +282,33 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       }
     }
     return total;
+  }
+
+  /**
+   * Stores the priced events of every body in one insert, and tells each body its share of the
+   * result. If the warehouse refuses the insert as invalid, body by body, event by event.
+   */
+  async function storeAll(prepared: readonly Prepared[]): Promise<Stored[]> {
+    const priced =
+      prepared.length === 1 ? (prepared[0] as Prepared).priced : prepared.flatMap((p) => p.priced);
+    if (priced.length === 0) return prepared.map(nothingStored);
+    const rows = priced.length === 1 ? (priced[0] as Priced).rows : priced.flatMap((p) => p.rows);
+    let result: InsertResult;
+    try {
+      result = await warehouse.insertEvents(rows);
+    } catch (error) {
+      if (!isInvalid(error)) throw error;
+      logger.warn("warehouse refused the batch; inserting event by event", { error: error.message });
+      const stored: Stored[] = [];
+      for (const p of prepared) stored.push(await storeOneByOne(p.priced, p.refused));
+      return stored;
+    }
+    let firstRow = 0;
+    return prepared.map((p) => {
+      const stored = byEvent(p.priced, result, firstRow);
+      for (const q of p.priced) firstRow += q.rows.length;
+      return stored;
+    });
   }
 
   /**
@@ -342,19 +401,20 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     });
   }
 
-  async function ingest(
-    body: string | Buffer,
-    contentType?: string,
-    contentEncoding?: string,
-  ): Promise<IngestSummary> {
-    const now = clock.now();
+  /**
+   * Decodes, validates and prices one body's events. `seen` holds the hash of each event kept so far
+   * in this insert by source and id (the dedupe key), across the bodies before this one.
+   */
+  function prepare(
+    { body, contentType, contentEncoding }: EventBody,
+    now: Date,
+    seen: Map<string, Map<string, Priced>>,
+  ): Prepared {
     const decoded = decodeEventBody(body, contentType, contentEncoding);
     const refused: Refused[] = decoded.rejections.map((r) => ({ ...r }));
     const priced: Priced[] = [];
-    // The hash of each event kept from this body, by source and id: the dedupe key is (source, id).
-    const seen = new Map<string, Map<string, Priced>>();
-    let repeatedInBody = 0;
-    const conflictsInBody: Stored["conflicts"] = [];
+    let repeated = 0;
+    const conflicts: Stored["conflicts"] = [];
 
     for (const item of decoded.items) {
       const parsed = parseCostEvent(item.raw, now);
@@ -371,9 +431,9 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       }
       const first = ids.get(id);
       if (first !== undefined) {
-        if (first.hash === hash) repeatedInBody += 1;
+        if (first.hash === hash) repeated += 1;
         else
-          conflictsInBody.push({
+          conflicts.push({
             priced: { index: item.index, raw: item.raw, rows: first.rows, hash, fallback: false },
             storedHash: first.hash,
           });
@@ -395,30 +455,32 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       ids.set(id, p);
       priced.push(p);
     }
+    return {
+      received: decoded.items.length + decoded.rejections.length,
+      framing: {
+        ...(contentType === undefined ? {} : { contentType }),
+        ...(contentEncoding === undefined ? {} : { contentEncoding }),
+      },
+      refused,
+      priced,
+      repeated,
+      conflicts,
+    };
+  }
 
-    let accepted = 0;
-    let fallbackPriced = 0;
-    let duplicates = repeatedInBody;
-    const conflicts = [...conflictsInBody];
-    let hours: TimeRange | null = null;
-    if (priced.length > 0) {
-      const stored = await store(priced, refused);
-      accepted = stored.stored - stored.duplicateEvents - stored.conflicts.length;
-      fallbackPriced = stored.fallbackPriced;
-      duplicates += stored.duplicateEvents;
-      conflicts.push(...stored.conflicts);
-      hours = hoursOf(stored.newRows);
-    }
-
+  /** Keeps a body's rejections and conflicts, and answers for it. */
+  async function answer(body: Prepared, stored: Stored, now: Date): Promise<IngestSummary> {
+    const { refused } = body;
+    const accepted = stored.stored - stored.duplicateEvents - stored.conflicts.length;
+    const { fallbackPriced } = stored;
+    const duplicates = body.repeated + stored.duplicateEvents;
+    const conflicts = [...body.conflicts, ...stored.conflicts];
     refused.sort((a, b) => a.index - b.index);
-    await keepRejections(refused, now, {
-      ...(contentType === undefined ? {} : { contentType }),
-      ...(contentEncoding === undefined ? {} : { contentEncoding }),
-    });
+    await keepRejections(refused, now, body.framing);
     await keepConflicts(conflicts, now);
 
     const summary: IngestSummary = {
-      received: decoded.items.length + decoded.rejections.length,
+      received: body.received,
       accepted,
       duplicates,
       conflicts: conflicts.length,
@@ -430,7 +492,7 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         field,
         reason,
       })),
-      hours,
+      hours: hoursOf(stored.newRows),
     };
     logger.info("events ingested", {
       received: summary.received,
@@ -444,5 +506,36 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     return summary;
   }
 
-  return { ingest };
+  async function ingestBodies(bodies: readonly EventBody[]): Promise<IngestSummary[]> {
+    const now = clock.now();
+    const seen = new Map<string, Map<string, Priced>>();
+    const prepared: Prepared[] = [];
+    for (const body of bodies) {
+      // Between bodies, let the event loop run: the warehouse may be writing an earlier insert,
+      // and each of its steps waits for this thread.
+      if (prepared.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      prepared.push(prepare(body, now, seen));
+    }
+    const stored = await storeAll(prepared);
+    const summaries: IngestSummary[] = [];
+    for (const [i, body] of prepared.entries()) summaries.push(await answer(body, stored[i] as Stored, now));
+    return summaries;
+  }
+
+  async function ingest(
+    body: string | Buffer,
+    contentType?: string,
+    contentEncoding?: string,
+  ): Promise<IngestSummary> {
+    const [summary] = await ingestBodies([
+      {
+        body,
+        ...(contentType === undefined ? {} : { contentType }),
+        ...(contentEncoding === undefined ? {} : { contentEncoding }),
+      },
+    ]);
+    return summary as IngestSummary;
+  }
+
+  return { ingest, ingestBodies };
 }

@@ -32,7 +32,7 @@ import type { IngestEvents } from "./ingest-events.ts";
  */
 
 export interface IngestTracesDeps {
-  ingestEvents: IngestEvents;
+  ingestEvents: Pick<IngestEvents, "ingest">;
   seen: SeenStore;
   deployments: readonly Deployment[];
   logger: Logger;

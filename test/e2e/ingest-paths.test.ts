@@ -62,7 +62,7 @@ describe("one body, one answer, whichever way it comes", () => {
       const file = body(form, `//paths/file/${tag}`);
       const fileBytes = gzip ? gzipSync(file.text) : Buffer.from(file.text);
       const fromFile = await ingestStream(
-        (text, contentType) => session().runtime.ingestEvents.ingest(text, contentType),
+        (bodies) => session().runtime.ingestEvents.ingestBodies(bodies),
         Readable.from([fileBytes]),
       );
 

@@ -62,7 +62,7 @@ async function setup(warehouseOverride?: (w: Warehouse) => Warehouse) {
     deadLetterTopic: DEAD_LETTER,
     logger: silentLogger,
   });
-  return { store, bus, deadLetters, ingest: ingest.ingest };
+  return { store, bus, deadLetters, ingest: ingest.ingest, ingestBodies: ingest.ingestBodies };
 }
 
 /** The bad inputs of the issue, each with the field its rejection must name. */
@@ -426,5 +426,46 @@ describe("ingestStatus", () => {
     expect(ingestStatus({ ...base, rejected: [rejection] })).toBe(207);
     expect(ingestStatus({ ...base, accepted: 0, duplicates: 1, rejected: [rejection] })).toBe(207);
     expect(ingestStatus({ ...base, accepted: 0, rejected: [rejection] })).toBe(400);
+  });
+});
+
+describe("ingestBodies", () => {
+  it("stores several bodies in one insert and answers each as one body made of them all would", async () => {
+    const { store, ingestBodies } = await setup();
+    await ingestBodies([
+      { body: ndjson([inferenceEvent({ id: "stored" })]), contentType: "application/x-ndjson" },
+    ]);
+    const calls = store.insertCalls();
+    const [first, second] = await ingestBodies([
+      {
+        body: ndjson([inferenceEvent({ id: "a" }), inferenceEvent({ id: "stored" }), { id: "bad" }]),
+        contentType: "application/x-ndjson",
+      },
+      {
+        body: ndjson([
+          inferenceEvent({ id: "a" }),
+          inferenceEvent({ id: "b", data: { gpu_seconds: 20 } }),
+          inferenceEvent({ id: "b", data: { gpu_seconds: 30 } }),
+          inferenceEvent({ id: "stored", data: { gpu_seconds: 40 } }),
+          trainingEvent({ id: "t" }),
+        ]),
+        contentType: "application/x-ndjson",
+      },
+    ]);
+    expect(store.insertCalls()).toBe(calls + 1);
+    expect(first).toMatchObject({ received: 3, accepted: 1, duplicates: 1, conflicts: 0 });
+    expect(first?.rejected.map((r) => [r.index, r.field])).toEqual([[2, "specversion"]]);
+    expect(second).toMatchObject({ received: 5, accepted: 2, duplicates: 1, conflicts: 2, rejected: [] });
+    expect(second?.hours).toEqual({
+      from: new Date("2026-11-15T10:00:00Z"),
+      to: new Date("2026-11-15T12:00:00Z"),
+    });
+    expect(store.conflicts().map((c) => c.event_id)).toEqual(["b", "stored"]);
+    expect(
+      store
+        .events()
+        .map((r) => r.event_id)
+        .sort(),
+    ).toEqual(["a", "b", "stored", "t"]);
   });
 });

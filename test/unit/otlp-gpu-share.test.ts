@@ -82,7 +82,7 @@ type Captured = { id: string; time: string; data: { gpu_seconds: number; gpu_cou
 function receiver() {
   const stored = new Map<string, Captured>();
   const bodies: Captured[][] = [];
-  const ingestEvents: IngestEvents = {
+  const ingestEvents: Pick<IngestEvents, "ingest"> = {
     async ingest(body) {
       const events = JSON.parse(String(body)) as Captured[];
       bodies.push(events);
