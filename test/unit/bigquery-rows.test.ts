@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { classifyBigQueryError } from "#adapters/bigquery/bigquery-errors.ts";
+import { classifyBigQueryError, toWarehouseError } from "#adapters/bigquery/bigquery-errors.ts";
 import {
   chunkInsertRows,
   costRowInsertId,
@@ -108,7 +108,7 @@ describe("classifyBigQueryError", () => {
 
   it.each([
     [apiError(400, "invalid"), "invalid"],
-    [apiError(404, "notFound"), "unavailable"],
+    [apiError(404, "notFound"), "invalid"],
     [apiError(403, "quotaExceeded"), "unavailable"],
     [apiError(403, "accessDenied"), "unavailable"],
     [apiError(429), "unavailable"],
@@ -118,5 +118,17 @@ describe("classifyBigQueryError", () => {
     [Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), "unavailable"],
   ])("%o is %s", (error, code) => {
     expect(classifyBigQueryError(error)).toBe(code);
+  });
+});
+
+describe("toWarehouseError", () => {
+  const notFound = Object.assign(new Error("Not found: Table p:finops.cost_events"), {
+    code: 404,
+    errors: [],
+  });
+
+  it("makes rows wait for a missing table, and a read of one fail as invalid", () => {
+    expect(toWarehouseError(notFound, "insert into cost_events", true).code).toBe("unavailable");
+    expect(toWarehouseError(notFound, "query report").code).toBe("invalid");
   });
 });

@@ -17,12 +17,8 @@ const TRANSIENT_REASONS = new Set([
   "stopped",
 ]);
 
-/**
- * Status codes after which the same request cannot succeed. 401/403 are left transient (IAM changes
- * heal them), and so is 404: a missing table or dataset is the deployment's fault, not the events',
- * so they wait (redelivered, or 503) until `pulumi up` or the warehouse's init creates it.
- */
-const PERMANENT_STATUS = new Set([400, 405, 409, 411, 413, 414, 416]);
+/** Status codes after which the same request cannot succeed. 401/403 are left transient: IAM changes heal them. */
+const PERMANENT_STATUS = new Set([400, 404, 405, 409, 411, 413, 414, 416]);
 
 interface ApiErrorLike {
   code: number;
@@ -41,9 +37,14 @@ export function classifyBigQueryError(error: unknown): "unavailable" | "invalid"
   return PERMANENT_STATUS.has(error.code) ? "invalid" : "unavailable";
 }
 
-export function toWarehouseError(error: unknown, action: string): WarehouseError {
+/**
+ * `writing`: the request stores rows. There a 404 (no such table or dataset) is the deployment's
+ * fault, not the rows', so they wait (redelivered, or 503) until `pulumi up` or init creates it.
+ */
+export function toWarehouseError(error: unknown, action: string, writing = false): WarehouseError {
   if (error instanceof WarehouseError) return error;
-  const code = classifyBigQueryError(error);
+  const missing = writing && isApiError(error) && error.code === 404;
+  const code = missing ? "unavailable" : classifyBigQueryError(error);
   const status = isApiError(error) ? ` (HTTP ${error.code})` : "";
   const detail = error instanceof Error ? error.message : String(error);
   return new WarehouseError(`BigQuery ${action} failed${status}: ${detail}`, code, { cause: error });

@@ -27,7 +27,7 @@ export function createInsertAllWriter(dataset: Dataset, limits: InsertLimits): R
             );
             rows = [];
           } catch (cause) {
-            if (!isPartialFailure(cause)) throw toWarehouseError(cause, `insert into ${tableName}`);
+            if (!isPartialFailure(cause)) throw toWarehouseError(cause, `insert into ${tableName}`, true);
             const error = partialFailureToWarehouseError(
               cause,
               rows.map((p) => p.label),
