@@ -4,10 +4,10 @@ import { billedAmounts, billedDayLines, daySpan } from "#domain/reconciliation/b
 import { driftAlerts, driftAlertToAlert } from "#domain/reconciliation/drift-alerts.ts";
 import { judgeableDays } from "#domain/reconciliation/judgeable-days.ts";
 import { formatRatio } from "#domain/reconciliation/ratio.ts";
+import type { FamilyEstimate } from "#domain/reconciliation/bill-grain.ts";
 import {
   type CalibrationSettings,
   type DayReconciliation,
-  type FamilyEstimate,
   reconcileDays,
 } from "#domain/reconciliation/reconcile-days.ts";
 import type { ReconciliationSettings } from "#domain/reconciliation/reconciliation-settings.ts";

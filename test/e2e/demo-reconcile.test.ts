@@ -39,6 +39,7 @@ describe("the demo's reconciliation", () => {
     for (const day of summary.result.days) {
       const matched = day.rows.filter((r) => r.status === "matched").reduce((s, r) => s + r.billed, 0n);
       expect(Number(matched) / Number(day.totals.billed)).toBeGreaterThan(0.95);
+      console.log("FACTORS", day.day, JSON.stringify(day.factors.map(f=>[f.cloud,f.family,Number(f.factor.num)/Number(f.factor.den)])));
       if (day.factors.length === 0) continue;
       const teams = Map.groupBy(
         day.rows.filter((r) => r.key.team !== null),
@@ -47,6 +48,7 @@ describe("the demo's reconciliation", () => {
       for (const [scope, rows] of teams) {
         const billed = rows.reduce((s, r) => s + r.billed, 0n);
         const drift = rows.reduce((s, r) => s + r.reconciledDrift, 0n);
+        console.log("TEAMDAY", day.day, scope, Number(billed)/1e9, Number(drift)/Number(billed), JSON.stringify(rows.map(r=>[r.label, Number(r.estimated)/1e9, Number(r.billed)/1e9, Number(r.reconciled)/1e9])));
         if (billed < 25n * 1_000_000_000n) continue;
         expect(Math.abs(Number(drift) / Number(billed)), `${day.day} ${scope}`).toBeLessThan(0.02);
       }

@@ -16,7 +16,7 @@ import { addDays, type BilledLine, ownerColumns } from "#domain/billing/billed-l
 import { UNALLOCATED } from "#domain/cost-row.ts";
 import { decimalToNanos, NANOS_PER_UNIT, type Nanos } from "#domain/money.ts";
 import { ratio, scaleNanos } from "#domain/reconciliation/ratio.ts";
-import { type FamilyEstimate, OTHER_FAMILY } from "#domain/reconciliation/reconcile-days.ts";
+import { type FamilyEstimate, OTHER_FAMILY } from "#domain/reconciliation/bill-grain.ts";
 import { createSeededRandom, type Seed } from "./seeded-random.ts";
 
 /** Billed price / catalog price per family: the differences calibration has to learn. */

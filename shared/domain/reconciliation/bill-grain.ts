@@ -1,0 +1,116 @@
+import { IDLE_OWNER } from "#domain/allocation/owner.ts";
+import { type ResourceName, runsOn } from "#domain/billing/bill-resource.ts";
+import { UNALLOCATED } from "#domain/cost-row.ts";
+import { type Nanos, splitByWeights } from "#domain/money.ts";
+import type { DayAmount } from "./drift-table.ts";
+import type { MatchValues } from "./match-key.ts";
+
+/** What an estimate without an instance or SKU family (an allocation, a fixed cost) calibrates as. */
+export const OTHER_FAMILY = "other";
+
+/** One day's estimate of one (cloud, namespace, team, family, resource), in the reconciled currency. */
+export interface FamilyEstimate extends Partial<ResourceName> {
+  /** UTC day, "YYYY-MM-DD". */
+  day: string;
+  cloud: string;
+  namespace: string | null;
+  team: string | null;
+  /** The accelerator, else the instance type; null for allocations and fixed costs. */
+  family: string | null;
+  nanos: Nanos;
+}
+
+/** A day's billed amount on the match keys, with the resource its line names, if any. */
+export interface BilledAmount extends DayAmount {
+  resource?: ResourceName | null;
+}
+
+/**
+ * The match values of an estimate. Our placeholders for cost without an owning team (unallocated,
+ * idle capacity) are, on a bill, lines without a team label: they match those.
+ */
+export function estimateMatchValues(estimate: FamilyEstimate): MatchValues {
+  const team = estimate.team === UNALLOCATED || estimate.team === IDLE_OWNER ? null : estimate.team;
+  return { cloud: estimate.cloud, namespace: estimate.namespace, team };
+}
+
+/** A share of a bill line matched at the resource it names: the estimate it goes to, and its amount. */
+export interface ResourceShare {
+  estimate: FamilyEstimate;
+  amount: DayAmount;
+}
+
+export interface ResourceMatch {
+  /** Each line naming a resource that estimates of its day and cloud ran on, split among them. */
+  matched: ResourceShare[];
+  /** The other lines, as they were: matched on the configured keys. */
+  rest: DayAmount[];
+}
+
+/**
+ * The bill at its own grain: a line naming a resource (cluster, node pool, node) that estimates of
+ * the same day and cloud ran on is split among those estimates by their (positive) estimated
+ * share, largest remainder so every nano is handed out, and each share takes its estimate's
+ * namespace and team (the line's other keys, account and service, stay). A line whose resource no
+ * estimate names, or that names none, stays whole for the configured keys.
+ */
+export function matchResources(
+  billed: readonly BilledAmount[],
+  estimates: readonly FamilyEstimate[],
+): ResourceMatch {
+  const byDayCloud = Map.groupBy(
+    estimates.filter((e) => e.nanos > 0n),
+    (e) => `${e.day}|${e.cloud}`,
+  );
+  const matched: ResourceShare[] = [];
+  const rest: DayAmount[] = [];
+  for (const { resource, ...amount } of billed) {
+    const on =
+      resource === null || resource === undefined
+        ? []
+        : (byDayCloud.get(`${amount.day}|${amount.key.cloud ?? ""}`) ?? []).filter((e) =>
+            runsOn(e, resource),
+          );
+    if (on.length === 0) {
+      rest.push(amount);
+      continue;
+    }
+    const shares = splitByWeights(
+      amount.nanos,
+      on.map((e) => e.nanos),
+    );
+    on.forEach((estimate, i) => {
+      const { namespace, team } = estimateMatchValues(estimate);
+      matched.push({
+        estimate,
+        amount: { day: amount.day, key: { ...amount.key, namespace, team }, nanos: shares[i] ?? 0n },
+      });
+    });
+  }
+  return { matched, rest };
+}
+
+/**
+ * A bill line that names a namespace but no team (EKS split cost allocation's `aws:eks:namespace`
+ * with no owner tag, GKE's `k8s-namespace` alone) belongs to the team whose estimates run in that
+ * namespace, that day and cloud, when exactly one team's do.
+ */
+export function ownersFromNamespaces(
+  billed: readonly DayAmount[],
+  estimates: readonly FamilyEstimate[],
+): DayAmount[] {
+  const teams = new Map<string, Set<string>>();
+  for (const e of estimates) {
+    const team = estimateMatchValues(e).team;
+    if (e.namespace === null || team === null || team === undefined) continue;
+    const id = `${e.day}|${e.cloud}|${e.namespace}`;
+    teams.set(id, (teams.get(id) ?? new Set()).add(team));
+  }
+  return billed.map((b) => {
+    if (b.key.team !== null && b.key.team !== undefined) return b;
+    if (b.key.namespace === null || b.key.namespace === undefined) return b;
+    const owners = teams.get(`${b.day}|${b.key.cloud ?? ""}|${b.key.namespace}`);
+    if (owners?.size !== 1) return b;
+    return { ...b, key: { ...b.key, team: [...owners][0] ?? null } };
+  });
+}
