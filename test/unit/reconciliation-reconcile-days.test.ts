@@ -305,11 +305,10 @@ describe("the bill at its own grain", () => {
       estimates: [
         onPool("1", { namespace: "a", team: "a", node: "n1" }),
         onPool("2", { namespace: "b", team: "b", node: "n2" }),
-        onPool("1", { namespace: null, team: "idle", node: "n2" }),
         estimate("2026-11-01", "nvidia-l4", "5", { cluster: "serving", nodePool: "other-pool", team: "c" }),
       ],
       billed: [
-        { ...bill("2026-11-01", "4.000000001", { namespace: null, team: null }), resource: pool },
+        { ...bill("2026-11-01", "3.000000001", { namespace: null, team: null }), resource: pool },
         bill("2026-11-01", "5", { team: "c" }),
       ],
       keys: KEYS,
@@ -317,11 +316,31 @@ describe("the bill at its own grain", () => {
     });
     expect(day?.rows.map((r) => [r.label, r.status, r.estimated, r.billed])).toEqual([
       ["cloud=gcp,namespace=b,team=b", "matched", u("2"), 2_000_000_001n],
-      ["cloud=gcp,namespace=-,team=-", "matched", u("1"), 1_000_000_000n],
       ["cloud=gcp,namespace=a,team=a", "matched", u("1"), 1_000_000_000n],
       ["cloud=gcp,namespace=search,team=c", "matched", u("5"), u("5")],
     ]);
-    expect(day?.totals.billed).toBe(u("9.000000001"));
+  });
+
+  it("gives a resource's line the estimates on it with the line's own owner first: its idle, its team", () => {
+    const [day] = reconcileDays({
+      days: ["2026-11-01"],
+      estimates: [
+        onPool("1", { namespace: "a", team: "a" }),
+        onPool("2", { namespace: "b", team: "b" }),
+        onPool("3", { namespace: null, team: "idle" }),
+      ],
+      billed: [
+        { ...bill("2026-11-01", "3.3", { namespace: null, team: null }), resource: pool },
+        { ...bill("2026-11-01", "1.1", { namespace: null, team: "a" }), resource: pool },
+      ],
+      keys: KEYS,
+      calibration: CALIBRATION,
+    });
+    expect(day?.rows.map((r) => [r.label, r.billed])).toEqual([
+      ["cloud=gcp,namespace=b,team=b", 0n],
+      ["cloud=gcp,namespace=-,team=-", u("3.3")],
+      ["cloud=gcp,namespace=a,team=a", u("1.1")],
+    ]);
   });
 
   it("matches a line naming a node at that node only, and one whose resource no estimate names on its keys", () => {

@@ -47,12 +47,39 @@ export interface ResourceMatch {
   rest: DayAmount[];
 }
 
+const blank = (v: string | null | undefined) => v === null || v === undefined || v === "";
+
+/**
+ * The estimates on a line's resource it goes to: those with the line's own owner (its namespace
+ * and team, a missing one matching only a missing one, as on the keys: a line without a team on
+ * a pool where idle capacity was estimated is that idle); where none has it, every estimate on the
+ * resource that the owners the line does name allow (a node pool's line without a team: the teams
+ * on the pool).
+ */
+function estimatesFor(line: DayAmount, on: readonly FamilyEstimate[]): FamilyEstimate[] {
+  const same = (named: string | null | undefined, ours: string | null | undefined) =>
+    blank(named) ? blank(ours) : named === ours;
+  const allows = (named: string | null | undefined, ours: string | null | undefined) =>
+    blank(named) || named === ours;
+  const owned = on.map((e) => ({ e, owner: estimateMatchValues(e) }));
+  const exact = owned.filter(
+    ({ owner }) => same(line.key.namespace, owner.namespace) && same(line.key.team, owner.team),
+  );
+  const chosen =
+    exact.length > 0
+      ? exact
+      : owned.filter(
+          ({ owner }) => allows(line.key.namespace, owner.namespace) && allows(line.key.team, owner.team),
+        );
+  return chosen.map(({ e }) => e);
+}
+
 /**
  * The bill at its own grain: a line naming a resource (cluster, node pool, node) that estimates of
- * the same day and cloud ran on is split among those estimates by their (positive) estimated
- * share, largest remainder so every nano is handed out, and each share takes its estimate's
- * namespace and team (the line's other keys, account and service, stay). A line whose resource no
- * estimate names, or that names none, stays whole for the configured keys.
+ * the same day and cloud ran on is split among those of them it goes to (estimatesFor) by their
+ * (positive) estimated share, largest remainder so every nano is handed out, and each share takes
+ * its estimate's namespace and team (the line's other keys, account and service, stay). A line
+ * whose resource no estimate names, or that names none, stays whole for the configured keys.
  */
 export function matchResources(
   billed: readonly BilledAmount[],
@@ -68,8 +95,11 @@ export function matchResources(
     const on =
       resource === null || resource === undefined
         ? []
-        : (byDayCloud.get(`${amount.day}|${amount.key.cloud ?? ""}`) ?? []).filter((e) =>
-            runsOn(e, resource),
+        : estimatesFor(
+            amount,
+            (byDayCloud.get(`${amount.day}|${amount.key.cloud ?? ""}`) ?? []).filter((e) =>
+              runsOn(e, resource),
+            ),
           );
     if (on.length === 0) {
       rest.push(amount);
