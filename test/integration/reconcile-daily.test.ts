@@ -424,3 +424,88 @@ describe("calibration from a FOCUS bill imported by file", () => {
     }
   });
 });
+
+describe("a bill line naming a node pool", () => {
+  const dir = mkdtempSync(join(tmpdir(), "finops-node-pool-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is matched to the teams running on it, split by their estimates to the nano", async () => {
+    const warehouse = createDuckDbWarehouse({ path: ":memory:" });
+    try {
+      await warehouse.init();
+      const store = createWarehouseReconciliationStore({ sql: warehouse.sql });
+      // Two teams share the cluster's L4 pool (GKE's node pool label on their events); a third runs
+      // on its A100 pool.
+      const onPool = (team: string, pool: string) => ({
+        cloud: "gcp",
+        team,
+        namespace: team,
+        accelerator: pool === "l4-pool" ? "nvidia-l4" : "nvidia-tesla-a100",
+        labels: { cluster: "serving", "cloud.google.com/gke-nodepool": pool },
+      });
+      await rollUp(warehouse, [
+        estimate(DAY, onPool("search", "l4-pool"), "30"),
+        estimate(DAY, onPool("ads", "l4-pool"), "10", 11),
+        estimate(DAY, onPool("vision", "a100-pool"), "50", 12),
+      ]);
+      // The pool's usage as the Cloud Billing export has it: cluster and node pool labels, no owner.
+      const pool: BilledLine = {
+        ChargePeriodStart: DAY,
+        ChargePeriodEnd: addDays(DAY, 1),
+        ChargeCategory: "Usage",
+        ChargeClass: null,
+        ChargeFrequency: "Usage-Based",
+        ProviderName: "Google Cloud",
+        BillingAccountId: "01A2B3-C4D5E6-F7A8B9",
+        SubAccountId: "ml-prod",
+        ServiceName: "Compute Engine",
+        ResourceId: "//compute.googleapis.com/projects/ml-prod/zones/us-central1-a/instanceGroups/l4-pool",
+        BilledCost: u("41.000000001"),
+        EffectiveCost: u("41.000000001"),
+        BillingCurrency: "USD",
+        Tags: { "goog-k8s-cluster-name": "serving", "goog-k8s-node-pool-name": "l4-pool" },
+        x_namespace: null,
+        x_team: null,
+        x_model: null,
+        x_cost_center: null,
+        x_environment: null,
+      };
+      const vision: BilledLine = {
+        ...pool,
+        BilledCost: u("50"),
+        EffectiveCost: u("50"),
+        Tags: { "k8s-namespace": "vision", team: "vision" },
+        x_namespace: "vision",
+        x_team: "vision",
+      };
+      const file = join(dir, "gcp-pools.csv");
+      writeFileSync(file, formatFocusCsv([pool, vision]));
+      await createImportBill({
+        store,
+        clock: fixedClock(NOW),
+        readBill: (path) => readFocusFile(path),
+        ownerMapping: DEFAULT_OWNER_MAPPING,
+      }).importFile(file);
+
+      const result = await createReconcileDaily({
+        store,
+        sources: [],
+        bus: createMemoryBus({ logger: silentLogger }),
+        claims: createMemoryAlertClaims(),
+        clock: fixedClock(NOW),
+        settings: reconciliationSettings({ minAbsoluteDrift: "1000" }),
+      }).reconcile({ days: [DAY] });
+
+      // 41.000000001 over 30 : 10 is 30.75000000075 and 10.25000000025: the odd nano goes to the
+      // larger remainder.
+      expect(result.days[0]?.rows.map((r) => [r.label, r.status, r.estimated, r.billed])).toEqual([
+        ["cloud=gcp,namespace=search,team=search", "matched", u("30"), u("30.750000001")],
+        ["cloud=gcp,namespace=ads,team=ads", "matched", u("10"), u("10.25")],
+        ["cloud=gcp,namespace=vision,team=vision", "matched", u("50"), u("50")],
+      ]);
+      expect(result.days[0]?.totals.counts).toEqual({ matched: 3, unattributed: 0, "over-estimated": 0 });
+    } finally {
+      await warehouse.close();
+    }
+  });
+});
