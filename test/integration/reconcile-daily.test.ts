@@ -325,15 +325,45 @@ describe("reconcileDaily with the billing export and Cost Explorer", () => {
   });
 });
 
+/** An in-memory warehouse and its reconciliation store, closed after `use`. */
+async function withStore(use: (warehouse: Warehouse, store: ReconciliationStore) => Promise<void>) {
+  const warehouse = createDuckDbWarehouse({ path: ":memory:" });
+  try {
+    await warehouse.init();
+    await use(warehouse, createWarehouseReconciliationStore({ sql: warehouse.sql }));
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/** A FOCUS file imported as `finops billing import` does. */
+function importFocusFile(store: ReconciliationStore, file: string) {
+  return createImportBill({
+    store,
+    clock: fixedClock(NOW),
+    readBill: (path) => readFocusFile(path),
+    ownerMapping: DEFAULT_OWNER_MAPPING,
+  }).importFile(file);
+}
+
+/** reconcileDaily over the stored bill alone (no source to pull), drift alerts out of reach. */
+function reconcileStored(store: ReconciliationStore, days: string[]) {
+  return createReconcileDaily({
+    store,
+    sources: [],
+    bus: createMemoryBus({ logger: silentLogger }),
+    claims: createMemoryAlertClaims(),
+    clock: fixedClock(NOW),
+    settings: reconciliationSettings({ minAbsoluteDrift: "1000" }),
+  }).reconcile({ days });
+}
+
 describe("calibration from a FOCUS bill imported by file", () => {
   const dir = mkdtempSync(join(tmpdir(), "finops-calibration-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("learns each family's price from the days before and cuts the next day's drift", async () => {
-    const warehouse = createDuckDbWarehouse({ path: ":memory:" });
-    try {
-      await warehouse.init();
-      const store = createWarehouseReconciliationStore({ sql: warehouse.sql });
+    await withStore(async (warehouse, store) => {
       const days = ["2026-11-17", "2026-11-18", "2026-11-19", DAY];
       // Requests priced by the catalog; the bill charges search's A100s about 5% more and ads' L4s 2% less.
       const search = { cloud: "gcp", team: "search", namespace: "search", accelerator: "nvidia-tesla-a100" };
@@ -377,12 +407,7 @@ describe("calibration from a FOCUS bill imported by file", () => {
       });
       const file = join(dir, "gcp-november.csv");
       writeFileSync(file, formatFocusCsv(lines));
-      const imported = await createImportBill({
-        store,
-        clock: fixedClock(NOW),
-        readBill: (path) => readFocusFile(path),
-        ownerMapping: DEFAULT_OWNER_MAPPING,
-      }).importFile(file);
+      const imported = await importFocusFile(store, file);
       expect(imported).toEqual({
         source: "gcp-november.csv",
         lines: 8,
@@ -391,14 +416,7 @@ describe("calibration from a FOCUS bill imported by file", () => {
         attribution: [{ currency: "USD", usage: u("722"), attributed: u("722"), unmappedKeys: [] }],
       });
 
-      const result = await createReconcileDaily({
-        store,
-        sources: [],
-        bus: createMemoryBus({ logger: silentLogger }),
-        claims: createMemoryAlertClaims(),
-        clock: fixedClock(NOW),
-        settings: reconciliationSettings({ minAbsoluteDrift: "1000" }),
-      }).reconcile({ days });
+      const result = await reconcileStored(store, days);
 
       const [, , third, fourth] = result.days;
       // Two billed days before 2026-11-19: fewer than minDays (3), no factor yet.
@@ -419,9 +437,7 @@ describe("calibration from a FOCUS bill imported by file", () => {
         ["nvidia-l4", { num: 49n, den: 50n }, 3],
         ["nvidia-tesla-a100", { num: 79n, den: 75n }, 3],
       ]);
-    } finally {
-      await warehouse.close();
-    }
+    });
   });
 });
 
@@ -430,10 +446,7 @@ describe("a bill line naming a node pool", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("is matched to the teams running on it, split by their estimates to the nano", async () => {
-    const warehouse = createDuckDbWarehouse({ path: ":memory:" });
-    try {
-      await warehouse.init();
-      const store = createWarehouseReconciliationStore({ sql: warehouse.sql });
+    await withStore(async (warehouse, store) => {
       // Two teams share the cluster's L4 pool (GKE's node pool label on their events); a third runs
       // on its A100 pool.
       const onPool = (team: string, pool: string) => ({
@@ -480,21 +493,9 @@ describe("a bill line naming a node pool", () => {
       };
       const file = join(dir, "gcp-pools.csv");
       writeFileSync(file, formatFocusCsv([pool, vision]));
-      await createImportBill({
-        store,
-        clock: fixedClock(NOW),
-        readBill: (path) => readFocusFile(path),
-        ownerMapping: DEFAULT_OWNER_MAPPING,
-      }).importFile(file);
+      await importFocusFile(store, file);
 
-      const result = await createReconcileDaily({
-        store,
-        sources: [],
-        bus: createMemoryBus({ logger: silentLogger }),
-        claims: createMemoryAlertClaims(),
-        clock: fixedClock(NOW),
-        settings: reconciliationSettings({ minAbsoluteDrift: "1000" }),
-      }).reconcile({ days: [DAY] });
+      const result = await reconcileStored(store, [DAY]);
 
       // 41.000000001 over 30 : 10 is 30.75000000075 and 10.25000000025: the odd nano goes to the
       // larger remainder.
@@ -504,8 +505,6 @@ describe("a bill line naming a node pool", () => {
         ["cloud=gcp,namespace=vision,team=vision", "matched", u("50"), u("50")],
       ]);
       expect(result.days[0]?.totals.counts).toEqual({ matched: 3, unattributed: 0, "over-estimated": 0 });
-    } finally {
-      await warehouse.close();
-    }
+    });
   });
 });

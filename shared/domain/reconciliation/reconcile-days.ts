@@ -24,7 +24,7 @@ import {
   driftTable,
   driftTotals,
 } from "./drift-table.ts";
-import { keyLabel, type MatchKey, type MatchValues, projectKey } from "./match-key.ts";
+import { keyLabel, type MatchKey, projectKey } from "./match-key.ts";
 
 export interface ReconciledRow extends DriftRow {
   /** The estimate with each family's calibration factor applied (the estimate where none applies). */
