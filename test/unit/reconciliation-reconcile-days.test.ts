@@ -384,4 +384,37 @@ describe("the bill at its own grain", () => {
       ["p3.2xlarge", u("5.1")],
     ]);
   });
+
+  it("hands out every nano of the bill, to estimates on the pool a line names or on its keys (property)", () => {
+    const pools = ["p0", "p1", "p2"];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...pools), fc.constantFrom("a", "b"), fc.bigInt(0n, 10n ** 12n)), {
+          maxLength: 6,
+        }),
+        fc.array(fc.tuple(fc.constantFrom(...pools, null), fc.bigInt(-(10n ** 12n), 10n ** 12n)), {
+          maxLength: 6,
+        }),
+        (ests, lines) => {
+          const estimates = ests.map(([nodePool, team, nanos]) => ({
+            ...estimate("2026-11-01", "nvidia-l4", "0", { cluster: "serving", nodePool, team }),
+            nanos,
+          }));
+          const billed = lines.map(([nodePool, nanos]) => ({
+            day: "2026-11-01",
+            key: { cloud: "gcp", namespace: null, team: null },
+            nanos,
+            resource: nodePool === null ? null : { ...pool, nodePool },
+          }));
+          const { matched, rest } = matchResources(billed, estimates);
+          const total = (xs: readonly { nanos: bigint }[]) => xs.reduce((s, x) => s + x.nanos, 0n);
+          expect(total(matched.map((m) => m.amount)) + total(rest)).toBe(total(billed));
+          for (const { estimate: e } of matched) {
+            expect(e.nanos).toBeGreaterThan(0n);
+            expect(lines.some(([nodePool]) => nodePool === e.nodePool)).toBe(true);
+          }
+        },
+      ),
+    );
+  });
 });

@@ -78,8 +78,9 @@ function estimatesFor(line: DayAmount, on: readonly FamilyEstimate[]): FamilyEst
  * The bill at its own grain: a line naming a resource (cluster, node pool, node) that estimates of
  * the same day and cloud ran on is split among those of them it goes to (estimatesFor) by their
  * (positive) estimated share, largest remainder so every nano is handed out, and each share takes
- * its estimate's namespace and team (the line's other keys, account and service, stay). A line
- * whose resource no estimate names, or that names none, stays whole for the configured keys.
+ * its estimate's namespace and team (the line's other keys, account and service, stay); lines of
+ * the same day, key and resource are summed first and split once. A line whose resource no
+ * estimate names, or that names none, stays whole for the configured keys.
  */
 export function matchResources(
   billed: readonly BilledAmount[],
@@ -89,18 +90,26 @@ export function matchResources(
     estimates.filter((e) => e.nanos > 0n),
     (e) => `${e.day}|${e.cloud}`,
   );
-  const matched: ResourceShare[] = [];
   const rest: DayAmount[] = [];
+  // A resource's lines of one day and key (its SKUs, its hours) are split once, as their sum.
+  const named = new Map<string, { amount: DayAmount; resource: ResourceName }>();
   for (const { resource, ...amount } of billed) {
-    const on =
-      resource === null || resource === undefined
-        ? []
-        : estimatesFor(
-            amount,
-            (byDayCloud.get(`${amount.day}|${amount.key.cloud ?? ""}`) ?? []).filter((e) =>
-              runsOn(e, resource),
-            ),
-          );
+    if (resource === null || resource === undefined) {
+      rest.push(amount);
+      continue;
+    }
+    const id = JSON.stringify([amount.day, amount.key, resource]);
+    const sum = named.get(id);
+    if (sum === undefined) named.set(id, { amount: { ...amount }, resource });
+    else sum.amount.nanos += amount.nanos;
+  }
+  const matched: ResourceShare[] = [];
+  for (const { amount, resource } of named.values()) {
+    const day = byDayCloud.get(`${amount.day}|${amount.key.cloud ?? ""}`) ?? [];
+    const on = estimatesFor(
+      amount,
+      day.filter((e) => runsOn(e, resource)),
+    );
     if (on.length === 0) {
       rest.push(amount);
       continue;
