@@ -385,6 +385,29 @@ describe("the bill at its own grain", () => {
     ]);
   });
 
+  it("teaches a key's other lines to its estimates no resource's line reached", () => {
+    const shared = { namespace: "fraud", team: "trust" };
+    const g4dn = estimate("2026-11-01", "g4dn.xlarge", "10", {
+      ...shared,
+      cluster: "serving",
+      nodePool: "g4dn",
+    });
+    const p3 = estimate("2026-11-01", "p3.2xlarge", "5", shared);
+    const grain = matchResources(
+      [
+        { ...bill("2026-11-01", "9.6", shared), resource: { ...pool, nodePool: "g4dn" } },
+        bill("2026-11-01", "5.1", shared),
+      ],
+      [g4dn, p3],
+    );
+    expect(
+      calibrationHistory([g4dn, p3], grain.rest, KEYS, grain.matched).map((h) => [h.family, h.billed]),
+    ).toEqual([
+      ["g4dn.xlarge", u("9.6")],
+      ["p3.2xlarge", u("5.1")],
+    ]);
+  });
+
   it("hands out every nano of the bill, to estimates on the pool a line names or on its keys (property)", () => {
     const pools = ["p0", "p1", "p2"];
     fc.assert(

@@ -102,7 +102,8 @@ function keyed(estimates: readonly FamilyEstimate[], keys: readonly MatchKey[], 
  * part of the bill it accounts for. A bill line carries no family, so each key's billed amount is
  * attributed to the families of that key's estimates in proportion to their (positive) estimates,
  * every nano handed out; a share of a line matched at a resource (matchResources) goes to its own
- * estimate's family. Billed cost with no estimate behind its key (unattributed) teaches no
+ * estimate's family, and the key's other lines to the estimates no such share reached (to all of
+ * them where every one was reached). Billed cost with no estimate behind its key (unattributed) teaches no
  * family; an estimate whose key has no bill teaches its family that it cost nothing. Days on which
  * a cloud has no bill line at all (not in yet, or no source for it) are left out for that cloud.
  */
@@ -126,7 +127,10 @@ export function calibrationHistory(
     keyed(estimates, keys, bills),
     (k) => `${k.estimate.day}|${k.label}`,
   )) {
-    const weights = group.map((k) => (k.estimate.nanos > 0n ? k.estimate.nanos : 0n));
+    // The key's other lines go to its estimates no resource's line reached, where it has some.
+    const positive = (k: KeyedEstimate) => (k.estimate.nanos > 0n ? k.estimate.nanos : 0n);
+    const unreached = group.map((k) => (pinned.has(k.estimate) ? 0n : positive(k)));
+    const weights = unreached.some((w) => w > 0n) ? unreached : group.map(positive);
     if (weights.every((w) => w === 0n) && group.every((k) => !pinned.has(k.estimate))) continue;
     const shares = splitByWeights(billedByKey.get(id) ?? 0n, weights);
     group.forEach((k, i) => {
