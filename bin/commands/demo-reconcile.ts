@@ -118,7 +118,8 @@ export async function runDemoReconciliation(
   const imported = await runtime.importBill.importFile(billFile);
   out.write(
     `  wrote ${shownPath(billFile)}: ${lines.length} lines (each instance family at its own true price, ` +
-      "owners in each cloud's own tags, a month's storage, AWS compute under a Savings Plan bought upfront, " +
+      "owners, clusters and node pools in each cloud's own tags, a month's storage, " +
+      "AWS compute under a Savings Plan bought upfront, " +
       `AWS data transfer no estimate covers); imported ${imported.lines} daily lines as source ${imported.source}\n`,
   );
 

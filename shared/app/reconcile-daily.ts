@@ -1,5 +1,6 @@
 import { addDays, isBillingDay } from "#domain/billing/billed-line.ts";
 import { nanosToDecimal } from "#domain/money.ts";
+import type { FamilyEstimate } from "#domain/reconciliation/bill-grain.ts";
 import { billedAmounts, billedDayLines, daySpan } from "#domain/reconciliation/billed-day-line.ts";
 import { driftAlerts, driftAlertToAlert } from "#domain/reconciliation/drift-alerts.ts";
 import { judgeableDays } from "#domain/reconciliation/judgeable-days.ts";
@@ -7,7 +8,6 @@ import { formatRatio } from "#domain/reconciliation/ratio.ts";
 import {
   type CalibrationSettings,
   type DayReconciliation,
-  type FamilyEstimate,
   reconcileDays,
 } from "#domain/reconciliation/reconcile-days.ts";
 import type { ReconciliationSettings } from "#domain/reconciliation/reconciliation-settings.ts";

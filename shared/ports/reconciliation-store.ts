@@ -1,3 +1,4 @@
+import type { ResourceName } from "#domain/billing/bill-resource.ts";
 import type { Nanos } from "#domain/money.ts";
 import type { BilledDayLine } from "#domain/reconciliation/billed-day-line.ts";
 import type { CalibrationFactor } from "#domain/reconciliation/calibration.ts";
@@ -8,8 +9,11 @@ import type { BillingPeriod } from "./billing-source.ts";
 
 export type { BilledDayLine } from "#domain/reconciliation/billed-day-line.ts";
 
-/** One day's estimate per (cloud, namespace, team, family, currency), as the hourly rollup has it. */
-export interface DailyEstimate {
+/**
+ * One day's estimate per (cloud, namespace, team, family, resource, currency), as the hourly rollup
+ * has it: the resource is the cluster, node pool and node its costs ran on, where their source knew.
+ */
+export interface DailyEstimate extends ResourceName {
   day: string;
   cloud: string;
   namespace: string | null;

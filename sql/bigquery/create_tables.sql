@@ -115,7 +115,10 @@ CREATE TABLE IF NOT EXISTS `{{dataset}}`.cost_hourly (
   input_tokens INT64,
   output_tokens INT64,
   refreshed_at TIMESTAMP NOT NULL,
-  family STRING
+  family STRING,
+  cluster STRING,
+  node_pool STRING,
+  node STRING
 )
 PARTITION BY DATE(hour)
 CLUSTER BY team, model
@@ -126,6 +129,10 @@ OPTIONS (
 
 -- A table made before cost_hourly had the family column gets it (the next refresh fills it in).
 ALTER TABLE `{{dataset}}`.cost_hourly ADD COLUMN IF NOT EXISTS family STRING;
+-- And the resource its costs ran on (reconciliation matches a bill line naming it), likewise.
+ALTER TABLE `{{dataset}}`.cost_hourly ADD COLUMN IF NOT EXISTS cluster STRING;
+ALTER TABLE `{{dataset}}`.cost_hourly ADD COLUMN IF NOT EXISTS node_pool STRING;
+ALTER TABLE `{{dataset}}`.cost_hourly ADD COLUMN IF NOT EXISTS node STRING;
 
 CREATE TABLE IF NOT EXISTS `{{dataset}}`.rejected_events (
   rejected_at TIMESTAMP NOT NULL,

@@ -12,7 +12,7 @@ WHERE hour >= @from AND hour < @to;
 INSERT INTO `{{dataset}}`.cost_hourly (
   hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
   environment, cloud, currency, cost, `rows`, gpu_seconds, input_tokens, output_tokens, refreshed_at,
-  family
+  family, cluster, node_pool, node
 )
 WITH raw_rows AS (
   -- Every row of the range, and before it only training rows (cost_events is clustered by

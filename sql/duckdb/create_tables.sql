@@ -84,10 +84,17 @@ CREATE TABLE IF NOT EXISTS cost_hourly (
   input_tokens BIGINT,
   output_tokens BIGINT,
   refreshed_at TIMESTAMPTZ NOT NULL,
-  family VARCHAR
+  family VARCHAR,
+  cluster VARCHAR,
+  node_pool VARCHAR,
+  node VARCHAR
 );
 -- A file made before cost_hourly had the family column gets it (the next refresh fills it in).
 ALTER TABLE cost_hourly ADD COLUMN IF NOT EXISTS family VARCHAR;
+-- And the resource its costs ran on (reconciliation matches a bill line naming it), likewise.
+ALTER TABLE cost_hourly ADD COLUMN IF NOT EXISTS cluster VARCHAR;
+ALTER TABLE cost_hourly ADD COLUMN IF NOT EXISTS node_pool VARCHAR;
+ALTER TABLE cost_hourly ADD COLUMN IF NOT EXISTS node VARCHAR;
 
 CREATE TABLE IF NOT EXISTS rejected_events (
   rejected_at TIMESTAMPTZ NOT NULL,

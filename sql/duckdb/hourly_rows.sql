@@ -12,6 +12,9 @@
 -- family is the instance or SKU family reconciliation calibrates by (the accelerator, else the
 -- instance type): kept in the rollup so the daily estimates are read from it, not from raw events,
 -- and training rows keep their charged differences. Null for allocations and fixed costs.
+-- cluster, node_pool and node are the resource a cost ran on, from its labels: `cluster`, the node
+-- pool's (`node_pool`, or GKE's, EKS's, Karpenter's or AKS's node label) and `node`; the allocation
+-- import sets cluster and node. Reconciliation splits a bill line naming one among the costs on it.
 -- Events are read through attributed_events.sql: a self-hosted request a gateway attributed has its
 -- owner, and the attributions themselves add no row.
 unique_events AS (
@@ -19,7 +22,15 @@ unique_events AS (
     event_source, event_id, event_type, event_time, basis, team, model, model_version, business_unit,
     cost_center, namespace, environment, cloud, currency, cost, gpu_seconds, input_tokens,
     output_tokens, job_id, elapsed_seconds, COALESCE(accelerator, instance_type) AS family, in_range,
-    labels
+    labels, json_extract_string(labels, '$.cluster') AS cluster,
+    COALESCE(
+      json_extract_string(labels, '$.node_pool'),
+      json_extract_string(labels, '$."cloud.google.com/gke-nodepool"'),
+      json_extract_string(labels, '$."eks.amazonaws.com/nodegroup"'),
+      json_extract_string(labels, '$."karpenter.sh/nodepool"'),
+      json_extract_string(labels, '$."kubernetes.azure.com/agentpool"')
+    ) AS node_pool,
+    json_extract_string(labels, '$.node') AS node
   FROM raw_rows
 ),
 {{include:attributed_events}},
@@ -49,10 +60,10 @@ rolled_up AS (
     SUM(input_tokens) AS input_tokens,
     SUM(output_tokens) AS output_tokens,
     CURRENT_TIMESTAMP AS refreshed_at,
-    family
+    family, cluster, node_pool, node
   FROM charged
   WHERE in_range
   GROUP BY
     hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
-    environment, cloud, currency, family
+    environment, cloud, currency, family, cluster, node_pool, node
 )

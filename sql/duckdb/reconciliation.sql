@@ -8,11 +8,12 @@
 -- allocations cover and where workload estimates (requests, training) cost something, the
 -- allocations stand and those estimates do not add to them. The allocations keep their own owner
 -- (the pod's and namespace's labels, what the bill's labels say too); they have no family.
+-- Each day keeps the resource (cluster, node pool, node) its costs ran on, for bill lines naming one.
 -- Allocations that name no cloud (allocations.cloud unset) cannot be matched with a bill: they cover
 -- nothing here, and the workload estimates of their namespace-hours stand instead.
 WITH hourly AS (
   SELECT
-    hour, basis, namespace, team, cloud, family, currency, cost,
+    hour, basis, namespace, team, cloud, family, cluster, node_pool, node, currency, cost,
     basis = 'estimate' AND event_type IN ('ai.cost.inference.v1', 'ai.cost.training.v1') AS is_workload
   FROM cost_hourly
   WHERE hour >= $from AND hour < $to
@@ -25,13 +26,16 @@ covered AS (
   HAVING bool_or(basis = 'allocation' AND cloud IS NOT NULL) AND SUM(CASE WHEN is_workload THEN GREATEST(cost, 0) ELSE 0 END) > 0
 )
 SELECT
-  strftime(h.hour, '%Y-%m-%d') AS day, h.cloud, h.namespace, h.team, h.family, h.currency,
+  strftime(h.hour, '%Y-%m-%d') AS day, h.cloud, h.namespace, h.team, h.family, h.cluster,
+  h.node_pool, h.node, h.currency,
   CAST(SUM(h.cost) AS DECIMAL(38, 9)) AS cost
 FROM hourly AS h
 LEFT JOIN covered AS c ON c.hour = h.hour AND c.namespace = h.namespace AND c.currency = h.currency
 WHERE h.cloud IS NOT NULL AND NOT (h.is_workload AND c.hour IS NOT NULL)
-GROUP BY day, h.cloud, h.namespace, h.team, h.family, h.currency
-ORDER BY day, h.cloud, h.namespace NULLS LAST, h.team NULLS LAST, h.family NULLS LAST, h.currency;
+GROUP BY day, h.cloud, h.namespace, h.team, h.family, h.cluster, h.node_pool, h.node, h.currency
+ORDER BY
+  day, h.cloud, h.namespace NULLS LAST, h.team NULLS LAST, h.family NULLS LAST, h.cluster NULLS LAST,
+  h.node_pool NULLS LAST, h.node NULLS LAST, h.currency;
 
 -- query: store_billed
 BEGIN TRANSACTION;

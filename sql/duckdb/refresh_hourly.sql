@@ -10,7 +10,7 @@ WHERE hour >= $from AND hour < $to;
 INSERT INTO cost_hourly (
   hour, basis, event_type, team, model, model_version, business_unit, cost_center, namespace,
   environment, cloud, currency, cost, rows, gpu_seconds, input_tokens, output_tokens, refreshed_at,
-  family
+  family, cluster, node_pool, node
 )
 WITH raw_rows AS (
   SELECT *, event_time >= $from AS in_range

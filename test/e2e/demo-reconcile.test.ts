@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseFocusCsv } from "#adapters/focus-file/focus-csv.ts";
+import { createWarehouseReconciliationStore } from "#adapters/warehouse-reconciliation/warehouse-reconciliation-store.ts";
+import { addDays } from "#domain/billing/billed-line.ts";
+import { estimateMatchValues, OTHER_FAMILY } from "#domain/reconciliation/bill-grain.ts";
+import { calibrationFor } from "#domain/reconciliation/calibration.ts";
+import type { DailyEstimate } from "#ports/reconciliation-store.ts";
 import { runDemoReconciliation } from "../../bin/commands/demo-reconcile.ts";
 import { runDemo } from "../../bin/commands/local-session.ts";
 import { openDemoTestSession, type TestSession, tempDuckDb } from "../support/local-stack-session.ts";
@@ -10,6 +15,18 @@ import { openDemoTestSession, type TestSession, tempDuckDb } from "../support/lo
 // the day after the first, whatever hour the test runs at (30 hours always span two UTC days).
 
 const HOURS = 30;
+
+/** Per "day|cloud/team", the (cloud, family) pairs its estimates ran on, as calibration keys them. */
+function familiesByTeamDay(estimates: readonly DailyEstimate[]): Map<string, [string, string][]> {
+  const out = new Map<string, [string, string][]>();
+  for (const e of estimates) {
+    const team = estimateMatchValues(e).team;
+    if (team === null || team === undefined || e.nanos === 0n) continue;
+    const id = `${e.day}|${e.cloud}/${team}`;
+    out.set(id, [...(out.get(id) ?? []), [e.cloud, e.family ?? OTHER_FAMILY]]);
+  }
+  return out;
+}
 const SEED = "e2e-demo-reconcile";
 const db = tempDuckDb("finops-demo-reconcile-");
 let session: TestSession | undefined;
@@ -32,25 +49,36 @@ describe("the demo's reconciliation", () => {
     // The month's storage charge is read as its days' shares; every nano of the bill is kept.
     expect(lines.length).toBeGreaterThan(summary.billLines);
     expect(summary.result.days.length).toBeGreaterThanOrEqual(2);
-    // The bill names owners in the clouds' own tags: every day, more than 95% of it is matched to
-    // an estimate (all but the untagged data transfer), and once calibrated from the days before
-    // (the month so far), each team's day with a material bill (25 USD, the alert floor) is off
-    // by less than 2%.
+    // The bill names owners in the clouds' own tags and the cluster and node pool each cost ran on:
+    // every day, more than 95% of its usage cost is matched to an estimate (all but the untagged
+    // data transfer), and every team's day that calibration covers (each instance family it ran
+    // had a factor, learned from the days before) is off by less than 2%, whatever its size.
+    const families = familiesByTeamDay(
+      await createWarehouseReconciliationStore({ sql: session.runtime.warehouse.sql }).dailyEstimates({
+        start: summary.result.days[0]?.day ?? "",
+        end: addDays(summary.result.days.at(-1)?.day ?? "", 1),
+      }),
+    );
+    const checked: string[] = [];
     for (const day of summary.result.days) {
       const matched = day.rows.filter((r) => r.status === "matched").reduce((s, r) => s + r.billed, 0n);
       expect(Number(matched) / Number(day.totals.billed)).toBeGreaterThan(0.95);
-      if (day.factors.length === 0) continue;
       const teams = Map.groupBy(
         day.rows.filter((r) => r.key.team !== null),
         (r) => `${r.key.cloud}/${r.key.team}`,
       );
       for (const [scope, rows] of teams) {
+        const ran = families.get(`${day.day}|${scope}`) ?? [];
+        if (!ran.every(([cloud, family]) => calibrationFor(day.factors, cloud, family))) continue;
         const billed = rows.reduce((s, r) => s + r.billed, 0n);
         const drift = rows.reduce((s, r) => s + r.reconciledDrift, 0n);
-        if (billed < 25n * 1_000_000_000n) continue;
         expect(Math.abs(Number(drift) / Number(billed)), `${day.day} ${scope}`).toBeLessThan(0.02);
+        checked.push(`${day.day} ${scope}`);
       }
     }
+    // Both clouds' teams, the small ones too (trust-safety's two instance types, a few dollars a day).
+    expect(checked.length, checked.join(", ")).toBeGreaterThanOrEqual(5);
+    expect(checked.some((c) => c.endsWith(" aws/trust-safety"))).toBe(true);
     for (const day of summary.result.days) {
       expect(day.rows.filter((r) => r.status === "unattributed").map((r) => r.key)).toEqual([
         { cloud: "aws", namespace: null, team: null },

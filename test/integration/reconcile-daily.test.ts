@@ -325,15 +325,45 @@ describe("reconcileDaily with the billing export and Cost Explorer", () => {
   });
 });
 
+/** An in-memory warehouse and its reconciliation store, closed after `use`. */
+async function withStore(use: (warehouse: Warehouse, store: ReconciliationStore) => Promise<void>) {
+  const warehouse = createDuckDbWarehouse({ path: ":memory:" });
+  try {
+    await warehouse.init();
+    await use(warehouse, createWarehouseReconciliationStore({ sql: warehouse.sql }));
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/** A FOCUS file imported as `finops billing import` does. */
+function importFocusFile(store: ReconciliationStore, file: string) {
+  return createImportBill({
+    store,
+    clock: fixedClock(NOW),
+    readBill: (path) => readFocusFile(path),
+    ownerMapping: DEFAULT_OWNER_MAPPING,
+  }).importFile(file);
+}
+
+/** reconcileDaily over the stored bill alone (no source to pull), drift alerts out of reach. */
+function reconcileStored(store: ReconciliationStore, days: string[]) {
+  return createReconcileDaily({
+    store,
+    sources: [],
+    bus: createMemoryBus({ logger: silentLogger }),
+    claims: createMemoryAlertClaims(),
+    clock: fixedClock(NOW),
+    settings: reconciliationSettings({ minAbsoluteDrift: "1000" }),
+  }).reconcile({ days });
+}
+
 describe("calibration from a FOCUS bill imported by file", () => {
   const dir = mkdtempSync(join(tmpdir(), "finops-calibration-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("learns each family's price from the days before and cuts the next day's drift", async () => {
-    const warehouse = createDuckDbWarehouse({ path: ":memory:" });
-    try {
-      await warehouse.init();
-      const store = createWarehouseReconciliationStore({ sql: warehouse.sql });
+    await withStore(async (warehouse, store) => {
       const days = ["2026-11-17", "2026-11-18", "2026-11-19", DAY];
       // Requests priced by the catalog; the bill charges search's A100s about 5% more and ads' L4s 2% less.
       const search = { cloud: "gcp", team: "search", namespace: "search", accelerator: "nvidia-tesla-a100" };
@@ -377,12 +407,7 @@ describe("calibration from a FOCUS bill imported by file", () => {
       });
       const file = join(dir, "gcp-november.csv");
       writeFileSync(file, formatFocusCsv(lines));
-      const imported = await createImportBill({
-        store,
-        clock: fixedClock(NOW),
-        readBill: (path) => readFocusFile(path),
-        ownerMapping: DEFAULT_OWNER_MAPPING,
-      }).importFile(file);
+      const imported = await importFocusFile(store, file);
       expect(imported).toEqual({
         source: "gcp-november.csv",
         lines: 8,
@@ -391,14 +416,7 @@ describe("calibration from a FOCUS bill imported by file", () => {
         attribution: [{ currency: "USD", usage: u("722"), attributed: u("722"), unmappedKeys: [] }],
       });
 
-      const result = await createReconcileDaily({
-        store,
-        sources: [],
-        bus: createMemoryBus({ logger: silentLogger }),
-        claims: createMemoryAlertClaims(),
-        clock: fixedClock(NOW),
-        settings: reconciliationSettings({ minAbsoluteDrift: "1000" }),
-      }).reconcile({ days });
+      const result = await reconcileStored(store, days);
 
       const [, , third, fourth] = result.days;
       // Two billed days before 2026-11-19: fewer than minDays (3), no factor yet.
@@ -419,8 +437,74 @@ describe("calibration from a FOCUS bill imported by file", () => {
         ["nvidia-l4", { num: 49n, den: 50n }, 3],
         ["nvidia-tesla-a100", { num: 79n, den: 75n }, 3],
       ]);
-    } finally {
-      await warehouse.close();
-    }
+    });
+  });
+});
+
+describe("a bill line naming a node pool", () => {
+  const dir = mkdtempSync(join(tmpdir(), "finops-node-pool-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is matched to the teams running on it, split by their estimates to the nano", async () => {
+    await withStore(async (warehouse, store) => {
+      // Two teams share the cluster's L4 pool (GKE's node pool label on their events); a third runs
+      // on its A100 pool.
+      const onPool = (team: string, pool: string) => ({
+        cloud: "gcp",
+        team,
+        namespace: team,
+        accelerator: pool === "l4-pool" ? "nvidia-l4" : "nvidia-tesla-a100",
+        labels: { cluster: "serving", "cloud.google.com/gke-nodepool": pool },
+      });
+      await rollUp(warehouse, [
+        estimate(DAY, onPool("search", "l4-pool"), "30"),
+        estimate(DAY, onPool("ads", "l4-pool"), "10", 11),
+        estimate(DAY, onPool("vision", "a100-pool"), "50", 12),
+      ]);
+      // The pool's usage as the Cloud Billing export has it: cluster and node pool labels, no owner.
+      const pool: BilledLine = {
+        ChargePeriodStart: DAY,
+        ChargePeriodEnd: addDays(DAY, 1),
+        ChargeCategory: "Usage",
+        ChargeClass: null,
+        ChargeFrequency: "Usage-Based",
+        ProviderName: "Google Cloud",
+        BillingAccountId: "01A2B3-C4D5E6-F7A8B9",
+        SubAccountId: "ml-prod",
+        ServiceName: "Compute Engine",
+        ResourceId: "//compute.googleapis.com/projects/ml-prod/zones/us-central1-a/instanceGroups/l4-pool",
+        BilledCost: u("41.000000001"),
+        EffectiveCost: u("41.000000001"),
+        BillingCurrency: "USD",
+        Tags: { "goog-k8s-cluster-name": "serving", "goog-k8s-node-pool-name": "l4-pool" },
+        x_namespace: null,
+        x_team: null,
+        x_model: null,
+        x_cost_center: null,
+        x_environment: null,
+      };
+      const vision: BilledLine = {
+        ...pool,
+        BilledCost: u("50"),
+        EffectiveCost: u("50"),
+        Tags: { "k8s-namespace": "vision", team: "vision" },
+        x_namespace: "vision",
+        x_team: "vision",
+      };
+      const file = join(dir, "gcp-pools.csv");
+      writeFileSync(file, formatFocusCsv([pool, vision]));
+      await importFocusFile(store, file);
+
+      const result = await reconcileStored(store, [DAY]);
+
+      // 41.000000001 over 30 : 10 is 30.75000000075 and 10.25000000025: the odd nano goes to the
+      // larger remainder.
+      expect(result.days[0]?.rows.map((r) => [r.label, r.status, r.estimated, r.billed])).toEqual([
+        ["cloud=gcp,namespace=search,team=search", "matched", u("30"), u("30.750000001")],
+        ["cloud=gcp,namespace=ads,team=ads", "matched", u("10"), u("10.25")],
+        ["cloud=gcp,namespace=vision,team=vision", "matched", u("50"), u("50")],
+      ]);
+      expect(result.days[0]?.totals.counts).toEqual({ matched: 3, unattributed: 0, "over-estimated": 0 });
+    });
   });
 });

@@ -81,14 +81,17 @@ describe("the daily estimates (estimates_daily)", () => {
         team: "chat",
         accelerator: null,
         instance_type: null,
+        labels: { cluster: "serving", node: "gke-serving-a100-1" },
         cost_nanos: u("5"),
       }),
       // 11:00 in chat: no allocation, the estimate stands; an AWS one elsewhere, by instance type.
+      // Each keeps the resource its labels name (GKE's node pool label is read as the node pool).
       costRow({
         event_time: at(11, 5),
         namespace: "chat",
         team: "chat",
         accelerator: "nvidia-a100-80gb",
+        labels: { cluster: "serving", "cloud.google.com/gke-nodepool": "a100-pool" },
         cost_nanos: u("2"),
       }),
       costRow({
@@ -140,13 +143,16 @@ describe("the daily estimates (estimates_daily)", () => {
       namespace: owner,
       team: owner,
       family,
+      cluster: null,
+      nodePool: null,
+      node: null,
       currency: "USD",
       nanos: u(usd),
     });
     expect(estimates).toEqual([
       row(DAY, "aws", "search", "p3.2xlarge", "7"),
-      row(DAY, "gcp", "chat", "nvidia-a100-80gb", "2"),
-      row(DAY, "gcp", "chat", null, "5"),
+      { ...row(DAY, "gcp", "chat", "nvidia-a100-80gb", "2"), cluster: "serving", nodePool: "a100-pool" },
+      { ...row(DAY, "gcp", "chat", null, "5"), cluster: "serving", node: "gke-serving-a100-1" },
       { ...row(DAY, "gcp", "notebooks", "nvidia-l4", "1.25"), team: "lab" },
       row("2026-11-21", "gcp", "chat", "nvidia-l4", "1"),
     ]);

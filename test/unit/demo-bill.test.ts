@@ -13,6 +13,8 @@ const estimates: DemoEstimate[] = [
     namespace: "search-ranking",
     team: "search-ranking",
     family: "nvidia-tesla-a100",
+    cluster: "gke-prod",
+    nodePool: "nvidia-tesla-a100-pool",
     currency: "USD",
     nanos: u("1000"),
   },
@@ -22,6 +24,8 @@ const estimates: DemoEstimate[] = [
     namespace: null,
     team: "idle",
     family: null,
+    cluster: "gke-prod",
+    node: "gke-prod-a100-node-1",
     currency: "USD",
     nanos: u("50"),
   },
@@ -31,6 +35,8 @@ const estimates: DemoEstimate[] = [
     namespace: "trust-safety",
     team: "trust-safety",
     family: "g4dn.xlarge",
+    cluster: "eks-prod",
+    nodePool: "g4dn-xlarge-pool",
     currency: "USD",
     nanos: u("200"),
   },
@@ -58,14 +64,22 @@ describe("demoBill", () => {
     expect(a100).toMatchObject({
       ProviderName: "Google Cloud",
       ServiceName: "Compute Engine",
-      Tags: { "k8s-namespace": "search-ranking", "k8s-label/owner": "search-ranking" },
+      Tags: {
+        "k8s-namespace": "search-ranking",
+        "k8s-label/owner": "search-ranking",
+        "goog-k8s-cluster-name": "gke-prod",
+        "goog-k8s-node-pool-name": "nvidia-tesla-a100-pool",
+      },
       x_namespace: "search-ranking",
       x_team: "search-ranking",
     });
   });
 
-  it("names owners in each cloud's own tags, gives idle capacity none, skips clouds it does not bill", () => {
+  it("names owners and resources in each cloud's own tags, gives idle capacity no owner, skips clouds it does not bill", () => {
     const lines = demoBill(estimates, "seed-1");
+    expect(lines[1]?.ResourceId).toBe(
+      "//compute.googleapis.com/projects/demo-ml-prod/zones/us-central1-a/instances/gke-prod-a100-node-1",
+    );
     expect(
       lines.map((l) => [l.ProviderName, l.ServiceName, l.ChargeCategory, l.x_namespace, l.x_team, l.Tags]),
     ).toEqual([
@@ -75,16 +89,26 @@ describe("demoBill", () => {
         "Usage",
         "search-ranking",
         "search-ranking",
-        { "k8s-namespace": "search-ranking", "k8s-label/owner": "search-ranking" },
+        {
+          "k8s-namespace": "search-ranking",
+          "k8s-label/owner": "search-ranking",
+          "goog-k8s-cluster-name": "gke-prod",
+          "goog-k8s-node-pool-name": "nvidia-tesla-a100-pool",
+        },
       ],
-      ["Google Cloud", "Kubernetes Engine", "Usage", null, null, {}],
+      ["Google Cloud", "Kubernetes Engine", "Usage", null, null, { "goog-k8s-cluster-name": "gke-prod" }],
       [
         "AWS",
         "Amazon Elastic Compute Cloud - Compute",
         "Usage",
         "trust-safety",
         "trust-safety",
-        { "aws:eks:namespace": "trust-safety", Owner: "trust-safety" },
+        {
+          "aws:eks:namespace": "trust-safety",
+          Owner: "trust-safety",
+          "aws:eks:cluster-name": "eks-prod",
+          "eks:nodegroup-name": "g4dn-xlarge-pool",
+        },
       ],
       ["AWS", "AWS Data Transfer", "Usage", null, null, {}],
       ["AWS", "Savings Plans for AWS Compute usage", "Purchase", null, null, {}],

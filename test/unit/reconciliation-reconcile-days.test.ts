@@ -3,18 +3,18 @@ import { describe, expect, it } from "vitest";
 import { addDays } from "#domain/billing/billed-line.ts";
 import { decimalToNanos } from "#domain/money.ts";
 import {
+  estimateMatchValues,
+  type FamilyEstimate,
+  matchResources,
+} from "#domain/reconciliation/bill-grain.ts";
+import {
   type BilledDayLine,
   billedAmounts,
   cloudOfProvider,
 } from "#domain/reconciliation/billed-day-line.ts";
 import type { DayAmount } from "#domain/reconciliation/drift-table.ts";
 import { ratio } from "#domain/reconciliation/ratio.ts";
-import {
-  calibrationHistory,
-  estimateMatchValues,
-  type FamilyEstimate,
-  reconcileDays,
-} from "#domain/reconciliation/reconcile-days.ts";
+import { calibrationHistory, reconcileDays } from "#domain/reconciliation/reconcile-days.ts";
 
 const u = decimalToNanos;
 const KEYS = ["cloud", "namespace", "team"] as const;
@@ -242,18 +242,24 @@ describe("the bill as day amounts", () => {
     expect(cloudOfProvider("Microsoft")).toBe("azure");
     expect(cloudOfProvider("Acme DC")).toBe("acme dc");
     expect(cloudOfProvider("Acme DC", { "Acme DC": "onprem" })).toBe("onprem");
-    const lines = [line({}), line({ currency: "EUR" }), line({ provider: "AWS", namespace: null })];
+    const lines = [
+      line({}),
+      line({ currency: "EUR" }),
+      line({ provider: "AWS", namespace: null, resourceId: "i-0123456789abcdef0" }),
+    ];
     expect(billedAmounts(lines, { currency: "USD", costColumn: "effective" })).toEqual({
       amounts: [
         {
           day: "2026-11-01",
           key: { cloud: "gcp", account: "proj", service: "Compute Engine", namespace: "ns", team: "t" },
           nanos: u("1.5"),
+          resource: null,
         },
         {
           day: "2026-11-01",
           key: { cloud: "aws", account: "proj", service: "Compute Engine", namespace: null, team: "t" },
           nanos: u("1.5"),
+          resource: { cluster: null, nodePool: null, node: "i-0123456789abcdef0" },
         },
       ],
       otherCurrency: 1,
@@ -287,5 +293,151 @@ describe("the bill at its own grain", () => {
       ["cloud=gcp,namespace=search,team=search", "matched", u("10.5")],
       ["cloud=gcp,namespace=idle%2Dns,team=-", "matched", u("1")],
     ]);
+  });
+
+  const pool = { cluster: "serving", nodePool: "l4-pool", node: null };
+  const onPool = (usd: string, over: Partial<FamilyEstimate>) =>
+    estimate("2026-11-01", "nvidia-l4", usd, { cluster: "serving", nodePool: "l4-pool", ...over });
+
+  it("splits a line naming a node pool among the teams on it by their estimates, every nano", () => {
+    const [day] = reconcileDays({
+      days: ["2026-11-01"],
+      estimates: [
+        onPool("1", { namespace: "a", team: "a", node: "n1" }),
+        onPool("2", { namespace: "b", team: "b", node: "n2" }),
+        estimate("2026-11-01", "nvidia-l4", "5", { cluster: "serving", nodePool: "other-pool", team: "c" }),
+      ],
+      billed: [
+        { ...bill("2026-11-01", "3.000000001", { namespace: null, team: null }), resource: pool },
+        bill("2026-11-01", "5", { team: "c" }),
+      ],
+      keys: KEYS,
+      calibration: CALIBRATION,
+    });
+    expect(day?.rows.map((r) => [r.label, r.status, r.estimated, r.billed])).toEqual([
+      ["cloud=gcp,namespace=b,team=b", "matched", u("2"), 2_000_000_001n],
+      ["cloud=gcp,namespace=a,team=a", "matched", u("1"), 1_000_000_000n],
+      ["cloud=gcp,namespace=search,team=c", "matched", u("5"), u("5")],
+    ]);
+  });
+
+  it("gives a resource's line the estimates on it with the line's own owner first: its idle, its team", () => {
+    const [day] = reconcileDays({
+      days: ["2026-11-01"],
+      estimates: [
+        onPool("1", { namespace: "a", team: "a" }),
+        onPool("2", { namespace: "b", team: "b" }),
+        onPool("3", { namespace: null, team: "idle" }),
+      ],
+      billed: [
+        { ...bill("2026-11-01", "3.3", { namespace: null, team: null }), resource: pool },
+        { ...bill("2026-11-01", "1.1", { namespace: null, team: "a" }), resource: pool },
+      ],
+      keys: KEYS,
+      calibration: CALIBRATION,
+    });
+    expect(day?.rows.map((r) => [r.label, r.billed])).toEqual([
+      ["cloud=gcp,namespace=b,team=b", 0n],
+      ["cloud=gcp,namespace=-,team=-", u("3.3")],
+      ["cloud=gcp,namespace=a,team=a", u("1.1")],
+    ]);
+  });
+
+  it("matches a line naming a node at that node only, and one whose resource no estimate names on its keys", () => {
+    const [day] = reconcileDays({
+      days: ["2026-11-01"],
+      estimates: [onPool("1", { team: "a", node: "n1" }), onPool("3", { team: "b", node: "n2" })],
+      billed: [
+        { ...bill("2026-11-01", "2", { team: null }), resource: { ...pool, node: "n2" } },
+        { ...bill("2026-11-01", "7", { team: "a" }), resource: { ...pool, cluster: "gone" } },
+      ],
+      keys: KEYS,
+      calibration: CALIBRATION,
+    });
+    expect(day?.rows.map((r) => [r.label, r.billed])).toEqual([
+      ["cloud=gcp,namespace=search,team=a", u("7")],
+      ["cloud=gcp,namespace=search,team=b", u("2")],
+    ]);
+  });
+
+  it("teaches each family the bill of its own resource, not its key's blend", () => {
+    const shared = { namespace: "fraud", team: "trust" };
+    const history = matchResources(
+      [
+        { ...bill("2026-11-01", "9.6", shared), resource: { ...pool, nodePool: "g4dn" } },
+        { ...bill("2026-11-01", "5.1", shared), resource: { ...pool, nodePool: "p3" } },
+      ],
+      [
+        estimate("2026-11-01", "g4dn.xlarge", "10", { ...shared, cluster: "serving", nodePool: "g4dn" }),
+        estimate("2026-11-01", "p3.2xlarge", "5", { ...shared, cluster: "serving", nodePool: "p3" }),
+      ],
+    );
+    expect(history.rest).toEqual([]);
+    const [g4dn, p3] = history.matched.map((m) => m.estimate);
+    expect(
+      calibrationHistory(g4dn && p3 ? [g4dn, p3] : [], [], KEYS, history.matched).map((h) => [
+        h.family,
+        h.billed,
+      ]),
+    ).toEqual([
+      ["g4dn.xlarge", u("9.6")],
+      ["p3.2xlarge", u("5.1")],
+    ]);
+  });
+
+  it("teaches a key's other lines to its estimates no resource's line reached", () => {
+    const shared = { namespace: "fraud", team: "trust" };
+    const g4dn = estimate("2026-11-01", "g4dn.xlarge", "10", {
+      ...shared,
+      cluster: "serving",
+      nodePool: "g4dn",
+    });
+    const p3 = estimate("2026-11-01", "p3.2xlarge", "5", shared);
+    const grain = matchResources(
+      [
+        { ...bill("2026-11-01", "9.6", shared), resource: { ...pool, nodePool: "g4dn" } },
+        bill("2026-11-01", "5.1", shared),
+      ],
+      [g4dn, p3],
+    );
+    expect(
+      calibrationHistory([g4dn, p3], grain.rest, KEYS, grain.matched).map((h) => [h.family, h.billed]),
+    ).toEqual([
+      ["g4dn.xlarge", u("9.6")],
+      ["p3.2xlarge", u("5.1")],
+    ]);
+  });
+
+  it("hands out every nano of the bill, to estimates on the pool a line names or on its keys (property)", () => {
+    const pools = ["p0", "p1", "p2"];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...pools), fc.constantFrom("a", "b"), fc.bigInt(0n, 10n ** 12n)), {
+          maxLength: 6,
+        }),
+        fc.array(fc.tuple(fc.constantFrom(...pools, null), fc.bigInt(-(10n ** 12n), 10n ** 12n)), {
+          maxLength: 6,
+        }),
+        (ests, lines) => {
+          const estimates = ests.map(([nodePool, team, nanos]) => ({
+            ...estimate("2026-11-01", "nvidia-l4", "0", { cluster: "serving", nodePool, team }),
+            nanos,
+          }));
+          const billed = lines.map(([nodePool, nanos]) => ({
+            day: "2026-11-01",
+            key: { cloud: "gcp", namespace: null, team: null },
+            nanos,
+            resource: nodePool === null ? null : { ...pool, nodePool },
+          }));
+          const { matched, rest } = matchResources(billed, estimates);
+          const total = (xs: readonly { nanos: bigint }[]) => xs.reduce((s, x) => s + x.nanos, 0n);
+          expect(total(matched.map((m) => m.amount)) + total(rest)).toBe(total(billed));
+          for (const { estimate: e } of matched) {
+            expect(e.nanos).toBeGreaterThan(0n);
+            expect(lines.some(([nodePool]) => nodePool === e.nodePool)).toBe(true);
+          }
+        },
+      ),
+    );
   });
 });

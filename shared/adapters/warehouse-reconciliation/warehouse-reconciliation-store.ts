@@ -126,6 +126,9 @@ export function createWarehouseReconciliationStore(
           namespace: optional(row, "namespace", where),
           team: optional(row, "team", where),
           family: optional(row, "family", where),
+          cluster: optional(row, "cluster", where),
+          nodePool: optional(row, "node_pool", where),
+          node: optional(row, "node", where),
           currency: text(row, "currency", where),
           nanos: money(row, "cost", where),
         };

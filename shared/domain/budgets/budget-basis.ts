@@ -1,9 +1,9 @@
 import { IDLE_OWNER } from "../allocation/owner.ts";
 import { UNALLOCATED } from "../cost-row.ts";
 import { divRound, type Nanos } from "../money.ts";
+import { OTHER_FAMILY } from "../reconciliation/bill-grain.ts";
 import type { KeyValues, MatchKey } from "../reconciliation/match-key.ts";
 import type { Ratio } from "../reconciliation/ratio.ts";
-import { OTHER_FAMILY } from "../reconciliation/reconcile-days.ts";
 import { type Budget, scopeDimensions } from "./budget-config.ts";
 import { HOUR_MS } from "./budget-period.ts";
 

@@ -4,7 +4,10 @@
  * differs from the catalog's by its own few percent (the A100s bill above it, the L4s and g4dn
  * below), every day with a little noise. Owners are named as the clouds name them: GKE cost
  * allocation's `k8s-namespace` and `k8s-label/owner` labels on Google Cloud, EKS split cost
- * allocation's `aws:eks:namespace` and an `Owner` tag on AWS. A month's storage bucket is one
+ * allocation's `aws:eks:namespace` and an `Owner` tag on AWS; and the resource each ran on, where
+ * the estimate knows it: GKE's `goog-k8s-cluster-name` and `goog-k8s-node-pool-name` labels and the
+ * node's instance as the resource, EKS's `aws:eks:cluster-name` and `eks:nodegroup-name` tags. A
+ * month's storage bucket is one
  * charge over the whole month; AWS compute is covered by a Savings Plan bought upfront on the first
  * day (a Purchase; the covered usage bills nothing and carries its amortized share as
  * EffectiveCost); AWS data transfer out, which no estimate covers, is billed with no owner tags.
@@ -12,11 +15,12 @@
  */
 
 import { IDLE_OWNER } from "#domain/allocation/owner.ts";
+import type { ResourceName } from "#domain/billing/bill-resource.ts";
 import { addDays, type BilledLine, ownerColumns } from "#domain/billing/billed-line.ts";
 import { UNALLOCATED } from "#domain/cost-row.ts";
 import { decimalToNanos, NANOS_PER_UNIT, type Nanos } from "#domain/money.ts";
+import { type FamilyEstimate, OTHER_FAMILY } from "#domain/reconciliation/bill-grain.ts";
 import { ratio, scaleNanos } from "#domain/reconciliation/ratio.ts";
-import { type FamilyEstimate, OTHER_FAMILY } from "#domain/reconciliation/reconcile-days.ts";
 import { createSeededRandom, type Seed } from "./seeded-random.ts";
 
 /** Billed price / catalog price per family: the differences calibration has to learn. */
@@ -42,9 +46,14 @@ interface CloudAccount {
   billingAccountId: string;
   subAccountId: string;
   service: (family: string | null) => string;
-  /** The owner tags or labels as this cloud writes them. */
-  tags: (namespace: string | null, team: string | null) => Record<string, string>;
+  /** The owner and resource tags or labels as this cloud writes them. */
+  tags: (namespace: string | null, team: string | null, on: Partial<ResourceName>) => Record<string, string>;
+  /** The resource id of a node's usage, where the node's name is its instance's (GKE). */
+  nodeId?: (node: string) => string;
 }
+
+const tag = (key: string, value: string | null | undefined) =>
+  value === null || value === undefined ? {} : { [key]: value };
 
 const ACCOUNTS: Readonly<Record<string, CloudAccount>> = {
   gcp: {
@@ -52,19 +61,24 @@ const ACCOUNTS: Readonly<Record<string, CloudAccount>> = {
     billingAccountId: "01A2B3-C4D5E6-F7A8B9",
     subAccountId: "demo-ml-prod",
     service: (family) => (family === null ? "Kubernetes Engine" : "Compute Engine"),
-    tags: (namespace, team) => ({
-      ...(namespace === null ? {} : { "k8s-namespace": namespace }),
-      ...(team === null ? {} : { "k8s-label/owner": team }),
+    tags: (namespace, team, on) => ({
+      ...tag("k8s-namespace", namespace),
+      ...tag("k8s-label/owner", team),
+      ...tag("goog-k8s-cluster-name", on.cluster),
+      ...tag("goog-k8s-node-pool-name", on.nodePool),
     }),
+    nodeId: (node) => `//compute.googleapis.com/projects/demo-ml-prod/zones/us-central1-a/instances/${node}`,
   },
   aws: {
     provider: "AWS",
     billingAccountId: "123456789012",
     subAccountId: "210987654321",
     service: () => "Amazon Elastic Compute Cloud - Compute",
-    tags: (namespace, team) => ({
-      ...(namespace === null ? {} : { "aws:eks:namespace": namespace }),
-      ...(team === null ? {} : { Owner: team }),
+    tags: (namespace, team, on) => ({
+      ...tag("aws:eks:namespace", namespace),
+      ...tag("Owner", team),
+      ...tag("aws:eks:cluster-name", on.cluster),
+      ...tag("eks:nodegroup-name", on.nodePool),
     }),
   },
 };
@@ -159,10 +173,11 @@ export function demoBill(estimates: readonly DemoEstimate[], seed: Seed): Billed
         frequency: "Usage-Based",
         service: account.service(estimate.family),
         sku: `demo-${family}`,
+        ...(estimate.node && account.nodeId ? { resourceId: account.nodeId(estimate.node) } : {}),
         billed: covered ? 0n : cost,
         effective: cost,
         currency: estimate.currency,
-        tags: account.tags(estimate.namespace, team),
+        tags: account.tags(estimate.namespace, team, estimate),
       }),
     );
     const day = byDay.get(estimate.day) ?? { nanos: 0n, currency: estimate.currency };

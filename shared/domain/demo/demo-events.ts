@@ -39,7 +39,13 @@ import {
   type SeededRandom,
   weightedPicker,
 } from "./seeded-random.ts";
-import { findTeam, type SyntheticOrg, syntheticOrg, type TrainingPipeline } from "./synthetic-org.ts";
+import {
+  findTeam,
+  nodePoolOf,
+  type SyntheticOrg,
+  syntheticOrg,
+  type TrainingPipeline,
+} from "./synthetic-org.ts";
 
 export interface DemoEventOptions {
   /** Start of the generated range (inclusive). */
@@ -432,7 +438,7 @@ function runEvents(
       epoch,
       elapsed_seconds: elapsedSeconds,
       currency: "USD",
-      labels: { pipeline: p.name, ...extraLabels },
+      labels: { pipeline: p.name, cluster: p.cluster, node_pool: nodePoolOf(p.placement), ...extraLabels },
     },
   });
   const epochAt = (elapsed: number): number => {

@@ -4,6 +4,7 @@ import {
   type BusinessUnit,
   findTeam,
   type InferenceSpike,
+  nodePoolOf,
   type OrgModel,
   type OrgTeam,
   type ProviderUsage,
@@ -103,6 +104,7 @@ function compileModel(org: SyntheticOrg, model: OrgModel): TrafficSource {
         gpu_count: fleet.gpuCount,
         gpu_seconds: round5(gpuSeconds),
         currency: "USD",
+        labels: fleet.labels,
       };
       if (fleet.accelerator !== undefined) data.accelerator = fleet.accelerator;
       if (fleet.instanceType !== undefined) data.instance_type = fleet.instanceType;
@@ -120,14 +122,17 @@ interface CompiledFleet {
   accelerator?: string;
   instanceType?: string;
   gpuCount: number;
+  /** Where the fleet runs: its cluster and node pool. */
+  labels: { cluster: string; node_pool: string };
 }
 
 function compileFleet(fleet: ServingFleet): CompiledFleet {
   const source = inferenceSource(fleet.cluster, fleet.deployment);
   const p = fleet.placement;
+  const on = { gpuCount: fleet.gpuCount, labels: { cluster: fleet.cluster, node_pool: nodePoolOf(p) } };
   return p.cloud === "gcp"
-    ? { source, cloud: p.cloud, region: p.region, accelerator: p.accelerator, gpuCount: fleet.gpuCount }
-    : { source, cloud: p.cloud, region: p.region, instanceType: p.instanceType, gpuCount: fleet.gpuCount };
+    ? { source, cloud: p.cloud, region: p.region, accelerator: p.accelerator, ...on }
+    : { source, cloud: p.cloud, region: p.region, instanceType: p.instanceType, ...on };
 }
 
 /** Who calls a provider API: the usage, its team and business unit, and the emitting deployment. */

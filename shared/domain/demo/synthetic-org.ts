@@ -23,6 +23,15 @@ export type Placement =
   | { cloud: "gcp"; region: typeof GCP_REGION; accelerator: GcpAccelerator }
   | { cloud: "aws"; region: typeof AWS_REGION; instanceType: AwsInstanceType };
 
+/**
+ * The node pool a placement's workloads run on in its cluster: one per accelerator or instance
+ * type ("nvidia-l4-pool", "g4dn-xlarge-pool"), a name GKE, EKS and AKS all accept.
+ */
+export function nodePoolOf(placement: Placement): string {
+  const machine = placement.cloud === "gcp" ? placement.accelerator : placement.instanceType;
+  return `${machine.replaceAll(".", "-")}-pool`;
+}
+
 export interface OrgTeam {
   /** Slack-ish handle, also the Kubernetes namespace. */
   name: string;

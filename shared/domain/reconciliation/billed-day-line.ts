@@ -1,3 +1,4 @@
+import { billResourceOf } from "#domain/billing/bill-resource.ts";
 import {
   addDays,
   type BilledLine,
@@ -6,7 +7,7 @@ import {
 } from "#domain/billing/billed-line.ts";
 import { spreadLine } from "#domain/billing/charge-spread.ts";
 import type { Nanos } from "#domain/money.ts";
-import type { DayAmount } from "./drift-table.ts";
+import type { BilledAmount } from "./bill-grain.ts";
 
 /**
  * One stored line of the bill: one UTC day's share of a charge, under the name of the source it
@@ -121,14 +122,15 @@ export interface BilledAmountOptions {
 
 /**
  * The bill as per-day amounts on the match keys: cloud from the provider, account the sub account
- * (project, linked account), service, and the namespace and team labels. Purchases are left out
- * (isDailyCost); lines in another currency are left out and counted.
+ * (project, linked account), service, and the namespace and team labels, with the resource the
+ * line names (billResourceOf). Purchases are left out (isDailyCost); lines in another currency are
+ * left out and counted.
  */
 export function billedAmounts(
   lines: readonly BilledDayLine[],
   options: BilledAmountOptions,
-): { amounts: DayAmount[]; otherCurrency: number } {
-  const amounts: DayAmount[] = [];
+): { amounts: BilledAmount[]; otherCurrency: number } {
+  const amounts: BilledAmount[] = [];
   let otherCurrency = 0;
   for (const line of lines) {
     if (!isDailyCost(line)) continue;
@@ -146,6 +148,7 @@ export function billedAmounts(
         team: line.team,
       },
       nanos: options.costColumn === "effective" ? line.effectiveCost : line.billedCost,
+      resource: billResourceOf(line.resourceId, line.tags),
     });
   }
   return { amounts, otherCurrency };

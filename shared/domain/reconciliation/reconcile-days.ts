@@ -1,7 +1,14 @@
-import { IDLE_OWNER } from "#domain/allocation/owner.ts";
 import { addDays } from "#domain/billing/billed-line.ts";
-import { UNALLOCATED } from "#domain/cost-row.ts";
 import { type Nanos, splitByWeights } from "#domain/money.ts";
+import {
+  type BilledAmount,
+  estimateMatchValues,
+  type FamilyEstimate,
+  matchResources,
+  OTHER_FAMILY,
+  ownersFromNamespaces,
+  type ResourceShare,
+} from "./bill-grain.ts";
 import {
   applyCalibration,
   type CalibrationDay,
@@ -17,56 +24,7 @@ import {
   driftTable,
   driftTotals,
 } from "./drift-table.ts";
-import { keyLabel, type MatchKey, type MatchValues, projectKey } from "./match-key.ts";
-
-/** What an estimate without an instance or SKU family (an allocation, a fixed cost) calibrates as. */
-export const OTHER_FAMILY = "other";
-
-/** One day's estimate of one (cloud, namespace, team, family), in the reconciled currency. */
-export interface FamilyEstimate {
-  /** UTC day, "YYYY-MM-DD". */
-  day: string;
-  cloud: string;
-  namespace: string | null;
-  team: string | null;
-  /** The accelerator, else the instance type; null for allocations and fixed costs. */
-  family: string | null;
-  nanos: Nanos;
-}
-
-/**
- * The match values of an estimate. Our placeholders for cost without an owning team (unallocated,
- * idle capacity) are, on a bill, lines without a team label: they match those.
- */
-export function estimateMatchValues(estimate: FamilyEstimate): MatchValues {
-  const team = estimate.team === UNALLOCATED || estimate.team === IDLE_OWNER ? null : estimate.team;
-  return { cloud: estimate.cloud, namespace: estimate.namespace, team };
-}
-
-/**
- * The bill at its own grain: a bill line that names a namespace but no team (EKS split cost
- * allocation's `aws:eks:namespace` with no owner tag, GKE's `k8s-namespace` alone) belongs to the
- * team whose estimates run in that namespace, that day and cloud, when exactly one team's do.
- */
-export function ownersFromNamespaces(
-  billed: readonly DayAmount[],
-  estimates: readonly FamilyEstimate[],
-): DayAmount[] {
-  const teams = new Map<string, Set<string>>();
-  for (const e of estimates) {
-    const team = estimateMatchValues(e).team;
-    if (e.namespace === null || team === null || team === undefined) continue;
-    const id = `${e.day}|${e.cloud}|${e.namespace}`;
-    teams.set(id, (teams.get(id) ?? new Set()).add(team));
-  }
-  return billed.map((b) => {
-    if (b.key.team !== null && b.key.team !== undefined) return b;
-    if (b.key.namespace === null || b.key.namespace === undefined) return b;
-    const owners = teams.get(`${b.day}|${b.key.cloud ?? ""}|${b.key.namespace}`);
-    if (owners?.size !== 1) return b;
-    return { ...b, key: { ...b.key, team: [...owners][0] ?? null } };
-  });
-}
+import { keyLabel, type MatchKey, projectKey } from "./match-key.ts";
 
 export interface ReconciledRow extends DriftRow {
   /** The estimate with each family's calibration factor applied (the estimate where none applies). */
@@ -111,7 +69,7 @@ export interface ReconcileDaysInput {
   /** Estimates of those days and of the lookback before each. */
   estimates: readonly FamilyEstimate[];
   /** The bill of the same days. */
-  billed: readonly DayAmount[];
+  billed: readonly BilledAmount[];
   keys: readonly MatchKey[];
   calibration: CalibrationSettings;
 }
@@ -143,7 +101,9 @@ function keyed(estimates: readonly FamilyEstimate[], keys: readonly MatchKey[], 
  * The calibration history of the days given: per day and (cloud, family), the estimate and the
  * part of the bill it accounts for. A bill line carries no family, so each key's billed amount is
  * attributed to the families of that key's estimates in proportion to their (positive) estimates,
- * every nano handed out. Billed cost with no estimate behind its key (unattributed) teaches no
+ * every nano handed out; a share of a line matched at a resource (matchResources) goes to its own
+ * estimate's family, and the key's other lines to the estimates no such share reached (to all of
+ * them where every one was reached). Billed cost with no estimate behind its key (unattributed) teaches no
  * family; an estimate whose key has no bill teaches its family that it cost nothing. Days on which
  * a cloud has no bill line at all (not in yet, or no source for it) are left out for that cloud.
  */
@@ -151,8 +111,12 @@ export function calibrationHistory(
   estimates: readonly FamilyEstimate[],
   billed: readonly DayAmount[],
   keys: readonly MatchKey[],
+  resourceShares: readonly ResourceShare[] = [],
 ): CalibrationDay[] {
-  const bills = billedClouds(billed);
+  const bills = billedClouds([...billed, ...resourceShares.map((s) => s.amount)]);
+  const pinned = new Map<FamilyEstimate, Nanos>();
+  for (const { estimate, amount } of resourceShares)
+    pinned.set(estimate, (pinned.get(estimate) ?? 0n) + amount.nanos);
   const billedByKey = new Map<string, Nanos>();
   for (const b of billed) {
     const id = `${b.day}|${keyLabel(projectKey(b.key, keys), keys)}`;
@@ -163,8 +127,11 @@ export function calibrationHistory(
     keyed(estimates, keys, bills),
     (k) => `${k.estimate.day}|${k.label}`,
   )) {
-    const weights = group.map((k) => (k.estimate.nanos > 0n ? k.estimate.nanos : 0n));
-    if (weights.every((w) => w === 0n)) continue;
+    // The key's other lines go to its estimates no resource's line reached, where it has some.
+    const positive = (k: KeyedEstimate) => (k.estimate.nanos > 0n ? k.estimate.nanos : 0n);
+    const unreached = group.map((k) => (pinned.has(k.estimate) ? 0n : positive(k)));
+    const weights = unreached.some((w) => w > 0n) ? unreached : group.map(positive);
+    if (weights.every((w) => w === 0n) && group.every((k) => !pinned.has(k.estimate))) continue;
     const shares = splitByWeights(billedByKey.get(id) ?? 0n, weights);
     group.forEach((k, i) => {
       history.push({
@@ -172,7 +139,7 @@ export function calibrationHistory(
         cloud: k.estimate.cloud,
         family: k.family,
         estimated: k.estimate.nanos,
-        billed: shares[i] ?? 0n,
+        billed: (shares[i] ?? 0n) + (pinned.get(k.estimate) ?? 0n),
       });
     });
   }
@@ -210,16 +177,19 @@ function dayTotals(day: string, rows: readonly ReconciledRow[], totals: DriftTot
 }
 
 /**
- * Reconciles each day: its estimates against its bill on the match keys (the drift table; a bill
- * line naming only a namespace takes the team that runs there, ownersFromNamespaces), and its
- * estimates calibrated by the factors learned from the `lookbackDays` days before it (never from
- * itself), side by side. Only clouds with a bill that day take part. Pure and deterministic.
+ * Reconciles each day: its estimates against its bill at the bill's own grain, then on the match
+ * keys (the drift table): a line naming a resource that estimates ran on is split among them
+ * (matchResources), a line naming only a namespace takes the team that runs there
+ * (ownersFromNamespaces), the rest is matched on the keys as it is. Side by side, its estimates
+ * calibrated by the factors learned from the `lookbackDays` days before it (never from itself). Only clouds with a bill that day take part. Pure and deterministic.
  */
 export function reconcileDays(input: ReconcileDaysInput): DayReconciliation[] {
   const { keys, calibration } = input;
-  const billed = ownersFromNamespaces(input.billed, input.estimates);
+  const grain = matchResources(input.billed, input.estimates);
+  const rest = ownersFromNamespaces(grain.rest, input.estimates);
+  const billed = [...rest, ...grain.matched.map((s) => s.amount)];
   const bills = billedClouds(billed);
-  const history = calibrationHistory(input.estimates, billed, keys);
+  const history = calibrationHistory(input.estimates, rest, keys, grain.matched);
   const estimatesByDay = Map.groupBy(keyed(input.estimates, keys, bills), (k) => k.estimate.day);
   const billedByDay = Map.groupBy(billed, (b) => b.day);
   const allByDay = Map.groupBy(input.estimates, (e) => e.day);
