@@ -9,7 +9,8 @@ import { loadFunctions } from "../functions/registry.ts";
 
 const HOUR_MS = 3_600_000;
 const TICK_MS = 100;
-const POLL_MS = 50;
+/** A reader asking four times a second: each answer is live, so this adds at most 250 ms to a latency. */
+const POLL_MS = 250;
 
 export interface FreshnessResult {
   probes: number;

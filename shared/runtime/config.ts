@@ -154,7 +154,12 @@ export const configFileSchema = z
     local: z
       .object({
         port: z.number().int().min(0).max(65535).default(8080),
-        rollupIntervalMs: z.number().int().min(100).default(1000),
+        /**
+         * How often the local stack refreshes the rollup. Reports read unrefreshed hours live, so
+         * only the rollup's own readers (budgets, anomalies, reconciliation) wait for it; each run
+         * rebuilds whole hours, so running it every second would spend the warehouse on it.
+         */
+        rollupIntervalMs: z.number().int().min(100).default(10_000),
         /** Request bodies the local stack reads or works on at once; beyond, it answers 503. */
         maxInFlightBodies: z.number().int().min(1).max(10_000).default(16),
         /** Their bytes (Content-Length, or bytes read); beyond, 503, and 413 for a body over the whole. */
