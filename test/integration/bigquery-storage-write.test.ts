@@ -390,7 +390,7 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
     expect(server.rows("rejected_events")).toEqual([{ ...rejection, rejected_at: micros(rejectedAt) }]);
   });
 
-  it("ingests 383 bytes of protobuf per demo inference event, and a third of a byte of marks (the README's cost table)", async () => {
+  it("ingests 445 bytes of protobuf per demo inference event, and a third of a byte of marks (the README's cost table)", async () => {
     // Prepare: 2,000 of the demo's inference rows, as ingest stores them (with a payload hash).
     const rows = demoCostRows({ from: new Date("2026-03-01T00:00:00.000Z"), hours: 24, seed: "cost-table" })
       .filter((row) => row.event_type === "ai.cost.inference.v1")
@@ -404,7 +404,7 @@ describe("BigQuery warehouse through the Storage Write API (local AppendRows ser
     const bytes = (table: string) =>
       server.appends.filter((a) => a.table === table).reduce((sum, a) => sum + a.rowBytes, 0);
     expect(server.rows("cost_events")).toHaveLength(2000);
-    expect(bytes("cost_events")).toBe(766_698); // 383.3 bytes an event
+    expect(bytes("cost_events")).toBe(889_153); // 444.6 bytes an event
     expect(bytes("ingest_marks")).toBe(672); // 0.34 bytes an event
   });
 });
