@@ -6,6 +6,7 @@ import { parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer } from "#domain/pricing/pricer.ts";
 import { composeRuntime } from "#runtime/compose.ts";
 import { readEnv } from "#runtime/env.ts";
+import { createPreparePool, ingestPrepared } from "#runtime/prepare-workers/prepare-pool.ts";
 import { ingestStream, LOCAL_BODIES_PER_CALL } from "../bin/commands/event-batches.ts";
 import { measureIngestStages, type StageTimes } from "./ingest-stages.ts";
 
@@ -18,6 +19,8 @@ export interface Timed {
 export interface ThroughputResult {
   events: number;
   pipeline: Timed;
+  /** Worker threads that prepared the pipeline's bodies while this thread wrote. */
+  workers: number;
   rollupSeconds: number;
   /** Closing the warehouse afterwards: the final checkpoint of the write-ahead log into the file. */
   closeSeconds: number;
@@ -52,17 +55,17 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
   );
 
   const env = readEnv({ FINOPS_DUCKDB_PATH: join(dir, "pipeline.duckdb"), FINOPS_LOG_LEVEL: "warn" });
-  const pricer = createPricer(
-    parsePriceCatalog(
-      JSON.parse(readFileSync(new URL("../config/price-catalog.json", import.meta.url), "utf8")),
-    ),
+  const catalog = parsePriceCatalog(
+    JSON.parse(readFileSync(new URL("../config/price-catalog.json", import.meta.url), "utf8")),
   );
+  const pricer = createPricer(catalog);
   const runtime = await composeRuntime({ env, pricer });
+  const pool = createPreparePool({ catalog, regionFallback: undefined });
   const pipeline = await timed(() =>
-    ingestStream((bodies) => runtime.ingestEvents.ingestBodies(bodies), createReadStream(file), {
+    ingestStream(ingestPrepared(runtime.ingestEvents, pool), createReadStream(file), {
       bodiesPerCall: LOCAL_BODIES_PER_CALL,
     }),
-  );
+  ).finally(() => pool.close());
   const rollup = await timed(() => runtime.refreshRollups.refresh());
   const close = await timed(() => runtime.close());
   if (pipeline.value.accepted !== count)
@@ -81,6 +84,7 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
   return {
     events: count,
     pipeline,
+    workers: pool.workers,
     rollupSeconds: rollup.seconds,
     closeSeconds: close.seconds,
     bulkLoad,

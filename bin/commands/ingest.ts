@@ -1,5 +1,7 @@
 import { createReadStream, ReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
+import { loadCatalog } from "#runtime/compose.ts";
+import { createPreparePool, ingestPrepared } from "#runtime/prepare-workers/prepare-pool.ts";
 import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
 import { systemReason } from "../error-boundary.ts";
 import { processOutput } from "../operation.ts";
@@ -103,12 +105,18 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
         () => refreshStackRollups(stack),
       );
     }
-    return withLocalRuntime({ env, config, mustExist: false }, (runtime) =>
-      run(
-        (bodies) => runtime.ingestEvents.ingestBodies(bodies),
-        LOCAL_BODIES_PER_CALL,
-        () => runtime.refreshRollups.refresh(),
-      ),
-    );
+    return withLocalRuntime({ env, config, mustExist: false }, async (runtime) => {
+      const pool = createPreparePool({
+        catalog: loadCatalog(config),
+        regionFallback: config.pricing.regionFallback,
+      });
+      try {
+        return await run(ingestPrepared(runtime.ingestEvents, pool), LOCAL_BODIES_PER_CALL, () =>
+          runtime.refreshRollups.refresh(),
+        );
+      } finally {
+        await pool.close();
+      }
+    });
   },
 };
