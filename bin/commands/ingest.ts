@@ -38,8 +38,8 @@ export const ingestCommand: Command = {
 
   Reads CloudEvents (one JSON object per line, one JSON array, or one pretty-printed event; gzip
   inflated) from a file, or from stdin with -, ingests them in batches of ${BATCH_LINES} lines (validate,
-  price, dedupe, store; ${LOCAL_BODIES_PER_CALL} batches per insert when no stack runs), refreshes the hourly
-  rollup and prints {received, accepted, duplicates, conflicts, rejected, rejections[]} as JSON on
+  price, dedupe, store; when no stack runs, ${LOCAL_BODIES_PER_CALL} batches per insert, validated and
+  priced in worker threads while the last insert is written), refreshes the hourly rollup and prints {received, accepted, duplicates, conflicts, rejected, rejections[]} as JSON on
   stdout. Progress (events/s, how far through the file) goes to stderr. Exit code 0 when nothing was
   rejected, 1 otherwise.
 
