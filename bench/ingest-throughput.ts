@@ -21,6 +21,8 @@ export interface ThroughputResult {
   pipeline: Timed;
   /** Worker threads that prepared the pipeline's bodies while this thread wrote. */
   workers: number;
+  /** The share of the pipeline's wall time the main thread's event loop was busy. */
+  mainBusy: number;
   rollupSeconds: number;
   /** Closing the warehouse afterwards: the final checkpoint of the write-ahead log into the file. */
   closeSeconds: number;
@@ -61,11 +63,14 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
   const pricer = createPricer(catalog);
   const runtime = await composeRuntime({ env, pricer });
   const pool = createPreparePool({ catalog, regionFallback: undefined });
+  const loop = performance.eventLoopUtilization();
   const pipeline = await timed(() =>
     ingestStream(ingestPrepared(runtime.ingestEvents, pool), createReadStream(file), {
       bodiesPerCall: LOCAL_BODIES_PER_CALL,
+      inFlight: pool.inFlight,
     }),
   ).finally(() => pool.close());
+  const mainBusy = performance.eventLoopUtilization(loop).utilization;
   const rollup = await timed(() => runtime.refreshRollups.refresh());
   const close = await timed(() => runtime.close());
   if (pipeline.value.accepted !== count)
@@ -85,6 +90,7 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
     events: count,
     pipeline,
     workers: pool.workers,
+    mainBusy,
     rollupSeconds: rollup.seconds,
     closeSeconds: close.seconds,
     bulkLoad,

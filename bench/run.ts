@@ -78,7 +78,7 @@ async function printIngestRun(dir: string, count: number): Promise<void> {
       `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipeline.seconds.toFixed(2)} s, CPU ${t.pipeline.cpuSeconds.toFixed(2)} s)`,
       `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoad.seconds.toFixed(2)} s, CPU ${t.bulkLoad.cpuSeconds.toFixed(2)} s)`,
       `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
-      `  overlap: ${t.workers} worker thread${t.workers === 1 ? "" : "s"} prepared while the main thread wrote; CPU / wall ${(t.pipeline.cpuSeconds / t.pipeline.seconds).toFixed(2)} (1.00 = one core's worth)`,
+      `  overlap: ${t.workers} worker thread${t.workers === 1 ? "" : "s"} prepared while the main thread wrote (busy ${(100 * t.mainBusy).toFixed(0)}% of the time); CPU / wall ${(t.pipeline.cpuSeconds / t.pipeline.seconds).toFixed(2)} (1.00 = one core's worth)`,
       `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
       `  close afterwards (final checkpoint of the log):   ${t.closeSeconds.toFixed(2)} s`,
       "  by stage, each alone on one thread (the pipeline overlaps them):",

@@ -68,10 +68,14 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
         reached = Math.max(reached, at);
         return answers;
       };
-    const run = async (ingest: IngestBodies, bodiesPerCall: number, refresh: () => Promise<unknown>) => {
+    const run = async (
+      ingest: IngestBodies,
+      calls: { bodiesPerCall: number; inFlight?: number },
+      refresh: () => Promise<unknown>,
+    ) => {
       const began = performance.now();
       const totals = await ingestStream(tracked(ingest), input, {
-        bodiesPerCall,
+        ...calls,
         onBatch(t) {
           if (values.quiet) return;
           const rate = Math.round(t.received / ((performance.now() - began) / 1000));
@@ -101,7 +105,7 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
             answers.push(await postEvents(stack, body, contentType));
           return answers;
         },
-        1,
+        { bodiesPerCall: 1 },
         () => refreshStackRollups(stack),
       );
     }
@@ -111,8 +115,10 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
         regionFallback: config.pricing.regionFallback,
       });
       try {
-        return await run(ingestPrepared(runtime.ingestEvents, pool), LOCAL_BODIES_PER_CALL, () =>
-          runtime.refreshRollups.refresh(),
+        return await run(
+          ingestPrepared(runtime.ingestEvents, pool),
+          { bodiesPerCall: LOCAL_BODIES_PER_CALL, inFlight: pool.inFlight },
+          () => runtime.refreshRollups.refresh(),
         );
       } finally {
         await pool.close();

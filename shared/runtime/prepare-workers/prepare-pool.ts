@@ -25,6 +25,11 @@ export type PrepareResponse = { id: number; prepared: PreparedTransfer } | { id:
  */
 export interface PreparePool {
   readonly workers: number;
+  /**
+   * Calls worth having under way at once: one being written, one being prepared by each worker and
+   * one more read ahead, so that no worker waits for the file.
+   */
+  readonly inFlight: number;
   prepare(bodies: readonly EventBody[], now: Date): Promise<PreparedBodies>;
   close(): Promise<void>;
 }
@@ -59,6 +64,7 @@ export function createPreparePool(data: PrepareWorkerData, workers = defaultPrep
   let next = 0;
   return {
     workers,
+    inFlight: workers + 2,
     prepare(bodies, now) {
       const id = next++;
       return new Promise((resolve, reject) => {
