@@ -34,25 +34,31 @@ async function openInput(path: string): Promise<Readable> {
 export const ingestCommand: Command = {
   name: "ingest",
   summary: "load NDJSON or JSON-array CloudEvents from a file or stdin and print a JSON summary",
-  usage: `finops ingest <file|-> [--quiet] [--url URL]
+  usage: `finops ingest <file|-> [--quiet] [--workers N] [--url URL]
 
   Reads CloudEvents (one JSON object per line, one JSON array, or one pretty-printed event; gzip
   inflated) from a file, or from stdin with -, ingests them in batches of ${BATCH_LINES} lines (validate,
-  price, dedupe, store; when no stack runs, ${LOCAL_BODIES_PER_CALL} batches per insert, validated and
-  priced in worker threads while the last insert is written), refreshes the hourly rollup and prints {received, accepted, duplicates, conflicts, rejected, rejections[]} as JSON on
+  price, dedupe, store; ${LOCAL_BODIES_PER_CALL} batches per insert when no stack runs), refreshes the hourly
+  rollup and prints {received, accepted, duplicates, conflicts, rejected, rejections[]} as JSON on
   stdout. Progress (events/s, how far through the file) goes to stderr. Exit code 0 when nothing was
   rejected, 1 otherwise.
 
   --quiet    no progress lines
+  --workers  threads that validate and price while the main thread writes (default 0: all on the
+             main thread). Worth 1 where a core is idle; where every core is busy (a shared
+             machine), handing the rows across costs more than the overlap wins
 ${urlFlagHelp(13, ", posting to its /v1/events")}`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { quiet: { type: "boolean", default: false }, url: { type: "string" } },
+      { quiet: { type: "boolean", default: false }, workers: { type: "string" }, url: { type: "string" } },
       true,
     );
     const [path] = positionals;
     if (path === undefined || positionals.length > 1) throw new UsageError("give one file, or - for stdin");
+    const workers = Number(values.workers ?? 0);
+    if (!/^\d+$/.test(values.workers?.trim() ?? "0") || workers > 64)
+      throw new UsageError(`--workers: ${JSON.stringify(values.workers)} is not a whole number 0..64`);
     const input = await openInput(path);
     const { env, config } = commandConfig();
     const stack = await stackToAsk(values.url, config);
@@ -110,15 +116,25 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
       );
     }
     return withLocalRuntime({ env, config, mustExist: false }, async (runtime) => {
-      const pool = createPreparePool({
-        catalog: loadCatalog(config),
-        regionFallback: config.pricing.regionFallback,
-      });
+      const refresh = () => runtime.refreshRollups.refresh();
+      if (workers === 0)
+        return run(
+          (bodies) => runtime.ingestEvents.ingestBodies(bodies),
+          { bodiesPerCall: LOCAL_BODIES_PER_CALL },
+          refresh,
+        );
+      const pool = createPreparePool(
+        {
+          catalog: loadCatalog(config),
+          regionFallback: config.pricing.regionFallback,
+        },
+        workers,
+      );
       try {
         return await run(
           ingestPrepared(runtime.ingestEvents, pool),
           { bodiesPerCall: LOCAL_BODIES_PER_CALL, inFlight: pool.inFlight },
-          () => runtime.refreshRollups.refresh(),
+          refresh,
         );
       } finally {
         await pool.close();

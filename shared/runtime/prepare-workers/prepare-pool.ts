@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { IngestEvents, IngestSummary, PreparedBodies } from "#app/ingest-events.ts";
 import type { EventBody } from "#domain/events/decode-body.ts";
@@ -34,10 +33,9 @@ export interface PreparePool {
   close(): Promise<void>;
 }
 
-/** One worker per core but the one this thread writes on, and at least one. */
-export const defaultPrepareWorkers = (): number => Math.max(1, availableParallelism() - 1);
-
-export function createPreparePool(data: PrepareWorkerData, workers = defaultPrepareWorkers()): PreparePool {
+export function createPreparePool(data: PrepareWorkerData, workers: number): PreparePool {
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new RangeError(`a prepare pool needs 1 or more workers, not ${workers}`);
   const pending = new Map<
     number,
     { bodies: readonly EventBody[]; resolve: (p: PreparedBodies) => void; reject: (e: Error) => void }
