@@ -44,9 +44,9 @@ export const ingestCommand: Command = {
   rejected, 1 otherwise.
 
   --quiet    no progress lines
-  --workers  threads that validate and price while the main thread writes (default 0: all on the
-             main thread). Worth 1 where a core is idle; where every core is busy (a shared
-             machine), handing the rows across costs more than the overlap wins
+  --workers  threads that validate and price while the main thread writes, when no stack runs
+             (default 0: all on the main thread). For a machine with an idle core: where every
+             core is busy, handing the rows across costs more than the overlap wins
 ${urlFlagHelp(13, ", posting to its /v1/events")}`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
