@@ -13,14 +13,16 @@ export interface RowsTransfer {
   rowCount: number;
 }
 
+/** The position of the amount among temp.staged_events' columns (sql/duckdb/create_staging.sql). */
+const COST_COLUMN = 14;
+
 /** Lays out rows, which must be unique on (event_source, event_id, part), for another thread. */
 export function packRows(rows: readonly CostRow[]): { rows: RowsTransfer; transfer: ArrayBuffer[] } {
   const staged = stageCostRows(rows);
   if (staged.repeated.length > 0) throw new Error("packRows: rows repeat a key");
-  const columns = staged.columns.map((column) =>
-    Array.isArray(column) && column.length > 0 && typeof column[0] === "object" && column[0] !== null
-      ? (column as { value: bigint }[]).map((amount) => amount.value)
-      : column,
+  // Amounts go as plain bigints: a DuckDB value object would arrive without its class.
+  const columns = staged.columns.map((column, c) =>
+    c === COST_COLUMN ? (column as { value: bigint }[]).map((amount) => amount.value) : column,
   ) as RowsTransfer["columns"];
   const transfer = columns.flatMap((column) =>
     ArrayBuffer.isView(column) ? [column.buffer as ArrayBuffer] : [],
@@ -59,15 +61,14 @@ export function unpackRows({ dims, columns, rowCount }: RowsTransfer): CostRow[]
       Float64Array,
       Float64Array,
     ];
-  const [cachedInputTokens, outputTokens, cacheHit, epoch, elapsedSeconds, cost] = columns.slice(9) as [
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    bigint[],
-  ];
-  const [fingerprints, jobIds, componentTexts, payloadHashes] = columns.slice(15) as (string | null)[][];
+  const [cachedInputTokens, outputTokens, cacheHit, epoch, elapsedSeconds, cost] = columns.slice(
+    9,
+    COST_COLUMN + 1,
+  ) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, bigint[]];
+  const [fingerprints, jobIds, componentTexts, payloadHashes] = columns.slice(COST_COLUMN + 1) as (
+    | string
+    | null
+  )[][];
   const labels = dims.map((d) => JSON.parse(d[12] as string) as Record<string, string>);
   const rows: CostRow[] = new Array(rowCount);
   for (let k = 0; k < rowCount; k++) {
