@@ -6,6 +6,7 @@ import { parsePriceCatalog } from "#domain/pricing/catalog.ts";
 import { createPricer } from "#domain/pricing/pricer.ts";
 import { composeRuntime } from "#runtime/compose.ts";
 import { readEnv } from "#runtime/env.ts";
+import { createPreparePool, ingestPrepared } from "#runtime/prepare-workers/prepare-pool.ts";
 import { ingestStream, LOCAL_BODIES_PER_CALL } from "../bin/commands/event-batches.ts";
 import { measureIngestStages, type StageTimes } from "./ingest-stages.ts";
 
@@ -15,11 +16,20 @@ export interface Timed {
   cpuSeconds: number;
 }
 
+/** One run of the whole path over the file. */
+export interface PipelineRun extends Timed {
+  /** Worker threads that prepared the bodies while the main thread wrote; 0: all on the main thread. */
+  workers: number;
+  /** The share of the run's wall time the main thread's event loop was busy. */
+  mainBusy: number;
+}
+
 export interface ThroughputResult {
   events: number;
-  pipeline: Timed;
+  /** All on the main thread (what `finops ingest` does by default), then with a worker. */
+  pipelines: PipelineRun[];
+  /** After the first run: the hourly rollup's refresh, and closing the warehouse (its final checkpoint). */
   rollupSeconds: number;
-  /** Closing the warehouse afterwards: the final checkpoint of the write-ahead log into the file. */
   closeSeconds: number;
   bulkLoad: Timed;
   stages: StageTimes;
@@ -51,22 +61,40 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
       .join("\n")}\n`,
   );
 
-  const env = readEnv({ FINOPS_DUCKDB_PATH: join(dir, "pipeline.duckdb"), FINOPS_LOG_LEVEL: "warn" });
-  const pricer = createPricer(
-    parsePriceCatalog(
-      JSON.parse(readFileSync(new URL("../config/price-catalog.json", import.meta.url), "utf8")),
-    ),
+  const catalog = parsePriceCatalog(
+    JSON.parse(readFileSync(new URL("../config/price-catalog.json", import.meta.url), "utf8")),
   );
-  const runtime = await composeRuntime({ env, pricer });
-  const pipeline = await timed(() =>
-    ingestStream((bodies) => runtime.ingestEvents.ingestBodies(bodies), createReadStream(file), {
-      bodiesPerCall: LOCAL_BODIES_PER_CALL,
-    }),
-  );
-  const rollup = await timed(() => runtime.refreshRollups.refresh());
-  const close = await timed(() => runtime.close());
-  if (pipeline.value.accepted !== count)
-    throw new Error(`pipeline accepted ${pipeline.value.accepted} of ${count} events`);
+  const pricer = createPricer(catalog);
+  const pipelines: PipelineRun[] = [];
+  let rollupSeconds = 0;
+  let closeSeconds = 0;
+  for (const workers of [0, 1]) {
+    const env = readEnv({
+      FINOPS_DUCKDB_PATH: join(dir, `pipeline-${workers}.duckdb`),
+      FINOPS_LOG_LEVEL: "warn",
+    });
+    const runtime = await composeRuntime({ env, pricer });
+    const pool =
+      workers === 0 ? undefined : createPreparePool({ catalog, regionFallback: undefined }, workers);
+    const loop = performance.eventLoopUtilization();
+    const pipeline = await timed(() =>
+      ingestStream(
+        pool
+          ? ingestPrepared(runtime.ingestEvents, pool)
+          : (bodies) => runtime.ingestEvents.ingestBodies(bodies),
+        createReadStream(file),
+        { bodiesPerCall: LOCAL_BODIES_PER_CALL, ...(pool ? { inFlight: pool.inFlight } : {}) },
+      ),
+    ).finally(() => pool?.close());
+    const mainBusy = performance.eventLoopUtilization(loop).utilization;
+    if (pipeline.value.accepted !== count)
+      throw new Error(`pipeline accepted ${pipeline.value.accepted} of ${count} events`);
+    pipelines.push({ seconds: pipeline.seconds, cpuSeconds: pipeline.cpuSeconds, workers, mainBusy });
+    if (workers === 0) {
+      rollupSeconds = (await timed(() => runtime.refreshRollups.refresh())).seconds;
+      closeSeconds = (await timed(() => runtime.close())).seconds;
+    } else await runtime.close();
+  }
 
   const instance = await DuckDBInstance.create(join(dir, "bulk.duckdb"));
   const connection = await instance.connect();
@@ -80,9 +108,9 @@ export async function measureIngestThroughput(dir: string, count: number): Promi
 
   return {
     events: count,
-    pipeline,
-    rollupSeconds: rollup.seconds,
-    closeSeconds: close.seconds,
+    pipelines,
+    rollupSeconds,
+    closeSeconds,
     bulkLoad,
     stages: await measureIngestStages(file, dir, pricer),
   };

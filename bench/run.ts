@@ -69,15 +69,24 @@ async function printFaultRun(dir: string, events: number): Promise<void> {
 async function printIngestRun(dir: string, count: number): Promise<void> {
   process.stdout.write(`Ingest throughput, ${count} events (generating, then ingesting)...\n`);
   const t = await measureIngestThroughput(dir, count);
-  const pipelineRate = t.events / t.pipeline.seconds;
   const bulkRate = t.events / t.bulkLoad.seconds;
+  const [inline] = t.pipelines;
   const stageSum = STAGES.reduce((sum, stage) => sum + t.stages.seconds[stage], 0);
   const perEvent = (seconds: number) => `${((seconds / t.events) * 1e6).toFixed(2).padStart(6)} µs/event`;
   process.stdout.write(
     [
-      `  pipeline (parse, validate, price, dedupe, write): ${Math.round(pipelineRate).toLocaleString("en-US")} events/s (${t.pipeline.seconds.toFixed(2)} s, CPU ${t.pipeline.cpuSeconds.toFixed(2)} s)`,
-      `  DuckDB bulk NDJSON load (read_json):              ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoad.seconds.toFixed(2)} s, CPU ${t.bulkLoad.cpuSeconds.toFixed(2)} s)`,
-      `  ratio pipeline / bulk load:                       ${(pipelineRate / bulkRate).toFixed(2)}`,
+      ...t.pipelines.flatMap((run) => {
+        const rate = t.events / run.seconds;
+        const where =
+          run.workers === 0
+            ? "main thread only"
+            : `${run.workers} worker thread${run.workers === 1 ? "" : "s"}`;
+        return [
+          `  pipeline (parse, validate, price, dedupe, write), ${where}: ${Math.round(rate).toLocaleString("en-US")} events/s (${run.seconds.toFixed(2)} s, CPU ${run.cpuSeconds.toFixed(2)} s, CPU / wall ${(run.cpuSeconds / run.seconds).toFixed(2)}, main thread busy ${(100 * run.mainBusy).toFixed(0)}%)`,
+          `    ratio to the bulk load: ${(rate / bulkRate).toFixed(2)}`,
+        ];
+      }),
+      `  DuckDB bulk NDJSON load (read_json): ${Math.round(bulkRate).toLocaleString("en-US")} rows/s (${t.bulkLoad.seconds.toFixed(2)} s, CPU ${t.bulkLoad.cpuSeconds.toFixed(2)} s)`,
       `  hourly rollup refresh afterwards:                 ${t.rollupSeconds.toFixed(2)} s`,
       `  close afterwards (final checkpoint of the log):   ${t.closeSeconds.toFixed(2)} s`,
       "  by stage, each alone on one thread (the pipeline overlaps them):",
@@ -85,7 +94,7 @@ async function printIngestRun(dir: string, count: number): Promise<void> {
         (stage) =>
           `    ${stage.padEnd(9)} ${perEvent(t.stages.seconds[stage])} ${((100 * t.stages.seconds[stage]) / stageSum).toFixed(0).padStart(3)}%`,
       ),
-      `    all       ${perEvent(stageSum)}; the pipeline took ${((t.pipeline.seconds / stageSum) * 100).toFixed(0)}% of that`,
+      `    all       ${perEvent(stageSum)}; the main-thread pipeline took ${(((inline?.seconds ?? Number.NaN) / stageSum) * 100).toFixed(0)}% of that`,
       "",
     ].join("\n"),
   );

@@ -1,14 +1,6 @@
-import { createHash, hash as digest } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { CostRow } from "#domain/cost-row.ts";
-import { ALLOCATION_V1, type CostEvent } from "#domain/events/cloud-event.ts";
-import {
-  type DecodedItem,
-  decodeEventBody,
-  type EventBody,
-  truncatePayload,
-} from "#domain/events/decode-body.ts";
-import { parseCostEvent, type Rejection } from "#domain/events/parse.ts";
-import { toCostRows } from "#domain/ingest/to-cost-rows.ts";
+import { type EventBody, truncatePayload } from "#domain/events/decode-body.ts";
 import type { Pricer } from "#domain/pricing/pricer.ts";
 import type { Bus, BusMessage } from "#ports/bus.ts";
 import { BUS_LIMITS, truncateUtf8 } from "#ports/bus-error.ts";
@@ -17,6 +9,19 @@ import type { Logger } from "#ports/logger.ts";
 import { isRetryableError } from "#ports/port-error.ts";
 import type { ConflictRow, InsertResult, TimeRange, Warehouse } from "#ports/warehouse.ts";
 import { WarehouseError } from "#ports/warehouse-error.ts";
+import {
+  type BodyFraming,
+  bodyPreparer,
+  type Conflict,
+  type IngestRejection,
+  identity,
+  type Prepared,
+  type Priced,
+  type Refused,
+} from "./prepare-events.ts";
+
+export type { IngestRejection } from "./prepare-events.ts";
+export { payloadHash } from "./prepare-events.ts";
 
 export interface IngestEventsDeps {
   warehouse: Warehouse;
@@ -26,16 +31,6 @@ export interface IngestEventsDeps {
   bus?: Bus;
   deadLetterTopic?: string;
   logger: Logger;
-}
-
-export interface IngestRejection {
-  /** Position of the event in the body (array index, or 0-based line of an NDJSON body). */
-  index: number;
-  id?: string;
-  source?: string;
-  /** Dotted path of the offending field ("data.gpu_seconds"), "body" for framing, "" for the whole event. */
-  field: string;
-  reason: string;
 }
 
 export interface IngestSummary {
@@ -68,44 +63,7 @@ export interface IngestEvents {
    * writes large batches. The bodies answer as one body made of them all would, each for its own
    * events (an event repeated in a later body is a duplicate or a conflict of the earlier copy).
    */
-  ingestBodies(bodies: readonly EventBody[]): Promise<IngestSummary[]>;
-}
-
-interface Priced {
-  index: number;
-  /** The event as decoded, for the rejection should the warehouse refuse it. */
-  raw: unknown;
-  rows: CostRow[];
-  /** The hash of the event as validated: what tells a duplicate from a conflict. */
-  hash: string;
-  /** Priced at a region's rate that is not its own (see IngestSummary.fallbackPriced). */
-  fallback: boolean;
-}
-
-interface Refused extends IngestRejection {
-  eventType?: string;
-  /** What is kept in rejected_events: the event's JSON, or the truncated body for framing errors. */
-  payload: string;
-  /** A body refused whole: its bytes as received, which is what goes to the dead-letter topic. */
-  received?: Buffer;
-}
-
-/** How a body came, so that a body refused whole is dead-lettered as it can be replayed. */
-interface BodyFraming {
-  contentType?: string;
-  contentEncoding?: string;
-}
-
-/** One body validated and priced, before anything of it is stored. */
-interface Prepared {
-  received: number;
-  framing: BodyFraming;
-  refused: Refused[];
-  priced: Priced[];
-  /** Events repeated within the insert with the same payload (duplicates). */
-  repeated: number;
-  /** Events repeated within the insert with another payload. */
-  conflicts: Stored["conflicts"];
+  ingestBodies(bodies: readonly EventBody[], prepared?: PreparedBodies): Promise<IngestSummary[]>;
 }
 
 const HOUR_MS = 3600 * 1000;
@@ -117,27 +75,6 @@ const nothingStored = (): Stored => ({
   newRows: [],
   fallbackPriced: 0,
 });
-
-function str(raw: unknown, key: string): string | undefined {
-  if (raw === null || typeof raw !== "object" || !(key in raw)) return undefined;
-  const value = (raw as Record<string, unknown>)[key];
-  return typeof value === "string" ? value : undefined;
-}
-
-function identity(raw: unknown): Pick<Refused, "id" | "source" | "eventType"> {
-  const id = str(raw, "id");
-  const source = str(raw, "source");
-  const eventType = str(raw, "type");
-  return {
-    ...(id === undefined ? {} : { id }),
-    ...(source === undefined ? {} : { source }),
-    ...(eventType === undefined ? {} : { eventType }),
-  };
-}
-
-function refusal(item: DecodedItem, rejection: Rejection): Refused {
-  return { index: item.index, ...identity(item.raw), ...rejection, payload: item.text };
-}
 
 /** The whole UTC hours the rows fall in, as one half-open range; null for no rows. */
 export function hoursOf(rows: readonly CostRow[]): TimeRange | null {
@@ -155,6 +92,12 @@ export function hoursOf(rows: readonly CostRow[]): TimeRange | null {
   };
 }
 
+/** Bodies prepared for one insert (see bodyPreparer), and the time they were prepared at. */
+export interface PreparedBodies {
+  now: Date;
+  bodies: readonly Prepared[];
+}
+
 /** What one insert of a body's events came to, event by event. */
 interface Stored {
   /** Events the warehouse took (all, unless it refused some one by one). */
@@ -162,7 +105,7 @@ interface Stored {
   /** Of those, the events whose every row was already stored. */
   duplicateEvents: number;
   /** Of those, the events stored before with another payload, each with the stored copy's hash. */
-  conflicts: { priced: Priced; storedHash: string | null }[];
+  conflicts: Conflict[];
   /** The rows newly written. */
   newRows: CostRow[];
   /** Events newly written that were priced at a region's rate not their own. */
@@ -187,7 +130,7 @@ function byEvent(priced: readonly Priced[], result: InsertResult, firstRow = 0):
   }
   let duplicateEvents = 0;
   let fallbackPriced = 0;
-  const conflicts: Stored["conflicts"] = [];
+  const conflicts: Conflict[] = [];
   const newRows: CostRow[] = [];
   let offset = firstRow;
   for (const p of priced) {
@@ -208,19 +151,6 @@ function byEvent(priced: readonly Priced[], result: InsertResult, firstRow = 0):
     offset += p.rows.length;
   }
   return { stored: priced.length, duplicateEvents, conflicts, newRows, fallbackPriced };
-}
-
-const bigintAsText = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
-
-/**
- * The hash that tells a resend from a conflict: of the event as validated, so layout does not
- * matter. Amounts (bigint) are written as their decimal text; an event without one needs no
- * replacer, which is the common case and several times cheaper.
- */
-export function payloadHash(event: CostEvent): string {
-  const plain = !("cost_nanos" in event.data) && event.type !== ALLOCATION_V1;
-  const text = plain ? JSON.stringify(event) : JSON.stringify(event, bigintAsText);
-  return digest("sha256", text, "base64url").slice(0, 22);
 }
 
 /**
@@ -274,10 +204,10 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         if (!isInvalid(error)) throw error;
         refused.push({
           index: p.index,
-          ...identity(p.raw),
+          ...identity(p.raw()),
           field: "",
           reason: `event: the warehouse refused it (${error.message})`,
-          payload: JSON.stringify(p.raw) ?? "",
+          payload: JSON.stringify(p.raw()) ?? "",
         });
       }
     }
@@ -380,7 +310,7 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     );
   }
 
-  async function keepConflicts(conflicts: Stored["conflicts"], now: Date): Promise<void> {
+  async function keepConflicts(conflicts: Conflict[], now: Date): Promise<void> {
     if (conflicts.length === 0) return;
     const rows: ConflictRow[] = conflicts.map(({ priced, storedHash }) => {
       const first = priced.rows[0] as CostRow;
@@ -391,7 +321,7 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
         event_type: first.event_type,
         stored_hash: storedHash,
         received_hash: priced.hash,
-        payload: truncatePayload(JSON.stringify(priced.raw) ?? ""),
+        payload: truncatePayload(JSON.stringify(priced.raw()) ?? ""),
       };
     });
     await warehouse.insertConflicts(rows);
@@ -399,73 +329,6 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
       conflicts: rows.length,
       keys: rows.slice(0, 10).map((r) => `${r.event_source} ${r.event_id}`),
     });
-  }
-
-  /**
-   * Decodes, validates and prices one body's events. `seen` holds the hash of each event kept so far
-   * in this insert by source and id (the dedupe key), across the bodies before this one.
-   */
-  function prepare(
-    { body, contentType, contentEncoding }: EventBody,
-    now: Date,
-    seen: Map<string, Map<string, Priced>>,
-  ): Prepared {
-    const decoded = decodeEventBody(body, contentType, contentEncoding);
-    const refused: Refused[] = decoded.rejections.map((r) => ({ ...r }));
-    const priced: Priced[] = [];
-    let repeated = 0;
-    const conflicts: Stored["conflicts"] = [];
-
-    for (const item of decoded.items) {
-      const parsed = parseCostEvent(item.raw, now);
-      if (!parsed.ok) {
-        refused.push(refusal(item, parsed.rejection));
-        continue;
-      }
-      const { source, id } = parsed.event;
-      const hash = payloadHash(parsed.event);
-      let ids = seen.get(source);
-      if (ids === undefined) {
-        ids = new Map();
-        seen.set(source, ids);
-      }
-      const first = ids.get(id);
-      if (first !== undefined) {
-        if (first.hash === hash) repeated += 1;
-        else
-          conflicts.push({
-            priced: { index: item.index, raw: item.raw, rows: first.rows, hash, fallback: false },
-            storedHash: first.hash,
-          });
-        continue;
-      }
-      const costed = toCostRows(parsed.event, pricer, now);
-      if (!costed.ok) {
-        refused.push(refusal(item, costed.rejection));
-        continue;
-      }
-      for (const row of costed.rows) row.payload_hash = hash;
-      const p: Priced = {
-        index: item.index,
-        raw: item.raw,
-        rows: costed.rows,
-        hash,
-        fallback: costed.fallbackPriced,
-      };
-      ids.set(id, p);
-      priced.push(p);
-    }
-    return {
-      received: decoded.items.length + decoded.rejections.length,
-      framing: {
-        ...(contentType === undefined ? {} : { contentType }),
-        ...(contentEncoding === undefined ? {} : { contentEncoding }),
-      },
-      refused,
-      priced,
-      repeated,
-      conflicts,
-    };
   }
 
   /** Keeps a body's rejections and conflicts, and answers for it. */
@@ -506,16 +369,26 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     return summary;
   }
 
-  async function ingestBodies(bodies: readonly EventBody[]): Promise<IngestSummary[]> {
+  async function prepareHere(bodies: readonly EventBody[]): Promise<PreparedBodies> {
     const now = clock.now();
-    const seen = new Map<string, Map<string, Priced>>();
+    const prepare = bodyPreparer(now, pricer);
     const prepared: Prepared[] = [];
     for (const body of bodies) {
       // Between bodies, let the event loop run: the warehouse may be writing an earlier insert,
       // and each of its steps waits for this thread.
       if (prepared.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      prepared.push(prepare(body, now, seen));
+      prepared.push(prepare(body));
     }
+    return { now, bodies: prepared };
+  }
+
+  async function ingestBodies(
+    bodies: readonly EventBody[],
+    given?: PreparedBodies,
+  ): Promise<IngestSummary[]> {
+    if (given !== undefined && given.bodies.length !== bodies.length)
+      throw new Error(`${given.bodies.length} bodies prepared for ${bodies.length} given`);
+    const { now, bodies: prepared } = given ?? (await prepareHere(bodies));
     const stored = await storeAll(prepared);
     const summaries: IngestSummary[] = [];
     for (const [i, body] of prepared.entries()) summaries.push(await answer(body, stored[i] as Stored, now));

@@ -75,7 +75,7 @@ export interface ComposeOptions {
 }
 
 /** The price catalog with the configuration's overrides merged. */
-function loadCatalog(config: Config): PriceCatalog {
+export function loadCatalog(config: Config): PriceCatalog {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(config.pricing.catalogPath, "utf8"));

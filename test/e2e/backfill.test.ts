@@ -48,33 +48,40 @@ function dayOf(daysAgo: number) {
 }
 
 describe("backfills of any accepted age", () => {
-  it("through finops ingest: 60, 200 and 399 days old in their days' reports; 401 refused naming time", async () => {
-    const db = tempDuckDb();
-    try {
-      const file = join(db.dir, "backfill.ndjson");
-      const events = [...AGES.map((age) => event(`cli-${age}`, age)), event("cli-401", 401)];
-      writeFileSync(file, events.map((e) => JSON.stringify(e)).join("\n"));
-      const result = await runCli(["ingest", file, "--quiet"], { FINOPS_DUCKDB_PATH: db.path });
-      const answer = JSON.parse(result.stdout) as {
-        accepted: number;
-        rejections: { id: string; field: string }[];
-      };
-      expect(answer.accepted).toBe(3);
-      expect(answer.rejections).toEqual([expect.objectContaining({ id: "cli-401", field: "time" })]);
-
-      const warehouse = createDuckDbWarehouse({ path: db.path });
+  it.each([
+    ["on the main thread", []],
+    ["prepared by a worker thread", ["--workers", "1"]],
+  ])(
+    "through finops ingest %s: 60, 200 and 399 days old in their days' reports; 401 refused naming time",
+    async (_, flags) => {
+      const db = tempDuckDb();
       try {
-        for (const age of AGES) {
-          const [row] = await warehouse.report({ ...dayOf(age), by: [], reads: "rollup" });
-          expect(row?.cost_nanos, `${age} days old`).toBe(COST);
+        const file = join(db.dir, "backfill.ndjson");
+        const events = [...AGES.map((age) => event(`cli-${age}`, age)), event("cli-401", 401)];
+        writeFileSync(file, events.map((e) => JSON.stringify(e)).join("\n"));
+        const result = await runCli(["ingest", file, "--quiet", ...flags], { FINOPS_DUCKDB_PATH: db.path });
+        const answer = JSON.parse(result.stdout) as {
+          accepted: number;
+          rejections: { id: string; field: string }[];
+        };
+        expect(answer.accepted).toBe(3);
+        expect(answer.rejections).toEqual([expect.objectContaining({ id: "cli-401", field: "time" })]);
+
+        const warehouse = createDuckDbWarehouse({ path: db.path });
+        try {
+          for (const age of AGES) {
+            const [row] = await warehouse.report({ ...dayOf(age), by: [], reads: "rollup" });
+            expect(row?.cost_nanos, `${age} days old`).toBe(COST);
+          }
+        } finally {
+          await warehouse.close();
         }
       } finally {
-        await warehouse.close();
+        db.remove();
       }
-    } finally {
-      db.remove();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 
   describe("through the running stack", () => {
     const session = useTestSession();

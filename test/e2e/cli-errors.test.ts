@@ -110,6 +110,11 @@ function cases(): Case[] {
     },
     { args: ["ingest", dir], code: 2, line: /^finops ingest: .* is a folder; give a file of events/ },
     {
+      args: ["ingest", join(dir, "nope.ndjson"), "--workers", "two"],
+      code: 2,
+      line: /^finops ingest: --workers: "two" is not a whole number 0\.\.64/,
+    },
+    {
       args: ["ingest", join(dir, "nope.ndjson")],
       code: 2,
       line: /^finops ingest: cannot read .*nope\.ndjson: no such file or folder \(see/,
