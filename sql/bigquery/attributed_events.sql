@@ -5,11 +5,11 @@
 -- attribution rows themselves, each ai.cost.inference.v1 row whose (labels."otel.deployment",
 -- labels."gen_ai.request.id") an attribution in the same hour names carrying that attribution's
 -- team, business_unit, cost_center and environment. Every reader of raw events that builds costs
--- (hourly_rows.sql: the refresh and the live tail) selects events through it, so the rule lives
--- here only (docs/architecture.md, "Self-hosted requests behind a gateway"). An attribution has a
--- row in every hour its request's span may end in (see shared/domain/ingest/to-cost-rows.ts), so the
--- join never looks outside the hour; two attributions of one request: the first by (event_source,
--- event_id) wins.
+-- (hourly_rows.sql: the refresh and the live tail; scorecard_inputs.sql) selects events through it,
+-- so the rule lives here only (docs/architecture.md, "Self-hosted requests behind a gateway"). An
+-- attribution has a row in every hour its request's span may end in (see
+-- shared/domain/ingest/to-cost-rows.ts), so the join never looks outside the hour; two attributions
+-- of one request: the first by (event_source, event_id) wins.
 attributions AS (
   SELECT
     TIMESTAMP_TRUNC(event_time, HOUR) AS hour,

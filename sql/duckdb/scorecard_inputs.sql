@@ -17,9 +17,12 @@
 -- $cache_ttl_seconds before, and that were not cache hits: what an exact-match cache would answer.
 -- The team and model filters apply last, so the shares and repeats do not depend on them.
 -- first_event: the earliest workload event of the window (the same on every row).
+-- Events are read through attributed_events.sql, so a self-hosted request a gateway attributed is
+-- its gateway owner's, as in the report.
 WITH unique_events AS (
   SELECT
-    event_source, event_id, part, event_type, event_time, basis, team, model, namespace, environment,
+    event_source, event_id, part, event_type, event_time, basis, team, business_unit, cost_center,
+    model, namespace, environment, labels,
     cloud, region, accelerator, instance_type, pricing_model, provider, currency, cost, gpu_count,
     gpu_seconds, cache_hit, request_fingerprint, job_id, epoch, elapsed_seconds,
     json_extract_string(labels, '$.interruptible') AS interruptible_label,
@@ -31,10 +34,12 @@ WITH unique_events AS (
     AND (
       (basis = 'estimate' AND event_type = 'ai.cost.training.v1')
       OR (basis = 'estimate' AND event_type = 'ai.cost.inference.v1' AND event_time >= $from)
+      OR (basis = 'estimate' AND event_type = 'ai.cost.attribution.v1' AND event_time >= $from)
       OR (basis = 'allocation' AND namespace IS NOT NULL AND event_time >= $from)
     )
   QUALIFY ROW_NUMBER() OVER (PARTITION BY event_source, event_id, part ORDER BY ingested_at) = 1
 ),
+{{include:attributed_events}},
 workload AS (
   SELECT
     *,
@@ -52,7 +57,7 @@ workload AS (
     LAG(event_time) OVER (
       PARTITION BY event_type, model, request_fingerprint ORDER BY event_time, event_source, event_id
     ) AS previous_same
-  FROM unique_events
+  FROM attributed_events
   WHERE basis = 'estimate'
   WINDOW job_order AS (
     PARTITION BY event_type, event_source, job_id ORDER BY elapsed_seconds, event_time, event_id
@@ -62,7 +67,7 @@ covering AS (
   SELECT
     date_trunc('hour', event_time) AS hour, namespace, currency,
     CAST(SUM(cost) * 1000000000 AS HUGEINT) AS infra_nanos
-  FROM unique_events
+  FROM attributed_events
   WHERE basis = 'allocation'
   GROUP BY hour, namespace, currency
 ),

@@ -103,4 +103,21 @@ describe("attributed events (DuckDB)", () => {
     ]);
     expect(rows.map((r) => r.team)).toEqual(["search"]);
   });
+
+  it("gives the scorecard the same owner as the report, and no segment of the attribution's own", async () => {
+    // Prepare
+    await warehouse.insertEvents([span(), attribution()]);
+
+    // Act
+    const rows = await warehouse.sql.query("scorecard_inputs", {
+      ...RANGE,
+      lookback_from: RANGE.from,
+      team: "",
+      model: "",
+      cache_ttl_seconds: 3600,
+    });
+
+    // Assess
+    expect(rows.map((r) => [r.team, r.workload])).toEqual([["search", "inference"]]);
+  });
 });
