@@ -1,5 +1,6 @@
 import type { ResourceName } from "#domain/billing/bill-resource.ts";
 import type { Nanos } from "#domain/money.ts";
+import type { FamilyEstimate } from "#domain/reconciliation/bill-grain.ts";
 import type { BilledDayLine } from "#domain/reconciliation/billed-day-line.ts";
 import type { CalibrationFactor } from "#domain/reconciliation/calibration.ts";
 import type { DriftStatus } from "#domain/reconciliation/drift-table.ts";
@@ -13,15 +14,7 @@ export type { BilledDayLine } from "#domain/reconciliation/billed-day-line.ts";
  * One day's estimate per (cloud, namespace, team, family, resource, currency), as the hourly rollup
  * has it: the resource is the cluster, node pool and node its costs ran on, where their source knew.
  */
-export interface DailyEstimate extends ResourceName {
-  day: string;
-  cloud: string;
-  namespace: string | null;
-  team: string | null;
-  family: string | null;
-  currency: string;
-  nanos: Nanos;
-}
+export type DailyEstimate = FamilyEstimate & ResourceName & { currency: string };
 
 /** A stored row of reconciliation_daily. */
 export interface StoredReconciliationRow {

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  type FamilyEstimate,
-  type JudgedRow,
-  type LearnedFactor,
-  splitBudgetSpend,
-} from "#domain/budgets/budget-basis.ts";
+import { type JudgedRow, type LearnedFactor, splitBudgetSpend } from "#domain/budgets/budget-basis.ts";
 import { type Budget, parseBudgets } from "#domain/budgets/budget-config.ts";
 import { basisText, evaluateBudget } from "#domain/budgets/evaluate-budget.ts";
+import type { FamilyEstimate } from "#domain/reconciliation/bill-grain.ts";
 
 const USD = 1_000_000_000n;
 const KEYS = ["cloud", "namespace", "team"] as const;
@@ -35,7 +31,12 @@ const factor = (learnedForDay: string, family: string, num: bigint, den: bigint)
   factor: { num, den },
 });
 
-const mix = (day: string, team: string, family: string | null, nanos: bigint): FamilyEstimate => ({
+const mix = (
+  day: string,
+  team: string,
+  family: string | null,
+  nanos: bigint,
+): FamilyEstimate & { currency: string } => ({
   day,
   cloud: "gcp",
   namespace: team,

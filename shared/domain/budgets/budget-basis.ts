@@ -1,7 +1,7 @@
 import { IDLE_OWNER } from "../allocation/owner.ts";
 import { UNALLOCATED } from "../cost-row.ts";
 import { divRound, type Nanos } from "../money.ts";
-import { OTHER_FAMILY } from "../reconciliation/bill-grain.ts";
+import { type FamilyEstimate, OTHER_FAMILY } from "../reconciliation/bill-grain.ts";
 import type { KeyValues, MatchKey } from "../reconciliation/match-key.ts";
 import type { Ratio } from "../reconciliation/ratio.ts";
 import { type Budget, scopeDimensions } from "./budget-config.ts";
@@ -49,17 +49,6 @@ export interface LearnedFactor {
   factor: Ratio;
 }
 
-/** The reconciliation's daily estimate of one (cloud, namespace, team, family): the family mix. */
-export interface FamilyEstimate {
-  day: string;
-  cloud: string;
-  namespace: string | null;
-  team: string | null;
-  family: string | null;
-  currency: string;
-  nanos: Nanos;
-}
-
 /** The budget's spend (the one view, its scope and currency) on one UTC day and cloud. */
 export interface DayCloudSpend {
   day: string;
@@ -101,7 +90,8 @@ export interface SplitInput {
   spend: readonly DayCloudSpend[];
   judged: readonly JudgedRow[];
   factors: readonly LearnedFactor[];
-  estimates: readonly FamilyEstimate[];
+  /** The reconciliation's daily estimates, each in its currency: the family mix. */
+  estimates: readonly (FamilyEstimate & { currency: string })[];
 }
 
 const DAY_MS = 24 * HOUR_MS;
