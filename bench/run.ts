@@ -72,6 +72,7 @@ async function printIngestRun(dir: string, count: number): Promise<void> {
   const bulkRate = t.events / t.bulkLoad.seconds;
   const [inline] = t.pipelines;
   const stageSum = STAGES.reduce((sum, stage) => sum + t.stages.seconds[stage], 0);
+  const writeRate = t.events / t.stages.seconds.write;
   const perEvent = (seconds: number) => `${((seconds / t.events) * 1e6).toFixed(2).padStart(6)} µs/event`;
   process.stdout.write(
     [
@@ -95,6 +96,7 @@ async function printIngestRun(dir: string, count: number): Promise<void> {
           `    ${stage.padEnd(9)} ${perEvent(t.stages.seconds[stage])} ${((100 * t.stages.seconds[stage]) / stageSum).toFixed(0).padStart(3)}%`,
       ),
       `    all       ${perEvent(stageSum)}; the main-thread pipeline took ${(((inline?.seconds ?? Number.NaN) / stageSum) * 100).toFixed(0)}% of that`,
+      `  the write stage alone (DuckDB storing the rows in cost_events' layout, with the dedupe and pending hours): ${Math.round(writeRate).toLocaleString("en-US")} rows/s, ratio ${(writeRate / bulkRate).toFixed(2)} to the bulk load: the ceiling for the whole path, with every other stage hidden behind it`,
       "",
     ].join("\n"),
   );
