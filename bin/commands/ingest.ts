@@ -86,7 +86,7 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
           if (values.quiet) return;
           const rate = Math.round(t.received / ((performance.now() - began) / 1000));
           processOutput.err(
-            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.rejected.length} rejected) ${rate}/s${done()}\n`,
+            `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.conflicts > 0 ? `${t.conflicts} conflicts, ` : ""}${t.rejected.length} rejected) ${rate}/s${done()}\n`,
           );
         },
       });

@@ -208,6 +208,41 @@ describe("finops demo, ingest and report", () => {
       ],
     });
   });
+
+  it("ingest names conflicts in its progress line as in its summary", async () => {
+    // Prepare
+    const other = tempDuckDb("finops-cli-conflicts-");
+    const time = new Date(floorHour(Date.now()) - HOUR_MS).toISOString();
+    const path = join(other.dir, "events.ndjson");
+    const write = (gpuSeconds: number) =>
+      writeFileSync(
+        path,
+        ["a", "b"]
+          .map((id) => `${JSON.stringify(inferenceEvent({ id, time, data: { gpu_seconds: gpuSeconds } }))}\n`)
+          .join(""),
+      );
+    const ingest = () => runCli(["ingest", path], { ...env, FINOPS_DUCKDB_PATH: other.path });
+
+    // Act
+    write(10);
+    const first = await ingest();
+    write(20);
+    const resent = await ingest();
+    other.remove();
+
+    // Assess
+    expect(first.code).toBe(0);
+    expect(resent.code).toBe(0);
+    expect(resent.stderr).toMatch(
+      /^ingested 2 events \(0 accepted, 0 duplicates, 2 conflicts, 0 rejected\)/m,
+    );
+    expect(JSON.parse(resent.stdout)).toMatchObject({
+      received: 2,
+      accepted: 0,
+      duplicates: 0,
+      conflicts: 2,
+    });
+  });
 });
 
 describe("finops start", () => {
