@@ -10,15 +10,39 @@ import { measureIngestThroughput } from "./ingest-throughput.ts";
 import { measureReportSeries } from "./report-series.ts";
 import { measureSdkOverhead } from "./sdk-overhead.ts";
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    events: { type: "string", default: "200000" },
-    rate: { type: "string", default: "2000" },
-    seconds: { type: "string", default: "20" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message} (try --help)\n`);
+  process.exit(2);
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        events: { type: "string" },
+        rate: { type: "string", default: "2000" },
+        seconds: { type: "string", default: "20" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    // node:util's messages go on with advice over several sentences: the first names the problem.
+    const message = error instanceof Error ? error.message : String(error);
+    return usage(message.split(/\.\s|\n/)[0] ?? message);
+  }
+}
+
+/** A flag's value as a number above 0 (a whole one when `whole`), or a usage error naming it. */
+function positive(flag: string, text: string, whole: boolean): number {
+  const value = Number(text);
+  const ok = whole ? Number.isSafeInteger(value) : Number.isFinite(value);
+  if (!ok || value <= 0 || text.trim() === "")
+    usage(`--${flag}: ${JSON.stringify(text)} is not a ${whole ? "whole " : ""}number above 0`);
+  return value;
+}
+
+const { values, positionals } = parseCommandLine();
 if (values.help) {
   process.stdout.write(`npm run bench -- [--events N] [--rate EVENTS_PER_S] [--seconds S]
 npm run bench -- faults [--events N]
@@ -26,9 +50,11 @@ npm run bench -- ingest [--events N]
 npm run bench -- freshness [--rate EVENTS_PER_S] [--seconds S]
 npm run bench -- dashboard-bytes
 
-  1. Ingest throughput: N synthetic events through the whole path (parse, validate, price, dedupe,
-     write to DuckDB), against DuckDB's own bulk NDJSON load of the same file, in the same run.
-  2. Freshness: a steady stream at --rate through the local stack for --seconds; time from publish
+  1. Ingest throughput: --events synthetic events (default 200,000) through the whole path (parse,
+     validate, price, dedupe, write to DuckDB), against DuckDB's own bulk NDJSON load of the same
+     file, in the same run.
+  2. Freshness: a steady stream at --rate (default 2,000 events/s) through the local stack for
+     --seconds (default 20); time from publish
      to the event's cost showing in the report (live: the rollup and the hours not refreshed yet),
      p50 and p99.
   3. SDK overhead: an Express handler with and without the inference cost middleware, over
@@ -121,18 +147,27 @@ function printDashboardBytes(): void {
   process.stdout.write("Dashboard bytes on BigQuery at the seed's scale (computed from the layout)...\n");
   process.stdout.write([...dashboardBytesLines(measureDashboardBytes()), ""].join("\n"));
 }
+const RUNS = ["faults", "ingest", "freshness", "dashboard-bytes"];
+if (positionals.length > 1) usage(`one run at a time, not ${positionals.join(" ")}`);
+if (positionals[0] !== undefined && !RUNS.includes(positionals[0]))
+  usage(`unknown run ${positionals[0]}: one of ${RUNS.join(", ")}`);
+const events = (fallback: number) =>
+  values.events === undefined ? fallback : positive("events", values.events, true);
+const rate = positive("rate", values.rate, false);
+const seconds = positive("seconds", values.seconds, false);
+
 const dir = mkdtempSync(join(tmpdir(), "finops-bench-"));
 if (positionals[0] === "faults") {
   try {
-    await printFaultRun(dir, values.events === "200000" ? 60_000 : Number(values.events));
+    await printFaultRun(dir, events(60_000));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   process.exit(0);
 }
 const sections: Record<string, () => Promise<void> | void> = {
-  ingest: () => printIngestRun(dir, Number(values.events)),
-  freshness: () => printFreshness(dir, Number(values.rate), Number(values.seconds)),
+  ingest: () => printIngestRun(dir, events(200_000)),
+  freshness: () => printFreshness(dir, rate, seconds),
   "dashboard-bytes": printDashboardBytes,
 };
 const section = positionals[0] === undefined ? undefined : sections[positionals[0]];
@@ -144,14 +179,10 @@ if (section !== undefined) {
   }
   process.exit(0);
 }
-if (positionals.length > 0) {
-  process.stderr.write(`bench: unknown run ${positionals[0]} (try --help)\n`);
-  process.exit(2);
-}
 try {
-  await printIngestRun(dir, Number(values.events));
+  await printIngestRun(dir, events(200_000));
 
-  await printFreshness(dir, Number(values.rate), Number(values.seconds));
+  await printFreshness(dir, rate, seconds);
 
   process.stdout.write("SDK per-request overhead (Express, loopback, paired rounds)...\n");
   const o = await measureSdkOverhead({ requests: 5000 });
