@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { argsErrorLine } from "../bin/cli-args.ts";
 import { dashboardBytesLines, measureDashboardBytes } from "./dashboard-bytes.ts";
 import { runFaultInjection } from "./faults.ts";
 import { measureFreshness } from "./freshness.ts";
@@ -27,9 +28,7 @@ function parseCommandLine() {
       },
     });
   } catch (error) {
-    // node:util's messages go on with advice over several sentences: the first names the problem.
-    const message = error instanceof Error ? error.message : String(error);
-    return usage(message.split(/\.\s|\n/)[0] ?? message);
+    return usage(argsErrorLine(error));
   }
 }
 

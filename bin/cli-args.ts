@@ -20,6 +20,18 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/**
+ * A node:util parseArgs error in one line. Its messages go on with advice over several sentences
+ * (how to pass a positional that starts with a dash, to a command that takes files): the first
+ * names the problem; for a value starting with a dash, how to give one is kept.
+ */
+export function argsErrorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const first = message.split(/\.\s|\n/)[0] ?? message;
+  const dashed = /use '(--[\w-]+)=-XYZ'/.exec(message)?.[1];
+  return dashed === undefined ? first : `${first}: give a value that starts with a dash as ${dashed}=-…`;
+}
+
 export function parseCommandArgs<T extends Options>(argv: string[], options: T, allowPositionals = false) {
   try {
     return parseArgs({
@@ -29,7 +41,7 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T, 
       strict: true,
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(argsErrorLine(error));
   }
 }
 

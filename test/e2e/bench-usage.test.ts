@@ -20,6 +20,11 @@ describe("npm run bench's command line", () => {
     [["faults", "--events", "1.5"], 'bench: --events: "1.5" is not a whole number above 0 (try --help)'],
     [["freshness", "--rate", "fast"], 'bench: --rate: "fast" is not a number above 0 (try --help)'],
     [["--bogus"], "bench: Unknown option '--bogus' (try --help)"],
+    [
+      ["freshness", "--rate", "-1"],
+      "bench: Option '--rate' argument is ambiguous: give a value that starts with a dash as --rate=-… (try --help)",
+    ],
+    [["freshness", "--rate=-1"], 'bench: --rate: "-1" is not a number above 0 (try --help)'],
     [["nope"], "bench: unknown run nope: one of faults, ingest, freshness, dashboard-bytes (try --help)"],
     [["ingest", "freshness"], "bench: one run at a time, not ingest freshness (try --help)"],
   ])("refuses %j in one line, exit 2, before measuring anything", async (args, line) => {

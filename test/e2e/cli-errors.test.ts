@@ -33,6 +33,17 @@ function cases(): Case[] {
     { args: ["frobnicate"], code: 2, line: /^finops: unknown command "frobnicate" \(see finops --help\)$/ },
     { args: ["report", "--bogus"], code: 2, line: /^finops report: Unknown option '--bogus'/ },
     { args: ["report", "extra"], code: 2, line: /^finops report: Unexpected argument 'extra'/ },
+    // A command that takes files: node's advice on dashed positionals is left out.
+    {
+      args: ["ingest", "--bogus"],
+      code: 2,
+      line: /^finops ingest: Unknown option '--bogus' \(see finops ingest --help\)$/,
+    },
+    {
+      args: ["demo", "--hours", "-1"],
+      code: 2,
+      line: /^finops demo: Option '--hours' argument is ambiguous: give a value that starts with a dash as --hours=-… \(see/,
+    },
     {
       args: ["start", "--port", "abc"],
       code: 2,
