@@ -5,8 +5,13 @@ import { getRuntime } from "#runtime/runtime.ts";
 
 /** GET ?view=cost|trend|training|inference|reconciliation&by=&from=&to=&format=json|csv|table, as `finops report` prints it. */
 httpFunction("costReport", { methods: ["GET"] }, async (req, res) => {
-  const q = (name: string) => (typeof req.query[name] === "string" ? (req.query[name] as string) : undefined);
   try {
+    // A parameter given twice is refused, as the dashboard refuses it, rather than read as absent.
+    const q = (name: string) => {
+      const value = req.query[name];
+      if (value === undefined || typeof value === "string") return value;
+      throw new ReportQueryError(name, "give it once, as text");
+    };
     const text = createReportText(await getRuntime());
     const { contentType, body } = await text({
       view: q("view"),

@@ -16,6 +16,7 @@ import { DEFAULT_LABEL_KEYS, IDLE_OWNER, type LabelKeys } from "#domain/allocati
 import { UNALLOCATED } from "#domain/cost-row.ts";
 import type { GpuSplitStrategy } from "#domain/gpu-split/split-gpu-cost.ts";
 import type { Nanos } from "#domain/money.ts";
+import { parseUtcInstant, TimeRangeError } from "#domain/time-range.ts";
 import {
   type AllocationAggregate,
   type AllocationSource,
@@ -157,21 +158,27 @@ export function collectErrorAnswer(
 }
 
 /**
- * A window from a request's query (`?from=...&to=...`, RFC 3339); undefined when neither is given
- * (the default window applies). Throws CollectAllocationsError("invalid") naming the field.
+ * A window from a request's query (`?from=...&to=...`, RFC 3339, read as every other surface reads a
+ * time: nothing rolls over); undefined when neither is given (the default window applies). Throws
+ * CollectAllocationsError("invalid") naming the field.
  */
 export function windowFromQuery(query: Record<string, unknown>): CollectWindow | undefined {
   const { from, to } = query;
   if (from === undefined && to === undefined) return undefined;
   const read = (field: string, value: unknown): Date => {
-    const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
-    if (Number.isNaN(ms)) {
+    if (typeof value !== "string") {
+      const why = Array.isArray(value) ? "given more than once" : "missing";
       throw new CollectAllocationsError(
         "invalid",
-        `${field}: must be an RFC 3339 time such as 2026-11-15T10:00:00Z`,
+        `${field}: ${why}; an RFC 3339 time such as 2026-11-15T10:00:00Z`,
       );
     }
-    return new Date(ms);
+    try {
+      return parseUtcInstant(value, field);
+    } catch (error) {
+      if (error instanceof TimeRangeError) throw new CollectAllocationsError("invalid", error.message);
+      throw error;
+    }
   };
   return { from: read("from", from), to: read("to", to) };
 }

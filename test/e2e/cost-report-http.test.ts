@@ -120,6 +120,9 @@ describe("costReport over HTTP (what `finops report --url` asks)", () => {
       ["from=2026-02-30&to=2026-03-05", "from"],
       ["to=2026-11-01T24:00", "to"],
       ["from=1970-01-01", "from"],
+      // A parameter given twice is neither of them: it is refused, not read as absent.
+      ["from=2026-11-01&from=2026-11-02", "from"],
+      ["by=team&by=model", "by"],
     ]) {
       const res = await fetch(`${session.stack.url}/costReport?${query}`);
       expect(res.status).toBe(400);

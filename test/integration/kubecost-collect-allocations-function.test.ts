@@ -68,9 +68,25 @@ describe("collectAllocations (HTTP function)", () => {
     const bad = await fetchFunction("/?from=yesterday");
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({
-      error: expect.stringMatching(/^from: must be an RFC 3339 time/),
+      error: expect.stringMatching(/^from: "yesterday" is not a date/),
       field: "from",
     });
+    // Nothing rolls over, and a field given twice is not read as absent.
+    const impossible = await fetchFunction("/?from=2026-02-30T00:00:00Z&to=2026-03-01T00:00:00Z");
+    expect(impossible.status).toBe(400);
+    expect(impossible.body).toEqual({
+      error: 'from: "2026-02-30T00:00:00Z" is not a date: February 2026 has 28 days',
+      field: "from",
+    });
+    const twice = await fetchFunction(
+      "/?from=2026-11-14T00:00:00Z&to=2026-11-15T00:00:00Z&to=2026-11-16T00:00:00Z",
+    );
+    expect(twice.status).toBe(400);
+    expect(twice.body).toEqual({
+      error: expect.stringMatching(/^to: given more than once/),
+      field: "to",
+    });
+    expect(asked).toHaveLength(1);
   });
 
   it("answers 503 with Retry-After when the source is unavailable", async () => {
