@@ -110,10 +110,14 @@ export const billingCommand: Command = {
   usage: `finops billing import --file PATH [--source NAME] [--url URL]
 
   Reads a bill in the FinOps FOCUS layout (1.0-1.2): CSV, or Parquet when PATH ends in .parquet.
-  Each line is kept by the day its charge period starts; x_namespace / x_team / x_model columns,
-  else the Tags' k8s-namespace / team / model keys, name its owner. The lines are stored under the
-  source name, replacing that source's lines of every day from the file's first day to its last, so
-  importing a corrected file again replaces, never adds. \`finops reconcile\` then reads them.
+  Each charge is spread over the UTC days its charge period covers, every nano handed out; a
+  purchase is kept but left out of the daily drift. Its owner comes from x_namespace / x_team /
+  x_model / x_cost_center / x_environment columns when the file has them, else from its Tags through
+  reconciliation.ownerMapping (the defaults read the usual GKE, EKS and Azure keys; README: Map a
+  bill's tags to owners). The lines are stored under the source name, replacing that source's lines
+  of every day from the file's first day to its last, so importing a corrected file again replaces,
+  never adds. It prints the share of usage it could attribute and the tag keys no mapping reads.
+  \`finops reconcile\` then reads them.
 
   --file     the FOCUS file
   --source   the name its lines are stored under (default the file's name)

@@ -47,6 +47,8 @@ ${rangeFlagsHelp(13)}
              exact decimal amount) or csv (the same fields)
 ${urlFlagHelp(13)}
 
+  cost and trend are live: an event counts as soon as it is stored (the hours the hourly rollup has
+  not refreshed yet are read from the raw events), to the nano what the refresh will write.
   The same views are in the warehouse for BI tools: report_cost, report_trend, report_training,
   report_inference, report_reconciliation (sql/bigquery/views; filter them on hour or day).`,
   async run(argv) {
