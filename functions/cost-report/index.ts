@@ -1,4 +1,4 @@
-import { ReportQueryError } from "#app/cost-report.ts";
+import { queryText, ReportQueryError } from "#app/cost-report.ts";
 import { createReportText } from "#app/report-views.ts";
 import { HttpError, httpFunction } from "#runtime/http-errors.ts";
 import { getRuntime } from "#runtime/runtime.ts";
@@ -6,12 +6,7 @@ import { getRuntime } from "#runtime/runtime.ts";
 /** GET ?view=cost|trend|training|inference|reconciliation&by=&from=&to=&format=json|csv|table, as `finops report` prints it. */
 httpFunction("costReport", { methods: ["GET"] }, async (req, res) => {
   try {
-    // A parameter given twice is refused, as the dashboard refuses it, rather than read as absent.
-    const q = (name: string) => {
-      const value = req.query[name];
-      if (value === undefined || typeof value === "string") return value;
-      throw new ReportQueryError(name, "give it once, as text");
-    };
+    const q = (name: string) => queryText(req.query, name);
     const text = createReportText(await getRuntime());
     const { contentType, body } = await text({
       view: q("view"),

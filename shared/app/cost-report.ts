@@ -18,6 +18,13 @@ export class ReportQueryError extends Error {
   }
 }
 
+/** A query parameter as text; undefined when absent. Given twice (or as an object), it is refused, not read as absent. */
+export function queryText(query: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || typeof value === "string") return value;
+  throw new ReportQueryError(name, "give it once, as text");
+}
+
 /** The group keys a comma-separated list names; an error names `by` and lists only `accepted`. */
 export function parseDimensions(text: string, accepted: readonly GroupKey[] = GROUP_KEYS): GroupKey[] {
   const names = text

@@ -1,7 +1,7 @@
 import type { Budget } from "#domain/budgets/budget-config.ts";
 import { DASHBOARD_DIMENSIONS, type DashboardFilters } from "#domain/dashboard/spend-series.ts";
 import type { TimeRange } from "#ports/warehouse.ts";
-import { ReportQueryError, reportWindow } from "./cost-report.ts";
+import { queryText, ReportQueryError, reportWindow } from "./cost-report.ts";
 
 const MAX_VALUE_LENGTH = 256;
 const PARAMS = ["team", "model", "business_unit", "from", "to", "budget"] as const;
@@ -26,9 +26,8 @@ export function parseSelection(
 ): Selection {
   const params: Partial<Record<(typeof PARAMS)[number], string>> = {};
   for (const name of PARAMS) {
-    const value = query[name];
+    const value = queryText(query, name);
     if (value === undefined) continue;
-    if (typeof value !== "string") throw new ReportQueryError(name, "give it once, as text");
     const trimmed = value.trim();
     if (trimmed.length > MAX_VALUE_LENGTH)
       throw new ReportQueryError(name, `at most ${MAX_VALUE_LENGTH} characters`);
