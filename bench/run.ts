@@ -53,9 +53,8 @@ npm run bench -- dashboard-bytes
      validate, price, dedupe, write to DuckDB), against DuckDB's own bulk NDJSON load of the same
      file, in the same run.
   2. Freshness: a steady stream at --rate (default 2,000 events/s) through the local stack for
-     --seconds (default 20); time from publish
-     to the event's cost showing in the report (live: the rollup and the hours not refreshed yet),
-     p50 and p99.
+     --seconds (default 20); time from publish to the event's cost showing in the report (live:
+     the rollup and the hours not refreshed yet), p50 and p99.
   3. SDK overhead: an Express handler with and without the inference cost middleware, over
      loopback, medians of paired rounds.
   4. Report series: a week of spend per team by hour on the demo org, as 168 one-hour reports and as
@@ -150,8 +149,8 @@ const RUNS = ["faults", "ingest", "freshness", "dashboard-bytes"];
 if (positionals.length > 1) usage(`one run at a time, not ${positionals.join(" ")}`);
 if (positionals[0] !== undefined && !RUNS.includes(positionals[0]))
   usage(`unknown run ${positionals[0]}: one of ${RUNS.join(", ")}`);
-const events = (fallback: number) =>
-  values.events === undefined ? fallback : positive("events", values.events, true);
+const eventsGiven = values.events === undefined ? undefined : positive("events", values.events, true);
+const events = (fallback: number) => eventsGiven ?? fallback;
 const rate = positive("rate", values.rate, false);
 const seconds = positive("seconds", values.seconds, false);
 
