@@ -14,7 +14,7 @@ import type { IngestEvents } from "./ingest-events.ts";
  */
 
 export interface IngestLiteLlmDeps {
-  ingestEvents: IngestEvents;
+  ingestEvents: Pick<IngestEvents, "ingest">;
   deployments: readonly Deployment[];
   logger: Logger;
 }
@@ -94,11 +94,15 @@ export function createIngestLiteLlm(deps: IngestLiteLlmDeps): IngestLiteLlm {
       conflicts,
       rejected,
     };
-    logger.info("litellm payloads ingested", {
+    // A payload refused before it became an event is stored nowhere (its prompt must not be), and
+    // LiteLLM does not read the answer: the log is where an operator sees it, so it warns.
+    const fields = {
       ...answer,
       rejected: rejected.length,
       ...(rejected.length > 0 ? { reasons: rejected.slice(0, 10).map((r) => r.reason.slice(0, 200)) } : {}),
-    });
+    };
+    if (rejected.length > 0) logger.warn("litellm payloads ingested, some refused", fields);
+    else logger.info("litellm payloads ingested", fields);
     return answer;
   }
 

@@ -171,7 +171,8 @@ export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
         errorMessage: `${refused.length} of ${spans} spans refused: ${named.join("; ")}${more}`,
       };
     }
-    logger.info("trace export ingested", {
+    // Refused spans are named only in the answer (which exporters may not show) and here: a warning.
+    const fields = {
       spans,
       gpuSpans: gpu.length,
       events: events.length,
@@ -181,7 +182,9 @@ export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
       conflicts,
       refused: refused.length,
       ...(refused.length > 0 ? { reasons: refused.slice(0, NAMED_REFUSALS).map(describe) } : {}),
-    });
+    };
+    if (refused.length > 0) logger.warn("trace export ingested, some spans refused", fields);
+    else logger.info("trace export ingested", fields);
     return answer;
   }
 
