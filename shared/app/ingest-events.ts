@@ -20,7 +20,7 @@ import {
   type Refused,
 } from "./prepare-events.ts";
 
-export type { IngestRejection } from "./prepare-events.ts";
+export type { IngestRejection, Refused } from "./prepare-events.ts";
 export { payloadHash } from "./prepare-events.ts";
 
 export interface IngestEventsDeps {
@@ -64,6 +64,11 @@ export interface IngestEvents {
    * events (an event repeated in a later body is a duplicate or a conflict of the earlier copy).
    */
   ingestBodies(bodies: readonly EventBody[], prepared?: PreparedBodies): Promise<IngestSummary[]>;
+  /**
+   * Keeps refusals a receiver made before there was an event to ingest (a LiteLLM payload with no
+   * id), as the ingest keeps its own: each once in rejected_events, and on the dead-letter topic.
+   */
+  keepRefused(refused: readonly Refused[]): Promise<void>;
 }
 
 const HOUR_MS = 3600 * 1000;
@@ -410,5 +415,9 @@ export function createIngestEvents(deps: IngestEventsDeps): IngestEvents {
     return summary as IngestSummary;
   }
 
-  return { ingest, ingestBodies };
+  async function keepRefused(refused: readonly Refused[]): Promise<void> {
+    await keepRejections(refused, clock.now(), {});
+  }
+
+  return { ingest, ingestBodies, keepRefused };
 }

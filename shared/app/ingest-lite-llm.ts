@@ -1,20 +1,21 @@
-import { decodeLoggingBody } from "#domain/litellm/logging-payload.ts";
-import { type PayloadUse, payloadUse } from "#domain/litellm/payload-events.ts";
+import { decodeLoggingBody, keptOfPayload } from "#domain/litellm/logging-payload.ts";
+import { LITELLM_EVENT_SOURCE, type PayloadUse, payloadUse } from "#domain/litellm/payload-events.ts";
 import type { Deployment } from "#domain/otlp/deployments.ts";
 import type { CloudEventJson } from "#domain/otlp/span-events.ts";
 import type { Logger } from "#ports/logger.ts";
-import type { IngestEvents } from "./ingest-events.ts";
+import type { IngestEvents, Refused } from "./ingest-events.ts";
 
 /**
  * LiteLLM's generic_api logging callback (POST /v1/litellm locally): each StandardLoggingPayload
  * becomes one event (see #domain/litellm/payload-events.ts) that goes through the ingest use case,
  * so validation, pricing, dedupe by LiteLLM's id, conflicts and the one view apply unchanged. Only
  * the events are stored: a payload's prompt and answer are dropped when it is parsed, and a payload
- * refused before it becomes an event is named in the answer and the log, not stored.
+ * refused before it becomes an event is named in the answer and the log, and kept in rejected_events
+ * (and dead-lettered) as only the plain fields the schema reads.
  */
 
 export interface IngestLiteLlmDeps {
-  ingestEvents: Pick<IngestEvents, "ingest">;
+  ingestEvents: Pick<IngestEvents, "ingest" | "keepRefused">;
   deployments: readonly Deployment[];
   logger: Logger;
 }
@@ -56,18 +57,24 @@ export function createIngestLiteLlm(deps: IngestLiteLlmDeps): IngestLiteLlm {
   async function ingest(body: string): Promise<LiteLlmIngestAnswer> {
     const payloads = decodeLoggingBody(body);
     const rejected: LiteLlmRejection[] = [];
+    const refused: Refused[] = [];
     const made: Made[] = [];
     payloads.forEach((raw, index) => {
       const use = payloadUse(raw, deployments);
-      if (use.use === "event") made.push({ ...use, index });
-      else
-        rejected.push({
-          index,
-          ...(use.id === undefined ? {} : { id: use.id }),
-          field: use.field,
-          reason: use.reason,
-        });
+      if (use.use === "event") {
+        made.push({ ...use, index });
+        return;
+      }
+      const named = {
+        index,
+        ...(use.id === undefined ? {} : { id: use.id }),
+        field: use.field,
+        reason: use.reason,
+      };
+      rejected.push(named);
+      refused.push({ ...named, source: LITELLM_EVENT_SOURCE, payload: JSON.stringify(keptOfPayload(raw)) });
     });
+    await ingestEvents.keepRefused(refused);
     let accepted = 0;
     let duplicates = 0;
     let conflicts = 0;
@@ -94,8 +101,7 @@ export function createIngestLiteLlm(deps: IngestLiteLlmDeps): IngestLiteLlm {
       conflicts,
       rejected,
     };
-    // A payload refused before it became an event is stored nowhere (its prompt must not be), and
-    // LiteLLM does not read the answer: the log is where an operator sees it, so it warns.
+    // LiteLLM does not read the answer: refusals warn, so an operator sees them in the log.
     const fields = {
       ...answer,
       rejected: rejected.length,

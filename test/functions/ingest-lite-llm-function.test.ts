@@ -150,13 +150,17 @@ describe("what the generic_api callback posts", () => {
     expect(single).toMatchObject({ status: 200, body: { received: 1, accepted: 0, duplicates: 1 } });
   });
 
-  it("names refused payloads in the answer; what ingest rejects is kept without the prompt or answer", async () => {
-    // Prepare: one payload without an id, one whose model the catalog does not price.
-    const { id: _id, ...noId } = loggingPayload();
+  it("names refused payloads in the answer and keeps each once, without the prompt or answer", async () => {
+    // Prepare: one payload without an id (refused before it is an event, with a client's own
+    // metadata), one whose model the catalog does not price (refused by the ingest).
+    const { id: _id, ...noId } = loggingPayload({
+      metadata: { spend_logs_metadata: { note: "SECRET-METADATA" } },
+    });
     const unpriced = loggingPayload({ id: "chatcmpl-unpriced", model: "mystery-1", model_group: "mystery" });
 
-    // Act
+    // Act: delivered twice, as a retried delivery would be.
     const answer = await post(JSON.stringify([noId, unpriced]));
+    await post(JSON.stringify([noId, unpriced]));
 
     // Assess
     const body = answer.body as unknown as LiteLlmIngestAnswer;
@@ -166,7 +170,18 @@ describe("what the generic_api callback posts", () => {
       { index: 1, id: "chatcmpl-unpriced", field: "data.model" },
     ]);
     const rejected = await warehouse.readRejected({ from: NOW, to: new Date(NOW.getTime() + 1000) });
-    expect(rejected.map((r) => r.event_id)).toEqual(["chatcmpl-unpriced"]);
+    expect(rejected.map((r) => [r.event_source, r.event_id, r.field]).sort()).toEqual([
+      ["//litellm", null, "id"],
+      ["//litellm", "chatcmpl-unpriced", "data.model"],
+    ]);
+    const kept = JSON.parse(rejected.find((r) => r.field === "id")?.payload ?? "{}") as Record<
+      string,
+      unknown
+    >;
+    expect(kept).toMatchObject({ model: noId.model, startTime: noId.startTime });
+    expect(kept).not.toHaveProperty("messages");
+    expect(kept).not.toHaveProperty("response");
+    expect(JSON.stringify([rejected, deadLetters])).not.toContain("SECRET-METADATA");
     expect(deadLetters.length).toBeGreaterThan(0);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCostEvent } from "#domain/events/parse.ts";
 import { toCostRows } from "#domain/ingest/to-cost-rows.ts";
-import { decodeLoggingBody, LoggingBodyError } from "#domain/litellm/logging-payload.ts";
+import { decodeLoggingBody, keptOfPayload, LoggingBodyError } from "#domain/litellm/logging-payload.ts";
 import { type PayloadUse, payloadUse } from "#domain/litellm/payload-events.ts";
 import { type Deployment, deploymentAtApiBase, deploymentsSchema } from "#domain/otlp/deployments.ts";
 import { shippedPricer } from "../support/expected-costs.ts";
@@ -228,5 +228,40 @@ describe("the callback's bodies", () => {
     } catch (error) {
       expect((error as LoggingBodyError).field).toBe(field);
     }
+  });
+});
+
+describe("keptOfPayload: what may be stored of a refused payload", () => {
+  it("keeps the plain fields the schema reads and the key's ids; drops prompt, answer and client metadata", () => {
+    const kept = keptOfPayload({
+      model: "gpt-4o",
+      prompt_tokens: 12,
+      startTime: 1_765_100_000.5,
+      cache_hit: false,
+      request_tags: ["a", "b"],
+      messages: [{ role: "user", content: "SECRET-PROMPT" }],
+      response: { choices: [{ message: { content: "SECRET-ANSWER" } }] },
+      // A field the schema reads, holding what it never would: dropped, not kept as it is.
+      model_group: { injected: "SECRET-NESTED" },
+      end_user: ["SECRET-LIST", { x: 1 }],
+      metadata: {
+        user_api_key_team_id: "team-1",
+        user_api_key_hash: "SECRET-KEY-HASH",
+        spend_logs_metadata: { note: "SECRET-METADATA" },
+      },
+    });
+    expect(kept).toEqual({
+      model: "gpt-4o",
+      prompt_tokens: 12,
+      startTime: 1_765_100_000.5,
+      cache_hit: false,
+      request_tags: ["a", "b"],
+      metadata: { user_api_key_team_id: "team-1" },
+    });
+    expect(JSON.stringify(kept)).not.toMatch(/SECRET/);
+  });
+
+  it("keeps nothing of what is not an object", () => {
+    for (const raw of [null, 42, "text", ["a"]]) expect(keptOfPayload(raw)).toEqual({});
   });
 });

@@ -27,8 +27,9 @@ function recordingLogger() {
 }
 
 /** An ingest that takes every event, or refuses the first of each body naming `data.team`. */
-function ingestEvents(refuseFirst: boolean): Pick<IngestEvents, "ingest"> {
+function ingestEvents(refuseFirst: boolean): Pick<IngestEvents, "ingest" | "keepRefused"> {
   return {
+    async keepRefused() {},
     async ingest(body) {
       const events = JSON.parse(String(body)) as unknown[];
       const rejected = refuseFirst ? [{ index: 0, field: "data.team", reason: "data.team: required" }] : [];

@@ -43,6 +43,52 @@ export const loggingPayloadSchema = z.object({
 
 export type LoggingPayload = z.infer<typeof loggingPayloadSchema>;
 
+type Fields = Record<string, unknown>;
+
+const isFields = (value: unknown): value is Fields =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** What may be kept of a value the schema reads as text, a number, a flag or a list of texts. */
+function plain(value: unknown): unknown {
+  if (value === null || ["string", "number", "boolean"].includes(typeof value)) return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
+  return undefined;
+}
+
+/** The keys of `shape` that `raw` has with plain values, in the schema's order. */
+function pick(raw: Fields, keys: readonly string[]): Fields {
+  const out: Fields = {};
+  for (const key of keys) {
+    const value = plain(raw[key]);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+const TOP_KEYS = Object.keys(loggingPayloadSchema.shape).filter((k) => k !== "metadata");
+// spend_logs_metadata is free-form: whatever a client put there stays out.
+const METADATA_KEYS = [
+  "user_api_key_team_id",
+  "user_api_key_team_alias",
+  "user_api_key_org_id",
+  "user_api_key_end_user_id",
+];
+
+/**
+ * A payload as it may be kept when it is refused: only the plain fields this schema reads (the
+ * four key ids of its metadata among them), so its prompt, its answer and anything else a client
+ * logged are never stored or dead-lettered, however malformed the rest is.
+ */
+export function keptOfPayload(raw: unknown): Fields {
+  if (!isFields(raw)) return {};
+  const kept = pick(raw, TOP_KEYS);
+  if (isFields(raw.metadata)) {
+    const metadata = pick(raw.metadata, METADATA_KEYS);
+    if (Object.keys(metadata).length > 0) kept.metadata = metadata;
+  }
+  return kept;
+}
+
 /** A body that is not LiteLLM's callback output at all; `field` names what is wrong. */
 export class LoggingBodyError extends Error {
   override readonly name = "LoggingBodyError";
