@@ -11,6 +11,14 @@ const text = (max: number) => z.string().max(max).nullish();
 const count = z.number().int().nonnegative().max(100_000_000).nullish();
 const epochSeconds = z.number().positive().max(1e11);
 
+const metadataSchema = z.object({
+  user_api_key_team_id: text(256),
+  user_api_key_team_alias: text(256),
+  user_api_key_org_id: text(256),
+  user_api_key_end_user_id: text(256),
+  spend_logs_metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+
 export const loggingPayloadSchema = z.object({
   /** The upstream response id (vLLM's chatcmpl-...); on a cache hit "<id>_cache_hit<time>". */
   id: z.string().trim().min(1).max(256),
@@ -30,15 +38,7 @@ export const loggingPayloadSchema = z.object({
   response_cost: z.number().nullish(),
   request_tags: z.array(z.string().max(256)).max(100).nullish(),
   end_user: text(256),
-  metadata: z
-    .object({
-      user_api_key_team_id: text(256),
-      user_api_key_team_alias: text(256),
-      user_api_key_org_id: text(256),
-      user_api_key_end_user_id: text(256),
-      spend_logs_metadata: z.record(z.string(), z.unknown()).nullish(),
-    })
-    .nullish(),
+  metadata: metadataSchema.nullish(),
 });
 
 export type LoggingPayload = z.infer<typeof loggingPayloadSchema>;
@@ -55,7 +55,7 @@ function plain(value: unknown): unknown {
   return undefined;
 }
 
-/** The keys of `shape` that `raw` has with plain values, in the schema's order. */
+/** The `keys` that `raw` has with plain values, in the order of `keys`. */
 function pick(raw: Fields, keys: readonly string[]): Fields {
   const out: Fields = {};
   for (const key of keys) {
@@ -67,12 +67,7 @@ function pick(raw: Fields, keys: readonly string[]): Fields {
 
 const TOP_KEYS = Object.keys(loggingPayloadSchema.shape).filter((k) => k !== "metadata");
 // spend_logs_metadata is free-form: whatever a client put there stays out.
-const METADATA_KEYS = [
-  "user_api_key_team_id",
-  "user_api_key_team_alias",
-  "user_api_key_org_id",
-  "user_api_key_end_user_id",
-];
+const METADATA_KEYS = Object.keys(metadataSchema.shape).filter((k) => k !== "spend_logs_metadata");
 
 /**
  * A payload as it may be kept when it is refused: only the plain fields this schema reads (the
