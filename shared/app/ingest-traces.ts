@@ -6,18 +6,27 @@ import {
   type ShareWindow,
   shareWindowBusyTime,
 } from "#domain/otlp/gpu-share.ts";
-import { type CloudEventJson, classifySpan, type SpanUse, spanEventId } from "#domain/otlp/span-events.ts";
+import { keptOfSpan } from "#domain/otlp/kept-span.ts";
+import {
+  type CloudEventJson,
+  classifySpan,
+  OTLP_EVENT_SOURCE,
+  type SpanUse,
+  spanEventId,
+} from "#domain/otlp/span-events.ts";
 import type { OtlpSpan, TraceExport } from "#domain/otlp/spans.ts";
 import type { Logger } from "#ports/logger.ts";
 import type { TracePartialSuccess } from "#ports/otlp-codec.ts";
 import { MIN_SEEN_VALUE, type SeenStore } from "#ports/seen-store.ts";
-import type { IngestEvents } from "./ingest-events.ts";
+import type { IngestEvents, Refused } from "./ingest-events.ts";
 
 /**
  * The OTLP traces receiver's use case: turns an export's spans into ai.cost.inference.v1 events (one
  * per span, see #domain/otlp/span-events.ts), hands each replica's requests their share of its busy
  * time (see #domain/otlp/gpu-share.ts), and gives the events to the ingest use case, so validation,
- * pricing, dedupe, conflicts and the one view apply unchanged.
+ * pricing, dedupe, conflicts and the one view apply unchanged. A span refused before it becomes an
+ * event is named in the answer's partial success and the log, and kept once in rejected_events (and
+ * dead-lettered) as keptOfSpan reduces it: never a prompt or an answer the span carried.
  *
  * Each replica's windows are claimed in the seen-store beside the warehouse:
  * - `otlp:mark:<deployment>:<replica>` is the high-water mark, the end of the last window handed out
@@ -32,7 +41,7 @@ import type { IngestEvents } from "./ingest-events.ts";
  */
 
 export interface IngestTracesDeps {
-  ingestEvents: Pick<IngestEvents, "ingest">;
+  ingestEvents: Pick<IngestEvents, "ingest" | "keepRefused">;
   seen: SeenStore;
   deployments: readonly Deployment[];
   logger: Logger;
@@ -117,6 +126,8 @@ export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
   async function ingest(request: TraceExport): Promise<TraceIngestAnswer> {
     const seenSpans = new Set<string>();
     const refused: Refusal[] = [];
+    /** The spans refused before they became events, as kept: the ingest use case keeps the others. */
+    const kept: Refused[] = [];
     const gpu: GpuUse[] = [];
     /** Each event to ingest, in span order, with the span it came from. */
     const made: { span: OtlpSpan; key: string; event?: CloudEventJson }[] = [];
@@ -130,14 +141,24 @@ export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
         spans += 1;
         const use = classifySpan(span, resource, deployments);
         if (use.use === "ignored") ignored += 1;
-        else if (use.use === "refused") refused.push({ span, reason: use.reason });
-        else if (use.use === "tokens") made.push({ span, key, event: use.event });
+        else if (use.use === "refused") {
+          refused.push({ span, reason: use.reason });
+          kept.push({
+            index: spans - 1,
+            id: key,
+            source: OTLP_EVENT_SOURCE,
+            field: use.field,
+            reason: use.reason,
+            payload: JSON.stringify(keptOfSpan(span, resource, deployments)),
+          });
+        } else if (use.use === "tokens") made.push({ span, key, event: use.event });
         else {
           gpu.push(use);
           made.push({ span, key });
         }
       }
     }
+    await ingestEvents.keepRefused(kept);
     const shared = gpu.length > 0 ? await gpuEvents(gpu) : new Map<string, CloudEventJson>();
     const events = made.map((m) => ({
       span: m.span,
@@ -171,7 +192,7 @@ export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
         errorMessage: `${refused.length} of ${spans} spans refused: ${named.join("; ")}${more}`,
       };
     }
-    // Refused spans are named only in the answer (which exporters may not show) and here: a warning.
+    // Exporters may not show the answer's partial success: refusals warn, so an operator sees them.
     const fields = {
       spans,
       gpuSpans: gpu.length,

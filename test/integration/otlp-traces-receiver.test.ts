@@ -304,7 +304,7 @@ describe("POST ingestTraces by hand", () => {
     });
   });
 
-  it("takes gzip JSON, answers 200 with partialSuccess and counts ignored spans as nothing wrong", async () => {
+  it("takes gzip JSON, answers 200 with partialSuccess, keeps the refused span once and counts ignored spans as nothing wrong", async () => {
     // Prepare: one vLLM span from an unmapped service (refused), one database span (ignored).
     const span = (spanId: string, name: string, attributes: unknown[]) => ({
       traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -325,6 +325,7 @@ describe("POST ingestTraces by hand", () => {
                 span("00f067aa0ba902b7", "llm_request", [
                   { key: "gen_ai.usage.prompt_tokens", value: { intValue: "10" } },
                   { key: "gen_ai.latency.e2e", value: { doubleValue: 1 } },
+                  { key: "gen_ai.input.messages", value: { stringValue: "the user's secret prompt" } },
                 ]),
                 span("00f067aa0ba902b8", "SELECT", [
                   { key: "db.system", value: { stringValue: "postgresql" } },
@@ -336,10 +337,11 @@ describe("POST ingestTraces by hand", () => {
       ],
     };
 
-    // Act
+    // Act: the exporter sends the export twice (a retry after a lost answer).
     const res = await post(gzipSync(JSON.stringify(body)), "application/json", {
       "content-encoding": "gzip",
     });
+    const retried = await post(JSON.stringify(body), "application/json");
 
     // Assess
     expect(res.status).toBe(200);
@@ -350,7 +352,26 @@ describe("POST ingestTraces by hand", () => {
           "1 of 2 spans refused: span 4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7 (llm_request): resource: no deployment in the configuration matches service.name=vllm-server; an inference server's span names no placement to price it",
       },
     });
+    expect(retried.status).toBe(200);
     expect(store.events()).toEqual([]);
+    const rejected = store.rejected();
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({
+      event_source: "//otlp/v1/traces",
+      event_id: "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+      field: "resource",
+      reason: expect.stringMatching(/^resource: no deployment .* service\.name=vllm-server;/),
+    });
+    expect(JSON.parse(rejected[0]?.payload ?? "")).toEqual({
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "00f067aa0ba902b7",
+      name: "llm_request",
+      kind: 2,
+      startTimeUnixNano: String(BigInt(BASE_MS) * 1_000_000n),
+      endTimeUnixNano: String(BigInt(BASE_MS + 1000) * 1_000_000n),
+      attributes: {},
+      resource: { "service.name": "vllm-server" },
+    });
   });
 
   it("answers 415 for another content type", async () => {

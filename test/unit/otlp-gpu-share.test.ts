@@ -82,7 +82,8 @@ type Captured = { id: string; time: string; data: { gpu_seconds: number; gpu_cou
 function receiver() {
   const stored = new Map<string, Captured>();
   const bodies: Captured[][] = [];
-  const ingestEvents: Pick<IngestEvents, "ingest"> = {
+  const ingestEvents: Pick<IngestEvents, "ingest" | "keepRefused"> = {
+    async keepRefused() {},
     async ingest(body) {
       const events = JSON.parse(String(body)) as Captured[];
       bodies.push(events);

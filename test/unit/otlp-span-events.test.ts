@@ -204,6 +204,7 @@ describe("vLLM llm_request spans", () => {
     // Assess
     expect(use).toEqual({
       use: "refused",
+      field: "resource",
       reason:
         "resource: no deployment in the configuration matches service.name=vllm-server; an inference server's span names no placement to price it",
     });
@@ -331,6 +332,7 @@ describe("GenAI client spans", () => {
     // Act, Assess
     expect(classifySpan(client, {}, DEPLOYMENTS)).toEqual({
       use: "refused",
+      field: "gen_ai.usage.input_tokens",
       reason: "gen_ai.usage.input_tokens: the call reports no token usage to price",
     });
   });

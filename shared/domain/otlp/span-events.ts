@@ -46,7 +46,12 @@ export type SpanUse =
   /** No cost meaning: counted, never an error. */
   | { use: "ignored" }
   /** A span with cost meaning that cannot be used, and why (the answer's partial success names it). */
-  | { use: "refused"; reason: string };
+  | { use: "refused"; field: string; reason: string };
+
+/** A refusal naming its field, the reason starting with it as every rejection's does. */
+function refused(field: string, detail: string): SpanUse {
+  return { use: "refused", field, reason: `${field}: ${detail}` };
+}
 
 const LATENCY_PREFIX = "gen_ai.latency.";
 const PROMPT = ["gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"];
@@ -200,10 +205,7 @@ function gpuUse(
 ): SpanUse {
   const placement = deployment.placement;
   if (placement === undefined) {
-    return {
-      use: "refused",
-      reason: `deployments.${deployment.name}.placement: required to price this span's GPU time`,
-    };
+    return refused(`deployments.${deployment.name}.placement`, "required to price this span's GPU time");
   }
   const replica = replicaOf(deployment, resource);
   const key = spanEventId(span);
@@ -244,7 +246,7 @@ export function classifySpan(
 ): SpanUse {
   if (span.endNs < span.startNs) {
     if (isInferenceServerSpan(span) || isGenAiClientSpan(span)) {
-      return { use: "refused", reason: "endTimeUnixNano: before startTimeUnixNano" };
+      return refused("endTimeUnixNano", "before startTimeUnixNano");
     }
     return { use: "ignored" };
   }
@@ -253,18 +255,18 @@ export function classifySpan(
   if (isInferenceServerSpan(span)) {
     if (deployment === undefined) {
       const service = stringAttribute(resource, "service.name") ?? "(no service.name)";
-      return {
-        use: "refused",
-        reason: `resource: no deployment in the configuration matches service.name=${service}; an inference server's span names no placement to price it`,
-      };
+      return refused(
+        "resource",
+        `no deployment in the configuration matches service.name=${service}; an inference server's span names no placement to price it`,
+      );
     }
     if (deployment.gpuTimeFrom !== "inference-spans") return { use: "ignored" };
     const model = deployment.model ?? stringAttribute(a, "gen_ai.response.model");
     if (model === undefined || model.trim() === "") {
-      return {
-        use: "refused",
-        reason: `deployments.${deployment.name}.model: required, the span names no model (gen_ai.response.model)`,
-      };
+      return refused(
+        `deployments.${deployment.name}.model`,
+        "required, the span names no model (gen_ai.response.model)",
+      );
     }
     return gpuUse(span, resource, deployment, inModelInterval(span), {
       model: model.trim(),
@@ -282,15 +284,10 @@ export function classifySpan(
     const model = requested ?? responded;
     const input = firstCount(a, CLIENT_INPUT);
     const output = firstCount(a, CLIENT_OUTPUT);
-    if (providerRaw === undefined)
-      return { use: "refused", reason: "gen_ai.provider.name: required to price the call" };
-    if (model === undefined)
-      return { use: "refused", reason: "gen_ai.request.model: required to price the call" };
+    if (providerRaw === undefined) return refused("gen_ai.provider.name", "required to price the call");
+    if (model === undefined) return refused("gen_ai.request.model", "required to price the call");
     if (input === undefined && output === undefined) {
-      return {
-        use: "refused",
-        reason: "gen_ai.usage.input_tokens: the call reports no token usage to price",
-      };
+      return refused("gen_ai.usage.input_tokens", "the call reports no token usage to price");
     }
     const provider = PROVIDER_NAMES[providerRaw.toLowerCase()] ?? providerRaw.toLowerCase();
     return {
@@ -316,10 +313,7 @@ export function classifySpan(
       stringAttribute(a, "http.route") ?? stringAttribute(a, "url.path") ?? stringAttribute(a, "http.target");
     if (route !== undefined && deployment.ignoreRoutes.includes(route)) return { use: "ignored" };
     if (deployment.model === undefined) {
-      return {
-        use: "refused",
-        reason: `deployments.${deployment.name}.model: required for HTTP server spans`,
-      };
+      return refused(`deployments.${deployment.name}.model`, "required for HTTP server spans");
     }
     const unit = businessUnitFromHeader(span, deployment.businessUnitHeader);
     return gpuUse(
