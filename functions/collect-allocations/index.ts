@@ -14,7 +14,7 @@ httpFunction("collectAllocations", { methods: ["POST"] }, async (req, res) => {
   } catch (error) {
     const answer = collectErrorAnswer(error);
     if (!answer) throw error;
-    const field = /^(from|to): /.exec(answer.body.error)?.[1];
+    const field = /^(from|to|window): /.exec(answer.body.error)?.[1];
     throw new HttpError(answer.status, answer.body.error, {
       headers: answer.headers,
       ...(field === undefined ? {} : { field }),

@@ -14,6 +14,7 @@ import {
 } from "#domain/allocation/k8s-allocation.ts";
 import { DEFAULT_LABEL_KEYS, IDLE_OWNER, type LabelKeys } from "#domain/allocation/owner.ts";
 import { UNALLOCATED } from "#domain/cost-row.ts";
+import { MAX_PAST_MS } from "#domain/events/parse.ts";
 import type { GpuSplitStrategy } from "#domain/gpu-split/split-gpu-cost.ts";
 import type { Nanos } from "#domain/money.ts";
 import { parseUtcInstant, TimeRangeError } from "#domain/time-range.ts";
@@ -36,6 +37,8 @@ export const DEFAULT_ALLOCATION_EVENT_SOURCE = "//finops/collect-allocations";
 const HOUR_MS = 3600 * 1000;
 /** Most GPU notes a summary carries; the rest are counted. */
 const MAX_GPU_NOTES = 50;
+/** Most hours one collection asks for (a request each); a longer backfill is several calls. */
+export const MAX_COLLECT_HOURS = 31 * 24;
 
 /** Splitting GPU cost by what DCGM measured instead of by request (see adjustGpuCost). */
 export interface GpuUtilizationDeps {
@@ -71,7 +74,10 @@ export interface CollectAllocationsDeps {
   gpuUtilization?: GpuUtilizationDeps;
 }
 
-/** What the GPU adjustment did: pooled === attributed + idle, and the GPU total is unchanged. */
+/**
+ * What the GPU adjustment did: pooled === attributed + idle, and the GPU total is unchanged. Over a
+ * window of several hours the figures are summed hour by hour (a node measured in two hours counts twice).
+ */
 export interface GpuCollectSummary {
   strategy: GpuSplitStrategy;
   /** GPU cost of the nodes DCGM measured, as fetched. */
@@ -86,9 +92,14 @@ export interface GpuCollectSummary {
   notes: string[];
 }
 
-/** What one collection did. The nanos prove conservation: fetched === total === attributed + idle + unallocated. */
+/**
+ * What one collection did, summed over the window's hours. The nanos prove conservation:
+ * fetched === total === attributed + idle + unallocated.
+ */
 export interface CollectSummary {
   window: CollectWindow;
+  /** UTC hours collected, each on its own (allocations and events count per hour). */
+  hours: number;
   allocations: number;
   events: number;
   messages: number;
@@ -111,7 +122,10 @@ export interface CollectSummary {
 }
 
 export interface CollectAllocations {
-  /** Collects a window, by default the previous whole UTC hour, and publishes its events. */
+  /**
+   * Collects a window of whole UTC hours that have ended, by default the previous hour, hour by
+   * hour, and publishes each hour's events.
+   */
   collect(window?: CollectWindow): Promise<CollectSummary>;
 }
 
@@ -190,11 +204,48 @@ export function summaryToJson(summary: CollectSummary): Record<string, unknown> 
   ) as Record<string, unknown>;
 }
 
-function checkWindow(window: CollectWindow): void {
+/**
+ * A window is collected hour by hour, each hour's events named by that hour, so a window that
+ * overlaps one collected before (a rerun, a wider backfill) publishes the same events for the hours
+ * they share, and ingest dedupes them. So only whole UTC hours that have ended, and that ingest
+ * still takes, can be collected: an hour collected before its end would name its partial figures
+ * as the hour's.
+ */
+function checkWindow(window: CollectWindow, now: Date): void {
   const from = window.from.getTime();
   const to = window.to.getTime();
   if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) {
     throw new CollectAllocationsError("invalid", "window: to must be after from");
+  }
+  for (const [field, at] of [
+    ["from", window.from],
+    ["to", window.to],
+  ] as const) {
+    if (at.getTime() % HOUR_MS !== 0) {
+      throw new CollectAllocationsError(
+        "invalid",
+        `${field}: ${at.toISOString()} is not a whole UTC hour; allocations are collected hour by hour`,
+      );
+    }
+  }
+  if (to > now.getTime()) {
+    throw new CollectAllocationsError(
+      "invalid",
+      `to: ${window.to.toISOString()} has not passed yet; only hours that have ended are collected`,
+    );
+  }
+  if (from < now.getTime() - MAX_PAST_MS) {
+    throw new CollectAllocationsError(
+      "invalid",
+      `from: ${window.from.toISOString()} is more than 400 days ago; ingest takes no older costs`,
+    );
+  }
+  const hours = (to - from) / HOUR_MS;
+  if (hours > MAX_COLLECT_HOURS) {
+    throw new CollectAllocationsError(
+      "invalid",
+      `window: ${hours} hours; at most ${MAX_COLLECT_HOURS} (31 days) in one collection, split a longer backfill`,
+    );
   }
 }
 
@@ -215,6 +266,41 @@ function componentsOfEvents(events: readonly AllocationCloudEvent[]): Record<Com
   return sum;
 }
 
+function addGpuSummaries(a: GpuCollectSummary, b: GpuCollectSummary): GpuCollectSummary {
+  const notes = [...a.notes, ...b.notes];
+  return {
+    strategy: a.strategy,
+    pooledNanos: a.pooledNanos + b.pooledNanos,
+    attributedNanos: a.attributedNanos + b.attributedNanos,
+    idleNanos: a.idleNanos + b.idleNanos,
+    measuredNodes: a.measuredNodes + b.measuredNodes,
+    keptNodes: a.keptNodes + b.keptNodes,
+    notes: notes.length > MAX_GPU_NOTES ? [...notes.slice(0, MAX_GPU_NOTES), "more notes not shown"] : notes,
+  };
+}
+
+/** Two collections' summaries as one (the window is the caller's to set). */
+function addSummaries(a: CollectSummary, b: CollectSummary): CollectSummary {
+  const components = { ...a.components };
+  for (const name of Object.keys(components) as ComponentName[]) components[name] += b.components[name];
+  const gpu = a.gpu && b.gpu ? addGpuSummaries(a.gpu, b.gpu) : (a.gpu ?? b.gpu);
+  return {
+    window: a.window,
+    hours: a.hours + b.hours,
+    allocations: a.allocations + b.allocations,
+    events: a.events + b.events,
+    messages: a.messages + b.messages,
+    fetchedNanos: a.fetchedNanos + b.fetchedNanos,
+    totalNanos: a.totalNanos + b.totalNanos,
+    attributedNanos: a.attributedNanos + b.attributedNanos,
+    idleNanos: a.idleNanos + b.idleNanos,
+    unallocatedNanos: a.unallocatedNanos + b.unallocatedNanos,
+    idleFetchedNanos: a.idleFetchedNanos + b.idleFetchedNanos,
+    components,
+    ...(gpu === undefined ? {} : { gpu }),
+  };
+}
+
 function batches(events: readonly AllocationCloudEvent[], size: number): BusMessage[] {
   const messages: BusMessage[] = [];
   for (let i = 0; i < events.length; i += size) {
@@ -227,11 +313,12 @@ function batches(events: readonly AllocationCloudEvent[], size: number): BusMess
 }
 
 /**
- * The collect-allocations use case: fetch a window's allocations, apply the idle and shared
- * policies, turn them into ai.cost.allocation.v1 events and publish them on the events topic in
- * CloudEvents batches. Event ids are a function of the cluster, the window and the allocation, so
- * collecting a window again publishes the same events and ingest dedupes them. Before publishing
- * it checks that the events add up, per component, to what was fetched; if not, nothing is sent.
+ * The collect-allocations use case: hour by hour over the window, fetch the hour's allocations,
+ * apply the idle and shared policies, turn them into ai.cost.allocation.v1 events and publish them
+ * on the events topic in CloudEvents batches. Event ids are a function of the cluster, the hour and
+ * the allocation, so collecting an hour again, alone or in any window, publishes the same events and
+ * ingest dedupes them. Before publishing an hour it checks that its events add up, per component, to
+ * what was fetched; if not, nothing more is sent.
  */
 export function createCollectAllocations(deps: CollectAllocationsDeps): CollectAllocations {
   const {
@@ -250,107 +337,129 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
     gpuUtilization,
   } = deps;
 
-  return {
-    async collect(requested) {
-      const window = requested ?? previousHour(clock.now());
-      checkWindow(window);
-      const stepSeconds = gpuUtilization?.stepSeconds ?? 30;
-      const [fetched, usage] = await Promise.all([
-        source.allocations(window, aggregate),
-        gpuUtilization?.metrics.gpuUsage(window, stepSeconds),
-      ]);
-      const repaired = fetched.filter((a) => a.notes.length > 0);
-      if (repaired.length > 0) {
-        logger.warn("allocations repaired while reading", {
-          allocations: repaired.length,
-          examples: repaired.slice(0, 5).map((a) => ({ name: a.name, notes: a.notes.slice(0, 3) })),
-        });
-      }
-      let measured: readonly K8sAllocation[] = fetched;
-      let gpu: GpuCollectSummary | undefined;
-      if (gpuUtilization && usage) {
-        const strategy = gpuUtilization.strategy ?? "utilization";
-        let adjusted: ReturnType<typeof adjustGpuCost>;
-        try {
-          adjusted = adjustGpuCost({ allocations: fetched, usage, strategy, window, stepSeconds });
-        } catch (cause) {
-          if (!(cause instanceof GpuAdjustmentError)) throw cause;
-          throw new CollectAllocationsError(
-            "conservation",
-            `GPU cost split by utilization does not add up: ${cause.message}; nothing published`,
-            { cause },
-          );
-        }
-        measured = adjusted.allocations;
-        if (adjusted.keptNodes.length > 0) {
-          logger.warn("GPU cost kept as the source split it by request on nodes DCGM did not measure", {
-            nodes: adjusted.keptNodes.slice(0, 20),
-            why: adjusted.notes.slice(0, 3),
-          });
-        }
-        const notes = adjusted.notes.slice(0, MAX_GPU_NOTES);
-        if (adjusted.notes.length > MAX_GPU_NOTES) {
-          notes.push(`${adjusted.notes.length - MAX_GPU_NOTES} more notes not shown`);
-        }
-        gpu = {
-          strategy,
-          pooledNanos: adjusted.pooledNanos,
-          attributedNanos: adjusted.attributedNanos,
-          idleNanos: adjusted.idleNanos,
-          measuredNodes: adjusted.nodes.length,
-          keptNodes: adjusted.keptNodes.length,
-          notes,
-        };
-      }
-      const shaped = applyIdlePolicy(measured, policy);
-      const events = allocationEvents(shaped, {
-        cluster,
-        window,
-        source: eventSource,
-        labelKeys,
-        currency,
-        ...placement,
+  /** One UTC hour: fetched, split, shaped, checked to add up, and published. */
+  async function collectHour(window: CollectWindow): Promise<CollectSummary> {
+    const stepSeconds = gpuUtilization?.stepSeconds ?? 30;
+    const [fetched, usage] = await Promise.all([
+      source.allocations(window, aggregate),
+      gpuUtilization?.metrics.gpuUsage(window, stepSeconds),
+    ]);
+    const repaired = fetched.filter((a) => a.notes.length > 0);
+    if (repaired.length > 0) {
+      logger.warn("allocations repaired while reading", {
+        allocations: repaired.length,
+        examples: repaired.slice(0, 5).map((a) => ({ name: a.name, notes: a.notes.slice(0, 3) })),
       });
-
-      const fetchedComponents = sumComponents(fetched);
-      const components = componentsOfEvents(events);
-      const mismatch = (Object.keys(components) as ComponentName[]).filter(
-        (name) => components[name] !== fetchedComponents[name],
-      );
-      if (mismatch.length > 0) {
+    }
+    let measured: readonly K8sAllocation[] = fetched;
+    let gpu: GpuCollectSummary | undefined;
+    if (gpuUtilization && usage) {
+      const strategy = gpuUtilization.strategy ?? "utilization";
+      let adjusted: ReturnType<typeof adjustGpuCost>;
+      try {
+        adjusted = adjustGpuCost({ allocations: fetched, usage, strategy, window, stepSeconds });
+      } catch (cause) {
+        if (!(cause instanceof GpuAdjustmentError)) throw cause;
         throw new CollectAllocationsError(
           "conservation",
-          `events do not add up to the allocations fetched in ${mismatch.join(", ")}; nothing published`,
+          `GPU cost split by utilization does not add up: ${cause.message}; nothing published`,
+          { cause },
         );
       }
-
-      const messages = batches(events, MAX_EVENTS_PER_MESSAGE);
-      if (messages.length > 0) await bus.publish(topic, messages);
-
-      const totalNanos = totalOf(events);
-      const idleNanos = totalOf(events, IDLE_OWNER);
-      const unallocatedNanos = totalOf(events, UNALLOCATED);
-      const summary: CollectSummary = {
-        window,
-        allocations: fetched.length,
-        events: events.length,
-        messages: messages.length,
-        fetchedNanos: componentsTotal(fetchedComponents),
-        totalNanos,
-        attributedNanos: totalNanos - idleNanos - unallocatedNanos,
-        idleNanos,
-        unallocatedNanos,
-        idleFetchedNanos: componentsTotal(sumComponents(fetched.filter((a) => a.special === "idle"))),
-        components,
-        ...(gpu === undefined ? {} : { gpu }),
-      };
-      if (policy.idle !== "keep" && idleNanos > 0n) {
-        logger.warn("idle cost kept as its own bucket: no allocation to share it with", {
-          idleNanos: idleNanos.toString(),
+      measured = adjusted.allocations;
+      if (adjusted.keptNodes.length > 0) {
+        logger.warn("GPU cost kept as the source split it by request on nodes DCGM did not measure", {
+          nodes: adjusted.keptNodes.slice(0, 20),
+          why: adjusted.notes.slice(0, 3),
         });
       }
-      logger.info("allocations collected", summaryToJson(summary));
-      return summary;
+      const notes = adjusted.notes.slice(0, MAX_GPU_NOTES);
+      if (adjusted.notes.length > MAX_GPU_NOTES) {
+        notes.push(`${adjusted.notes.length - MAX_GPU_NOTES} more notes not shown`);
+      }
+      gpu = {
+        strategy,
+        pooledNanos: adjusted.pooledNanos,
+        attributedNanos: adjusted.attributedNanos,
+        idleNanos: adjusted.idleNanos,
+        measuredNodes: adjusted.nodes.length,
+        keptNodes: adjusted.keptNodes.length,
+        notes,
+      };
+    }
+    const shaped = applyIdlePolicy(measured, policy);
+    const events = allocationEvents(shaped, {
+      cluster,
+      window,
+      source: eventSource,
+      labelKeys,
+      currency,
+      ...placement,
+    });
+
+    const fetchedComponents = sumComponents(fetched);
+    const components = componentsOfEvents(events);
+    const mismatch = (Object.keys(components) as ComponentName[]).filter(
+      (name) => components[name] !== fetchedComponents[name],
+    );
+    if (mismatch.length > 0) {
+      throw new CollectAllocationsError(
+        "conservation",
+        `events do not add up to the allocations fetched in ${mismatch.join(", ")}; nothing published`,
+      );
+    }
+
+    const messages = batches(events, MAX_EVENTS_PER_MESSAGE);
+    if (messages.length > 0) await bus.publish(topic, messages);
+
+    const totalNanos = totalOf(events);
+    const idleNanos = totalOf(events, IDLE_OWNER);
+    const unallocatedNanos = totalOf(events, UNALLOCATED);
+    const summary: CollectSummary = {
+      window,
+      hours: 1,
+      allocations: fetched.length,
+      events: events.length,
+      messages: messages.length,
+      fetchedNanos: componentsTotal(fetchedComponents),
+      totalNanos,
+      attributedNanos: totalNanos - idleNanos - unallocatedNanos,
+      idleNanos,
+      unallocatedNanos,
+      idleFetchedNanos: componentsTotal(sumComponents(fetched.filter((a) => a.special === "idle"))),
+      components,
+      ...(gpu === undefined ? {} : { gpu }),
+    };
+    if (policy.idle !== "keep" && idleNanos > 0n) {
+      logger.warn("idle cost kept as its own bucket: no allocation to share it with", {
+        idleNanos: idleNanos.toString(),
+      });
+    }
+    return summary;
+  }
+
+  return {
+    async collect(requested) {
+      const now = clock.now();
+      const window = requested ?? previousHour(now);
+      checkWindow(window, now);
+      const hours = (window.to.getTime() - window.from.getTime()) / HOUR_MS;
+      let summary: CollectSummary | undefined;
+      for (let hour = 0; hour < hours; hour++) {
+        const from = window.from.getTime() + hour * HOUR_MS;
+        const collected = await collectHour({ from: new Date(from), to: new Date(from + HOUR_MS) });
+        if (hours > 1) {
+          logger.info(`allocations collected: hour ${hour + 1} of ${hours}`, {
+            hour: new Date(from).toISOString(),
+            events: collected.events,
+            totalNanos: collected.totalNanos.toString(),
+          });
+        }
+        summary = summary === undefined ? collected : addSummaries(summary, collected);
+      }
+      const total = { ...(summary as CollectSummary), window };
+      logger.info("allocations collected", summaryToJson(total));
+      return total;
     },
   };
 }

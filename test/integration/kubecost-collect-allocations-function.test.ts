@@ -10,6 +10,7 @@ function summary(window: CollectWindow): CollectSummary {
   const zero = { gpu: 0n, cpu: 0n, ram: 0n, pv: 0n, network: 0n, other: 0n };
   return {
     window,
+    hours: 1,
     allocations: 1,
     events: 1,
     messages: 1,

@@ -204,6 +204,96 @@ describe("collectAllocations end to end (OpenCost HTTP → policy → events top
     expect(summary).toMatchObject({ events: 0, messages: 0, totalNanos: 0n });
   });
 
+  it("collects a window hour by hour: a wider backfill over collected hours adds only the new hours", async () => {
+    // Prepare: a source that accumulates 1 USD of GPU an hour, as Kubecost does over any window.
+    const asked: string[] = [];
+    const source: AllocationSource = {
+      allocations: async (window) => {
+        asked.push(`${window.from.toISOString()},${window.to.toISOString()}`);
+        const hours = BigInt((window.to.getTime() - window.from.getTime()) / 3_600_000);
+        return [
+          k8sAllocation({
+            labels: { team: "search" },
+            window: { start: window.from, end: window.to },
+            components: { gpu: hours * 1_000_000_000n },
+          }),
+        ];
+      },
+    };
+    bus = createMemoryBus({ logger: silentLogger });
+    const warehouse = createMemoryWarehouse();
+    const ingest = createIngestEvents({
+      warehouse,
+      pricer: testPricer(),
+      clock: fixedClock(NOW),
+      logger: silentLogger,
+    });
+    await bus.subscribe(TOPICS.events, "ingest", async (m) => {
+      await ingest.ingest(m.data, m.attributes["content-type"]);
+    });
+    const collector = createCollectAllocations({
+      source,
+      bus,
+      clock: fixedClock(NOW),
+      cluster: "prod-gke-1",
+    });
+    const at = (hour: number) => new Date(Date.UTC(2026, 10, 15, hour));
+
+    // Act: the scheduled hour, then a backfill of the three hours around it, then the same again.
+    const scheduled = await collector.collect();
+    const backfill = await collector.collect({ from: at(8), to: at(11) });
+    await collector.collect({ from: at(8), to: at(11) });
+    await bus.drain();
+
+    // Assess
+    expect(scheduled).toMatchObject({ hours: 1, events: 1, totalNanos: 1_000_000_000n });
+    expect(backfill).toMatchObject({
+      window: { from: at(8), to: at(11) },
+      hours: 3,
+      events: 3,
+      fetchedNanos: 3_000_000_000n,
+      totalNanos: 3_000_000_000n,
+    });
+    expect(asked.slice(0, 4)).toEqual([
+      "2026-11-15T10:00:00.000Z,2026-11-15T11:00:00.000Z",
+      "2026-11-15T08:00:00.000Z,2026-11-15T09:00:00.000Z",
+      "2026-11-15T09:00:00.000Z,2026-11-15T10:00:00.000Z",
+      "2026-11-15T10:00:00.000Z,2026-11-15T11:00:00.000Z",
+    ]);
+    expect(warehouse.events().reduce((sum, row) => sum + row.cost_nanos, 0n)).toBe(3_000_000_000n);
+    expect(warehouse.conflicts()).toEqual([]);
+  });
+
+  it.each([
+    ["from", { from: "2026-11-15T09:30:00Z", to: "2026-11-15T11:00:00Z" }, /^from: .* not a whole UTC hour/],
+    ["to", { from: "2026-11-15T09:00:00Z", to: "2026-11-15T10:00:00.500Z" }, /^to: .* not a whole UTC hour/],
+    ["to", { from: "2026-11-15T10:00:00Z", to: "2026-11-15T12:00:00Z" }, /^to: .* has not passed yet/],
+    [
+      "from",
+      { from: "2025-10-01T00:00:00Z", to: "2025-10-01T01:00:00Z" },
+      /^from: .* more than 400 days ago/,
+    ],
+    [
+      "window",
+      { from: "2026-10-01T00:00:00Z", to: "2026-11-15T00:00:00Z" },
+      /^window: 1080 hours; at most 744/,
+    ],
+  ])(
+    "refuses a window it cannot collect whole, naming %s, before asking the source",
+    async (_, window, message) => {
+      bus = createMemoryBus({ logger: silentLogger });
+      const collector = createCollectAllocations({
+        source: { allocations: async () => expect.unreachable("source called") },
+        bus,
+        clock: fixedClock(NOW),
+        cluster: "prod-gke-1",
+      });
+      await expect(
+        collector.collect({ from: new Date(window.from), to: new Date(window.to) }),
+      ).rejects.toMatchObject({ code: "invalid", message: expect.stringMatching(message) });
+    },
+  );
+
   it("refuses an empty window before asking the source", async () => {
     bus = createMemoryBus({ logger: silentLogger });
     const collector = createCollectAllocations({

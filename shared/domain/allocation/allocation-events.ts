@@ -62,9 +62,9 @@ function eventWindow(allocation: K8sAllocation, collected: { from: Date; to: Dat
 }
 
 /**
- * The event id: a hash of the cluster, the collected window and the allocation's identity (its
- * source key, namespace, pod, container, node, and own window). Owner labels are left out on
- * purpose: re-running a window after a relabel must dedupe against the first run, not add to it.
+ * The event id: a hash of the cluster, the collected window (one UTC hour) and the allocation's
+ * identity (its source key, namespace, pod, container, node, and own window). Owner labels are left
+ * out on purpose: re-running a window after a relabel must dedupe against the first run, not add to it.
  */
 export function allocationEventId(
   cluster: string,
