@@ -33,10 +33,13 @@ export interface ImportMlflowRunsDeps {
   logger?: Logger;
 }
 
-/** A run nothing was sent for: what it lacks (owner, placement, GPU count) or what is wrong in it. */
+/**
+ * A run nothing was sent for: what it lacks (owner, placement, GPU count) or what is wrong in it. A
+ * run MLflow answered malformed has the ids it came with, if any.
+ */
 export interface SkippedRun {
-  run_id: string;
-  experiment_id: string;
+  run_id?: string;
+  experiment_id?: string;
   /** Each missing field, with the run keys it was looked for under: `team (tags.team)`. */
   missing?: string[];
   reason?: string;
@@ -50,7 +53,7 @@ export interface MlflowImportSummary {
   experiments: { experiment: string; id: string }[];
   /** Experiments that do not exist or are deleted: nothing was read from them. */
   unread: UnreadExperiment[];
-  /** Runs read. */
+  /** Runs read (malformed ones, skipped, included). */
   runs: number;
   /** Runs whose events were sent (already stored ones come back as duplicates). */
   imported: number;
@@ -84,8 +87,9 @@ const describeMissing = (missing: readonly MissingField[]) =>
  * catalog from placement × GPU count × elapsed time, and deduped by (source, id) like any event.
  * Importing again adds nothing; a running run adds its new progress, an ended one its end. A run
  * that lacks its owner, placement or GPU count is skipped, counted, listed and logged with what it
- * lacks, and never fails the others. A fault of MLflow or of the warehouse is thrown (retryable
- * ones say so): what was ingested before it stays, and the next run adds only the rest.
+ * lacks, and never fails the others; so is a run MLflow answered malformed. A fault of MLflow or of
+ * the warehouse is thrown (retryable ones say so): what was ingested before it stays, and the next
+ * run adds only the rest.
  */
 export function createImportMlflowRuns(deps: ImportMlflowRunsDeps): ImportMlflowRuns {
   const { source, ingest, settings, clock } = deps;
@@ -113,7 +117,7 @@ export function createImportMlflowRuns(deps: ImportMlflowRunsDeps): ImportMlflow
         since,
         experiments: page.experiments,
         unread: page.unread,
-        runs: page.runs.length,
+        runs: page.runs.length + page.unreadRuns.length,
         imported: 0,
         scheduled: 0,
         skipped: 0,
@@ -130,6 +134,7 @@ export function createImportMlflowRuns(deps: ImportMlflowRunsDeps): ImportMlflow
         logger.warn("mlflow run not imported", { ...run });
       };
 
+      for (const unreadable of page.unreadRuns) skip(unreadable);
       const events: TrainingCloudEvent[] = [];
       for (const run of page.runs) {
         const result = runToTrainingEvents(run, {

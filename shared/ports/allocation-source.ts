@@ -1,5 +1,5 @@
 import type { AggregateProperty, K8sAllocation } from "#domain/allocation/k8s-allocation.ts";
-import { PortError, type PortErrorCode } from "./port-error.ts";
+import { type PortErrorCode, SourceError } from "./port-error.ts";
 
 export type {
   AggregateProperty,
@@ -34,6 +34,6 @@ export interface AllocationSource {
  */
 export type AllocationSourceErrorCode = PortErrorCode;
 
-export class AllocationSourceError extends PortError {
+export class AllocationSourceError extends SourceError {
   override readonly name = "AllocationSourceError";
 }

@@ -1,5 +1,5 @@
 import { type BilledLine, type BillingDay, isBillingDay } from "#domain/billing/billed-line.ts";
-import { PortError, type PortErrorCode } from "./port-error.ts";
+import { type PortErrorCode, SourceError } from "./port-error.ts";
 
 export type { BilledLine, BillingDay } from "#domain/billing/billed-line.ts";
 
@@ -25,7 +25,7 @@ export interface BillingSource {
  */
 export type BillingSourceErrorCode = PortErrorCode;
 
-export class BillingSourceError extends PortError {
+export class BillingSourceError extends SourceError {
   override readonly name = "BillingSourceError";
 }
 

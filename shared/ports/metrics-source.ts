@@ -1,5 +1,5 @@
 import type { GpuUsage, GpuWindow } from "#domain/gpu-split/gpu-usage.ts";
-import { PortError } from "./port-error.ts";
+import { SourceError } from "./port-error.ts";
 
 export type {
   GpuIdentity,
@@ -26,7 +26,7 @@ export interface MetricsSourceErrorDetails {
   errorType?: string;
 }
 
-export class MetricsSourceError extends PortError {
+export class MetricsSourceError extends SourceError {
   override readonly name = "MetricsSourceError";
   readonly status: number | undefined;
   readonly errorType: string | undefined;

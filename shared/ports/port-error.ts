@@ -25,3 +25,11 @@ export abstract class PortError extends Error {
 export function isRetryableError(error: unknown): boolean {
   return error instanceof PortError && error.retryable;
 }
+
+/**
+ * The error of a port over a system the functions read from (Kubecost or OpenCost, Prometheus,
+ * MLflow, a cloud's billing API). Its `invalid` is that system's doing (it refused the call, or
+ * answered something that is not what it documents), not the caller's: an HTTP edge answers 502
+ * with the message, which names the call and what came back.
+ */
+export abstract class SourceError extends PortError {}

@@ -1,5 +1,5 @@
 import type { TrackedRun } from "#domain/training/tracked-run.ts";
-import { PortError, type PortErrorCode } from "./port-error.ts";
+import { type PortErrorCode, SourceError } from "./port-error.ts";
 
 export type { TrackedRun } from "#domain/training/tracked-run.ts";
 
@@ -23,12 +23,22 @@ export interface UnreadExperiment {
   reason: string;
 }
 
+/** A run the tracker answered that is not a run as documented: its ids where it has them, and why. */
+export interface UnreadRun {
+  run_id?: string;
+  experiment_id?: string;
+  /** Names the field at fault: `info.start_time: not a time in milliseconds since 1970`. */
+  reason: string;
+}
+
 export interface TrainingRunPage {
   /** The experiments read (experimentLabel of each reference), with their ids. */
   experiments: { experiment: string; id: string }[];
   unread: UnreadExperiment[];
   /** Each run once, running or ended since `endedSince`. */
   runs: TrackedRun[];
+  /** Runs that could not be read; the others were. */
+  unreadRuns: UnreadRun[];
 }
 
 /** Where training runs come from (an MLflow tracking server). */
@@ -42,6 +52,6 @@ export interface TrainingRunSource {
  */
 export type TrainingRunSourceErrorCode = PortErrorCode;
 
-export class TrainingRunSourceError extends PortError {
+export class TrainingRunSourceError extends SourceError {
   override readonly name = "TrainingRunSourceError";
 }

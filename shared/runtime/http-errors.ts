@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { http, type Request, type Response } from "@google-cloud/functions-framework";
 import type { Logger } from "#ports/logger.ts";
-import { isRetryableError } from "#ports/port-error.ts";
+import { isRetryableError, PortError, SourceError } from "#ports/port-error.ts";
 import { requiresBearerToken } from "../../functions/registry.ts";
 import { createTokenSource, judge } from "./bearer-token.ts";
 import { readEnv } from "./env.ts";
@@ -14,9 +14,10 @@ import { getRuntime } from "./runtime.ts";
  * One error boundary for every HTTP surface: whatever goes wrong, the answer is JSON
  * `{"error": "<one line>", "field"?: "<name>"}` with a status that says whose fault it is: 400 bad
  * input, 401 without the bearer token a receiver requires, 404 nothing there, 405 wrong method, 413
- * body too large, 415 unsupported content-type or content-encoding, 503 with Retry-After for a
- * fault that may pass, 500 for a bug (a generic message with a reference; the detail goes to the log
- * only). Never HTML, a stack or a server path.
+ * body too large, 415 unsupported content-type or content-encoding, 502 when a system the function
+ * reads from refused it or answered what it cannot read (its one-line message), 503 with Retry-After
+ * for a fault that may pass, 500 for a bug (a generic message with a reference; the detail goes to
+ * the log only). Never HTML, a stack or a server path.
  *
  * Two places need it. A function's own handler: `httpFunction` registers it with the Functions
  * Framework inside a try/catch. And the framework itself, which reads every body before the handler
@@ -156,8 +157,9 @@ function frameworkAnswer(req: IncomingMessage, error: Fields): ErrorAnswer | und
 }
 
 /**
- * What to answer for `error`, and whether it is a fault to log: HttpError as it says, the
- * framework's parse errors by their kind, a retryable port error 503, anything else 500.
+ * What to answer for `error`, and whether it is a fault to log: HttpError as it says, a retryable
+ * port error 503, a source's refusal 502, the framework's parse errors by their kind (never a port
+ * error, though one may carry an upstream's status), anything else 500.
  */
 export function errorAnswer(req: IncomingMessage, error: unknown): { answer: ErrorAnswer; fault: boolean } {
   if (error instanceof HttpError) {
@@ -167,7 +169,10 @@ export function errorAnswer(req: IncomingMessage, error: unknown): { answer: Err
     const headers = { "retry-after": String(RETRY_AFTER_SECONDS) };
     return { answer: answer(503, "temporarily unavailable: retry later", undefined, headers), fault: true };
   }
-  if (error !== null && typeof error === "object") {
+  if (error instanceof SourceError) {
+    return { answer: answer(502, error.message), fault: true };
+  }
+  if (error !== null && typeof error === "object" && !(error instanceof PortError)) {
     const parsed = frameworkAnswer(req, error as Fields);
     if (parsed) return { answer: parsed, fault: false };
   }

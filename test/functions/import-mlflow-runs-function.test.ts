@@ -140,4 +140,13 @@ describe("importMlflowRuns (scheduled, hourly)", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).not.toBeNull();
   });
+
+  it("answers 502 saying what MLflow answered when it refuses the import", async () => {
+    mlflow.script("POST runs/search", 401, { error_code: "UNAUTHENTICATED", message: "bad token" });
+
+    const res = await post("importMlflowRuns");
+
+    expect(res.status).toBe(502);
+    expect(res.body).toEqual({ error: "POST runs/search: UNAUTHENTICATED: bad token" });
+  });
 });

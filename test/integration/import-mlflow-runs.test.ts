@@ -126,6 +126,43 @@ describe("importMlflowRuns: MLflow runs through ingest into the warehouse", () =
     return Object.fromEntries(rows.map((r) => [r.job_id, { cost: r.cost_nanos, ...r }]));
   }
 
+  it("skips a run MLflow answers malformed, naming it and the field, and imports the others", async () => {
+    // Prepare: copies of the finished run with a time in nanoseconds, no run id, and a null tag value.
+    const finished = fixtureRuns().find((r) => (r.info as { run_id: string }).run_id === FINISHED) as {
+      info: Record<string, unknown>;
+      data: { tags: { key: string; value: string | null }[] };
+    };
+    const copy = (runId: string | undefined, info: Record<string, unknown> = {}) => {
+      const run = structuredClone(finished);
+      run.info = { ...run.info, run_id: runId, run_uuid: runId, ...info };
+      return run;
+    };
+    const nullTag = copy("6f7a8b9c0d1e42f3a4b5c6d7e8f9a0b1");
+    nullTag.data.tags.push({ key: "mlflow.note.content", value: null });
+    mlflow.addRuns([
+      copy("7a8b9c0d1e2f43a4b5c6d7e8f9a0b1c2", { end_time: 1795172400000 * 1_000_000 }),
+      copy(undefined),
+      nullTag,
+    ]);
+
+    // Act
+    const summary = await importer().import();
+
+    // Assess
+    expect(summary).toMatchObject({ runs: 9, imported: 5, skipped: 4, rejected: [] });
+    expect(summary.skippedRuns).toEqual(
+      expect.arrayContaining([
+        {
+          run_id: "7a8b9c0d1e2f43a4b5c6d7e8f9a0b1c2",
+          experiment_id: "4",
+          reason: "info.end_time: not a time in milliseconds since 1970",
+        },
+        { experiment_id: "4", reason: "info.run_id: missing (and no run_uuid)" },
+      ]),
+    );
+    expect(Object.keys(await jobs())).toContain("6f7a8b9c0d1e42f3a4b5c6d7e8f9a0b1");
+  });
+
   it("prices each run by placement × GPUs × elapsed time, and reports the runs it cannot", async () => {
     const summary = await importer().import();
 

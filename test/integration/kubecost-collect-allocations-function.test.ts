@@ -2,6 +2,7 @@ import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CollectAllocations, CollectSummary } from "#app/collect-allocations.ts";
 import { AllocationSourceError, type CollectWindow } from "#ports/allocation-source.ts";
+import { MetricsSourceError } from "#ports/metrics-source.ts";
 import { type Runtime, setRuntime } from "#runtime/runtime.ts";
 
 const HOUR = { from: new Date("2026-11-15T10:00:00Z"), to: new Date("2026-11-15T11:00:00Z") };
@@ -99,6 +100,23 @@ describe("collectAllocations (HTTP function)", () => {
     const res = await fetchFunction("/");
     expect(res.status).toBe(503);
     expect(res.retryAfter).toBe("60");
+  });
+
+  it.each([
+    new AllocationSourceError("invalid", "kubecost /model/allocation answered 404: not found"),
+    new MetricsSourceError("invalid", "prometheus query_range answered 400 (bad_data): parse error", {
+      status: 400,
+      errorType: "bad_data",
+    }),
+  ])("answers 502 naming the source when it refuses the call: $message", async (error) => {
+    useCollector({
+      collect: async () => {
+        throw error;
+      },
+    });
+    const res = await fetchFunction("/");
+    expect(res.status).toBe(502);
+    expect(res.body).toEqual({ error: error.message });
   });
 
   it("skips, successfully, where no allocation source is configured", async () => {

@@ -25,9 +25,22 @@ const API_PATH = "/api/2.0/mlflow/";
 // gateways (Databricks): both are accepted. Ids are strings, read as such even when numeric.
 export const int64 = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform((v) => Number(v));
 export const mlflowId = z.union([z.string().min(1), z.number().int()]).transform(String);
-// proto3 JSON leaves out empty strings and empty lists.
+/** Milliseconds since 1970 that a Date can hold (a seconds or nanoseconds figure is refused, not misread). */
+const epochMs = z
+  .union([z.number(), z.string().regex(/^-?\d+$/)])
+  .transform((v) => Number(v))
+  .refine((ms) => Number.isInteger(ms) && Math.abs(ms) <= 8.64e15, "not a time in milliseconds since 1970");
+// proto3 JSON leaves out empty strings and empty lists; a gateway may write null for them.
 const keyValues = z
-  .array(z.object({ key: z.string(), value: z.string().optional().default("") }))
+  .array(
+    z.object({
+      key: z.string(),
+      value: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? ""),
+    }),
+  )
   .optional()
   .default([]);
 // A double: a JSON number, or "NaN"/"Infinity" as protobuf JSON writes the values JSON cannot hold.
@@ -37,7 +50,7 @@ const metrics = z
     z.object({
       key: z.string(),
       value: double.optional().default(0),
-      timestamp: int64.optional().default(0),
+      timestamp: epochMs.optional().default(0),
       step: int64.optional().default(0),
     }),
   )
@@ -60,8 +73,8 @@ export const runSchema = z.object({
     run_uuid: mlflowId.optional(),
     experiment_id: mlflowId,
     status: z.string().optional().default("RUNNING"),
-    start_time: int64.optional(),
-    end_time: int64.optional(),
+    start_time: epochMs.optional(),
+    end_time: epochMs.optional(),
   }),
   data: z
     .object({ params: keyValues, tags: keyValues, metrics })
@@ -73,6 +86,11 @@ export const runResponse = z.object({ run: runSchema });
 /** runs/search: proto3 JSON leaves out an empty `runs` and an empty `next_page_token` (no more pages). */
 export const searchResponse = z.object({
   runs: z.array(runSchema).optional().default([]),
+  next_page_token: z.string().optional(),
+});
+/** runs/search with each run left to be read on its own, so one malformed run is not the page's fault. */
+export const searchPageResponse = z.object({
+  runs: z.array(z.unknown()).optional().default([]),
   next_page_token: z.string().optional(),
 });
 

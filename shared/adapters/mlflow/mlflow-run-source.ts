@@ -6,6 +6,7 @@ import {
   type TrainingRunQuery,
   type TrainingRunSource,
   TrainingRunSourceError,
+  type UnreadRun,
 } from "#ports/training-run-source.ts";
 import { MlflowError } from "./mlflow-error.ts";
 import {
@@ -13,8 +14,8 @@ import {
   experimentResponse,
   type MlflowHttpOptions,
   type MlflowRun,
-  runIdOf,
-  searchResponse,
+  runSchema,
+  searchPageResponse,
 } from "./mlflow-http.ts";
 
 export interface MlflowRunSourceOptions extends MlflowHttpOptions {
@@ -36,7 +37,31 @@ function toPortError(error: unknown): unknown {
 
 const when = (ms: number | undefined): Date | null => (ms === undefined || ms <= 0 ? null : new Date(ms));
 
-function toTrackedRun(run: MlflowRun): TrackedRun {
+/** A field of a run as it came, when it is an id (a string, or a number as some gateways write them). */
+function idAt(raw: unknown, key: string): string | undefined {
+  const info = (raw as { info?: Record<string, unknown> } | null)?.info;
+  const value = info !== null && typeof info === "object" ? info[key] : undefined;
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}
+
+/** One run of a runs/search page, or why it is not a run (naming the field, and the run where it can). */
+function readRun(raw: unknown): TrackedRun | UnreadRun {
+  const runId = idAt(raw, "run_id") ?? idAt(raw, "run_uuid");
+  const experimentId = idAt(raw, "experiment_id");
+  const who = {
+    ...(runId === undefined ? {} : { run_id: runId }),
+    ...(experimentId === undefined ? {} : { experiment_id: experimentId }),
+  };
+  const parsed = runSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ...who, reason: `${issue?.path.join(".") || "run"}: ${issue?.message ?? "invalid"}` };
+  }
+  if (runId === undefined) return { ...who, reason: "info.run_id: missing (and no run_uuid)" };
+  return toTrackedRun(parsed.data, runId);
+}
+
+function toTrackedRun(run: MlflowRun, runId: string): TrackedRun {
   const metrics: Record<string, { value: number; timestamp: Date }> = {};
   for (const metric of run.data.metrics) {
     const before = metrics[metric.key];
@@ -44,7 +69,7 @@ function toTrackedRun(run: MlflowRun): TrackedRun {
     metrics[metric.key] = { value: metric.value, timestamp: new Date(metric.timestamp) };
   }
   return {
-    run_id: runIdOf(run),
+    run_id: runId,
     experiment_id: run.info.experiment_id,
     status: run.info.status,
     start_time: when(run.info.start_time),
@@ -60,7 +85,9 @@ function toTrackedRun(run: MlflowRun): TrackedRun {
  * experiments/get-by-name, runs read with runs/search (every page, following next_page_token),
  * twice per import: the running runs, and those that ended since the query's instant. Deleted runs
  * are left out. A named experiment that does not exist or is deleted is reported in `unread`, and
- * the others are read; any other refusal or fault fails the whole read (retryable when it may pass).
+ * the others are read; a run that is not one as documented (a time no Date holds, a null id) is
+ * reported in `unreadRuns`, and the others are read; any other refusal or fault fails the whole read
+ * (retryable when it may pass).
  */
 export function createMlflowRunSource(options: MlflowRunSourceOptions): TrainingRunSource {
   const call = createMlflowCall(options);
@@ -88,11 +115,11 @@ export function createMlflowRunSource(options: MlflowRunSourceOptions): Training
     }
   }
 
-  async function search(experimentIds: string[], filter: string): Promise<MlflowRun[]> {
-    const runs: MlflowRun[] = [];
+  async function search(experimentIds: string[], filter: string): Promise<unknown[]> {
+    const runs: unknown[] = [];
     let pageToken: string | undefined;
     for (let page = 0; page < maxPages; page += 1) {
-      const answer = await call("POST", "runs/search", searchResponse, {
+      const answer = await call("POST", "runs/search", searchPageResponse, {
         experiment_ids: experimentIds,
         filter,
         run_view_type: "ACTIVE_ONLY",
@@ -112,7 +139,7 @@ export function createMlflowRunSource(options: MlflowRunSourceOptions): Training
   return {
     async runs(query: TrainingRunQuery): Promise<TrainingRunPage> {
       try {
-        const page: TrainingRunPage = { experiments: [], unread: [], runs: [] };
+        const page: TrainingRunPage = { experiments: [], unread: [], runs: [], unreadRuns: [] };
         for (const ref of query.experiments) {
           const found = await resolve(ref);
           if ("id" in found) page.experiments.push({ experiment: experimentLabel(ref), id: found.id });
@@ -125,11 +152,15 @@ export function createMlflowRunSource(options: MlflowRunSourceOptions): Training
         const running = await search(ids, "attributes.status = 'RUNNING'");
         const ended = await search(ids, `attributes.end_time >= ${since}`);
         const byId = new Map<string, TrackedRun>();
-        for (const run of [...running, ...ended]) {
-          const tracked = toTrackedRun(run);
-          byId.set(tracked.run_id, tracked);
+        const unreadById = new Map<string, UnreadRun>();
+        for (const raw of [...running, ...ended]) {
+          const read = readRun(raw);
+          if ("reason" in read) unreadById.set(read.run_id ?? `#${unreadById.size}`, read);
+          else byId.set(read.run_id, read);
         }
         page.runs = [...byId.values()];
+        // A run read well in one search and badly in the other is the well-read one.
+        page.unreadRuns = [...unreadById.entries()].filter(([id]) => !byId.has(id)).map(([, run]) => run);
         return page;
       } catch (error) {
         throw toPortError(error);

@@ -73,7 +73,11 @@ export interface RunEventsOptions {
    * an earlier import sent (it carries no cost: the first event of a job counts from elapsed 0).
    */
   since: Date;
-  /** A running run with no metric logged for this long is charged up to its last metric only. */
+  /**
+   * A running run with no metric logged for this long is charged no further than its last metric.
+   * Earlier imports charged it up to their own time, and that stands (the rollup charges a job its
+   * highest elapsed time), so a dead run costs at most this long past its last metric.
+   */
   staleAfterMs: number;
 }
 
