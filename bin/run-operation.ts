@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseUtcInstant } from "#domain/time-range.ts";
+import { deliverAlertsHere } from "#runtime/alerts-here.ts";
 import { composeRuntime } from "#runtime/compose.ts";
 import { type Config, loadConfig } from "#runtime/config.ts";
 import { type Env, EnvError, readEnv } from "#runtime/env.ts";
@@ -65,9 +66,20 @@ export async function withLocalRuntime<T>(
   work: (runtime: Runtime) => Promise<T>,
 ): Promise<T> {
   if (!setup.mustExist) ensureWarehouseFolder(setup.config);
-  const runtime = await composeRuntime({ env: setup.env, logLevel: "warn", mustExist: setup.mustExist });
+  const runtime = await composeRuntime({
+    env: setup.env,
+    logLevel: "warn",
+    mustExist: setup.mustExist,
+    // Standard output is the command's answer (a JSON report, a CSV).
+    consoleAlerts: (text) => process.stderr.write(`${text}\n`),
+  });
   try {
-    return await work(runtime);
+    const delivered = await deliverAlertsHere(runtime);
+    try {
+      return await work(runtime);
+    } finally {
+      await delivered();
+    }
   } finally {
     await runtime.close();
   }

@@ -72,6 +72,8 @@ export interface ComposeOptions {
    * and the topics are checked, and the start fails naming what is missing.
    */
   busSubscriptions?: readonly BusSubscriptionSpec[];
+  /** Where the console notifier (no Slack token) writes each alert; default standard output. */
+  consoleAlerts?: (text: string) => void;
 }
 
 /** The price catalog with the configuration's overrides merged. */
@@ -208,7 +210,13 @@ async function createMlflowImport(
 }
 
 /** Slack when a bot token is set; otherwise the console and a JSONL file (the local default). */
-async function createNotifier(config: Config, env: Env, logger: Logger, clock: Clock): Promise<Notifier> {
+async function createNotifier(
+  config: Config,
+  env: Env,
+  logger: Logger,
+  clock: Clock,
+  consoleAlerts: ((text: string) => void) | undefined,
+): Promise<Notifier> {
   if (env.SLACK_BOT_TOKEN) {
     const { createSlackNotifier } = await import("#adapters/slack/slack-notifier.ts");
     return createSlackNotifier({
@@ -219,7 +227,11 @@ async function createNotifier(config: Config, env: Env, logger: Logger, clock: C
     });
   }
   const { createConsoleNotifier } = await import("#adapters/console-notifier/console-notifier.ts");
-  return createConsoleNotifier({ file: config.alerts.consoleFile, clock });
+  return createConsoleNotifier({
+    file: config.alerts.consoleFile,
+    clock,
+    ...(consoleAlerts === undefined ? {} : { write: consoleAlerts }),
+  });
 }
 
 /** Which alert messages were posted where (so a redelivery is never posted twice). */
@@ -324,7 +336,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const alertLog = await createAlertLog(config);
   if (createTables) await alertLog.init();
   const notifyAlert = createNotifyAlert({
-    notifier: await createNotifier(config, env, logger, clock),
+    notifier: await createNotifier(config, env, logger, clock, options.consoleAlerts),
     alertLog,
     routing: config.alerts.routing,
     logger,

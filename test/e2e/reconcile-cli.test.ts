@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatFocusCsv } from "#adapters/focus-file/focus-csv.ts";
@@ -150,5 +150,25 @@ describe("finops billing import and finops reconcile", () => {
     expect(missing.stderr).toMatch(
       /^finops billing: --file: cannot read .*nope\.csv: no such file or folder\n$/,
     );
+  });
+
+  it("delivers the drift alerts it publishes, on standard error, once", async () => {
+    // Prepare: the same bill again under a second source doubles what is billed: drift past the threshold.
+    await finops("billing", "import", "--file", billPath, "--source", "second-copy");
+
+    // Act
+    const first = await finops("reconcile", "--date", DAY, "--format", "json");
+    const again = await finops("reconcile", "--date", DAY, "--format", "json");
+
+    // Assess: the answer stays JSON; the alerts are posted (here, to the console and its file) once.
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).days[0].totals).toMatchObject({ estimated: "150", billed: "326" });
+    const published = /drift alerts: (\d+) published, 0 already sent/.exec(first.stderr)?.[1];
+    expect(Number(published)).toBeGreaterThan(0);
+    expect(first.stderr).toContain(`posted to #team-search-alerts`);
+    const posted = readFileSync(join(db.dir, "slack-messages.jsonl"), "utf8").trim().split("\n");
+    expect(posted).toHaveLength(Number(published));
+    expect(again.stderr).toContain(`drift alerts: 0 published, ${published} already sent`);
+    expect(again.stderr).not.toContain("posted to");
   });
 });
