@@ -121,6 +121,29 @@ describe("FOCUS CSV import (FOCUS 1.0 sample)", () => {
       expect.objectContaining({ code: "invalid", message: expect.stringMatching(/row 2: BilledCost/) }),
     );
   });
+
+  it("refuses a charge period on a day the calendar does not have, or ending before it starts", () => {
+    // The sample's first row runs 2024-09-18 22:00 to 23:00.
+    const impossible = sample.replace(
+      '"2024-09-18 23:00:00","2024-09-18 22:00:00"',
+      '"2024-02-30 23:00:00","2024-02-30 22:00:00"',
+    );
+    const reversed = sample.replace(
+      '"2024-09-18 23:00:00","2024-09-18 22:00:00"',
+      '"2024-09-18 21:00:00","2024-09-18 22:00:00"',
+    );
+    const garbled = sample.replace('"2024-09-18 23:00:00"', '"yesterday"');
+
+    expect(() => parseFocusCsv(impossible)).toThrow(
+      'FOCUS CSV row 2: ChargePeriodStart: "2024-02-30T22:00:00" is not a date: February 2024 has 29 days',
+    );
+    expect(() => parseFocusCsv(reversed)).toThrow(
+      "FOCUS CSV row 2: ChargePeriodEnd 2024-09-18T21:00:00.000Z is before ChargePeriodStart 2024-09-18T22:00:00.000Z",
+    );
+    expect(() => parseFocusCsv(garbled)).toThrow(
+      /^FOCUS CSV row 2: ChargePeriodEnd: "yesterday" is not a date/,
+    );
+  });
 });
 
 describe("FOCUS file billing source", () => {

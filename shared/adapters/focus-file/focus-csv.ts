@@ -9,6 +9,7 @@ import {
 import { type Charge, spreadCharge } from "#domain/billing/charge-spread.ts";
 import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import { decimalToNanos, nanosToDecimal } from "#domain/money.ts";
+import { parseUtcInstant, TimeRangeError } from "#domain/time-range.ts";
 import { BillingSourceError } from "#ports/billing-source.ts";
 import { CsvSyntaxError, formatCsvRecord, parseCsv } from "./csv.ts";
 
@@ -23,15 +24,18 @@ const REQUIRED = [
   "BillingCurrency",
 ] as const;
 
-/** FOCUS says ISO 8601 UTC ("2024-09-01T00:00:00Z"); exports also write "2024-09-01 00:00:00". */
-const DATETIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/;
-
-function parseInstant(text: string, where: string): Date {
-  const m = DATETIME.exec(text.trim());
-  const at = m ? new Date(`${m[1]}T${m[2] ?? "00:00:00"}${m[3] ?? "Z"}`) : undefined;
-  if (!at || Number.isNaN(at.getTime()))
-    throw new BillingSourceError("invalid", `${where}: not a datetime: ${JSON.stringify(text)}`);
-  return at;
+/**
+ * FOCUS says ISO 8601 UTC ("2024-09-01T00:00:00Z"); exports also write "2024-09-01 00:00:00". Read
+ * as every surface reads a time: 2026-02-30 is refused, never rolled over into March.
+ */
+function parseInstant(text: string, column: string, where: string): Date {
+  const trimmed = text.trim();
+  try {
+    return parseUtcInstant(trimmed.replace(/^(\d{4}-\d{2}-\d{2}) /, "$1T"), column);
+  } catch (cause) {
+    if (!(cause instanceof TimeRangeError)) throw cause;
+    throw new BillingSourceError("invalid", `${where}: ${cause.message}`, { cause });
+  }
 }
 
 /** FOCUS Tags: a JSON object; valueless keys carry `true`, kept here as "true". */
@@ -122,8 +126,14 @@ export function focusLines(records: FocusRecords, options: FocusCsvOptions = {})
     const category = get("ChargeCategory");
     const chargeClass = get("ChargeClass");
     const frequency = get("ChargeFrequency");
-    const start = parseInstant(need("ChargePeriodStart"), where);
-    const end = parseInstant(need("ChargePeriodEnd"), where);
+    const start = parseInstant(need("ChargePeriodStart"), "ChargePeriodStart", where);
+    const end = parseInstant(need("ChargePeriodEnd"), "ChargePeriodEnd", where);
+    if (end < start) {
+      throw new BillingSourceError(
+        "invalid",
+        `${where}: ChargePeriodEnd ${end.toISOString()} is before ChargePeriodStart ${start.toISOString()}`,
+      );
+    }
     const skuId = get("SkuId");
     const resourceId = get("ResourceId");
     const line: Charge = {
