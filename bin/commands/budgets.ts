@@ -16,11 +16,11 @@ const ACTIONS = ["list", "check"] as const;
 export const budgetsCheckOperation: Operation = {
   name: "budgets-check",
   method: "GET",
-  prepare(params) {
+  prepare(params, { now }) {
     const format = formatOf(params.format);
     return async (runtime, output) => {
       // As the hourly evaluation judges them (the rollup), so check and the alerts agree.
-      const statuses = await runtime.evaluateBudgets.budgetStatus("rollup");
+      const statuses = await runtime.evaluateBudgets.budgetStatus("rollup", now);
       await output.out(formatBudgetStatus(statuses, format));
       const over = statuses.some(({ evaluation: e }: BudgetStatus) =>
         reaches(e.spend_nanos, e.budget.amount_nanos, 100),

@@ -85,9 +85,9 @@ export interface EvaluateBudgets {
   /**
    * Every budget's spend, percent used, forecast and how much of it is reconciled, without alerting:
    * `rollup` as `evaluate` judges it (`finops budgets`), `live` with the hours not refreshed yet (the
-   * dashboard's budget panel).
+   * dashboard's budget panel); at `now`, the clock's by default (`finops budgets check` gives FINOPS_NOW's).
    */
-  budgetStatus(reads: ReportReads): Promise<BudgetStatus[]>;
+  budgetStatus(reads: ReportReads, now?: Date): Promise<BudgetStatus[]>;
 }
 
 export type EvaluateBudgetsErrorCode = "publish_failed" | "invalid_option";
@@ -238,14 +238,14 @@ export function createEvaluateBudgets({
     return profiles;
   }
 
-  async function evaluateAll(
-    now: Date,
-    forecastFor: (b: Budget) => boolean,
-    reads: ReportReads,
-  ): Promise<BudgetEvaluation[]> {
+  /**
+   * Every budget evaluated at `now`, each with the same forecast whoever asks (an alert's figure is
+   * the one `budgets check` shows); `budget.forecast` decides only whether it may alert on it.
+   */
+  async function evaluateAll(now: Date, reads: ReportReads): Promise<BudgetEvaluation[]> {
     const spend = await spendToDate(now, reads);
     const bases = await spendBases(spend);
-    const profiles = await hourlyProfiles(now, budgets.filter(forecastFor));
+    const profiles = await hourlyProfiles(now, budgets);
     return budgets.map((budget) => {
       const basis = bases?.get(budget);
       const total = basis
@@ -313,7 +313,7 @@ export function createEvaluateBudgets({
     async evaluate() {
       const now = clock.now();
       // Alerts judge whole hours as the refresh settled them, never a tail still filling.
-      const evaluations = await evaluateAll(now, (b) => b.forecast, "rollup");
+      const evaluations = await evaluateAll(now, "rollup");
       const result: EvaluateBudgetsResult = {
         evaluatedAt: now,
         budgets: budgets.length,
@@ -379,9 +379,8 @@ export function createEvaluateBudgets({
       return result;
     },
 
-    async budgetStatus(reads) {
-      const now = clock.now();
-      const evaluations = await evaluateAll(now, () => true, reads);
+    async budgetStatus(reads, at) {
+      const evaluations = await evaluateAll(at ?? clock.now(), reads);
       return evaluations.map((evaluation) => ({
         evaluation,
         reconciled_nanos: evaluation.basis?.reconciled_nanos ?? 0n,

@@ -225,6 +225,38 @@ describe("evaluateBudgets", () => {
     await expect(evaluator.evaluate()).rejects.toBeInstanceOf(EvaluateBudgetsError);
   });
 
+  it.each([
+    [false, "alerts on thresholds only"],
+    [true, "alerts on its forecast too"],
+  ])(
+    "a threshold alert carries the forecast `budgets check` shows (a budget that %s: %s)",
+    async (forecast) => {
+      // Prepare: spend early in the month and in the profile's last hours, so the hour-of-week shape and a flat run rate differ.
+      const { evaluator, spend, received, run } = await setup({ forecast });
+      await spend(9_000n, new Date("2026-11-02T12:00:00Z"));
+      await spend(1_500n, new Date("2026-11-20T08:00:00Z"));
+
+      // Act
+      await run();
+      const [status] = await evaluator.budgetStatus("rollup");
+
+      // Assess
+      const threshold = received.find((a) => a.kind === "budget.threshold");
+      expect(threshold?.amounts?.forecast_nanos).toBe(status?.evaluation.forecast.nanos);
+      expect(status?.evaluation.forecast.method).not.toBe("run-rate");
+    },
+  );
+
+  it("reports the status at the instant it is given (FINOPS_NOW), not the clock's", async () => {
+    const { evaluator, spend } = await setup();
+    await spend(16_000n);
+
+    const [december] = await evaluator.budgetStatus("rollup", new Date("2026-12-05T00:00:00Z"));
+
+    expect(december?.evaluation.period.label).toBe("2026-12-01");
+    expect(december?.evaluation.spend_nanos).toBe(0n);
+  });
+
   it("reports status with spend, percent, forecast and all spend as estimate", async () => {
     const { evaluator, spend, received } = await setup();
     await spend(16_000n);
