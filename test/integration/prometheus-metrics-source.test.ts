@@ -132,6 +132,17 @@ describe("createPrometheusMetricsSource over fixture label sets", () => {
     expect(a10g?.series[0]?.samples).toEqual([{ t: T0 + 180, utilization: 0.5 }]);
   });
 
+  it("leaves out a GPU none of whose samples can be read: not measured, rather than measured idle", async () => {
+    const source = await sourceOver([
+      { name: "DCGM_FI_PROF_GR_ENGINE_ACTIVE", labels: A10G, value: at(() => "NaN") },
+      { name: "DCGM_FI_DEV_GPU_UTIL", labels: T4, value: at(() => "12") },
+    ]);
+
+    const usage = await source.gpuUsage(WINDOW, 60);
+
+    expect(usage.map((g) => g.gpu.uuid)).toEqual([T4_UUID]);
+  });
+
   it("reads exported_* pod labels when a ServiceMonitor scraped without honorLabels", async () => {
     const target = {
       namespace: "gpu-operator",

@@ -165,7 +165,10 @@ export function createPrometheusMetricsSource(options: PrometheusMetricsSourceOp
                 }),
             }))
             .filter((s) => s.samples.length > 0),
-        }));
+        }))
+        // A GPU none of whose samples could be read (all NaN, say) was not measured: left out, its
+        // node keeps the source's split, as when DCGM sent nothing, rather than read as all idle.
+        .filter((g) => g.series.length > 0);
     },
   };
 }
