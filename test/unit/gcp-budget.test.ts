@@ -87,12 +87,22 @@ describe("GCP budget notification", () => {
     ]);
   });
 
-  it("keys an alert by budget, the period start as given (Pacific midnight), kind and threshold", () => {
+  it("keys an alert by budget, the period start (Pacific midnight), kind and threshold", () => {
     const n = notification({ costIntervalStart: "2026-11-01T07:00:00Z", alertThresholdExceeded: 0.5 });
     expect(budgetIdempotencyKey(n, { kind: "actual", threshold: 0.5 })).toBe(
       "gcp-budget:de72f49d-779b-4945-a127-4d6ce8def0bb:2026-11-01T07:00:00Z:actual:0.5",
     );
   });
+
+  it.each(["2026-11-01T07:00:00.000Z", "2026-11-01T00:00:00-07:00", "2026-11-01T07:00:00.000000Z"])(
+    "keys the period by its instant however it is written (%s), so its alerts are sent once",
+    (written) => {
+      const n = notification({ costIntervalStart: written, alertThresholdExceeded: 0.5 });
+      expect(budgetIdempotencyKey(n, { kind: "actual", threshold: 0.5 })).toBe(
+        "gcp-budget:de72f49d-779b-4945-a127-4d6ce8def0bb:2026-11-01T07:00:00Z:actual:0.5",
+      );
+    },
+  );
 
   it("maps a budget to its team: configured id, configured name, display-name convention, fallback", () => {
     const settings = gcpBudgetsSettingsSchema.parse({

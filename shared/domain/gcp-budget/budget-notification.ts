@@ -21,8 +21,14 @@ export const budgetDataSchema = z.object({
   forecastThresholdExceeded: fraction.optional(),
   /** Cumulative since costIntervalStart. */
   costAmount: amount,
-  /** Midnight US/Pacific (…T07:00:00Z or …T08:00:00Z): kept as given, never truncated to a UTC date. */
-  costIntervalStart: z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time" }),
+  /**
+   * Midnight US/Pacific (…T07:00:00Z or …T08:00:00Z), never truncated to a UTC date. Written one way
+   * (UTC, Z, whole seconds as Google writes them), so an instant sent as "…T07:00:00.000Z" or with
+   * an offset names the same period, and its alerts are not sent again.
+   */
+  costIntervalStart: z.iso
+    .datetime({ offset: true, message: "must be an RFC 3339 date-time" })
+    .transform((text) => new Date(text).toISOString().replace(/\.000Z$/, "Z")),
   budgetAmount: amount,
   budgetAmountType: z.string().max(64).optional(),
   currencyCode: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD"),
