@@ -3,7 +3,8 @@ import type { Logger } from "#ports/logger.ts";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SEVERITY: Record<LogLevel, string> = { debug: "DEBUG", info: "INFO", warn: "WARNING", error: "ERROR" };
-const SECRET_KEY = /token|secret|password|authorization|signature/i;
+/** Fields never logged as given. A token (a credential) is, tokens (a count of a model's) are not. */
+const SECRET_KEY = /token(?!s)|secret|password|authorization|signature/i;
 
 export interface LoggerOptions {
   level?: LogLevel;
