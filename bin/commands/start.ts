@@ -15,7 +15,8 @@ export const startCommand: Command = {
                              with the header Authorization: Bearer <that token>
     POST /v1/litellm         LiteLLM's generic_api logging callback (ingestLiteLlm); the same
                              token rule as /v1/traces
-    POST|GET /<target>       any HTTP function, e.g. /ingestHttp, /refreshRollups
+    POST /<target>           any HTTP function, e.g. /ingestHttp, /refreshRollups, /collectAllocations,
+                             /importMlflowRuns (the scheduled ones take POST only)
     POST /events/<target>    hand an event-driven function the CloudEvent the cloud would deliver
                              (binary or structured mode), e.g. a Pub/Sub messagePublished event
     GET /cli, /cli/<command> what the finops commands ask while this stack holds the warehouse
