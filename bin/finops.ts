@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import type { Command } from "./cli-args.ts";
+import { allocationsCommand } from "./commands/allocations.ts";
 import { billingCommand } from "./commands/billing.ts";
 import { budgetsCommand } from "./commands/budgets.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { exportCommand } from "./commands/export.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { jobsCommand } from "./commands/jobs.ts";
+import { mlflowCommand } from "./commands/mlflow.ts";
 import { reconcileCommand } from "./commands/reconcile.ts";
 import { reportCommand } from "./commands/report.ts";
 import { schemasCommand } from "./commands/schemas.ts";
@@ -23,6 +25,8 @@ const COMMANDS: readonly Command[] = [
   jobsCommand,
   reconcileCommand,
   billingCommand,
+  allocationsCommand,
+  mlflowCommand,
   scorecardCommand,
   schemasCommand,
 ];

@@ -34,6 +34,11 @@ export interface Operation {
   /** GET for what only reads; POST for what writes (and a body). */
   method: "GET" | "POST";
   /**
+   * It stores the estimates it reads from elsewhere (allocations, runs), so in this process it creates
+   * the local warehouse when there is none, as `finops ingest` does; the others refuse to.
+   */
+  createsWarehouse?: true;
+  /**
    * Reads the flags (usage errors here, before anything is opened) and returns the work. The same
    * function reads them in the CLI and, from the query string, in the stack.
    */

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseUtcInstant } from "#domain/time-range.ts";
-import { deliverAlertsHere } from "#runtime/alerts-here.ts";
 import { composeRuntime } from "#runtime/compose.ts";
 import { type Config, loadConfig } from "#runtime/config.ts";
+import { deliverHere } from "#runtime/deliver-here.ts";
 import { type Env, EnvError, readEnv } from "#runtime/env.ts";
 import type { Runtime } from "#runtime/runtime.ts";
 import { CommandFailure } from "./cli-args.ts";
@@ -74,7 +74,7 @@ export async function withLocalRuntime<T>(
     consoleAlerts: (text) => process.stderr.write(`${text}\n`),
   });
   try {
-    const delivered = await deliverAlertsHere(runtime);
+    const delivered = await deliverHere(runtime);
     try {
       return await work(runtime);
     } finally {
@@ -110,5 +110,7 @@ export async function runOperation(operation: Operation, params: Params, options
   if (stack !== undefined) {
     return askStack(stack, operation, params, now, output, await options.attachment?.());
   }
-  return withLocalRuntime({ env, config, mustExist: true }, (runtime) => run(runtime, output));
+  return withLocalRuntime({ env, config, mustExist: operation.createsWarehouse !== true }, (runtime) =>
+    run(runtime, output),
+  );
 }

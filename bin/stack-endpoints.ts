@@ -3,10 +3,12 @@ import { http } from "@google-cloud/functions-framework";
 import { getRuntime } from "#runtime/runtime.ts";
 import type { FunctionSpec } from "../functions/registry.ts";
 import { UsageError } from "./cli-args.ts";
+import { allocationsCollectOperation } from "./commands/allocations.ts";
 import { billingImportOperation } from "./commands/billing.ts";
 import { budgetsCheckOperation } from "./commands/budgets.ts";
 import { exportOperation } from "./commands/export.ts";
 import { jobsOperation } from "./commands/jobs.ts";
+import { mlflowImportOperation } from "./commands/mlflow.ts";
 import { reconcileOperation } from "./commands/reconcile.ts";
 import { scorecardOperation } from "./commands/scorecard.ts";
 import { describeFailure } from "./error-boundary.ts";
@@ -38,6 +40,8 @@ export const OPERATIONS: readonly Operation[] = [
   exportOperation,
   reconcileOperation,
   billingImportOperation,
+  allocationsCollectOperation,
+  mlflowImportOperation,
 ];
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {

@@ -121,12 +121,15 @@ export interface CollectSummary {
   gpu?: GpuCollectSummary;
 }
 
+/** Told after each hour of a window is published: that hour's summary, and how far along the window is. */
+export type CollectProgress = (hour: CollectSummary, done: number, of: number) => void | Promise<void>;
+
 export interface CollectAllocations {
   /**
    * Collects a window of whole UTC hours that have ended, by default the previous hour, hour by
    * hour, and publishes each hour's events.
    */
-  collect(window?: CollectWindow): Promise<CollectSummary>;
+  collect(window?: CollectWindow, progress?: CollectProgress): Promise<CollectSummary>;
 }
 
 export type CollectAllocationsErrorCode = "invalid" | "conservation";
@@ -439,7 +442,7 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
   }
 
   return {
-    async collect(requested) {
+    async collect(requested, progress) {
       const now = clock.now();
       const window = requested ?? previousHour(now);
       checkWindow(window, now);
@@ -456,6 +459,7 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
           });
         }
         summary = summary === undefined ? collected : addSummaries(summary, collected);
+        await progress?.(collected, hour + 1, hours);
       }
       const total = { ...(summary as CollectSummary), window };
       logger.info("allocations collected", summaryToJson(total));
