@@ -12,9 +12,11 @@ import { openDemoTestSession, type TestSession, tempDuckDb } from "../support/lo
 
 // The demo's reconciliation through the local stack: the synthetic org streamed and rolled up, its
 // bill written as a FOCUS CSV and imported, every day reconciled; calibration must cut the drift of
-// the day after the first, whatever hour the test runs at (30 hours always span two UTC days).
+// the day after the first, whatever hour the test runs at. Every team's ended day is held to 2%:
+// today's is not over (its bill carries a whole day of the month's storage charge, its estimates a
+// few hours just after midnight), and 54 hours always hold an ended day after the demo's first.
 
-const HOURS = 30;
+const HOURS = 54;
 
 /** Per "day|cloud/team", the (cloud, family) pairs its estimates ran on, as calibration keys them. */
 function familiesByTeamDay(estimates: readonly DailyEstimate[]): Map<string, [string, string][]> {
@@ -60,6 +62,7 @@ describe("the demo's reconciliation", () => {
       }),
     );
     const checked: string[] = [];
+    const today = new Date().toISOString().slice(0, 10);
     for (const day of summary.result.days) {
       const matched = day.rows.filter((r) => r.status === "matched").reduce((s, r) => s + r.billed, 0n);
       expect(Number(matched) / Number(day.totals.billed)).toBeGreaterThan(0.95);
@@ -68,6 +71,7 @@ describe("the demo's reconciliation", () => {
         (r) => `${r.key.cloud}/${r.key.team}`,
       );
       for (const [scope, rows] of teams) {
+        if (day.day === today) continue;
         const ran = families.get(`${day.day}|${scope}`) ?? [];
         if (!ran.every(([cloud, family]) => calibrationFor(day.factors, cloud, family))) continue;
         const billed = rows.reduce((s, r) => s + r.billed, 0n);

@@ -86,7 +86,7 @@ describe("finops scorecard on the demo org", () => {
     expect(table).toMatchObject({ code: 0, stderr: "" });
     // Six hours of the demo, and the week's runaway training job, sent whole from its Saturday start.
     expect(table.stdout).toMatch(
-      /^Optimization scorecard, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(\d\.\d days of data/,
+      /^Optimization scorecard, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(\d+(\.\d)? days of data/,
     );
     expect(table.stdout).toMatch(/^gpt-4o-mini \(support-automation\)$/m);
     expect(table.stdout).toMatch(/^ {2}1 {2}query caching +\$[\d,.]+ /m);
