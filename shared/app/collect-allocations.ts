@@ -452,8 +452,10 @@ export function createCollectAllocations(deps: CollectAllocationsDeps): CollectA
         const from = window.from.getTime() + hour * HOUR_MS;
         const collected = await collectHour({ from: new Date(from), to: new Date(from + HOUR_MS) });
         if (hours > 1) {
-          logger.info(`allocations collected: hour ${hour + 1} of ${hours}`, {
+          logger.info("allocations hour collected", {
             hour: new Date(from).toISOString(),
+            done: hour + 1,
+            of: hours,
             events: collected.events,
             totalNanos: collected.totalNanos.toString(),
           });

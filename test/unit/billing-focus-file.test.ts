@@ -1,9 +1,14 @@
-import { readFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseCsv } from "#adapters/focus-file/csv.ts";
 import { parseFocusCsv } from "#adapters/focus-file/focus-csv.ts";
-import { createFocusFileBillingSource } from "#adapters/focus-file/focus-file-billing-source.ts";
+import {
+  createFocusFileBillingSource,
+  readFocusFile,
+} from "#adapters/focus-file/focus-file-billing-source.ts";
 import type { BilledLine } from "#domain/billing/billed-line.ts";
 import { sumNanos } from "#domain/money.ts";
 
@@ -162,5 +167,52 @@ describe("FOCUS file billing source", () => {
     await expect(source.billedLines({ start: "2024-09-01", end: "2024-09-02" })).rejects.toMatchObject({
       code: "invalid",
     });
+  });
+
+  it("reads a file as it streams, keeping the day sums: hourly rows of a month, exact to the nano", async () => {
+    // Prepare: two resources' hourly rows over a 30-day month, each hour 0.000000123 USD plus its index in nanos.
+    const dir = mkdtempSync(join(tmpdir(), "finops-focus-stream-"));
+    const path = join(dir, "month.csv");
+    const header =
+      "ChargePeriodStart,ChargePeriodEnd,ProviderName,BillingAccountId,ServiceName,ResourceId,BilledCost,EffectiveCost,BillingCurrency,x_team\n";
+    const stream = createWriteStream(path);
+    stream.write(header);
+    let expected = 0n;
+    const start = Date.parse("2026-11-01T00:00:00Z");
+    for (let hour = 0; hour < 30 * 24; hour++) {
+      const from = new Date(start + hour * 3_600_000).toISOString();
+      const to = new Date(start + (hour + 1) * 3_600_000).toISOString();
+      for (const resource of ["gpu-a", "gpu-b"]) {
+        const nanos = 123n + BigInt(hour);
+        expected += nanos;
+        stream.write(
+          `${from},${to},Acme Cloud,acct-1,Compute,${resource},0.${String(nanos).padStart(9, "0")},0.${String(nanos).padStart(9, "0")},USD,search\n`,
+        );
+      }
+    }
+    await new Promise<void>((resolve) => stream.end(resolve));
+
+    // Act
+    const lines = await readFocusFile(path);
+
+    // Assess: one line per resource and day, the month's nanos all there.
+    expect(lines).toHaveLength(60);
+    expect(sumNanos(lines.map((l) => l.BilledCost))).toBe(expected);
+    expect(
+      lines.find((l) => l.ChargePeriodStart === "2026-11-30" && l.ResourceId === "gpu-b")?.BilledCost,
+    ).toBe(Array.from({ length: 24 }, (_, h) => 123n + BigInt(29 * 24 + h)).reduce((a, b) => a + b, 0n));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("names the line of a CSV that breaks off in a quote, however far into the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "finops-focus-stream-"));
+    const path = join(dir, "broken.csv");
+    writeFileSync(path, `${sample.trimEnd()}\n"2024-09-18 22:00:00,"unterminated\n`);
+
+    await expect(readFocusFile(path)).rejects.toMatchObject({
+      code: "invalid",
+      message: expect.stringMatching(/^FOCUS CSV: line \d+: /),
+    });
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -71,14 +71,20 @@ function enumValue<T extends string>(values: readonly T[], text: string, column:
   return found;
 }
 
-/** A FOCUS table as text: its column names, and each row's values (null for a null or empty field). */
-export interface FocusRecords {
+/** A FOCUS table's column names, and what it is called in messages ("FOCUS CSV"), its rows numbered from `firstRowNumber`. */
+export interface FocusTable {
   header: readonly string[];
-  rows: ReadonlyArray<ReadonlyArray<string | null>>;
-  /** What the table is called in messages ("FOCUS CSV"); its rows are numbered from `firstRowNumber`. */
   name: string;
   firstRowNumber: number;
 }
+
+/** A FOCUS table as text: each row's values (null for a null or empty field). */
+export interface FocusRecords extends FocusTable {
+  rows: ReadonlyArray<ReadonlyArray<string | null>>;
+}
+
+/** A row of a table (its values, null for a null or empty field, and its place) as billed lines. */
+export type FocusRowReader = (row: ReadonlyArray<string | null>, index: number) => BilledLine[];
 
 /**
  * The billed lines of a FOCUS (1.0 to 1.3) table: amounts parsed exactly, each row's cost spread
@@ -89,14 +95,19 @@ export interface FocusRecords {
  * else from Tags through the owner mapping.
  */
 export function focusLines(records: FocusRecords, options: FocusCsvOptions = {}): BilledLine[] {
-  const { header, rows } = records;
+  return records.rows.flatMap(focusRowReader(records, options));
+}
+
+/** focusLines one row at a time, for a table read as it streams; throws for a table without a mandatory column. */
+export function focusRowReader(table: FocusTable, options: FocusCsvOptions = {}): FocusRowReader {
+  const { header } = table;
   const columns = new Map(header.map((name, index) => [name.trim(), index]));
   const missing = REQUIRED.filter((name) => !columns.has(name));
   if (missing.length > 0)
-    throw new BillingSourceError("invalid", `${records.name} lacks the columns ${missing.join(", ")}`);
+    throw new BillingSourceError("invalid", `${table.name} lacks the columns ${missing.join(", ")}`);
 
-  return rows.flatMap((row, index) => {
-    const where = `${records.name} row ${index + records.firstRowNumber}`;
+  return (row, index) => {
+    const where = `${table.name} row ${index + table.firstRowNumber}`;
     if (row.length !== header.length) {
       throw new BillingSourceError(
         "invalid",
@@ -162,7 +173,7 @@ export function focusLines(records: FocusRecords, options: FocusCsvOptions = {})
       x_environment: get("x_environment") ?? mapped.x_environment,
     };
     return spreadCharge(line, start, end, money("BilledCost"), money("EffectiveCost"));
-  });
+  };
 }
 
 /** One billed line per row of a FOCUS CSV (focusLines): an unquoted `NULL` or an empty field is null. */

@@ -1,40 +1,72 @@
-import { readFile } from "node:fs/promises";
-import { type BilledLine, rollUpLines } from "#domain/billing/billed-line.ts";
+import { createReadStream } from "node:fs";
+import { type BilledLine, createLineRollup } from "#domain/billing/billed-line.ts";
 import { type BillingSource, BillingSourceError, checkBillingPeriod } from "#ports/billing-source.ts";
-import { type FocusCsvOptions, parseFocusCsv } from "./focus-csv.ts";
-import { parseFocusParquet } from "./focus-parquet.ts";
+import { CsvSyntaxError, csvRecords } from "./csv.ts";
+import { type FocusCsvOptions, type FocusRowReader, focusRowReader } from "./focus-csv.ts";
+import { readFocusParquet } from "./focus-parquet.ts";
 
-export interface FocusFileOptions extends FocusCsvOptions {
-  /** Injectable for tests; defaults to reading the file as UTF-8 (CSV only). */
-  readText?: (path: string) => Promise<string>;
-}
-
-export interface FocusFileBillingSourceOptions extends FocusFileOptions {
+export interface FocusFileBillingSourceOptions extends FocusCsvOptions {
   /** A FOCUS export (on-premises, another cloud, a FinOps tool): CSV, or Parquet when it ends in .parquet. */
   path: string;
+}
+
+/** A file that cannot be read: for good when it is not there or not ours to read, else maybe later. */
+function unreadable(path: string, cause: unknown): BillingSourceError {
+  const code = (cause as { code?: string }).code;
+  const permanent = code === "ENOENT" || code === "EISDIR" || code === "EACCES";
+  return new BillingSourceError(
+    permanent ? "invalid" : "unavailable",
+    `cannot read ${path}: ${code ?? cause}`,
+    {
+      cause,
+    },
+  );
+}
+
+/** The lines of each row of a FOCUS CSV, as it is read, to `add` (an unquoted `NULL` or an empty field is null). */
+async function readFocusCsv(
+  path: string,
+  options: FocusCsvOptions,
+  add: (lines: BilledLine[]) => void,
+): Promise<void> {
+  const value = (field: { text: string; quoted: boolean }) =>
+    !field.quoted && (field.text === "NULL" || field.text === "") ? null : field.text;
+  let reader: FocusRowReader | undefined;
+  let index = 0;
+  try {
+    for await (const record of csvRecords(createReadStream(path))) {
+      if (reader === undefined) {
+        reader = focusRowReader(
+          { header: record.map((f) => f.text), name: "FOCUS CSV", firstRowNumber: 2 },
+          options,
+        );
+        continue;
+      }
+      add(reader(record.map(value), index));
+      index += 1;
+    }
+  } catch (cause) {
+    if (cause instanceof CsvSyntaxError)
+      throw new BillingSourceError("invalid", `FOCUS CSV: ${cause.message}`, { cause });
+    if (cause instanceof BillingSourceError) throw cause;
+    throw unreadable(path, cause);
+  }
 }
 
 /**
  * Every row of a FOCUS file spread over the days of its charge period, summed per day and identity
  * (hourly rows of one resource become one daily line): Parquet when the name ends in .parquet, CSV
- * otherwise.
+ * otherwise. The file is read as it streams and only the sums are kept, so a month's export of
+ * millions of rows takes the memory of its daily lines.
  */
-export async function readFocusFile(path: string, options: FocusFileOptions = {}): Promise<BilledLine[]> {
-  if (/\.parquet$/i.test(path)) return rollUpLines(await parseFocusParquet(path, options));
-  const readText = options.readText ?? ((file: string) => readFile(file, "utf8"));
-  let text: string;
-  try {
-    text = await readText(path);
-  } catch (cause) {
-    const code = (cause as { code?: string }).code;
-    const permanent = code === "ENOENT" || code === "EISDIR" || code === "EACCES";
-    throw new BillingSourceError(
-      permanent ? "invalid" : "unavailable",
-      `cannot read ${path}: ${code ?? cause}`,
-      { cause },
-    );
-  }
-  return rollUpLines(parseFocusCsv(text, options));
+export async function readFocusFile(path: string, options: FocusCsvOptions = {}): Promise<BilledLine[]> {
+  const rollup = createLineRollup();
+  const add = (lines: BilledLine[]) => {
+    for (const line of lines) rollup.add(line);
+  };
+  if (/\.parquet$/i.test(path)) await readFocusParquet(path, options, add);
+  else await readFocusCsv(path, options, add);
+  return rollup.lines();
 }
 
 /**

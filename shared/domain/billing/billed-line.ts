@@ -128,17 +128,31 @@ function lineKey(line: BilledLine): string {
   ]);
 }
 
+/** rollUpLines as lines come (a bill read as it streams): only the sums are kept. */
+export interface LineRollup {
+  add(line: BilledLine): void;
+  lines(): BilledLine[];
+}
+
+export function createLineRollup(): LineRollup {
+  const byKey = new Map<string, BilledLine>();
+  return {
+    add(line) {
+      const key = lineKey(line);
+      const seen = byKey.get(key);
+      if (seen === undefined) byKey.set(key, { ...line });
+      else {
+        seen.BilledCost += line.BilledCost;
+        seen.EffectiveCost += line.EffectiveCost;
+      }
+    },
+    lines: () => [...byKey.values()],
+  };
+}
+
 /** Sums lines that differ only in their amounts (hourly rows of a day), keeping first-seen order. */
 export function rollUpLines(lines: Iterable<BilledLine>): BilledLine[] {
-  const byKey = new Map<string, BilledLine>();
-  for (const line of lines) {
-    const key = lineKey(line);
-    const seen = byKey.get(key);
-    if (seen === undefined) byKey.set(key, { ...line });
-    else {
-      seen.BilledCost += line.BilledCost;
-      seen.EffectiveCost += line.EffectiveCost;
-    }
-  }
-  return [...byKey.values()];
+  const rollup = createLineRollup();
+  for (const line of lines) rollup.add(line);
+  return rollup.lines();
 }
