@@ -55,7 +55,10 @@ export const billingImportOperation: Operation = {
         await writeFile(path, attachment);
       }
       try {
-        const result = await runtime.importBill.importFile(path, { source });
+        const result = await runtime.importBill.importFile(path, {
+          source,
+          progress: (rows) => output.err(`read ${rows.toLocaleString("en-US")} rows of ${file}\n`),
+        });
         if (result.period === null) {
           await output.out(`${file}: no lines, nothing imported\n`);
           return 0;

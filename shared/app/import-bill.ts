@@ -11,8 +11,11 @@ import type { ReconciliationStore } from "#ports/reconciliation-store.ts";
 export interface ImportBillDeps {
   store: ReconciliationStore;
   clock: Clock;
-  /** Reads a bill file (FOCUS CSV or Parquet) into its daily lines, owners named by `ownerMapping`. */
-  readBill: (path: string) => Promise<BilledLine[]>;
+  /**
+   * Reads a bill file (FOCUS CSV or Parquet) into its daily lines, owners named by `ownerMapping`,
+   * telling `progress` how many rows it has read as it goes.
+   */
+  readBill: (path: string, progress?: BillReadProgress) => Promise<BilledLine[]>;
   /** The mapping readBill applies: the attribution report names the tag keys it does not read. */
   ownerMapping: OwnerMapping;
   logger?: Logger;
@@ -33,12 +36,18 @@ export class ImportBillError extends Error {
   override readonly name = "ImportBillError";
 }
 
+/** Told every so many rows of a bill read (a month's export may hold millions). */
+export type BillReadProgress = (rows: number) => void;
+
 export interface ImportBill {
   /**
    * Stores a bill file's lines under `source` (default: the file's name), replacing that source's
    * lines of every day from the file's first day to its last: importing a file again changes nothing.
    */
-  importFile(path: string, options?: { source?: string }): Promise<ImportBillResult>;
+  importFile(
+    path: string,
+    options?: { source?: string; progress?: BillReadProgress },
+  ): Promise<ImportBillResult>;
 }
 
 const baseName = (path: string) => path.split(/[\\/]/).pop() ?? path;
@@ -56,7 +65,7 @@ export function createImportBill({
       if (!BILL_SOURCE_NAME.test(source)) {
         throw new ImportBillError(`source: ${JSON.stringify(source)} must be ${BILL_SOURCE_NAME_RULE}`);
       }
-      const lines = (await readBill(path)).flatMap((line) => billedDayLines(line, source));
+      const lines = (await readBill(path, options.progress)).flatMap((line) => billedDayLines(line, source));
       const period = daySpan(lines.map((l) => l.day));
       const currencies: Record<string, number> = {};
       for (const line of lines) currencies[line.currency] = (currencies[line.currency] ?? 0) + 1;

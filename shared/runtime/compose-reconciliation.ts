@@ -111,7 +111,7 @@ export async function composeReconciliation(
       store,
       clock: parts.clock,
       logger: parts.logger,
-      readBill: (path) => readFocusFile(path, { ownerMapping: importMapping }),
+      readBill: (path, progress) => readFocusFile(path, { ownerMapping: importMapping }, progress),
       ownerMapping: importMapping,
     }),
     reconciliationView: createReconciliationView({ store }),

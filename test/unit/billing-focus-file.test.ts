@@ -193,9 +193,11 @@ describe("FOCUS file billing source", () => {
     await new Promise<void>((resolve) => stream.end(resolve));
 
     // Act
-    const lines = await readFocusFile(path);
+    const told: number[] = [];
+    const lines = await readFocusFile(path, {}, (rows) => told.push(rows), 500);
 
     // Assess: one line per resource and day, the month's nanos all there.
+    expect(told).toEqual([500, 1000]);
     expect(lines).toHaveLength(60);
     expect(sumNanos(lines.map((l) => l.BilledCost))).toBe(expected);
     expect(

@@ -10,6 +10,9 @@ export interface FocusFileBillingSourceOptions extends FocusCsvOptions {
   path: string;
 }
 
+/** Rows between two progress reports. */
+const PROGRESS_ROWS = 250_000;
+
 /** A file that cannot be read: for good when it is not there or not ours to read, else maybe later. */
 function unreadable(path: string, cause: unknown): BillingSourceError {
   const code = (cause as { code?: string }).code;
@@ -57,12 +60,21 @@ async function readFocusCsv(
  * Every row of a FOCUS file spread over the days of its charge period, summed per day and identity
  * (hourly rows of one resource become one daily line): Parquet when the name ends in .parquet, CSV
  * otherwise. The file is read as it streams and only the sums are kept, so a month's export of
- * millions of rows takes the memory of its daily lines.
+ * millions of rows takes the memory of its daily lines; `progress` hears the rows read every
+ * `progressRows` (250,000).
  */
-export async function readFocusFile(path: string, options: FocusCsvOptions = {}): Promise<BilledLine[]> {
+export async function readFocusFile(
+  path: string,
+  options: FocusCsvOptions = {},
+  progress?: (rows: number) => void,
+  progressRows = PROGRESS_ROWS,
+): Promise<BilledLine[]> {
   const rollup = createLineRollup();
+  let rows = 0;
   const add = (lines: BilledLine[]) => {
     for (const line of lines) rollup.add(line);
+    rows += 1;
+    if (rows % progressRows === 0) progress?.(rows);
   };
   if (/\.parquet$/i.test(path)) await readFocusParquet(path, options, add);
   else await readFocusCsv(path, options, add);

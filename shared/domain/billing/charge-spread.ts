@@ -23,7 +23,8 @@ export function spreadOverDays(start: Date, end: Date, amounts: readonly Nanos[]
   if (!(until > from)) return [{ day: dayOf(start), amounts: [...amounts] }];
   const days: BillingDay[] = [];
   const weights: bigint[] = [];
-  for (let day = dayOf(start); day < dayCeiling(end); day = addDays(day, 1)) {
+  const last = dayCeiling(end);
+  for (let day = dayOf(start); day < last; day = addDays(day, 1)) {
     const dayStart = Date.parse(`${day}T00:00:00Z`);
     const covered = Math.min(until, dayStart + DAY_MS) - Math.max(from, dayStart);
     if (covered <= 0) continue;
