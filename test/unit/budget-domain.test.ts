@@ -75,6 +75,12 @@ describe("budgets config", () => {
       /^budgets\[0\] \(a\)\.amount: must be a decimal string/,
     );
     expect(problems([{ ...raw[0], amount: "0" }])).toEqual(["budgets[0] (a).amount: must be more than zero"]);
+    for (const amount of ["1.0000000001", "0.0000000001"]) {
+      expect(problems([{ ...raw[0], amount }])).toEqual([
+        "budgets[0] (a).amount: has more than 9 decimals: amounts are kept to the nano",
+      ]);
+    }
+    expect(problems([{ ...raw[0], amount: "1.000000001000" }])).toEqual([]);
     expect(problems([{ ...raw[0], timeZone: "Mars/Olympus" }])[0]).toMatch(
       /^budgets\[0\] \(a\)\.timeZone: must be an IANA/,
     );

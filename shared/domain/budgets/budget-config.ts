@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DIMENSIONS, type Dimension } from "../cost-row.ts";
-import { decimalToNanos, MoneyFormatError, type Nanos } from "../money.ts";
+import { decimalToNanos, MoneyFormatError, NANO_DIGITS, type Nanos } from "../money.ts";
 import { BUDGET_PERIODS, type BudgetPeriodKind, isTimeZone } from "./budget-period.ts";
 
 export const DEFAULT_THRESHOLDS: readonly number[] = [50, 80, 100, 125];
@@ -48,6 +48,15 @@ const amountSchema = z.union([z.string(), z.number()]).transform((value, ctx): N
     ctx.addIssue({
       code: "custom",
       message: `must be a decimal amount such as "20000.50": ${error.message}`,
+    });
+    return z.NEVER;
+  }
+  // Kept to the nano: a finer amount would be rounded without a word.
+  const fraction = /\.(\d*?)0*$/.exec(String(value).trim())?.[1] ?? "";
+  if (fraction.length > NANO_DIGITS) {
+    ctx.addIssue({
+      code: "custom",
+      message: `has more than ${NANO_DIGITS} decimals: amounts are kept to the nano`,
     });
     return z.NEVER;
   }
