@@ -1,4 +1,4 @@
-import { addDays, isBillingDay } from "#domain/billing/billed-line.ts";
+import { addDays, dayOf, isBillingDay } from "#domain/billing/billed-line.ts";
 import { judgeableDays } from "#domain/reconciliation/judgeable-days.ts";
 import { formatReconciliation } from "#domain/reconciliation/reconciliation-format.ts";
 import { REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
@@ -23,6 +23,10 @@ export const reconcileOperation: Operation = {
     const date = params.date;
     if (date !== undefined && !isBillingDay(date))
       throw new UsageError(`--date: ${JSON.stringify(date)} is not a day (YYYY-MM-DD)`);
+    if (date !== undefined && date > dayOf(now))
+      throw new UsageError(
+        `--date: ${date} has not begun (today is ${dayOf(now)}, UTC): nothing to reconcile yet`,
+      );
 
     return async (runtime, output) => {
       const { settleDays } = runtime.config.reconciliation;

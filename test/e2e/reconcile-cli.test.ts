@@ -131,6 +131,7 @@ describe("finops billing import and finops reconcile", () => {
 
   it("exits 2 naming the flag for a bad date, window or action, and 1 naming a file it cannot read", async () => {
     const date = await finops("reconcile", "--date", "2026-02-30");
+    const future = await finops("reconcile", "--date", addDays(dayOf(new Date()), 2));
     const window = await finops("reconcile", "--window", "0");
     const action = await finops("billing", "export");
     const missing = await finops("billing", "import", "--file", join(db.dir, "nope.csv"));
@@ -138,6 +139,8 @@ describe("finops billing import and finops reconcile", () => {
     expect(firstLine(date)).toBe(
       'finops reconcile: --date: "2026-02-30" is not a day (YYYY-MM-DD) (see finops reconcile --help)',
     );
+    expect(future.code).toBe(2);
+    expect(firstLine(future)).toMatch(/^finops reconcile: --date: \d{4}-\d\d-\d\d has not begun \(today is /);
     expect(window.code).toBe(2);
     expect(firstLine(window)).toBe(
       "finops reconcile: --window: a whole number of days, 1..62 (see finops reconcile --help)",
