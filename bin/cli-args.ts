@@ -45,6 +45,17 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T, 
   }
 }
 
+/** The action a command's one positional names (`budgets check`), one of `actions`, or a usage error saying which. */
+export function commandAction<A extends string>(positionals: readonly string[], actions: readonly A[]): A {
+  const [action, ...extra] = positionals;
+  const choices = actions.join(" or ");
+  if (action === undefined) throw new UsageError(`name an action: ${choices}`);
+  if (!(actions as readonly string[]).includes(action))
+    throw new UsageError(`unknown action ${JSON.stringify(action)}: ${choices}`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  return action as A;
+}
+
 /** The flags' names on a command line, as errors and help say them. */
 export const FLAG_FIELDS: RangeFields = { from: "--from", to: "--to" };
 

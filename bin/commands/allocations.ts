@@ -7,7 +7,14 @@ import {
 } from "#app/collect-allocations.ts";
 import { formatAmount } from "#domain/money.ts";
 import { parseUtcInstant } from "#domain/time-range.ts";
-import { type Command, CommandFailure, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import {
+  type Command,
+  CommandFailure,
+  commandAction,
+  parseCommandArgs,
+  UsageError,
+  urlFlagHelp,
+} from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { runOperation } from "../run-operation.ts";
 
@@ -105,14 +112,7 @@ ${urlFlagHelp(13)}`,
       },
       true,
     );
-    const [action, ...extra] = positionals;
-    if (action !== "collect")
-      throw new UsageError(
-        action === undefined
-          ? "name an action: collect"
-          : `unknown action ${JSON.stringify(action)}: collect`,
-      );
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    commandAction(positionals, ["collect"]);
     return runOperation(allocationsCollectOperation, textParams(values, ["url"]), { url: values.url });
   },
 };

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { formatAmount } from "#domain/money.ts";
 import type { BillAttribution } from "#domain/reconciliation/bill-attribution.ts";
 import { formatPercent, ratio } from "#domain/reconciliation/ratio.ts";
-import { type Command, CommandFailure, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import {
+  type Command,
+  CommandFailure,
+  commandAction,
+  parseCommandArgs,
+  UsageError,
+  urlFlagHelp,
+} from "../cli-args.ts";
 import { systemReason } from "../error-boundary.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { runOperation } from "../run-operation.ts";
@@ -131,12 +138,7 @@ ${urlFlagHelp(13, ", sending it the file (up to its local.maxInFlightBytes, 16 M
       { file: { type: "string" }, source: { type: "string" }, url: { type: "string" } },
       true,
     );
-    const [action, ...extra] = positionals;
-    if (action !== "import")
-      throw new UsageError(
-        action === undefined ? "name an action: import" : `unknown action ${JSON.stringify(action)}: import`,
-      );
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    commandAction(positionals, ["import"]);
     const file = values.file;
     return runOperation(billingImportOperation, textParams(values, ["url"]), {
       url: values.url,

@@ -6,7 +6,7 @@ import {
   formatBudgetStatus,
 } from "#domain/budgets/budget-status.ts";
 import { reaches } from "#domain/budgets/evaluate-budget.ts";
-import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { type Command, commandAction, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { commandConfig, runOperation } from "../run-operation.ts";
 
@@ -57,12 +57,7 @@ ${urlFlagHelp(13, " (check only)")}
       { format: { type: "string" }, url: { type: "string" } },
       true,
     );
-    const [action, ...extra] = positionals;
-    if (action === undefined) throw new UsageError(`name an action: ${ACTIONS.join(" or ")}`);
-    if (!(ACTIONS as readonly string[]).includes(action)) {
-      throw new UsageError(`unknown action ${JSON.stringify(action)}: ${ACTIONS.join(" or ")}`);
-    }
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const action = commandAction(positionals, ACTIONS);
 
     if (action === "list") {
       if (values.url !== undefined)

@@ -3,7 +3,14 @@ import {
   importSummaryToJson,
   type MlflowImportSummary,
 } from "#app/import-mlflow-runs.ts";
-import { type Command, CommandFailure, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import {
+  type Command,
+  CommandFailure,
+  commandAction,
+  parseCommandArgs,
+  UsageError,
+  urlFlagHelp,
+} from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { runOperation } from "../run-operation.ts";
 
@@ -72,12 +79,7 @@ ${urlFlagHelp(13)}`,
       { format: { type: "string" }, url: { type: "string" } },
       true,
     );
-    const [action, ...extra] = positionals;
-    if (action !== "import")
-      throw new UsageError(
-        action === undefined ? "name an action: import" : `unknown action ${JSON.stringify(action)}: import`,
-      );
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    commandAction(positionals, ["import"]);
     return runOperation(mlflowImportOperation, textParams(values, ["url"]), { url: values.url });
   },
 };

@@ -7,6 +7,7 @@ import type { AllocationSettings } from "#domain/allocation/allocation-settings.
 import { adjustGpuCost, GpuAdjustmentError } from "#domain/allocation/gpu-adjustment.ts";
 import { applyIdlePolicy, DEFAULT_IDLE_POLICY, type IdlePolicy } from "#domain/allocation/idle-policy.ts";
 import {
+  addComponents,
   type ComponentName,
   componentsTotal,
   type K8sAllocation,
@@ -284,8 +285,6 @@ function addGpuSummaries(a: GpuCollectSummary, b: GpuCollectSummary): GpuCollect
 
 /** Two collections' summaries as one (the window is the caller's to set). */
 function addSummaries(a: CollectSummary, b: CollectSummary): CollectSummary {
-  const components = { ...a.components };
-  for (const name of Object.keys(components) as ComponentName[]) components[name] += b.components[name];
   const gpu = a.gpu && b.gpu ? addGpuSummaries(a.gpu, b.gpu) : (a.gpu ?? b.gpu);
   return {
     window: a.window,
@@ -299,7 +298,7 @@ function addSummaries(a: CollectSummary, b: CollectSummary): CollectSummary {
     idleNanos: a.idleNanos + b.idleNanos,
     unallocatedNanos: a.unallocatedNanos + b.unallocatedNanos,
     idleFetchedNanos: a.idleFetchedNanos + b.idleFetchedNanos,
-    components,
+    components: addComponents(a.components, b.components),
     ...(gpu === undefined ? {} : { gpu }),
   };
 }
