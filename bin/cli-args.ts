@@ -45,6 +45,19 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T, 
   }
 }
 
+/** The value of a flag that takes one of `values`, `fallback` when it is not given; a usage error naming the flag otherwise. */
+export function oneOf<V extends string>(
+  flag: string,
+  text: string | undefined,
+  values: readonly V[],
+  fallback: V,
+): V {
+  const value = text ?? fallback;
+  if (!(values as readonly string[]).includes(value))
+    throw new UsageError(`${flag}: one of ${values.join(", ")}`);
+  return value as V;
+}
+
 /** The action a command's one positional names (`budgets check`), one of `actions`, or a usage error saying which. */
 export function commandAction<A extends string>(positionals: readonly string[], actions: readonly A[]): A {
   const [action, ...extra] = positionals;

@@ -11,6 +11,7 @@ import {
   type Command,
   CommandFailure,
   commandAction,
+  oneOf,
   parseCommandArgs,
   UsageError,
   urlFlagHelp,
@@ -47,8 +48,7 @@ export const allocationsCollectOperation: Operation = {
       throw new CommandFailure(
         "no allocations source is configured: add the config file's allocations section (README: Kubernetes)",
       );
-    const format = (params.format ?? "table") as (typeof FORMATS)[number];
-    if (!FORMATS.includes(format)) throw new UsageError(`--format: one of ${FORMATS.join(", ")}`);
+    const format = oneOf("--format", params.format, FORMATS, "table");
     if ((params.from === undefined) !== (params.to === undefined))
       throw new UsageError(`${params.from === undefined ? "--from" : "--to"}: required with the other`);
     const window =

@@ -6,7 +6,14 @@ import {
   formatBudgetStatus,
 } from "#domain/budgets/budget-status.ts";
 import { reaches } from "#domain/budgets/evaluate-budget.ts";
-import { type Command, commandAction, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import {
+  type Command,
+  commandAction,
+  oneOf,
+  parseCommandArgs,
+  UsageError,
+  urlFlagHelp,
+} from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { commandConfig, runOperation } from "../run-operation.ts";
 
@@ -31,9 +38,7 @@ export const budgetsCheckOperation: Operation = {
 };
 
 function formatOf(text: string | undefined): BudgetFormat {
-  const format = (text ?? "table") as BudgetFormat;
-  if (!BUDGET_FORMATS.includes(format)) throw new UsageError(`--format: one of ${BUDGET_FORMATS.join(", ")}`);
-  return format;
+  return oneOf("--format", text, BUDGET_FORMATS, "table");
 }
 
 export const budgetsCommand: Command = {

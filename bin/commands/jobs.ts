@@ -6,6 +6,7 @@ import { fixedClock } from "#ports/clock.ts";
 import {
   type Command,
   FLAG_FIELDS,
+  oneOf,
   parseCommandArgs,
   rangeFlagsHelp,
   UsageError,
@@ -69,8 +70,7 @@ export const jobsOperation: Operation = {
   name: "jobs",
   method: "GET",
   prepare(params, { now }) {
-    const format = (params.format ?? "table") as (typeof FORMATS)[number];
-    if (!FORMATS.includes(format)) throw new UsageError(`--format: one of ${FORMATS.join(", ")}`);
+    const format = oneOf("--format", params.format, FORMATS, "table");
     const silence = params.silence === undefined ? undefined : Number(params.silence);
     if (silence !== undefined && (!Number.isFinite(silence) || silence <= 0)) {
       throw new UsageError("--silence: a positive number of minutes");

@@ -7,8 +7,8 @@ import {
   type Command,
   CommandFailure,
   commandAction,
+  oneOf,
   parseCommandArgs,
-  UsageError,
   urlFlagHelp,
 } from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
@@ -46,8 +46,7 @@ export const mlflowImportOperation: Operation = {
       throw new CommandFailure(
         "no MLflow import is configured: add the config file's training.mlflowImport section (README: MLflow)",
       );
-    const format = (params.format ?? "table") as (typeof FORMATS)[number];
-    if (!FORMATS.includes(format)) throw new UsageError(`--format: one of ${FORMATS.join(", ")}`);
+    const format = oneOf("--format", params.format, FORMATS, "table");
     return async (runtime, output) => {
       const summary = await (runtime.importMlflowRuns as ImportMlflowRuns).import();
       await output.out(

@@ -1,8 +1,8 @@
 import { addDays, dayOf, isBillingDay } from "#domain/billing/billed-line.ts";
 import { judgeableDays } from "#domain/reconciliation/judgeable-days.ts";
 import { formatReconciliation } from "#domain/reconciliation/reconciliation-format.ts";
-import { REPORT_FORMATS, type ReportFormat } from "#domain/report-format.ts";
-import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { REPORT_FORMATS } from "#domain/report-format.ts";
+import { type Command, oneOf, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { runOperation } from "../run-operation.ts";
 
@@ -11,9 +11,7 @@ export const reconcileOperation: Operation = {
   name: "reconcile",
   method: "POST",
   prepare(params, { now }) {
-    const format = (params.format ?? "table") as ReportFormat;
-    if (!REPORT_FORMATS.includes(format))
-      throw new UsageError(`--format: one of ${REPORT_FORMATS.join(", ")}`);
+    const format = oneOf("--format", params.format, REPORT_FORMATS, "table");
     const window = Number(params.window ?? "1");
     if (!Number.isInteger(window) || window < 1 || window > 62)
       throw new UsageError("--window: a whole number of days, 1..62");

@@ -1,10 +1,6 @@
 import { checkScorecardQuery } from "#app/scorecard.ts";
-import {
-  formatScorecard,
-  SCORECARD_FORMATS,
-  type ScorecardFormat,
-} from "#domain/scorecard/scorecard-format.ts";
-import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { formatScorecard, SCORECARD_FORMATS } from "#domain/scorecard/scorecard-format.ts";
+import { type Command, oneOf, parseCommandArgs, urlFlagHelp } from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { runOperation } from "../run-operation.ts";
 
@@ -13,10 +9,7 @@ export const scorecardOperation: Operation = {
   name: "scorecard",
   method: "GET",
   prepare(params, { now, config }) {
-    const format = (params.format ?? "table") as ScorecardFormat;
-    if (!SCORECARD_FORMATS.includes(format)) {
-      throw new UsageError(`--format: one of ${SCORECARD_FORMATS.join(", ")}`);
-    }
+    const format = oneOf("--format", params.format, SCORECARD_FORMATS, "table");
     const query = {
       ...(params.days === undefined ? {} : { days: Number(params.days) }),
       ...(params.model === undefined ? {} : { model: params.model }),
