@@ -146,29 +146,31 @@ export function createPrometheusMetricsSource(options: PrometheusMetricsSourceOp
       add(util, "util", 100);
       add(fb, "fb", 1);
 
-      return [...gpus.values()]
-        .sort((a, b) => compareGpus(a.gpu, b.gpu))
-        .map(({ gpu, series }) => ({
-          gpu,
-          series: [...series.entries()]
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([, acc]) => ({
-              pod: acc.pod,
-              samples: [...acc.points.entries()]
-                .sort(([a], [b]) => a - b)
-                .flatMap(([tMs, point]): UsageSample[] => {
-                  const utilization = point.engine ?? point.util;
-                  if (utilization === undefined) return [];
-                  const sample: UsageSample = { t: tMs / 1000, utilization };
-                  if (point.fb !== undefined) sample.fbUsedMiB = point.fb;
-                  return [sample];
-                }),
-            }))
-            .filter((s) => s.samples.length > 0),
-        }))
-        // A GPU none of whose samples could be read (all NaN, say) was not measured: left out, its
-        // node keeps the source's split, as when DCGM sent nothing, rather than read as all idle.
-        .filter((g) => g.series.length > 0);
+      return (
+        [...gpus.values()]
+          .sort((a, b) => compareGpus(a.gpu, b.gpu))
+          .map(({ gpu, series }) => ({
+            gpu,
+            series: [...series.entries()]
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([, acc]) => ({
+                pod: acc.pod,
+                samples: [...acc.points.entries()]
+                  .sort(([a], [b]) => a - b)
+                  .flatMap(([tMs, point]): UsageSample[] => {
+                    const utilization = point.engine ?? point.util;
+                    if (utilization === undefined) return [];
+                    const sample: UsageSample = { t: tMs / 1000, utilization };
+                    if (point.fb !== undefined) sample.fbUsedMiB = point.fb;
+                    return [sample];
+                  }),
+              }))
+              .filter((s) => s.samples.length > 0),
+          }))
+          // A GPU none of whose samples could be read (all NaN, say) was not measured: left out, its
+          // node keeps the source's split, as when DCGM sent nothing, rather than read as all idle.
+          .filter((g) => g.series.length > 0)
+      );
     },
   };
 }
