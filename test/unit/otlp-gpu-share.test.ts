@@ -4,17 +4,17 @@ import { createMemorySeenStore } from "#adapters/memory-seen-store/memory-seen-s
 import type { IngestEvents, IngestSummary } from "#app/ingest-events.ts";
 import { createIngestTraces } from "#app/ingest-traces.ts";
 import { type Deployment, deploymentsSchema } from "#domain/otlp/deployments.ts";
-import { type BusySpan, HOUR_US, shareWindowBusyTime, splitByWeight } from "#domain/otlp/gpu-share.ts";
+import { type BusySpan, shareWindowBusyTime, splitByWeight } from "#domain/otlp/gpu-share.ts";
 import { SPAN_KIND, type TraceExport } from "#domain/otlp/spans.ts";
 import { silentLogger } from "#ports/logger.ts";
 
 /**
  * GPU time is conserved: for random requests of one replica (overlapping as continuous batching
  * makes them, across hour boundaries), exported in random batches and in any order, retried or not,
- * the GPU-seconds handed to the replica's requests whose events fall in an hour never exceed the
- * hour times the replica's GPUs; no request gets more than its own time in the model; a retried
+ * the GPU-seconds handed to the replica's requests never exceed its busy time (the union of their
+ * times in the model) times its GPUs; no request gets more than its own time in the model; a retried
  * export gets the same shares (the same events, so duplicates); and one export holding every
- * request of a busy stretch hands out that stretch exactly.
+ * request of a busy stretch hands out that stretch exactly, across hours too.
  */
 
 const GPUS = 2;
@@ -116,19 +116,36 @@ function receiver() {
   return { traces, stored, bodies };
 }
 
-/** Microseconds of replica time handed out per UTC hour of the events. */
-function perHour(events: Iterable<Captured>): Map<number, bigint> {
-  const hours = new Map<number, bigint>();
-  for (const e of events) {
-    const hour = Math.floor(Date.parse(e.time) / 3_600_000);
-    const us = BigInt(Math.round(e.data.gpu_seconds * 1e6));
-    hours.set(hour, (hours.get(hour) ?? 0n) + us);
+/** Microseconds of replica time handed out to the events. */
+function handedOut(events: Iterable<Captured>): bigint {
+  let total = 0n;
+  for (const e of events) total += BigInt(Math.round(e.data.gpu_seconds * 1e6));
+  return total;
+}
+
+/** Microseconds in which at least one of the requests was in the model: the replica's busy time. */
+function busyTime(requests: readonly Request[]): bigint {
+  const spans = requests
+    .map((r) => {
+      const end = T0_US + BigInt(r.startMs + r.queueMs + r.durationMs) * 1000n;
+      return { from: end - BigInt(r.durationMs) * 1000n, to: end };
+    })
+    .filter((s) => s.to > s.from)
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  let busy = 0n;
+  let reach: bigint | undefined;
+  for (const s of spans) {
+    const start = reach === undefined || s.from > reach ? s.from : reach;
+    if (s.to > start) {
+      busy += s.to - start;
+      reach = s.to;
+    }
   }
-  return hours;
+  return busy;
 }
 
 describe("GPU time is conserved", () => {
-  it("never hands a replica's requests more than its GPU-hours in an hour, whatever the exports", async () => {
+  it("never hands a replica's requests more than its busy time, nor one more than its own, whatever the exports", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(request, { minLength: 1, maxLength: 40 }),
@@ -165,7 +182,7 @@ describe("GPU time is conserved", () => {
           // Assess
           expect(stored.size).toBe(requests.length);
           for (const e of stored.values()) expect(e.data.gpu_count).toBe(GPUS);
-          for (const total of perHour(stored.values()).values()) expect(total).toBeLessThanOrEqual(HOUR_US);
+          expect(handedOut(stored.values())).toBeLessThanOrEqual(busyTime(requests));
           for (const span of spans) {
             const e = stored.get(`${span.traceId}-${span.spanId}`) as Captured;
             const own = Number(span.attributes["gen_ai.latency.time_in_model_inference"]);
@@ -224,6 +241,36 @@ describe("GPU time is conserved", () => {
         },
       ),
     );
+  });
+
+  it("hands out the busy time of hours no request ended in to the requests that ran through them", () => {
+    // Prepare: one request 10:30 to 12:30; one of 20 s across 16:00 (the two alone in their windows).
+    const at = (h: number, m = 0, sec = 0) => BigInt(Date.UTC(2026, 10, 15, h, m, sec)) * 1000n;
+    const long = { key: "long", fromUs: at(10, 30), toUs: at(12, 30) };
+    const across = { key: "across", fromUs: at(15, 59, 50), toUs: at(16, 0, 10) };
+
+    // Act
+    const first = shareWindowBusyTime({ fromUs: long.fromUs, toUs: long.toUs }, [long]);
+    const second = shareWindowBusyTime({ fromUs: long.toUs, toUs: across.toUs }, [across]);
+
+    // Assess: their whole time in the model.
+    expect(first.get("long")).toBe(2n * 3_600_000_000n);
+    expect(second.get("across")).toBe(20_000_000n);
+  });
+
+  it("gives a request an earlier window handed out no weight in a later one", async () => {
+    // Prepare: A alone, then an export holding A again with B, which ran after A.
+    const a: Request = { startMs: 0, durationMs: 10_000, queueMs: 0 };
+    const b: Request = { startMs: 20_000, durationMs: 10_000, queueMs: 0 };
+    const { traces, stored } = receiver();
+
+    // Act
+    await traces.ingest(exportOf([vllmSpan(a, 0)]));
+    await traces.ingest(exportOf([vllmSpan(a, 0), vllmSpan(b, 1)]));
+
+    // Assess: B its whole 10 s; A kept its first answer (the second, 0 s, is the receiver's conflict).
+    const [first, second] = [...stored.values()];
+    expect([first?.data.gpu_seconds, second?.data.gpu_seconds]).toEqual([10, 10]);
   });
 
   it("shares overlapping requests' time by their time in the model, to the microsecond", () => {

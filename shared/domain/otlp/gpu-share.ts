@@ -11,12 +11,15 @@
  *   window ended (a high-water mark kept beside the warehouse) to this export's last span end. Windows
  *   never overlap, so no instant of the replica is handed out twice, whatever the order or number
  *   of exports.
- * - A window's busy time, by UTC hour, is the part of the hour's piece of the window that this export's
- *   requests cover. It goes to the export's requests that ended in that hour (their event's hour), in
- *   proportion to each one's own time in the model, and never more than that time: when the busy time
- *   exceeds their summed times (they did not overlap), each gets its own time exactly.
- * - So the GPU-seconds handed to a replica's requests within an hour are at most the hour's length
- *   times the replica's GPUs.
+ * - A window is cut at the ends of the UTC hours its requests end in (their events' hours): each
+ *   stretch, from the window's start or the previous cut to the end of such an hour, holds busy time,
+ *   the part of it this export's requests cover. It goes to the requests that ended in that hour, in
+ *   proportion to each one's time in the model within the window, and never more than that time:
+ *   when the busy time exceeds their summed times (they did not overlap), each gets its own time
+ *   exactly. A request that ended before the window began (an earlier window handed it out) weighs
+ *   nothing; a request running for hours before its end hour brings those hours with it.
+ * - So no instant of a replica is handed out twice, nor one no request ran: the GPU-seconds handed to
+ *   its requests are at most its busy time times its GPUs.
  *
  * Why by time in the model (overlap) and not by tokens: the requests that end in a window are those
  * that shared it; by Little's law the sum of their times in the model is the window's length times
@@ -135,13 +138,18 @@ export function shareWindowBusyTime(window: ShareWindow, spans: readonly BusySpa
     if (list) list.push(s);
     else byHour.set(hour, [s]);
   }
-  for (const [hour, enders] of byHour) {
-    const from = later(window.fromUs, hour);
-    const hourEnd = hour + HOUR_US;
-    const to = earlier(window.toUs, hourEnd);
+  let cut = window.fromUs;
+  for (const hour of [...byHour.keys()].sort((a, b) => (a < b ? -1 : 1))) {
+    const from = cut;
+    const to = earlier(window.toUs, hour + HOUR_US);
     if (to <= from) continue;
+    cut = to;
     const busy = coveredWithin(sorted, from, to);
-    const weights = enders.map((s) => ({ key: s.key, weight: s.toUs - s.fromUs }));
+    // Each request's time in the model within the window: what it can have shared of it.
+    const weights = (byHour.get(hour) ?? []).map((s) => ({
+      key: s.key,
+      weight: later(0n, earlier(s.toUs, window.toUs) - later(s.fromUs, window.fromUs)),
+    }));
     const own = weights.reduce((acc, w) => acc + w.weight, 0n);
     for (const [key, share] of splitByWeight(earlier(busy, own), weights)) shares.set(key, share);
   }
