@@ -13,8 +13,10 @@ import {
   OTLP_EVENT_SOURCE,
   type SpanUse,
   spanEventId,
+  spanTimeRefusal,
 } from "#domain/otlp/span-events.ts";
 import type { OtlpSpan, TraceExport } from "#domain/otlp/spans.ts";
+import type { Clock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
 import type { TracePartialSuccess } from "#ports/otlp-codec.ts";
 import { MIN_SEEN_VALUE, type SeenStore } from "#ports/seen-store.ts";
@@ -44,6 +46,7 @@ export interface IngestTracesDeps {
   ingestEvents: Pick<IngestEvents, "ingest" | "keepRefused">;
   seen: SeenStore;
   deployments: readonly Deployment[];
+  clock: Clock;
   logger: Logger;
 }
 
@@ -85,7 +88,7 @@ function describe(refusal: Refusal): string {
 }
 
 export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
-  const { ingestEvents, seen, deployments, logger } = deps;
+  const { ingestEvents, seen, deployments, clock, logger } = deps;
 
   /** The window this export's spans of one replica share: reused on a retry, else claimed past the mark. */
   async function windowFor(uses: readonly GpuUse[]): Promise<ShareWindow> {
@@ -124,6 +127,7 @@ export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
   }
 
   async function ingest(request: TraceExport): Promise<TraceIngestAnswer> {
+    const now = clock.now();
     const seenSpans = new Set<string>();
     const refused: Refusal[] = [];
     /** The spans refused before they became events, as kept: the ingest use case keeps the others. */
@@ -139,7 +143,12 @@ export function createIngestTraces(deps: IngestTracesDeps): IngestTraces {
         if (seenSpans.has(key)) continue;
         seenSpans.add(key);
         spans += 1;
-        const use = classifySpan(span, resource, deployments);
+        const classified = classifySpan(span, resource, deployments);
+        // A span with cost meaning whose time no event may have is refused before any of a replica's time is claimed for it.
+        const use =
+          classified.use === "gpu" || classified.use === "tokens"
+            ? (spanTimeRefusal(span, now) ?? classified)
+            : classified;
         if (use.use === "ignored") ignored += 1;
         else if (use.use === "refused") {
           refused.push({ span, reason: use.reason });

@@ -345,7 +345,7 @@ export async function composeRuntime(options: ComposeOptions = {}): Promise<Runt
   const seen = options.seen ?? (await createSeenStore(config));
   // Each replica's GPU-time windows are claimed in the seen-store (see #app/ingest-traces.ts).
   const deployments = [...config.deployments, ...(options.extraDeployments ?? [])];
-  const ingestTraces = createIngestTraces({ ingestEvents, seen, deployments, logger });
+  const ingestTraces = createIngestTraces({ ingestEvents, seen, deployments, clock, logger });
   const ingestLiteLlm = createIngestLiteLlm({ ingestEvents, deployments, logger });
   // The protobuf types load when the first export arrives, not in every CLI command.
   let codec: Promise<OtlpTraceCodec> | undefined;

@@ -6,6 +6,7 @@ import { createIngestTraces } from "#app/ingest-traces.ts";
 import { type Deployment, deploymentsSchema } from "#domain/otlp/deployments.ts";
 import { type BusySpan, shareWindowBusyTime, splitByWeight } from "#domain/otlp/gpu-share.ts";
 import { SPAN_KIND, type TraceExport } from "#domain/otlp/spans.ts";
+import { fixedClock } from "#ports/clock.ts";
 import { silentLogger } from "#ports/logger.ts";
 
 /**
@@ -111,6 +112,7 @@ function receiver() {
     ingestEvents,
     seen: createMemorySeenStore(),
     deployments: [DEPLOYMENT],
+    clock: fixedClock(new Date(Date.UTC(2026, 10, 15, 13))),
     logger: silentLogger,
   });
   return { traces, stored, bodies };
@@ -271,6 +273,40 @@ describe("GPU time is conserved", () => {
     // Assess: B its whole 10 s; A kept its first answer (the second, 0 s, is the receiver's conflict).
     const [first, second] = [...stored.values()];
     expect([first?.data.gpu_seconds, second?.data.gpu_seconds]).toEqual([10, 10]);
+  });
+
+  it("refuses a span from a clock days ahead before it moves the replica's mark, so later requests keep their time", async () => {
+    // Prepare: a request, one dated two days ahead, then two more (the clock is 13:00 that day).
+    const { traces, stored } = receiver();
+    const ahead: Request = { startMs: 2 * 24 * 3600 * 1000, durationMs: 10_000, queueMs: 0 };
+    const [a, b, c] = [0, 60_000, 120_000].map(
+      (startMs): Request => ({ startMs, durationMs: 10_000, queueMs: 0 }),
+    );
+
+    // Act
+    await traces.ingest(exportOf([vllmSpan(a as Request, 0)]));
+    const refused = await traces.ingest(exportOf([vllmSpan(ahead, 1)]));
+    await traces.ingest(exportOf([vllmSpan(b as Request, 2), vllmSpan(c as Request, 3)]));
+
+    // Assess
+    expect(refused.partialSuccess?.errorMessage).toMatch(
+      /endTimeUnixNano: 2026-11-17T09:40:10.000Z is in the future/,
+    );
+    expect([...stored.values()].map((e) => e.data.gpu_seconds)).toEqual([10, 10, 10]);
+  });
+
+  it("refuses a span whose time no date can hold, and takes the others of its export", async () => {
+    const { traces, stored } = receiver();
+    const absurd = { ...vllmSpan({ startMs: 0, durationMs: 10_000, queueMs: 0 }, 1), endNs: 10n ** 23n };
+
+    const answer = await traces.ingest(
+      exportOf([vllmSpan({ startMs: 0, durationMs: 10_000, queueMs: 0 }, 0), absurd]),
+    );
+
+    expect(answer.partialSuccess?.errorMessage).toMatch(
+      /endTimeUnixNano: 100000000000000000000000 ns is no time a date can hold/,
+    );
+    expect(stored.size).toBe(1);
   });
 
   it("shares overlapping requests' time by their time in the model, to the microsecond", () => {

@@ -321,6 +321,24 @@ describe("GenAI client spans", () => {
     });
   });
 
+  it("are refused naming the time when theirs is no time a date can hold; a span of no cost is ignored", () => {
+    const far = 10n ** 23n;
+    const client = span({
+      name: "chat gpt-4o",
+      kind: SPAN_KIND.client,
+      endNs: far,
+      attributes: { "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o" },
+    });
+    const database = span({ name: "SELECT", endNs: far, attributes: { "db.system": "postgresql" } });
+
+    expect(classifySpan(client, {}, DEPLOYMENTS)).toEqual({
+      use: "refused",
+      field: "endTimeUnixNano",
+      reason: `endTimeUnixNano: ${far} ns is no time a date can hold`,
+    });
+    expect(classifySpan(database, {}, DEPLOYMENTS)).toEqual({ use: "ignored" });
+  });
+
   it("are refused when they report no usage to price", () => {
     // Prepare
     const client = span({

@@ -6,6 +6,7 @@ import { createIngestLiteLlm } from "#app/ingest-lite-llm.ts";
 import { createIngestTraces } from "#app/ingest-traces.ts";
 import { type Deployment, deploymentsSchema } from "#domain/otlp/deployments.ts";
 import { SPAN_KIND } from "#domain/otlp/spans.ts";
+import { fixedClock } from "#ports/clock.ts";
 import type { Logger } from "#ports/logger.ts";
 
 /**
@@ -118,6 +119,7 @@ describe("the OTLP traces receiver", () => {
       ingestEvents: ingestEvents(refuse),
       seen: createMemorySeenStore(),
       deployments: [deployment],
+      clock: fixedClock(new Date(Date.UTC(2026, 10, 15, 10))),
       logger,
     });
 

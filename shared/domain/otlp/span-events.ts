@@ -1,6 +1,7 @@
 import { UNALLOCATED } from "#domain/cost-row.ts";
 import { DEPLOYMENT_LABEL, REQUEST_ID_LABEL } from "#domain/events/attribution.ts";
 import { INFERENCE_V1 } from "#domain/events/inference.ts";
+import { MAX_FUTURE_MS, MAX_PAST_MS } from "#domain/events/parse.ts";
 import { type Deployment, deploymentOf, replicaOf } from "./deployments.ts";
 import type { BusySpan } from "./gpu-share.ts";
 import {
@@ -45,11 +46,17 @@ export type SpanUse =
   | { use: "tokens"; event: CloudEventJson }
   /** No cost meaning: counted, never an error. */
   | { use: "ignored" }
-  /** A span with cost meaning that cannot be used, and why (the answer's partial success names it). */
-  | { use: "refused"; field: string; reason: string };
+  | SpanRefusal;
+
+/** A span with cost meaning that cannot be used, and why (the answer's partial success names it). */
+export interface SpanRefusal {
+  use: "refused";
+  field: string;
+  reason: string;
+}
 
 /** A refusal naming its field, the reason starting with it as every rejection's does. */
-function refused(field: string, detail: string): SpanUse {
+function refused(field: string, detail: string): SpanRefusal {
   return { use: "refused", field, reason: `${field}: ${detail}` };
 }
 
@@ -238,17 +245,43 @@ function gpuUse(
   };
 }
 
+/** Nanoseconds since 1970 that a Date holds (±8.64e15 ms). */
+const MAX_INSTANT_NS = 8_640_000_000_000_000_000_000n;
+
+function isInstant(ns: bigint): boolean {
+  return ns >= -MAX_INSTANT_NS && ns <= MAX_INSTANT_NS;
+}
+
+/**
+ * Why a span with cost meaning cannot be an event at `now`: its end (the event's time) further
+ * ahead than clock skew allows, or older than the ingest path takes, as every event is judged.
+ * Checked before its share of a replica's time is claimed: a span from a wrong clock would move the
+ * replica's mark days ahead and leave every later request of it nothing.
+ */
+export function spanTimeRefusal(span: OtlpSpan, now: Date): SpanRefusal | undefined {
+  const endMs = Number(span.endNs / 1_000_000n);
+  if (endMs > now.getTime() + MAX_FUTURE_MS)
+    return refused("endTimeUnixNano", `${iso(span.endNs)} is in the future`);
+  if (endMs < now.getTime() - MAX_PAST_MS)
+    return refused("endTimeUnixNano", `${iso(span.endNs)} is more than 400 days old`);
+  return undefined;
+}
+
 /** What a span means for cost (see the module comment). Never throws. */
 export function classifySpan(
   span: OtlpSpan,
   resource: Attributes,
   deployments: readonly Deployment[],
 ): SpanUse {
-  if (span.endNs < span.startNs) {
-    if (isInferenceServerSpan(span) || isGenAiClientSpan(span)) {
-      return refused("endTimeUnixNano", "before startTimeUnixNano");
-    }
-    return { use: "ignored" };
+  const timeFault = !isInstant(span.startNs)
+    ? refused("startTimeUnixNano", `${span.startNs} ns is no time a date can hold`)
+    : !isInstant(span.endNs)
+      ? refused("endTimeUnixNano", `${span.endNs} ns is no time a date can hold`)
+      : span.endNs < span.startNs
+        ? refused("endTimeUnixNano", "before startTimeUnixNano")
+        : undefined;
+  if (timeFault !== undefined) {
+    return isInferenceServerSpan(span) || isGenAiClientSpan(span) ? timeFault : { use: "ignored" };
   }
   const deployment = deploymentOf(deployments, resource);
   const a = span.attributes;
