@@ -1,4 +1,4 @@
-import { mediaType } from "#domain/events/decode-body.ts";
+import { MAX_BODY_BYTES, mediaType } from "#domain/events/decode-body.ts";
 import { TraceDecodeError } from "#domain/otlp/spans.ts";
 import type { OtlpEncoding } from "#ports/otlp-codec.ts";
 import { isRetryableError } from "#ports/port-error.ts";
@@ -28,7 +28,8 @@ function encodingOf(contentType: string | undefined): OtlpEncoding | undefined {
  * `application/x-protobuf` or `application/json`, gzip-compressed or not. Answers as the OTLP
  * specification says, in the request's encoding: 200 with an ExportTraceServiceResponse (its
  * partialSuccess counts and names the spans refused, each for a reason in the span); 400 with a
- * google.rpc.Status for a body that is not a trace export; 503 with Retry-After and a Status when
+ * google.rpc.Status for a body that is not a trace export; 413 with a Status for one over
+ * MAX_BODY_BYTES once inflated; 503 with Retry-After and a Status when
  * the warehouse cannot take the events now (the exporter sends the export again, which counts once).
  */
 httpFunction("ingestTraces", { methods: ["POST"] }, async (req, res) => {
@@ -47,6 +48,19 @@ httpFunction("ingestTraces", { methods: ["POST"] }, async (req, res) => {
       .set({ ...headers, "content-type": CONTENT_TYPES[encoding] })
       .send(body);
   };
+  // As the other receivers bound what they read: a small gzip body may inflate to far more.
+  const size = req.rawBody?.length ?? 0;
+  if (size > MAX_BODY_BYTES) {
+    send(
+      413,
+      otlpCodec.encodeStatus(
+        INVALID_ARGUMENT,
+        `body: ${size} bytes, over the ${MAX_BODY_BYTES} allowed`,
+        encoding,
+      ),
+    );
+    return;
+  }
   let request: ReturnType<typeof otlpCodec.decodeRequest>;
   try {
     // The framework has read the body (and inflated gzip): JSON parsed into req.body, the rest raw.

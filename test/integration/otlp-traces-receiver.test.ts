@@ -374,6 +374,19 @@ describe("POST ingestTraces by hand", () => {
     });
   });
 
+  it("answers 413 with a Status for a small gzip body that inflates past the 10 MiB the receivers read", async () => {
+    // Prepare: 11 MiB of spaces in a JSON export, a few KB once compressed.
+    const body = gzipSync(`{"resourceSpans": []${" ".repeat(11 * 1024 * 1024)}}`);
+
+    // Act
+    const res = await post(body, "application/json", { "content-encoding": "gzip" });
+
+    // Assess
+    expect(body.length).toBeLessThan(64 * 1024);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ code: 3, message: "body: 11534357 bytes, over the 10485760 allowed" });
+  });
+
   it("answers 415 for another content type", async () => {
     // Act
     const res = await post("x", "text/plain");
