@@ -369,7 +369,7 @@ describe("POST ingestTraces by hand", () => {
       kind: 2,
       startTimeUnixNano: String(BigInt(BASE_MS) * 1_000_000n),
       endTimeUnixNano: String(BigInt(BASE_MS + 1000) * 1_000_000n),
-      attributes: {},
+      attributes: { "gen_ai.usage.prompt_tokens": 10 },
       resource: { "service.name": "vllm-server" },
     });
   });

@@ -339,6 +339,35 @@ describe("GenAI client spans", () => {
     expect(classifySpan(database, {}, DEPLOYMENTS)).toEqual({ use: "ignored" });
   });
 
+  it.each([
+    ["gen_ai.usage.input_tokens", -1000, "-1000"],
+    ["gen_ai.usage.output_tokens", "abc", '"abc"'],
+    ["gen_ai.usage.input_tokens", 1.5, "1.5"],
+    ["gen_ai.usage.input_tokens", Number.NaN, "NaN"],
+    ["gen_ai.usage.input_tokens", "99999999999999999999", '"99999999999999999999"'],
+  ])(
+    "are refused naming a token count that is no count (%s: %s), never priced without it",
+    (key, value, shown) => {
+      const client = span({
+        name: "chat gpt-4o",
+        kind: SPAN_KIND.client,
+        attributes: {
+          "gen_ai.provider.name": "openai",
+          "gen_ai.request.model": "gpt-4o",
+          "gen_ai.usage.input_tokens": 100,
+          "gen_ai.usage.output_tokens": 20,
+          [key]: value,
+        },
+      });
+
+      expect(classifySpan(client, {}, DEPLOYMENTS)).toEqual({
+        use: "refused",
+        field: key,
+        reason: `${key}: ${shown} is not a token count (a whole number, 0 or more)`,
+      });
+    },
+  );
+
   it("are refused when they report no usage to price", () => {
     // Prepare
     const client = span({

@@ -6,6 +6,7 @@ import { type Deployment, deploymentOf, replicaOf } from "./deployments.ts";
 import type { BusySpan } from "./gpu-share.ts";
 import {
   type Attributes,
+  countAttribute,
   firstCount,
   numberAttribute,
   type OtlpSpan,
@@ -183,6 +184,23 @@ function envelope(span: OtlpSpan, resource: Attributes, data: Record<string, unk
 }
 
 /** Uncached input and cached input from a total that includes the cached tokens (semconv's input_tokens). */
+/** Every token count attribute a span is read for. */
+const TOKEN_KEYS = [...new Set([...PROMPT, ...COMPLETION, ...CACHED])];
+
+/**
+ * The first token count attribute the span carries that is not a count (negative, fractional, text,
+ * NaN), as a refusal naming it: read as absent, it would price the span without those tokens.
+ */
+function unreadableCount(a: Attributes): SpanRefusal | undefined {
+  for (const key of TOKEN_KEYS) {
+    const value = a[key];
+    if (value === undefined || countAttribute(a, key) !== undefined) continue;
+    const shown = typeof value === "number" ? String(value) : JSON.stringify(value);
+    return refused(key, `${shown} is not a token count (a whole number, 0 or more)`);
+  }
+  return undefined;
+}
+
 function splitInput(total: number | undefined, cached: number | undefined): Record<string, number> {
   if (total === undefined) return {};
   if (cached === undefined || cached <= 0 || cached > total) return { input_tokens: total };
@@ -285,7 +303,10 @@ export function classifySpan(
   }
   const deployment = deploymentOf(deployments, resource);
   const a = span.attributes;
-  if (isInferenceServerSpan(span)) {
+  const inferenceServer = isInferenceServerSpan(span);
+  const unreadable = inferenceServer || isGenAiClientSpan(span) ? unreadableCount(a) : undefined;
+  if (unreadable !== undefined) return unreadable;
+  if (inferenceServer) {
     if (deployment === undefined) {
       const service = stringAttribute(resource, "service.name") ?? "(no service.name)";
       return refused(
