@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { http, type Request, type Response } from "@google-cloud/functions-framework";
+import { MAX_BODY_BYTES } from "#domain/events/decode-body.ts";
 import type { Logger } from "#ports/logger.ts";
 import { isRetryableError, PortError, SourceError } from "#ports/port-error.ts";
 import { requiresBearerToken } from "../../functions/registry.ts";
@@ -248,12 +249,38 @@ export async function answerError(
 
 type NextFunction = (error?: unknown) => void;
 type Handle = (this: unknown, req: IncomingMessage, res: ServerResponse, next?: NextFunction) => unknown;
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => unknown;
+type ParserFactory = (options: Record<string, unknown>) => Middleware;
+const BODY_PARSERS = ["json", "raw", "text", "urlencoded"] as const;
+
+/**
+ * The body parsers the framework builds its app with, each reading an encoded (gzip) body only up
+ * to what a receiver takes once inflated: the framework allows 1024 MB, so a 1 MB body of zeros
+ * would be inflated whole, to a gigabyte, before a receiver could refuse it. Past the bound the
+ * parser stops inflating and answers 413 (the boundary's entity.too.large). A body as sent keeps
+ * the framework's limit: the local stack's gate and Cloud Functions bound those.
+ */
+function boundInflatedBodies(framework: string): void {
+  const parsers = createRequire(framework)("body-parser") as Record<
+    (typeof BODY_PARSERS)[number],
+    ParserFactory
+  >;
+  for (const name of BODY_PARSERS) {
+    const make = parsers[name];
+    parsers[name] = (options) => {
+      const asSent = make(options);
+      const inflated = make({ ...options, limit: MAX_BODY_BYTES });
+      return (req, res, next) => (contentEncoding(req) === "identity" ? asSent : inflated)(req, res, next);
+    };
+  }
+}
 
 let frameworkBoundaryInstalled = false;
 
 /**
  * Makes the Express that the Functions Framework builds its apps with answer like our handlers:
- * - a body in a content-encoding we do not read is refused (415) before any parser inflates it;
+ * - a body in a content-encoding we do not read is refused (415) before any parser inflates it,
+ *   and one we read is inflated no further than a receiver reads (boundInflatedBodies);
  * - what reaches the end of an app's middleware (a body parser's error, no route for the method)
  *   is answered as JSON instead of by Express's default HTML final handler.
  * Express copies `application.handle` into every app it creates, so this must run before the
@@ -264,6 +291,7 @@ let frameworkBoundaryInstalled = false;
 export function installFrameworkBoundary(): void {
   if (frameworkBoundaryInstalled) return;
   const framework = createRequire(import.meta.url).resolve("@google-cloud/functions-framework");
+  boundInflatedBodies(framework);
   const express = createRequire(framework)("express") as { application: { handle: Handle } };
   const handle = express.application.handle;
   express.application.handle = function boundedHandle(req, res, next) {

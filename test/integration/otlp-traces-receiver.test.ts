@@ -374,17 +374,27 @@ describe("POST ingestTraces by hand", () => {
     });
   });
 
-  it("answers 413 with a Status for a small gzip body that inflates past the 10 MiB the receivers read", async () => {
-    // Prepare: 11 MiB of spaces in a JSON export, a few KB once compressed.
-    const body = gzipSync(`{"resourceSpans": []${" ".repeat(11 * 1024 * 1024)}}`);
+  it("answers 413 for a body over the 10 MiB the receivers read: a gzip bomb before it is inflated whole", async () => {
+    // Prepare: 11 MiB of spaces in a JSON export; and 64 MiB of them, a few KB once compressed.
+    const export11 = `{"resourceSpans": []${" ".repeat(11 * 1024 * 1024)}}`;
+    const bomb = gzipSync(`{"resourceSpans": []${" ".repeat(64 * 1024 * 1024)}}`);
 
     // Act
-    const res = await post(body, "application/json", { "content-encoding": "gzip" });
+    const asSent = await post(export11, "application/json");
+    const inflated = await post(bomb, "application/json", { "content-encoding": "gzip" });
 
-    // Assess
-    expect(body.length).toBeLessThan(64 * 1024);
-    expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ code: 3, message: "body: 11534357 bytes, over the 10485760 allowed" });
+    // Assess: the body as sent is read and refused in OTLP's form; the bomb is refused 10 MiB in.
+    expect(bomb.length).toBeLessThan(256 * 1024);
+    expect(asSent.status).toBe(413);
+    expect(await asSent.json()).toEqual({
+      code: 3,
+      message: "body: 11534357 bytes, over the 10485760 allowed",
+    });
+    expect(inflated.status).toBe(413);
+    expect(await inflated.json()).toEqual({
+      error: "body: larger than the 10485760 bytes allowed",
+      field: "body",
+    });
   });
 
   it("answers 415 for another content type", async () => {
