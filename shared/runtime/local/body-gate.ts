@@ -79,7 +79,14 @@ export function createBodyGate(limits: BodyLimits): BodyGate {
         bytes += chunk.length;
         if (bytes <= limits.maxBytes || res.headersSent) return;
         req.pause();
-        refuse(res, 503, `over ${limits.maxBytes} body bytes in flight, retry later`);
+        // Alone over the limit, it would be refused whatever the others: no use sending it again.
+        if (held > limits.maxBytes)
+          refuse(
+            res,
+            413,
+            `a body of more than ${limits.maxBytes} bytes is over the ${limits.maxBytes} bytes allowed in flight`,
+          );
+        else refuse(res, 503, `over ${limits.maxBytes} body bytes in flight, retry later`);
         setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
       }),
     );
