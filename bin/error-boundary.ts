@@ -11,7 +11,7 @@ import { ConfigError } from "#runtime/config.ts";
 import { EnvError } from "#runtime/env.ts";
 import { NoWarehouseError } from "#runtime/warehouse-file.ts";
 import { CommandFailure, UsageError } from "./cli-args.ts";
-import { isRunning, readStackFile, type StackFile } from "./stack-discovery.ts";
+import { isRunning, readStackFile, type StackFile, sameFile } from "./stack-discovery.ts";
 
 /**
  * The CLI's one error boundary: every failure, whatever threw it, becomes one line saying what is
@@ -87,8 +87,8 @@ function lockMessage(message: string): string {
   const path = /file "([^"]+)"/.exec(message)?.[1];
   const pid = /PID (\d+)/.exec(message)?.[1];
   const stack = path === undefined ? undefined : stackIn(dirname(path));
-  if (stack !== undefined && path === stack.warehouse) {
-    return `the warehouse ${path} is held by the finops stack at ${stack.url} (pid ${stack.pid}): stop it first; the other commands ask it on their own`;
+  if (stack !== undefined && path !== undefined && sameFile(path, stack.warehouse)) {
+    return `the warehouse ${path} is held by the finops stack at ${stack.url} (pid ${stack.pid}), which did not take this command: the commands that can ask it do so while it answers (if it does not, see its log); stop it to run this one`;
   }
   if (stack !== undefined) {
     return `${path} is held by the finops stack at ${stack.url} (pid ${stack.pid}), whose warehouse ${stack.warehouse} shares this folder (the alert log, claims and seen keys live beside a warehouse): stop it, or give this warehouse a folder of its own`;

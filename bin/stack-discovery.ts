@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 
 /**
  * How a command finds the local stack that holds its warehouse. DuckDB lets one process open the
@@ -13,6 +13,18 @@ export interface StackFile {
   /** The warehouse's absolute path, as the stack's configuration resolved it. */
   warehouse: string;
   started_at: string;
+}
+
+/** Whether two paths name one file, through symbolic links too (a path that does not exist is taken as written). */
+export function sameFile(a: string, b: string): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  return a === b || real(a) === real(b);
 }
 
 /** Where the stack holding `warehouse` says so. */
@@ -45,7 +57,7 @@ export function readStackFile(warehouse: string): StackFile | undefined {
     typeof file?.url !== "string" ||
     !Number.isInteger(file.pid) ||
     typeof file.warehouse !== "string" ||
-    file.warehouse !== warehouse
+    !sameFile(file.warehouse, warehouse)
   )
     return undefined;
   return file as StackFile;
@@ -87,7 +99,9 @@ export async function findRunningStack(warehouse: string): Promise<string | unde
     const res = await fetch(new URL("/cli", file.url), { signal: AbortSignal.timeout(ANSWER_MS) });
     if (!res.ok) return undefined;
     const who = (await res.json()) as Partial<StackIdentity>;
-    return who.pid === file.pid && who.warehouse === warehouse ? file.url : undefined;
+    return who.pid === file.pid && typeof who.warehouse === "string" && sameFile(who.warehouse, warehouse)
+      ? file.url
+      : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatFocusCsv } from "#adapters/focus-file/focus-csv.ts";
@@ -178,6 +178,20 @@ describe("the CLI beside a running stack", () => {
     });
     expect(existsSync(join(db.dir, "nowhere"))).toBe(false);
   }, 180_000);
+
+  it("finds the stack through a symbolic link to its warehouse's folder", async () => {
+    const link = join(db.dir, "linked");
+    symlinkSync(db.dir, link);
+    const args = ["report", "--by", "team", ...RANGE, "--format", "json"];
+
+    const [direct, linked] = [
+      await runCli(args, env),
+      await runCli(args, { ...env, FINOPS_DUCKDB_PATH: join(link, "finops.duckdb") }),
+    ];
+
+    expect(linked.code).toBe(0);
+    expect(outcome(linked)).toEqual(outcome(direct));
+  }, 60_000);
 
   it("removes its file at a clean stop; a file whose pid is gone or whose URL does not answer is ignored", async () => {
     const stopped = stack as StackProcess;
