@@ -31,6 +31,8 @@ async function send(base: string, path: string, init: RequestInit = {}): Promise
     throw new CommandFailure(`--url: ${JSON.stringify(base)} is not a URL (e.g. http://127.0.0.1:8080)`);
   }
   return fetch(url, init).catch((error: unknown) => {
+    // A request's own time limit is the caller's to tell.
+    if (error instanceof DOMException && error.name === "TimeoutError") throw error;
     throw unreachable(base, error);
   });
 }
@@ -123,25 +125,57 @@ export interface EventsAnswer {
   rejected: Array<{ index: number; id?: string; source?: string; field: string; reason: string }>;
 }
 
-const RETRIES = 5;
-const MAX_WAIT_MS = 5000;
+/** How long a busy stack is asked again, and how long one body may go unanswered before it is taken as stuck. */
+export interface PostLimits {
+  busyGiveUpMs: number;
+  answerTimeoutMs: number;
+}
 
-/** Posts one body of events; a busy stack (503) is asked again after its Retry-After, a few times. */
-export async function postEvents(base: string, body: string, contentType: string): Promise<EventsAnswer> {
+/** Two minutes each: other clients' bodies pass, and a body of events takes seconds at most. */
+const POST_LIMITS: PostLimits = { busyGiveUpMs: 120_000, answerTimeoutMs: 120_000 };
+/** The longest wait between two asks, whatever Retry-After says. */
+const MAX_WAIT_MS = 10_000;
+/** Events are deduped by key, so whatever a failed command did not know about is safe to send again. */
+const RESEND = "sending the file again adds only what the stack did not store";
+
+/**
+ * Posts one body of events. A busy stack (503) is asked again after its Retry-After, backing off,
+ * for up to two minutes; a stack that does not answer a body within two minutes is taken as stuck.
+ */
+export async function postEvents(
+  base: string,
+  body: string,
+  contentType: string,
+  limits: PostLimits = POST_LIMITS,
+): Promise<EventsAnswer> {
+  const started = Date.now();
   for (let attempt = 1; ; attempt++) {
-    const res = await send(base, "/v1/events", {
-      method: "POST",
-      body,
-      headers: { "content-type": contentType },
-    });
-    if (res.status === 503 && attempt < RETRIES) {
-      await res.arrayBuffer();
-      const seconds = Number(res.headers.get("retry-after") ?? "1");
-      const wait = Math.min(MAX_WAIT_MS, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      continue;
+    let res: Response;
+    let text: string;
+    try {
+      res = await send(base, "/v1/events", {
+        method: "POST",
+        body,
+        headers: { "content-type": contentType },
+        signal: AbortSignal.timeout(limits.answerTimeoutMs),
+      });
+      text = await res.text();
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === "TimeoutError")) throw error;
+      throw new CommandFailure(
+        `the finops stack at ${base} did not answer a body of events within ${limits.answerTimeoutMs / 1000} s ` +
+          `(is it stuck? see its log); ${RESEND}`,
+      );
     }
-    const text = await res.text();
+    if (res.status === 503) {
+      const seconds = Number(res.headers.get("retry-after") ?? "1");
+      const asked = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
+      const wait = Math.min(MAX_WAIT_MS, Math.max(asked, 250 * 2 ** Math.min(attempt, 6)));
+      if (Date.now() + wait - started <= limits.busyGiveUpMs) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        continue;
+      }
+    }
     let answer: Partial<EventsAnswer> & { error?: unknown } = {};
     try {
       answer = JSON.parse(text) as typeof answer;
@@ -151,7 +185,9 @@ export async function postEvents(base: string, body: string, contentType: string
     const hint =
       res.status === 413
         ? " (a body larger than the stack's local.maxInFlightBytes: raise it, or split the file)"
-        : "";
+        : res.status === 503
+          ? ` (still busy after ${limits.busyGiveUpMs / 1000} s; ${RESEND})`
+          : "";
     throw new CommandFailure(`the finops stack at ${base} did not take the events: ${why}${hint}`);
   }
 }
