@@ -169,6 +169,23 @@ describe("ingestHttp", () => {
     expect(store.events()).toEqual([]);
   });
 
+  it("answers 415 naming the content type for a body of a type that holds no events, and stores nothing", async () => {
+    const png = await post(JSON.stringify(inferenceEvent()), { "content-type": "image/png" });
+    const form = await post(JSON.stringify(inferenceEvent()), {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+
+    expect(png.status).toBe(415);
+    expect(await png.json()).toEqual({
+      error:
+        "content-type: image/png holds no events (application/json, application/cloudevents-batch+json or application/x-ndjson)",
+      field: "content-type",
+    });
+    expect(form.status).toBe(415);
+    expect(store.events()).toEqual([]);
+    expect(store.rejected()).toEqual([]);
+  });
+
   it("answers 405 to anything but POST", async () => {
     const res = await fetch(http.url, { method: "GET" });
     expect(res.status).toBe(405);

@@ -62,6 +62,13 @@ const NDJSON_TYPES = new Set([
 const BATCH_TYPE = "application/cloudevents-batch+json";
 const TRUNCATION_MARK = "…";
 
+/** Whether a body of this media type can hold events: JSON (application/json, any +json), NDJSON, or plain text of either. */
+export function isEventMediaType(type: string): boolean {
+  return (
+    type === "application/json" || type.endsWith("+json") || NDJSON_TYPES.has(type) || type === "text/plain"
+  );
+}
+
 /** The media type without parameters, lower-cased: "Application/JSON; charset=utf-8" → "application/json". */
 export function mediaType(contentType: string | undefined): string {
   return (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
