@@ -58,6 +58,13 @@ export function oneOf<V extends string>(
   return value as V;
 }
 
+/** A flag's value as a whole number, or a usage error naming the flag and what was given. */
+export function wholeNumber(flag: string, text: string): number {
+  if (!/^\d+$/.test(text.trim()))
+    throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a whole number`);
+  return Number(text);
+}
+
 /** The action a command's one positional names (`budgets check`), one of `actions`, or a usage error saying which. */
 export function commandAction<A extends string>(positionals: readonly string[], actions: readonly A[]): A {
   const [action, ...extra] = positionals;

@@ -139,12 +139,12 @@ export function describeFailure(error: unknown): Failure {
   if (error instanceof Error && /Could not set lock on file/i.test(error.message)) {
     return { code: 1, message: lockMessage(oneLine(error.message)), usage: false };
   }
-  if (
-    error instanceof UsageError ||
-    error instanceof ReportQueryError ||
-    error instanceof ScorecardQueryError ||
-    error instanceof TimeRangeError
-  ) {
+  if (error instanceof ReportQueryError || error instanceof ScorecardQueryError) {
+    // The query names its parameter (by, days); on a command line that is the flag.
+    const flagged = error.field === "" || error.field.startsWith("--") ? error.message : `--${error.message}`;
+    return { code: 2, message: oneLine(flagged), usage: true };
+  }
+  if (error instanceof UsageError || error instanceof TimeRangeError) {
     return { code: 2, message: oneLine(error.message), usage: true };
   }
   if (error instanceof ImportBillError)

@@ -43,8 +43,8 @@ export const reportCommand: Command = {
                reconciliation
                           one of team, namespace, cloud
 ${rangeFlagsHelp(13)}
-  --format   table (default), json (one object per line, money as exact nanos in a string and as an
-             exact decimal amount) or csv (the same fields)
+  --format   table (default), json (an array of one object per row, money as exact nanos in a string
+             and as an exact decimal amount) or csv (the same fields)
 ${urlFlagHelp(13)}
 
   cost and trend are live: an event counts as soon as it is stored (the hours the hourly rollup has

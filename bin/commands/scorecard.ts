@@ -1,6 +1,6 @@
 import { checkScorecardQuery } from "#app/scorecard.ts";
 import { formatScorecard, SCORECARD_FORMATS } from "#domain/scorecard/scorecard-format.ts";
-import { type Command, oneOf, parseCommandArgs, urlFlagHelp } from "../cli-args.ts";
+import { type Command, oneOf, parseCommandArgs, urlFlagHelp, wholeNumber } from "../cli-args.ts";
 import { type Operation, textParams } from "../operation.ts";
 import { runOperation } from "../run-operation.ts";
 
@@ -11,7 +11,7 @@ export const scorecardOperation: Operation = {
   prepare(params, { now, config }) {
     const format = oneOf("--format", params.format, SCORECARD_FORMATS, "table");
     const query = {
-      ...(params.days === undefined ? {} : { days: Number(params.days) }),
+      ...(params.days === undefined ? {} : { days: wholeNumber("--days", params.days) }),
       ...(params.model === undefined ? {} : { model: params.model }),
       ...(params.team === undefined ? {} : { team: params.team }),
     };

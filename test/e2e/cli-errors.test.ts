@@ -97,7 +97,7 @@ function cases(): Case[] {
     {
       args: ["report", "--view", "trend", "--by", "day,team"],
       code: 2,
-      line: /^finops report: by: the trend is daily already \(name hour for an hourly one\); one of hour, team, model, model_version, business_unit, cost_center, namespace, environment, cloud \(see/,
+      line: /^finops report: --by: the trend is daily already \(name hour for an hourly one\); one of hour, team, model, model_version, business_unit, cost_center, namespace, environment, cloud \(see/,
     },
     {
       args: ["report", "--view", "pivot"],
@@ -198,7 +198,12 @@ function cases(): Case[] {
     {
       args: ["scorecard", "--days", "0"],
       code: 2,
-      line: /^finops scorecard: days: must be a whole number of days from 1 to 400/,
+      line: /^finops scorecard: --days: must be a whole number of days from 1 to 400/,
+    },
+    {
+      args: ["scorecard", "--days", "abc"],
+      code: 2,
+      line: /^finops scorecard: --days: "abc" is not a whole number \(see/,
     },
     {
       args: ["reconcile", "--date", "2026-02-30"],

@@ -130,7 +130,7 @@ describe("a command that only reads never creates a warehouse", () => {
     expect(from.stderr).toMatch(
       /^finops report: (--)?from: 2026-01-01T00:30:00\.000Z is not on a whole UTC hour/,
     );
-    expect(days.stderr).toMatch(/^finops scorecard: days: must be a whole number of days/);
+    expect(days.stderr).toMatch(/^finops scorecard: --days: must be a whole number of days/);
     expect(existsSync(join(root, "none"))).toBe(false);
   }, 60_000);
 

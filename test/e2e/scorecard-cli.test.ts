@@ -124,7 +124,7 @@ describe("finops scorecard on the demo org", () => {
     ).toBe(true);
     expect(days.code).toBe(2);
     expect(days.stderr.split("\n")[0]).toBe(
-      "finops scorecard: days: must be a whole number of days from 1 to 400, got 0 (see finops scorecard --help)",
+      "finops scorecard: --days: must be a whole number of days from 1 to 400, got 0 (see finops scorecard --help)",
     );
     expect(format.code).toBe(2);
     expect(format.stderr).toBe(
