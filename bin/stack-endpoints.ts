@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { http } from "@google-cloud/functions-framework";
+import { queryText } from "#app/cost-report.ts";
 import { getRuntime } from "#runtime/runtime.ts";
 import type { FunctionSpec } from "../functions/registry.ts";
 import { UsageError } from "./cli-args.ts";
@@ -92,14 +93,16 @@ http(CLI_TARGET, async (req, res) => {
     json(res, 405, { error: `use ${operation.method}` }, { allow: operation.method });
     return;
   }
-  const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(req.query)) {
-    if (typeof value === "string" && key !== "now") params[key] = value;
-  }
   const now = typeof req.query.now === "string" ? new Date(req.query.now) : runtime.clock.now();
   let run: ReturnType<Operation["prepare"]>;
   try {
     if (Number.isNaN(now.getTime())) throw new UsageError("now: not an ISO date-time");
+    // Each flag once, as on a command line; one given twice is refused, never read as absent.
+    const params: Record<string, string> = {};
+    for (const key of Object.keys(req.query)) {
+      const value = key === "now" ? undefined : queryText(req.query, key);
+      if (value !== undefined) params[key] = value;
+    }
     run = operation.prepare(params, { now, config: runtime.config });
   } catch (error) {
     const failure = describeFailure(error);

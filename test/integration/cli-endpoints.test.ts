@@ -45,7 +45,10 @@ describe("the local stack's /cli endpoints", () => {
     const bad = await fetch(`${session.stack.url}/cli/jobs?from=2026-11-31`);
     const missing = await fetch(`${session.stack.url}/cli/frobnicate`);
     const wrong = await fetch(`${session.stack.url}/cli/reconcile`);
+    const twice = await fetch(`${session.stack.url}/cli/jobs?from=2026-11-01&from=2026-11-02`);
 
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({ error: "--from: give it once, as text", exit: 2 });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
       error: '--from: "2026-11-31" is not a date: November 2026 has 30 days',
