@@ -28,6 +28,8 @@ export const QUERY_FIELDS: RangeFields = { from: "from", to: "to" };
 
 /** How the accepted forms are said, in errors and in help. */
 export const DATE_FORMS = "YYYY-MM-DD, or an ISO 8601 date-time on a whole hour such as 2026-11-01T10:00Z";
+/** What parseUtcInstant reads, whole hour or not (a range's bounds are then held to whole hours apart). */
+const INSTANT_FORMS = "YYYY-MM-DD, or an ISO 8601 date-time such as 2026-11-01T10:00Z";
 
 export class TimeRangeError extends Error {
   override readonly name = "TimeRangeError";
@@ -82,7 +84,7 @@ export function parseUtcInstant(text: string, field: string): Date {
   const notADate = (why?: string) =>
     new TimeRangeError(
       field,
-      `${JSON.stringify(text)} is not a date${why === undefined ? ` (${DATE_FORMS})` : `: ${why}`}`,
+      `${JSON.stringify(text)} is not a date${why === undefined ? ` (${INSTANT_FORMS})` : `: ${why}`}`,
     );
   const day = DATE.exec(text);
   const time = day === null ? DATE_TIME.exec(text) : null;
