@@ -241,7 +241,8 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   let raw: unknown = { version: 1 };
   let baseDir = cwd;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    // Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses.
+    raw = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, ""));
     baseDir = dirname(file);
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";

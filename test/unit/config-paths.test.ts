@@ -58,6 +58,16 @@ describe("a config file in another folder (FINOPS_CONFIG)", () => {
     expect(config.alerts.consoleFile).toBe(join(cwd, "store", "slack-messages.jsonl"));
   });
 
+  it("reads a file saved with a UTF-8 byte-order mark", () => {
+    const file = join(confDir, "bom.json");
+    writeFileSync(
+      file,
+      `\uFEFF${JSON.stringify({ version: 1, warehouse: { duckdb: { path: "w.duckdb" } } })}`,
+    );
+
+    expect(loadConfig({ FINOPS_CONFIG: file }, cwd).warehouse.duckdb.path).toBe(join(confDir, "w.duckdb"));
+  });
+
   it("resolves every path written in the file against the file's folder", () => {
     const file = configFile("all-paths.json", {
       pricing: { catalog: "prices/catalog.json", regionFallback: { gcp: "us-central1" } },
