@@ -168,12 +168,18 @@ export async function ingestStream(
     running.add(task);
   };
   let group: Batch[] = [];
-  for await (const batch of eventBatches(input)) {
-    group.push(batch);
-    if (group.length < (options.bodiesPerCall ?? 1)) continue;
-    call(group);
-    group = [];
-    if (running.size >= (options.inFlight ?? 2)) await Promise.race(running);
+  try {
+    for await (const batch of eventBatches(input)) {
+      group.push(batch);
+      if (group.length < (options.bodiesPerCall ?? 1)) continue;
+      call(group);
+      group = [];
+      if (running.size >= (options.inFlight ?? 2)) await Promise.race(running);
+    }
+  } catch (error) {
+    // The input broke off (a truncated gzip file): what was sent finishes, so what is stored is whole.
+    await Promise.allSettled(running);
+    throw error;
   }
   if (group.length > 0) call(group);
   await Promise.all(running);

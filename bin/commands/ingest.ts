@@ -2,7 +2,7 @@ import { createReadStream, ReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { loadCatalog } from "#runtime/compose.ts";
 import { createPreparePool, ingestPrepared } from "#runtime/prepare-workers/prepare-pool.ts";
-import { type Command, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
+import { type Command, CommandFailure, parseCommandArgs, UsageError, urlFlagHelp } from "../cli-args.ts";
 import { systemReason } from "../error-boundary.ts";
 import { processOutput } from "../operation.ts";
 import { commandConfig, stackToAsk, withLocalRuntime } from "../run-operation.ts";
@@ -29,6 +29,16 @@ async function openInput(path: string): Promise<Readable> {
     throw new UsageError(`cannot read ${path}: ${systemReason(error)}`);
   });
   return input;
+}
+
+/** A gzip input that breaks off or is corrupt, said with the file and what a resend does; undefined for anything else. */
+function brokenGzip(path: string, error: unknown): CommandFailure | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !code.startsWith("Z_")) return undefined;
+  return new CommandFailure(
+    `${path === "-" ? "standard input" : path}: not a whole gzip stream (${(error as Error).message}); ` +
+      "the bodies the progress lines counted are stored, and sending a whole file again adds only the rest",
+  );
 }
 
 export const ingestCommand: Command = {
@@ -89,6 +99,8 @@ ${urlFlagHelp(13, ", posting to its /v1/events")}`,
             `ingested ${t.received} events (${t.accepted} accepted, ${t.duplicates} duplicates, ${t.conflicts > 0 ? `${t.conflicts} conflicts, ` : ""}${t.rejected.length} rejected) ${rate}/s${done()}\n`,
           );
         },
+      }).catch((error: unknown) => {
+        throw brokenGzip(path, error) ?? error;
       });
       await refresh();
       const { rejected, ...counts } = totals;

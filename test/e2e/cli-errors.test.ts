@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inferenceEvent } from "../support/ingest-builders.ts";
 import { floorHour, tempDuckDb } from "../support/local-stack-session.ts";
@@ -131,6 +132,11 @@ function cases(): Case[] {
       line: /^finops ingest: cannot read .*nope\.ndjson: no such file or folder \(see/,
     },
     {
+      args: ["ingest", join(dir, "truncated.ndjson.gz")],
+      code: 1,
+      line: /^finops ingest: .*truncated\.ndjson\.gz: not a whole gzip stream \(unexpected end of file\); the bodies the progress lines counted are stored, and sending a whole file again adds only the rest$/,
+    },
+    {
       args: ["ingest", events],
       env: { FINOPS_DUCKDB_PATH: join(readOnly, "finops.duckdb") },
       code: 1,
@@ -242,6 +248,8 @@ beforeAll(async () => {
     JSON.stringify(inferenceEvent({ id: "e1", time: new Date(floorHour(Date.now())).toISOString() })),
   );
   writeFileSync(join(dir, "broken.json"), "{ not json");
+  const whole = gzipSync(`${JSON.stringify(inferenceEvent({ id: "gz1" }))}\n`.repeat(200));
+  writeFileSync(join(dir, "truncated.ndjson.gz"), whole.subarray(0, whole.length - 20));
   writeFileSync(
     join(dir, "invalid.json"),
     JSON.stringify({ version: 1, local: { port: "x", maxInFlightBodies: -1 } }),
