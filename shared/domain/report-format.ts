@@ -31,6 +31,8 @@ interface ColumnBase {
 export type ReportColumn = ColumnBase &
   (
     | { kind: "text" }
+    /** A percentage as an exact decimal string ("7.98", "-2.10"): signed with % in a table, as is in JSON and CSV. */
+    | { kind: "percent" }
     | { kind: "money"; amountKey: string; digits?: number; total?: boolean }
     | { kind: "count"; total?: boolean }
     | { kind: "measure"; digits: number; total?: boolean }
@@ -93,6 +95,7 @@ function jsonFields(column: ReportColumn, value: ReportCell): [string, string | 
     case "duration":
       return [[column.key, numeric(column, value)]];
     case "text":
+    case "percent":
       return [[column.key, value === null ? null : String(value)]];
   }
 }
@@ -164,6 +167,11 @@ function tableText(column: ReportColumn, value: ReportCell, currency: string): s
       return time(column, value)?.toISOString().slice(0, 16).replace("T", " ") ?? "";
     case "text":
       return value === null ? "—" : String(value);
+    case "percent": {
+      if (value === null) return "";
+      const text = String(value);
+      return `${text.startsWith("-") ? "" : "+"}${text}%`;
+    }
   }
 }
 

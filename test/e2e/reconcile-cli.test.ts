@@ -124,6 +124,8 @@ describe("finops billing import and finops reconcile", () => {
       ["gcp", "search", "matched", "4000000000"],
       ["gcp", "ads", "matched", "-1000000000"],
     ]);
+    // Percentages are the same plain decimals in the rows as in the totals; the table signs them.
+    expect(parsed.days[0].rows[0]).toMatchObject({ drift_percent: "100.00" });
     // A re-run replaces the day: the same table, nothing added.
     expect(JSON.parse(again.stdout)).toEqual(parsed);
     expect(json.stderr).toBe("drift alerts: 0 published, 0 already sent\n");

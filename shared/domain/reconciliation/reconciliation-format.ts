@@ -53,8 +53,8 @@ export function driftReportTable(report: ReconciliationReport): ReportTable {
         total: true,
       }),
     ),
-    { key: "drift_percent", heading: "drift %", kind: "text" },
-    { key: "reconciled_drift_percent", heading: "calibrated drift %", kind: "text" },
+    { key: "drift_percent", heading: "drift %", kind: "percent" },
+    { key: "reconciled_drift_percent", heading: "calibrated drift %", kind: "percent" },
   ];
   const rows: ReportRecord[] = report.days.flatMap((day) =>
     day.rows.map((row) => ({
@@ -66,8 +66,8 @@ export function driftReportTable(report: ReconciliationReport): ReportTable {
       reconciled_nanos: row.reconciled,
       billed_nanos: row.billed,
       drift_nanos: row.drift,
-      drift_percent: percentText(row.relativePercent),
-      reconciled_drift_percent: percentText(row.reconciledRelativePercent),
+      drift_percent: row.relativePercent,
+      reconciled_drift_percent: row.reconciledRelativePercent,
     })),
   );
   const sum = (pick: (d: DayReconciliation) => Nanos) => report.days.reduce((s, d) => s + pick(d), 0n);
@@ -80,8 +80,8 @@ export function driftReportTable(report: ReconciliationReport): ReportTable {
     reconciled_nanos: reconciled,
     billed_nanos: billed,
     drift_nanos: billed - estimated,
-    drift_percent: percentText(driftRow("", {}, "all", estimated, billed).relativePercent),
-    reconciled_drift_percent: percentText(driftRow("", {}, "all", reconciled, billed).relativePercent),
+    drift_percent: driftRow("", {}, "all", estimated, billed).relativePercent,
+    reconciled_drift_percent: driftRow("", {}, "all", reconciled, billed).relativePercent,
   };
   return { columns, rows, totals: rows.length === 0 ? [] : [total] };
 }
