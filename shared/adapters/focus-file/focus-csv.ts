@@ -11,7 +11,7 @@ import type { OwnerMapping } from "#domain/billing/owner-mapping.ts";
 import { decimalToNanos, nanosToDecimal } from "#domain/money.ts";
 import { parseUtcInstant, TimeRangeError } from "#domain/time-range.ts";
 import { BillingSourceError } from "#ports/billing-source.ts";
-import { CsvSyntaxError, formatCsvRecord, parseCsv } from "./csv.ts";
+import { type CsvField, CsvSyntaxError, formatCsvRecord, parseCsv } from "./csv.ts";
 
 const REQUIRED = [
   "ChargePeriodStart",
@@ -176,24 +176,32 @@ export function focusRowReader(table: FocusTable, options: FocusCsvOptions = {})
   };
 }
 
-/** One billed line per row of a FOCUS CSV (focusLines): an unquoted `NULL` or an empty field is null. */
+/** A FOCUS CSV field's value: an unquoted `NULL` or an empty field is null. */
+export function focusCsvValue(field: CsvField): string | null {
+  return !field.quoted && (field.text === "NULL" || field.text === "") ? null : field.text;
+}
+
+/** A CSV that is not well formed, as the billing source says it; anything else as it was. */
+export function focusCsvError(cause: unknown): unknown {
+  return cause instanceof CsvSyntaxError
+    ? new BillingSourceError("invalid", `FOCUS CSV: ${cause.message}`, { cause })
+    : cause;
+}
+
+/** One billed line per row of a FOCUS CSV (focusLines, focusCsvValue). */
 export function parseFocusCsv(text: string, options: FocusCsvOptions = {}): BilledLine[] {
   let records: ReturnType<typeof parseCsv>;
   try {
     records = parseCsv(text);
   } catch (cause) {
-    if (cause instanceof CsvSyntaxError)
-      throw new BillingSourceError("invalid", `FOCUS CSV: ${cause.message}`, { cause });
-    throw cause;
+    throw focusCsvError(cause);
   }
   const [header, ...rows] = records;
   if (header === undefined) return [];
-  const value = (field: { text: string; quoted: boolean }) =>
-    !field.quoted && (field.text === "NULL" || field.text === "") ? null : field.text;
   return focusLines(
     {
       header: header.map((field) => field.text),
-      rows: rows.map((row) => row.map(value)),
+      rows: rows.map((row) => row.map(focusCsvValue)),
       name: "FOCUS CSV",
       firstRowNumber: 2,
     },

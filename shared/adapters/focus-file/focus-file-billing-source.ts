@@ -1,8 +1,14 @@
 import { createReadStream } from "node:fs";
 import { type BilledLine, createLineRollup } from "#domain/billing/billed-line.ts";
 import { type BillingSource, BillingSourceError, checkBillingPeriod } from "#ports/billing-source.ts";
-import { CsvSyntaxError, csvRecords } from "./csv.ts";
-import { type FocusCsvOptions, type FocusRowReader, focusRowReader } from "./focus-csv.ts";
+import { csvRecords } from "./csv.ts";
+import {
+  type FocusCsvOptions,
+  type FocusRowReader,
+  focusCsvError,
+  focusCsvValue,
+  focusRowReader,
+} from "./focus-csv.ts";
 import { readFocusParquet } from "./focus-parquet.ts";
 
 export interface FocusFileBillingSourceOptions extends FocusCsvOptions {
@@ -26,14 +32,12 @@ function unreadable(path: string, cause: unknown): BillingSourceError {
   );
 }
 
-/** The lines of each row of a FOCUS CSV, as it is read, to `add` (an unquoted `NULL` or an empty field is null). */
+/** The lines of each row of a FOCUS CSV, as it is read, to `add`. */
 async function readFocusCsv(
   path: string,
   options: FocusCsvOptions,
   add: (lines: BilledLine[]) => void,
 ): Promise<void> {
-  const value = (field: { text: string; quoted: boolean }) =>
-    !field.quoted && (field.text === "NULL" || field.text === "") ? null : field.text;
   let reader: FocusRowReader | undefined;
   let index = 0;
   try {
@@ -45,14 +49,13 @@ async function readFocusCsv(
         );
         continue;
       }
-      add(reader(record.map(value), index));
+      add(reader(record.map(focusCsvValue), index));
       index += 1;
     }
   } catch (cause) {
-    if (cause instanceof CsvSyntaxError)
-      throw new BillingSourceError("invalid", `FOCUS CSV: ${cause.message}`, { cause });
-    if (cause instanceof BillingSourceError) throw cause;
-    throw unreadable(path, cause);
+    // The file's own faults (ENOENT, EIO...) say it cannot be read; a row's or the CSV's are named as they are.
+    const code = (cause as { code?: unknown }).code;
+    throw typeof code === "string" && code.startsWith("E") ? unreadable(path, cause) : focusCsvError(cause);
   }
 }
 

@@ -21,15 +21,19 @@ function firstIssue(error: z.ZodError, prefix: string): Rejection {
   return { field, reason: `${field || "event"}: ${issue?.message ?? "invalid"}` };
 }
 
+/** Why an event time cannot be taken at `now` (further ahead than clock skew, or too old); undefined when it can. */
+export function timeOutOfRange(at: Date, now: Date): string | undefined {
+  if (at.getTime() > now.getTime() + MAX_FUTURE_MS) return "is in the future";
+  if (at.getTime() < now.getTime() - MAX_PAST_MS) return "is more than 400 days old";
+  return undefined;
+}
+
 /** A rejection of an event time too far ahead of `now` or behind it; undefined when it is in range. */
 function outOfRange(at: Date, time: string, now: Date): ParseResult | undefined {
-  if (at.getTime() > now.getTime() + MAX_FUTURE_MS) {
-    return { ok: false, rejection: { field: "time", reason: `time: ${time} is in the future` } };
-  }
-  if (at.getTime() < now.getTime() - MAX_PAST_MS) {
-    return { ok: false, rejection: { field: "time", reason: `time: ${time} is more than 400 days old` } };
-  }
-  return undefined;
+  const why = timeOutOfRange(at, now);
+  return why === undefined
+    ? undefined
+    : { ok: false, rejection: { field: "time", reason: `time: ${time} ${why}` } };
 }
 
 /**

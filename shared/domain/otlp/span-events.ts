@@ -1,7 +1,7 @@
 import { UNALLOCATED } from "#domain/cost-row.ts";
 import { DEPLOYMENT_LABEL, REQUEST_ID_LABEL } from "#domain/events/attribution.ts";
 import { INFERENCE_V1 } from "#domain/events/inference.ts";
-import { MAX_FUTURE_MS, MAX_PAST_MS } from "#domain/events/parse.ts";
+import { timeOutOfRange } from "#domain/events/parse.ts";
 import { type Deployment, deploymentOf, replicaOf } from "./deployments.ts";
 import type { BusySpan } from "./gpu-share.ts";
 import {
@@ -277,12 +277,8 @@ function isInstant(ns: bigint): boolean {
  * replica's mark days ahead and leave every later request of it nothing.
  */
 export function spanTimeRefusal(span: OtlpSpan, now: Date): SpanRefusal | undefined {
-  const endMs = Number(span.endNs / 1_000_000n);
-  if (endMs > now.getTime() + MAX_FUTURE_MS)
-    return refused("endTimeUnixNano", `${iso(span.endNs)} is in the future`);
-  if (endMs < now.getTime() - MAX_PAST_MS)
-    return refused("endTimeUnixNano", `${iso(span.endNs)} is more than 400 days old`);
-  return undefined;
+  const why = timeOutOfRange(new Date(Number(span.endNs / 1_000_000n)), now);
+  return why === undefined ? undefined : refused("endTimeUnixNano", `${iso(span.endNs)} ${why}`);
 }
 
 /** What a span means for cost (see the module comment). Never throws. */
